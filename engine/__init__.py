@@ -1,0 +1,25 @@
+"""A pure-NumPy CNN engine: build networks from JSON specs, train, look inside.
+
+    import engine
+    net = engine.build_network(engine.PRESETS["lenet5"], seed=0)
+    y = net.forward(x)                # x : (N, 1, 28, 28)
+    dx = net.backward(dy)
+"""
+
+from .errors import CheckpointError, SpecError, SpecErrors
+from .gradcheck import gradcheck
+from .io import load, load_checkpoint, save
+from .layers import REGISTRY, catalogue
+from .losses import cross_entropy, mse
+from .network import Network, Param, build_network
+from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
+from .presets import PRESET_INFO, PRESETS
+from .summary import format_table, summarize
+from .torch_export import to_pytorch
+
+__all__ = [
+    "CheckpointError", "SpecError", "SpecErrors", "gradcheck", "load", "load_checkpoint", "save",
+    "REGISTRY", "catalogue", "cross_entropy", "mse", "Network", "Param", "build_network",
+    "OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule", "PRESET_INFO", "PRESETS",
+    "format_table", "summarize", "to_pytorch",
+]

@@ -1,0 +1,127 @@
+"""Containers: a sequence of layers, a residual block and a concat (Inception) block.
+
+Each passes `taps` down: a dict that, when given, collects every layer's
+output in forward (the feature maps) and the gradient reaching every
+layer's output in backward, keyed by the layer's path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SpecError
+from .base import Layer
+from .fields import Field
+
+
+class Sequence:
+    """Layers applied one after another; not a spec type of its own."""
+
+    def __init__(self, layers: list[Layer], in_shape: tuple):
+        self.layers = layers
+        self.in_shape = tuple(in_shape)
+        self.out_shape = layers[-1].out_shape if layers else self.in_shape
+
+    def forward(self, x, train=False, record=None, taps=None):
+        for layer in self.layers:
+            if isinstance(layer, Block):
+                x = layer.forward(x, train, record, taps=taps)
+            else:
+                x = layer.forward(x, train, record)
+            if taps is not None:
+                taps[layer.path] = x
+        return x
+
+    def backward(self, dy, taps=None):
+        for layer in reversed(self.layers):
+            if taps is not None:
+                taps[layer.path] = dy
+            dy = layer.backward(dy, taps=taps) if isinstance(layer, Block) else layer.backward(dy)
+        return dy
+
+    def walk(self):
+        """Every layer, depth first, blocks before their children."""
+        for layer in self.layers:
+            yield layer
+            for seq in layer.children():
+                yield from seq.walk()
+
+
+class Block(Layer):
+    """A layer made of nested sequences."""
+
+    def __init__(self, in_shape, path, cfg, depth):
+        super().__init__(in_shape, path, cfg)
+        self.depth = depth
+
+    def _build(self, specs, prefix):
+        from .registry import build_sequence
+        return build_sequence(specs, self.in_shape, prefix, self.depth + 1)
+
+
+class Residual(Block):
+    type = "residual"
+    summary_doc = "output = body(x) + shortcut(x); the gradient flows through the sum unchanged to both"
+    fields = (
+        Field("body", "layers", required=True, help="the layers of the residual branch"),
+        Field("shortcut", "layers", default=[], help="layers on the skip path; empty means identity"),
+    )
+
+    def __init__(self, in_shape, path, cfg, depth=0):
+        super().__init__(in_shape, path, cfg, depth)
+        self.body = self._build(cfg["body"], f"{path}.body")
+        self.shortcut = self._build(cfg["shortcut"], f"{path}.shortcut")
+        b, s = self.body.out_shape, self.shortcut.out_shape
+        if b != s:
+            if len(b) == len(s) == 3 and b[0] != s[0]:
+                why = (f"channel mismatch in a residual sum: body gives {b[0]} channels, "
+                       f"shortcut gives {s[0]}; add a 1x1 conv2d with out_channels {b[0]} to the shortcut")
+            elif len(b) == len(s) == 3:
+                why = (f"spatial mismatch in a residual sum: body gives {b[1]}x{b[2]}, shortcut gives "
+                       f"{s[1]}x{s[2]}; give the shortcut the same stride as the body")
+            else:
+                why = f"shape mismatch in a residual sum: body gives {b}, shortcut gives {s}"
+            raise SpecError(path, why)
+        self.out_shape = b
+
+    def children(self):
+        return [self.body, self.shortcut]
+
+    def forward(self, x, train=False, record=None, taps=None):
+        return self.body.forward(x, train, record, taps) + self.shortcut.forward(x, train, record, taps)
+
+    def backward(self, dy, taps=None):
+        return self.body.backward(dy, taps) + self.shortcut.backward(dy, taps)
+
+
+class Concat(Block):
+    type = "concat"
+    summary_doc = "runs each branch on the same input and stacks their outputs along channels"
+    fields = (Field("branches", "branches", required=True, help="a list of layer lists, run side by side"),)
+
+    def __init__(self, in_shape, path, cfg, depth=0):
+        super().__init__(in_shape, path, cfg, depth)
+        self.branches = [self._build(b, f"{path}.branches[{i}]") for i, b in enumerate(cfg["branches"])]
+        shapes = [b.out_shape for b in self.branches]
+        for i, s in enumerate(shapes):
+            if len(s) != 3:
+                raise SpecError(path, f"branch {i} gives {s}; concat joins (C, H, W) maps along channels")
+            if s[1:] != shapes[0][1:]:
+                raise SpecError(path, f"spatial mismatch in a concat: branch 0 gives {shapes[0][1]}x{shapes[0][2]}, "
+                                      f"branch {i} gives {s[1]}x{s[2]}; all branches must keep the same height and width")
+        self.splits = np.cumsum([s[0] for s in shapes])[:-1].tolist()
+        self.out_shape = (sum(s[0] for s in shapes),) + shapes[0][1:]
+
+    def children(self):
+        return list(self.branches)
+
+    def forward(self, x, train=False, record=None, taps=None):
+        return np.concatenate([b.forward(x, train, record, taps) for b in self.branches], axis=1)
+
+    def backward(self, dy, taps=None):
+        parts = np.split(dy, self.splits, axis=1)
+        dx = None
+        for b, d in zip(self.branches, parts):
+            g = b.backward(np.ascontiguousarray(d), taps)
+            dx = g if dx is None else dx + g
+        return dx

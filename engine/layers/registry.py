@@ -1,0 +1,101 @@
+"""type -> class, and the builder that turns a list of layer specs into layers.
+
+A new layer is one class plus one line in REGISTRY.
+"""
+
+from __future__ import annotations
+
+from ..errors import SpecError, SpecErrors
+from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .blocks import Block, Concat, Residual, Sequence
+from .conv import Conv2D
+from .dropout import Dropout
+from .fields import parse_config
+from .linear import Flatten, Linear
+from .norm import BatchNorm1D, BatchNorm2D
+from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D
+
+REGISTRY = {cls.type: cls for cls in (
+    Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, Linear,
+    ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout, BatchNorm2D, BatchNorm1D,
+    Residual, Concat,
+)}
+
+MAX_DEPTH = 16      # nesting of residual/concat blocks
+MAX_LAYERS = 2000   # layers in one network, all levels together
+
+
+def make_layer(spec, in_shape, path, depth=0):
+    """One layer spec (a dict with 'type') -> a built layer, without weights."""
+    if not isinstance(spec, dict):
+        raise SpecError(path, f"a layer is an object with a 'type', got {type(spec).__name__}")
+    kind = spec.get("type")
+    if kind not in REGISTRY:
+        if kind is None:
+            raise SpecError(path, "missing 'type'", "type")
+        known = ", ".join(REGISTRY)
+        raise SpecError(path, f"unknown layer type {kind!r}; known types: {known}", "type")
+    cls = REGISTRY[kind]
+    cfg = parse_config(cls, spec, path)
+    if issubclass(cls, Block):
+        if depth >= MAX_DEPTH:
+            raise SpecError(path, f"blocks are nested more than {MAX_DEPTH} deep")
+        return cls(in_shape, path, cfg, depth)
+    return cls(in_shape, path, cfg)
+
+
+def build_sequence(specs, in_shape, prefix="layers", depth=0) -> Sequence:
+    """Build layers one after another, each told the previous one's output shape.
+
+    Collects errors: once one layer fails, the remaining layers are still
+    checked field by field (their shapes cannot be known), so a spec with
+    several mistakes reports them all.
+    """
+    if not isinstance(specs, list):
+        raise SpecErrors([SpecError(prefix, f"expected a list of layers, got {type(specs).__name__}")])
+    if len(specs) > MAX_LAYERS:
+        raise SpecErrors([SpecError(prefix, f"has {len(specs)} layers; at most {MAX_LAYERS} are allowed")])
+    layers, errors, shape = [], [], tuple(in_shape)
+    for i, spec in enumerate(specs):
+        path = f"{prefix}[{i}]"
+        try:
+            if errors:
+                _check_fields(spec, path, depth)
+                continue
+            layer = make_layer(spec, shape, path, depth)
+        except SpecErrors as e:
+            errors.extend(e.errors)
+            continue
+        except SpecError as e:
+            errors.append(e)
+            continue
+        layers.append(layer)
+        shape = layer.out_shape
+    if errors:
+        raise SpecErrors(errors)
+    return Sequence(layers, in_shape)
+
+
+def _check_fields(spec, path, depth):
+    if not isinstance(spec, dict) or spec.get("type") not in REGISTRY:
+        make_layer(spec, (1, 1, 1), path, depth)  # raises the type error
+    cls = REGISTRY[spec["type"]]
+    cfg = parse_config(cls, spec, path)
+    if issubclass(cls, Block) and depth >= MAX_DEPTH:
+        raise SpecError(path, f"blocks are nested more than {MAX_DEPTH} deep")
+    if cls is Residual:
+        for key in ("body", "shortcut"):
+            for j, s in enumerate(cfg[key]):
+                _check_fields(s, f"{path}.{key}[{j}]", depth + 1)
+    elif cls is Concat:
+        for b, branch in enumerate(cfg["branches"]):
+            for j, s in enumerate(branch):
+                _check_fields(s, f"{path}.branches[{b}][{j}]", depth + 1)
+
+
+def catalogue() -> list[dict]:
+    """Every layer type with its fields, types, defaults and ranges."""
+    from .fields import COMMON
+    return [{"type": t, "doc": cls.summary_doc, "has_params": cls.has_params,
+             "fields": [f.catalogue() for f in cls.fields + COMMON]}
+            for t, cls in REGISTRY.items()]

@@ -1,0 +1,135 @@
+"""Export to PyTorch: Python source for an equivalent torch.nn.Module, and its
+weights keyed by that module's state_dict names, so a student can carry on in
+PyTorch with the same numbers. Nothing here imports torch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .network import Network
+
+_HEADER = '''"""{title}: exported from CNN Playground.
+
+    model = Net()
+    model.load_state_dict({{k: torch.from_numpy(v) for k, v in numpy.load("weights.npz").items()}})
+"""
+import torch
+from torch import nn
+
+
+class Residual(nn.Module):
+    """output = body(x) + shortcut(x); an empty shortcut is the identity."""
+
+    def __init__(self, body, shortcut):
+        super().__init__()
+        self.body = body
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        return self.body(x) + self.shortcut(x)
+
+
+class Concat(nn.Module):
+    """Runs each branch on x and concatenates the outputs along channels."""
+
+    def __init__(self, *branches):
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x):
+        return torch.cat([b(x) for b in self.branches], dim=1)
+
+
+class Net(nn.Module):
+    """Input: (N, {input})."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = {layers}
+
+    def forward(self, x):
+        return self.layers(x)
+'''
+
+
+def _pair(v):
+    return v[0] if v[0] == v[1] else tuple(v)
+
+
+def _module(layer, indent: int) -> str:
+    cfg, t = layer.cfg, layer.type
+    if t == "conv2d":
+        pad = cfg["padding"] if isinstance(cfg["padding"], str) else _pair(cfg["padding"])
+        return (f"nn.Conv2d({layer.in_shape[0]}, {cfg['out_channels']}, kernel_size={_pair(layer.k)}, "
+                f"stride={_pair(layer.s)}, padding={pad!r}, bias={cfg['bias']})")
+    if t in ("maxpool2d", "avgpool2d"):
+        cls = "MaxPool2d" if t == "maxpool2d" else "AvgPool2d"
+        return f"nn.{cls}(kernel_size={_pair(layer.k)}, stride={_pair(layer.s)}, padding={_pair(layer.p)})"
+    if t == "global_avgpool2d":
+        return "nn.AdaptiveAvgPool2d(1)"
+    if t == "flatten":
+        return "nn.Flatten()"
+    if t == "linear":
+        return f"nn.Linear({layer.in_shape[0]}, {cfg['out_features']}, bias={cfg['bias']})"
+    if t == "relu":
+        return "nn.ReLU()"
+    if t == "leaky_relu":
+        return f"nn.LeakyReLU({cfg['negative_slope']!r})"
+    if t == "sigmoid":
+        return "nn.Sigmoid()"
+    if t == "tanh":
+        return "nn.Tanh()"
+    if t == "softmax":
+        return "nn.Softmax(dim=1)"
+    if t == "dropout":
+        return f"nn.Dropout({cfg['p']!r})"
+    if t in ("batchnorm2d", "batchnorm1d"):
+        cls = "BatchNorm2d" if t == "batchnorm2d" else "BatchNorm1d"
+        return f"nn.{cls}({layer.c}, eps={cfg['eps']!r}, momentum={cfg['momentum']!r})"
+    if t == "residual":
+        return (f"Residual(\n{' ' * (indent + 4)}{_sequential(layer.body, indent + 4)},\n"
+                f"{' ' * (indent + 4)}{_sequential(layer.shortcut, indent + 4)})")
+    if t == "concat":
+        inner = ",\n".join(" " * (indent + 4) + _sequential(b, indent + 4) for b in layer.branches)
+        return f"Concat(\n{inner})"
+    raise ValueError(f"no PyTorch equivalent for layer type {t!r}")
+
+
+def _sequential(seq, indent: int) -> str:
+    if not seq.layers:
+        return "nn.Identity()" if indent else "nn.Sequential()"
+    pad = " " * (indent + 4)
+    lines = []
+    for i, layer in enumerate(seq.layers):
+        label = f"  # {i}: {layer.path}" + (f" ({layer.name})" if layer.name else "")
+        lines.append(f"{pad}{_module(layer, indent + 4)},{label}")
+    return "nn.Sequential(\n" + "\n".join(lines) + f"\n{' ' * indent})"
+
+
+_NAMES = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias",
+          "running_mean": "running_mean", "running_var": "running_var"}
+
+
+def _state(seq, prefix: str, out: dict) -> None:
+    for i, layer in enumerate(seq.layers):
+        here = f"{prefix}.{i}"
+        if layer.type == "residual":
+            for part, child in (("body", layer.body), ("shortcut", layer.shortcut)):
+                _state(child, f"{here}.{part}", out)
+        elif layer.type == "concat":
+            for b, child in enumerate(layer.branches):
+                _state(child, f"{here}.branches.{b}", out)
+        else:
+            for n, v in list(layer.params.items()) + list(layer.buffers.items()):
+                out[f"{here}.{_NAMES[n]}"] = np.array(v)
+            if layer.type.startswith("batchnorm"):
+                out[f"{here}.num_batches_tracked"] = np.array(0, dtype=np.int64)
+
+
+def to_pytorch(net: Network, title: str = "Net") -> tuple[str, dict[str, np.ndarray]]:
+    """(Python source defining class Net, state_dict arrays keyed as Net().state_dict())."""
+    source = _HEADER.format(title=title, input=", ".join(map(str, net.input_shape)),
+                            layers=_sequential(net.root, 8))
+    state: dict[str, np.ndarray] = {}
+    _state(net.root, "layers", state)
+    return source, state
