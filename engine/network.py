@@ -26,6 +26,10 @@ class Param:
     def value(self) -> np.ndarray:
         return self.layer.params[self.name]
 
+    @value.setter
+    def value(self, array: np.ndarray) -> None:  # lets `p.value -= step` update in place
+        self.layer.params[self.name] = array
+
     @property
     def grad(self) -> np.ndarray | None:
         return self.layer.grads.get(self.name)
