@@ -1,0 +1,1 @@
+"""CNN Playground's service and command line; the engine lives in `engine`."""

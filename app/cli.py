@@ -1,0 +1,182 @@
+"""The `cnn-playground` command: train, summary, datasets, bench.
+
+Heavy imports happen inside each command, so `--help` is instant and
+`bench --threads` can set thread counts before NumPy loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _spec_from(args) -> tuple[dict, str]:
+    import engine
+    if args.spec:
+        try:
+            return json.loads(Path(args.spec).read_text()), Path(args.spec).stem
+        except (OSError, json.JSONDecodeError) as e:
+            raise SystemExit(f"error: cannot read the spec {args.spec}: {e}")
+    if args.preset not in engine.PRESETS:
+        raise SystemExit(f"error: unknown preset {args.preset!r}; presets: {', '.join(engine.PRESETS)}")
+    return engine.PRESETS[args.preset], args.preset
+
+
+def cmd_summary(args) -> int:
+    import engine
+    spec, _ = _spec_from(args)
+    try:
+        summary = engine.summarize(spec)
+    except engine.SpecErrors as e:
+        for err in e.errors:
+            print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary) if args.json else engine.format_table(summary))
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from engine.data import list_datasets
+    rows = list_datasets()
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for r in rows:
+        state = "built in" if r["source"] == "generated" else ("cached" if r["cached"] else "downloads on first use")
+        shape = "x".join(map(str, r["shape"]))
+        print(f"{r['name']:<14} {shape:<8} {r['num_classes']:>3} classes  {r['train_size']:>6,} train "
+              f"{r['test_size']:>6,} test  {state}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    import engine
+    from engine.data import DatasetError, ProgressBar, load_dataset
+    from engine.train import Trainer, TrainConfig
+
+    from .progress import EpochBar
+
+    spec, label = _spec_from(args)
+    augment = {}
+    if args.shift:
+        augment["shift"] = args.shift
+    if args.flip:
+        augment["flip"] = True
+    if args.noise:
+        augment["noise"] = args.noise
+    if args.crop:
+        augment["crop"] = True
+    try:
+        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                             momentum=args.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay,
+                             l1=args.l1, schedule=args.schedule, validation=args.validation, holdout=args.holdout,
+                             augment=augment, early_stopping=args.early_stopping, seed=args.seed,
+                             max_train=args.max_train)
+        dataset = load_dataset(args.dataset, seed=args.seed, progress=None if args.json else ProgressBar())
+        net = engine.build_network(spec, seed=args.seed)
+        trainer = Trainer(net, dataset, config)
+    except (ValueError, DatasetError, engine.SpecErrors) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    bar = EpochBar()
+    if not args.json:
+        print(f"training {label} ({net.num_params():,} parameters) on {dataset.name}: "
+              f"{len(trainer.x_train):,} train, {len(trainer.x_val):,} held out", file=sys.stderr)
+    for event in trainer.events():
+        if args.json:
+            continue
+        if event["type"] == "batch":
+            bar.batch(event, config.epochs)
+        elif event["type"] == "epoch":
+            bar.epoch(event)
+        elif event["type"] == "status":
+            print(f"\n{event['status']}", file=sys.stderr)
+    result = trainer.result
+    if args.out and result["status"] in ("completed", "stopped"):
+        engine.save(net, args.out, optimizer=trainer.optimizer,
+                    meta={"dataset": dataset.name, "classes": dataset.class_names,
+                          "mean": dataset.mean.tolist(), "std": dataset.std.tolist()})
+    if args.json:
+        print(json.dumps({"status": result["status"], "message": result.get("message"), **(result.get("metrics") or {}),
+                          "out": args.out}))
+    else:
+        m = result.get("metrics") or {}
+        if result["status"] == "completed":
+            acc = m.get("val_accuracy")
+            if acc is not None:
+                print(f"holdout accuracy: {acc:.2%} on {len(trainer.x_val):,} examples")
+            if m.get("test_accuracy") is not None:
+                print(f"test accuracy: {m['test_accuracy']:.2%} on {len(dataset.x_test):,} examples")
+        else:
+            print(f"{result['status']}: {result.get('message')}", file=sys.stderr)
+        if args.out and result["status"] in ("completed", "stopped"):
+            print(f"saved to {args.out}")
+    return 0 if result["status"] == "completed" else 1
+
+
+def cmd_bench(args, rest) -> int:
+    from . import bench
+    return bench.main(rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cnn-playground", description="Build, train and look inside CNNs.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def spec_args(sp):
+        g = sp.add_mutually_exclusive_group()
+        g.add_argument("--preset", default="lenet5", help="a preset name (default lenet5)")
+        g.add_argument("--spec", help="a network spec JSON file")
+
+    s = sub.add_parser("summary", help="shapes, parameters with formulas, multiply-adds, warnings")
+    spec_args(s)
+    s.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s.set_defaults(func=cmd_summary)
+
+    d = sub.add_parser("datasets", help="datasets: built in and cached")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_datasets)
+
+    t = sub.add_parser("train", help="train a network from the terminal")
+    spec_args(t)
+    t.add_argument("--dataset", default="strokes", help="a built-in name or the path of a dataset file")
+    t.add_argument("--epochs", type=int, default=3)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "rmsprop", "adagrad"])
+    t.add_argument("--lr", type=float, default=0.01)
+    t.add_argument("--momentum", type=float, default=0.9)
+    t.add_argument("--nesterov", action="store_true")
+    t.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty")
+    t.add_argument("--l1", type=float, default=0.0, help="L1 penalty")
+    t.add_argument("--schedule", default="constant", choices=["constant", "step", "cosine"])
+    t.add_argument("--validation", type=float, default=0.1, help="fraction of training examples held out")
+    t.add_argument("--holdout", type=int, default=None, help="hold out the last N examples instead")
+    t.add_argument("--max-train", type=int, default=None, help="use only the first N examples")
+    t.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS")
+    t.add_argument("--shift", type=int, default=0, help="augment: random shifts of up to N pixels")
+    t.add_argument("--crop", action="store_true", help="augment: pad 4 and crop back at random")
+    t.add_argument("--flip", action="store_true", help="augment: horizontal flips (not for digits)")
+    t.add_argument("--noise", type=float, default=0.0, help="augment: Gaussian noise of this std")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", help="save the trained model to this .npz file")
+    t.add_argument("--json", action="store_true", help="print the final metrics as one JSON line")
+    t.set_defaults(func=cmd_train)
+
+    b = sub.add_parser("bench", help="engine speed and memory (see bench --help)", add_help=False)
+    b.set_defaults(func=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from . import bench
+        return bench.main(argv[1:])
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

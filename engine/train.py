@@ -1,0 +1,330 @@
+"""The trainer: epochs of shuffled mini-batches, reported as events.
+
+    trainer = Trainer(net, dataset, TrainConfig(epochs=3, lr=0.01))
+    for event in trainer.events():       # or trainer.run(callback)
+        print(event["type"], event)
+
+Events (plain dicts, JSON-ready, never NaN):
+  batch  step, epoch, batch, batches, loss, accuracy, samples_per_s, lr
+  epoch  epoch, train_loss, train_accuracy, val_loss, val_accuracy, elapsed, lr
+  status status (paused, running) when a run is paused or resumed
+  done   status (completed, stopped, diverged), message, metrics, evaluation
+  error  message (an unexpected failure; status "failed")
+
+pause(), resume() and stop() may be called from another thread; they take
+effect between batches. A loss that becomes NaN or infinite stops the run
+with status "diverged".
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .data import Augment, Dataset, DatasetError
+from .losses import LOSSES, softmax
+from .network import Network
+from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
+
+STATUSES = ("created", "running", "paused", "completed", "stopped", "diverged", "failed")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a run; with the same seed the run is the same."""
+
+    epochs: int = 1
+    batch_size: int = 64
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    nesterov: bool = False
+    beta1: float = 0.9
+    beta2: float = 0.999
+    weight_decay: float = 0.0
+    l1: float = 0.0
+    schedule: str = "constant"
+    step_size: int = 1
+    gamma: float = 0.1
+    min_lr: float = 0.0
+    validation: float = 0.1       # fraction of the training examples held out for validation
+    holdout: int | None = None    # or: the last N training examples (overrides validation)
+    augment: dict = field(default_factory=dict)  # Augment fields: shift, crop, flip, noise
+    early_stopping: int | None = None  # epochs without a better validation loss before stopping
+    loss: str = "cross_entropy"
+    seed: int = 0
+    max_train: int | None = None  # use only the first N training examples (quick runs)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        def need(ok, msg):
+            if not ok:
+                raise ValueError(msg)
+        need(isinstance(self.epochs, int) and 1 <= self.epochs <= 10_000, "epochs must be an integer from 1 to 10000")
+        need(isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65_536, "batch_size must be an integer from 1 to 65536")
+        need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        need(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}")
+        need(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}")
+        for name in ("lr", "momentum", "beta1", "beta2", "weight_decay", "l1", "gamma", "min_lr", "validation"):
+            v = getattr(self, name)
+            need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0,
+                 f"{name} must be a finite number >= 0, got {v!r}")
+        need(self.lr > 0, "lr must be above 0")
+        need(self.validation < 1, "validation must be a fraction below 1 (0.1 keeps 10% aside)")
+        need(self.momentum < 1 and self.beta1 < 1 and self.beta2 < 1, "momentum, beta1 and beta2 must be below 1")
+        need(self.holdout is None or (isinstance(self.holdout, int) and self.holdout >= 1),
+             "holdout must be a positive number of examples")
+        need(self.early_stopping is None or (isinstance(self.early_stopping, int) and self.early_stopping >= 1),
+             "early_stopping must be a positive number of epochs")
+        need(isinstance(self.step_size, int) and self.step_size >= 1, "step_size must be a positive integer")
+        Augment(**self.augment)  # raises on unknown fields
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**d)
+
+    def optimizer_options(self) -> dict:
+        opts = {"lr": self.lr, "weight_decay": self.weight_decay, "l1": self.l1}
+        if self.optimizer == "sgd":
+            opts.update(momentum=self.momentum, nesterov=self.nesterov)
+        elif self.optimizer == "adam":
+            opts.update(beta1=self.beta1, beta2=self.beta2)
+        elif self.optimizer == "rmsprop":
+            opts.update(momentum=self.momentum if self.momentum < 1 else 0.0)
+        return opts
+
+
+def split(dataset: Dataset, config: TrainConfig):
+    """(x_train, y_train, x_val, y_val) from the dataset's training examples.
+
+    A dataset with no training split (a test-only folder) trains on its test
+    examples; the holdout then keeps the last N of them apart.
+    """
+    x, y = dataset.x_train, dataset.y_train
+    if len(x) == 0:
+        x, y = dataset.x_test, dataset.y_test
+    if config.max_train is not None:
+        x, y = x[:config.max_train], y[:config.max_train]
+    n = len(x)
+    if config.holdout is not None:
+        if config.holdout >= n:
+            raise DatasetError(f"holdout {config.holdout} leaves nothing to train on: the dataset has {n} examples")
+        cut = n - config.holdout
+        return x[:cut], y[:cut], x[cut:], y[cut:]
+    if config.validation > 0:
+        k = max(1, int(round(n * config.validation)))
+        if k >= n:
+            raise DatasetError(f"validation {config.validation} leaves nothing to train on ({n} examples)")
+        order = np.random.default_rng([config.seed, 11]).permutation(n)
+        tr, va = np.sort(order[k:]), np.sort(order[:k])
+        return x[tr], y[tr], x[va], y[va]
+    return x, y, x[:0], y[:0]
+
+
+def evaluate(net: Network, dataset: Dataset, x: np.ndarray, y: np.ndarray, batch_size: int = 256,
+             loss: str = "cross_entropy", top: int = 12) -> dict:
+    """Accuracy, loss, confusion matrix, per-class accuracy and the most-confused examples.
+
+    confusion[i][j] counts examples of true class i predicted as j. The
+    most-confused examples are the wrong predictions made with the highest
+    confidence (indices into x).
+    """
+    k = dataset.num_classes
+    if len(x) == 0:
+        return {"n": 0, "accuracy": None, "loss": None, "confusion": [[0] * k for _ in range(k)],
+                "per_class_accuracy": [None] * k, "most_confused": [], "confused_pairs": []}
+    probs, losses = [], []
+    for start in range(0, len(x), batch_size):
+        xb = dataset.normalize(x[start:start + batch_size])
+        z = net.logits(xb)
+        value, _ = LOSSES[loss](z, y[start:start + batch_size])
+        losses.append(value * len(xb))
+        probs.append(softmax(z.astype(np.float64)))
+    p = np.concatenate(probs)
+    pred = p.argmax(axis=1)
+    conf = np.zeros((k, k), dtype=np.int64)
+    np.add.at(conf, (y, np.minimum(pred, k - 1)), 1)
+    support = conf.sum(axis=1)
+    wrong = np.flatnonzero(pred != y)
+    worst = wrong[np.argsort(-p[wrong, pred[wrong]], kind="stable")][:top]
+    off = conf.copy()
+    np.fill_diagonal(off, 0)
+    pairs = [{"true": int(i), "predicted": int(j), "count": int(off[i, j])}
+             for i, j in zip(*np.unravel_index(np.argsort(-off, axis=None, kind="stable")[:5], off.shape)) if off[i, j]]
+    return {
+        "n": int(len(x)),
+        "accuracy": float((pred == y).mean()),
+        "loss": _finite(sum(losses) / len(x)),
+        "confusion": conf.tolist(),
+        "per_class_accuracy": [float(conf[i, i] / support[i]) if support[i] else None for i in range(k)],
+        "most_confused": [{"index": int(i), "true": int(y[i]), "predicted": int(pred[i]),
+                           "confidence": float(p[i, pred[i]])} for i in worst],
+        "confused_pairs": pairs,
+    }
+
+
+def _finite(v):
+    return float(v) if v is not None and math.isfinite(v) else None
+
+
+class Trainer:
+    """Trains `net` on `dataset` with `config`; see the module docstring for events."""
+
+    def __init__(self, net: Network, dataset: Dataset, config: TrainConfig,
+                 checkpoint: Callable[[Network, object, int], None] | None = None,
+                 batch_hook: Callable[[Network], None] | None = None):
+        self.net, self.dataset, self.config = net, dataset, config
+        self.checkpoint = checkpoint
+        self.batch_hook = batch_hook  # called after every step (e.g. to publish a weight snapshot)
+        if tuple(dataset.shape) != tuple(net.input_shape):
+            raise DatasetError(f"the network takes input {tuple(net.input_shape)} but {dataset.name} "
+                               f"images are {tuple(dataset.shape)}; pick a matching preset or change the spec's input")
+        if net.output_shape != (dataset.num_classes,) and config.loss == "cross_entropy":
+            raise DatasetError(f"the network ends with {net.output_shape} outputs but {dataset.name} has "
+                               f"{dataset.num_classes} classes; make the last layer linear with "
+                               f"out_features {dataset.num_classes}")
+        self.augment = Augment(**config.augment) if config.augment else None
+        dataset.check_augment(self.augment)
+        self.x_train, self.y_train, self.x_val, self.y_val = split(dataset, config)
+        self.optimizer = make_optimizer(config.optimizer, net.parameters(), **config.optimizer_options())
+        self.steps_per_epoch = max(1, math.ceil(len(self.x_train) / config.batch_size))
+        self.schedule = make_schedule(config.schedule, config.lr, steps_per_epoch=self.steps_per_epoch,
+                                      epochs=config.epochs, step_size=config.step_size, gamma=config.gamma,
+                                      min_lr=config.min_lr)
+        self.status = "created"
+        self.history: list[dict] = []  # epoch events
+        self.result: dict | None = None
+        self._run = threading.Event()
+        self._run.set()
+        self._stop = threading.Event()
+        self.step = 0
+
+    # ---- control, from any thread -------------------------------------------
+    def pause(self) -> None:
+        self._run.clear()
+
+    def resume(self) -> None:
+        self._run.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._run.set()
+
+    # ---- running ---------------------------------------------------------------
+    def run(self, callback: Callable[[dict], None] | None = None) -> dict:
+        """Train to the end, passing each event to callback; returns the done event."""
+        for event in self.events():
+            if callback is not None:
+                callback(event)
+        return self.result
+
+    def events(self) -> Iterator[dict]:
+        """Train, yielding events as they happen."""
+        try:
+            yield from self._loop()
+        except Exception as e:  # a bug or bad data must end the run with a message, not hang it
+            self.status = "failed"
+            self.result = {"type": "error", "status": "failed", "message": f"{type(e).__name__}: {e}"}
+            yield self.result
+
+    def _loop(self) -> Iterator[dict]:
+        cfg, net = self.config, self.net
+        rng = np.random.default_rng([cfg.seed, 5])
+        self.status = "running"
+        start = time.perf_counter()
+        best = (math.inf, None)
+        stale = 0
+        message = ""
+        for epoch in range(1, cfg.epochs + 1):
+            seen = correct = 0
+            loss_sum = 0.0
+            window_t, window_n = time.perf_counter(), 0
+            for b, (xb, yb) in enumerate(self.dataset.batches(self.x_train, self.y_train, cfg.batch_size, rng,
+                                                              augment=self.augment)):
+                if not self._run.is_set():
+                    self.status = "paused"
+                    yield {"type": "status", "status": "paused", "step": self.step}
+                    self._run.wait()
+                    if not self._stop.is_set():
+                        self.status = "running"
+                        yield {"type": "status", "status": "running", "step": self.step}
+                    window_t, window_n = time.perf_counter(), 0
+                if self._stop.is_set():
+                    yield self._finish("stopped", f"stopped by request after {self.step} steps")
+                    return
+                lr = self.schedule(self.step)
+                self.optimizer.lr = lr
+                loss, z = net.loss_and_backward(xb, yb, loss=cfg.loss)
+                if not math.isfinite(loss) or not np.all(np.isfinite(z)):
+                    yield self._finish("diverged", f"the loss became {'NaN' if math.isnan(loss) else 'infinite'} "
+                                       f"at step {self.step + 1} (epoch {epoch}); lower the learning rate "
+                                       f"(it was {lr:g})")
+                    return
+                self.optimizer.step()
+                self.step += 1
+                if self.batch_hook is not None:
+                    self.batch_hook(net)
+                hits = int((z.argmax(axis=1) == yb).sum())
+                seen += len(yb)
+                correct += hits
+                loss_sum += loss * len(yb)
+                window_n += len(yb)
+                elapsed = time.perf_counter() - window_t
+                yield {"type": "batch", "step": self.step, "epoch": epoch, "batch": b + 1,
+                       "batches": self.steps_per_epoch, "loss": loss, "accuracy": hits / len(yb),
+                       "samples_per_s": window_n / elapsed if elapsed > 0 else None, "lr": lr,
+                       "progress": self.step / (self.steps_per_epoch * cfg.epochs)}
+            val = evaluate(net, self.dataset, self.x_val, self.y_val, loss=cfg.loss, top=0)
+            event = {"type": "epoch", "epoch": epoch, "epochs": cfg.epochs, "step": self.step,
+                     "train_loss": _finite(loss_sum / max(seen, 1)), "train_accuracy": correct / max(seen, 1),
+                     "val_loss": val["loss"], "val_accuracy": val["accuracy"],
+                     "elapsed": time.perf_counter() - start, "lr": self.schedule(self.step)}
+            self.history.append(event)
+            yield event
+            if self.checkpoint is not None:
+                self.checkpoint(net, self.optimizer, epoch)
+            if cfg.early_stopping and val["loss"] is not None:
+                if val["loss"] < best[0]:
+                    best, stale = (val["loss"], {k: v.copy() for k, v in net.state_dict().items()}), 0
+                else:
+                    stale += 1
+                    if stale >= cfg.early_stopping:
+                        net.load_state_dict(best[1])
+                        message = (f"stopped early after epoch {epoch}: validation loss did not improve for "
+                                   f"{stale} epochs; the best weights were kept")
+                        break
+        yield self._finish("completed", message or f"trained {self.step} steps")
+
+    def _finish(self, status: str, message: str) -> dict:
+        self.status = status
+        cfg = self.config
+        evaluation = evaluate(self.net, self.dataset, self.x_val, self.y_val, loss=cfg.loss) if status != "diverged" else None
+        test = None
+        if status != "diverged" and len(self.dataset.x_train) and len(self.dataset.x_test):
+            test = evaluate(self.net, self.dataset, self.dataset.x_test, self.dataset.y_test, loss=cfg.loss, top=0)
+        last = self.history[-1] if self.history else {}
+        self.result = {
+            "type": "done", "status": status, "message": message, "steps": self.step,
+            "metrics": {"train_loss": last.get("train_loss"), "train_accuracy": last.get("train_accuracy"),
+                        "val_loss": evaluation["loss"] if evaluation else None,
+                        "val_accuracy": evaluation["accuracy"] if evaluation else None,
+                        "test_accuracy": test["accuracy"] if test else None,
+                        "test_loss": test["loss"] if test else None,
+                        "epochs": len(self.history)},
+            "evaluation": evaluation,
+        }
+        return self.result
