@@ -369,8 +369,8 @@ def _info(title, description, input_, trainable_on_cpu, year) -> dict:
 
 
 _SMALL_NOTE = {
-    "28": ("mnist", "28x28 grey-scale digits"),
-    "32": ("cifar10", "32x32 colour images"),
+    "28": ("strokes", "28x28 grey-scale digits"),
+    "32": ("shapes", "32x32 colour images"),
 }
 
 
@@ -412,7 +412,7 @@ PRESET_INFO: dict[str, dict] = {
         "Yann LeCun's network for handwritten digits (1998): two convolutions with "
         "average pooling, then three fully connected layers — about 62 thousand weights. "
         "(Here with ReLU instead of the original tanh-like activations.)",
-        "mnist", True, 1998,
+        "strokes", True, 1998,
     ),
     "tinyvgg": _info(
         "TinyVGG",
@@ -434,7 +434,7 @@ PRESET_INFO: dict[str, dict] = {
         "A small residual network for 32x32 colour images: a 3x3 stem and three basic "
         "blocks with 16, 32 and 64 channels, batch norm and global average pooling "
         "(about 78 thousand weights). Used for the speed benchmark.",
-        "cifar10", True, 2015,
+        "shapes", True, 2015,
     ),
     "alexnet": _info(
         "AlexNet",
@@ -476,3 +476,26 @@ def preset_names() -> list[str]:
 def get_preset(name: str) -> dict:
     """A deep copy of the spec for preset `name` (KeyError if unknown)."""
     return copy.deepcopy(PRESETS[name])
+
+
+# The preset a dataset opens with: small enough to train in under a minute on two cores.
+DEFAULT_FOR_DATASET = {"strokes": "lenet5", "mnist": "lenet5", "fashion-mnist": "lenet5",
+                       "shapes": "vgg_small_32", "cifar10": "vgg_small_32"}
+
+
+def adapt(spec: dict, input_shape=None, num_classes: int | None = None) -> dict:
+    """A copy of spec for another input shape and/or number of classes.
+
+    The input is replaced and the last linear layer's out_features set to
+    num_classes; every other shape follows by inference (a spec that cannot
+    take the new input then fails validation with the reason).
+    """
+    spec = copy.deepcopy(spec)
+    if input_shape is not None:
+        spec["input"] = list(input_shape)
+    if num_classes is not None:
+        for layer in reversed(spec["layers"]):
+            if layer.get("type") == "linear":
+                layer["out_features"] = int(num_classes)
+                break
+    return spec

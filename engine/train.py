@@ -67,8 +67,10 @@ class TrainConfig:
         def need(ok, msg):
             if not ok:
                 raise ValueError(msg)
-        need(isinstance(self.epochs, int) and 1 <= self.epochs <= 10_000, "epochs must be an integer from 1 to 10000")
-        need(isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65_536, "batch_size must be an integer from 1 to 65536")
+        def whole(v):
+            return isinstance(v, int) and not isinstance(v, bool)
+        need(whole(self.epochs) and 1 <= self.epochs <= 10_000, "epochs must be an integer from 1 to 10000")
+        need(whole(self.batch_size) and 1 <= self.batch_size <= 65_536, "batch_size must be an integer from 1 to 65536")
         need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}")
         need(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}")
         need(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}")
@@ -77,13 +79,15 @@ class TrainConfig:
             need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0,
                  f"{name} must be a finite number >= 0, got {v!r}")
         need(self.lr > 0, "lr must be above 0")
+        need(self.max_train is None or (whole(self.max_train) and self.max_train >= 2), "max_train must be at least 2")
+        need(whole(self.seed) and 0 <= self.seed < 2**32, "seed must be an integer from 0 to 2**32 - 1")
         need(self.validation < 1, "validation must be a fraction below 1 (0.1 keeps 10% aside)")
         need(self.momentum < 1 and self.beta1 < 1 and self.beta2 < 1, "momentum, beta1 and beta2 must be below 1")
-        need(self.holdout is None or (isinstance(self.holdout, int) and self.holdout >= 1),
+        need(self.holdout is None or (whole(self.holdout) and self.holdout >= 1),
              "holdout must be a positive number of examples")
-        need(self.early_stopping is None or (isinstance(self.early_stopping, int) and self.early_stopping >= 1),
+        need(self.early_stopping is None or (whole(self.early_stopping) and self.early_stopping >= 1),
              "early_stopping must be a positive number of epochs")
-        need(isinstance(self.step_size, int) and self.step_size >= 1, "step_size must be a positive integer")
+        need(whole(self.step_size) and self.step_size >= 1, "step_size must be a positive integer")
         Augment(**self.augment)  # raises on unknown fields
 
     def to_dict(self) -> dict:
@@ -150,8 +154,9 @@ def evaluate(net: Network, dataset: Dataset, x: np.ndarray, y: np.ndarray, batch
     probs, losses = [], []
     for start in range(0, len(x), batch_size):
         xb = dataset.normalize(x[start:start + batch_size])
-        z = net.logits(xb)
-        value, _ = LOSSES[loss](z, y[start:start + batch_size])
+        with np.errstate(all="ignore"):  # weights near overflow give inf/NaN, reported as None
+            z = net.logits(xb)
+            value, _ = LOSSES[loss](z, y[start:start + batch_size])
         losses.append(value * len(xb))
         probs.append(softmax(z.astype(np.float64)))
     p = np.concatenate(probs)
@@ -268,13 +273,15 @@ class Trainer:
                     return
                 lr = self.schedule(self.step)
                 self.optimizer.lr = lr
-                loss, z = net.loss_and_backward(xb, yb, loss=cfg.loss)
+                with np.errstate(all="ignore"):  # a diverging run overflows; it is caught just below
+                    loss, z = net.loss_and_backward(xb, yb, loss=cfg.loss)
                 if not math.isfinite(loss) or not np.all(np.isfinite(z)):
                     yield self._finish("diverged", f"the loss became {'NaN' if math.isnan(loss) else 'infinite'} "
                                        f"at step {self.step + 1} (epoch {epoch}); lower the learning rate "
                                        f"(it was {lr:g})")
                     return
-                self.optimizer.step()
+                with np.errstate(all="ignore"):
+                    self.optimizer.step()
                 self.step += 1
                 if self.batch_hook is not None:
                     self.batch_hook(net)

@@ -1,0 +1,79 @@
+"""The cnn-playground command, run as a user runs it."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+import engine
+
+
+def cli(*args, check=True):
+    out = subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=300)
+    if check:
+        assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_summary_table_shows_counts_and_formulas():
+    out = cli("summary", "--preset", "lenet5").stdout
+    assert "parameters: 61,706" in out and "6 x (5x5x1 + 1) = 156" in out
+
+
+def test_summary_json_and_spec_file(tmp_path):
+    spec = {"input": [3, 32, 32], "layers": [{"type": "conv2d", "out_channels": 20, "kernel_size": 5,
+                                              "padding": 1, "stride": 2}]}
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(spec))
+    data = json.loads(cli("summary", "--spec", str(path), "--json").stdout)
+    assert data["totals"]["params"] == 1520 and "15.5 is not an integer" in data["warnings"][0]
+
+
+def test_summary_of_a_bad_spec_names_the_layer(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"input": [1, 4, 4], "layers": [{"type": "linear", "out_features": 2}]}))
+    out = cli("summary", "--spec", str(path), check=False)
+    assert out.returncode == 2 and "layers[0]" in out.stderr and "flatten" in out.stderr
+
+
+def test_unknown_preset_is_a_clear_error():
+    out = cli("summary", "--preset", "lenet6", check=False)
+    assert out.returncode != 0 and "unknown preset 'lenet6'" in out.stderr
+
+
+def test_datasets_lists_builtins():
+    rows = json.loads(cli("datasets", "--json").stdout)
+    assert {"strokes", "shapes", "mnist"} <= {r["name"] for r in rows}
+
+
+def test_train_saves_a_model_and_prints_json(tmp_path):
+    out_path = tmp_path / "m.npz"
+    out = cli("train", "--preset", "lenet5", "--dataset", "strokes", "--epochs", "1", "--max-train", "600",
+              "--holdout", "100", "--lr", "0.05", "--out", str(out_path), "--json")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["status"] == "completed" and 0 <= result["val_accuracy"] <= 1
+    net = engine.load(out_path)
+    assert net.forward(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 10)
+
+
+def test_train_progress_and_holdout_line(tmp_path):
+    out = cli("train", "--dataset", "strokes", "--epochs", "1", "--max-train", "400", "--holdout", "100")
+    assert "holdout accuracy:" in out.stdout and "epoch 1/1" in out.stderr
+
+
+def test_train_on_a_user_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (120, 28, 28), dtype=np.uint8)
+    y = rng.integers(0, 10, 120)
+    path = tmp_path / "mine.npz"
+    np.savez(path, x=x, y=y)
+    out = cli("train", "--dataset", str(path), "--epochs", "1", "--json")
+    assert json.loads(out.stdout.strip().splitlines()[-1])["status"] == "completed"
+
+
+def test_train_with_a_bad_option_explains():
+    out = cli("train", "--dataset", "strokes", "--flip", "--max-train", "100", check=False)
+    assert out.returncode == 2 and "flip" in out.stderr
+    out = cli("train", "--dataset", "nonexistent-set", check=False)
+    assert out.returncode == 2 and "unknown dataset" in out.stderr

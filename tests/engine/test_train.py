@@ -1,0 +1,141 @@
+"""The trainer: events, honest validation, control between batches, divergence, determinism."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import engine
+from engine.data import DatasetError, load_dataset
+from engine.presets import adapt
+from engine.train import Trainer, TrainConfig, evaluate, split
+
+
+@pytest.fixture(scope="module")
+def strokes():
+    return load_dataset("strokes", n=1500, seed=0)
+
+
+def lenet(seed=0):
+    return engine.build_network(engine.PRESETS["lenet5"], seed=seed)
+
+
+def test_a_short_run_learns_and_reports_every_event(strokes):
+    trainer = Trainer(lenet(), strokes, TrainConfig(epochs=2, batch_size=50, lr=0.05, validation=0.2))
+    events = list(trainer.events())
+    kinds = [e["type"] for e in events]
+    assert kinds.count("epoch") == 2 and kinds[-1] == "done"
+    batches = [e for e in events if e["type"] == "batch"]
+    assert len(batches) == 2 * 24  # 1200 training examples / 50
+    assert batches[-1]["progress"] == 1.0 and batches[0]["lr"] == 0.05
+    assert {"step", "epoch", "loss", "accuracy", "samples_per_s", "lr"} <= set(batches[0])
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert epochs[1]["val_loss"] < epochs[0]["val_loss"] or epochs[1]["val_accuracy"] > 0.8
+    done = events[-1]
+    assert done["status"] == "completed"
+    assert done["metrics"]["val_accuracy"] > 0.6
+    ev = done["evaluation"]
+    assert ev["n"] == 300 and np.array(ev["confusion"]).sum() == 300
+    assert len(ev["per_class_accuracy"]) == 10
+
+
+def test_validation_is_disjoint_from_training_and_holdout_is_the_last_n(strokes):
+    xt, yt, xv, yv = split(strokes, TrainConfig(validation=0.1))
+    assert len(xv) == 150 and len(xt) == 1350
+    flat = {x.tobytes() for x in xt}
+    assert not any(x.tobytes() in flat for x in xv)
+    xt, yt, xv, yv = split(strokes, TrainConfig(holdout=100))
+    assert np.array_equal(xv, strokes.x_train[-100:]) and len(xt) == 1400
+    with pytest.raises(DatasetError, match="leaves nothing to train on"):
+        split(strokes, TrainConfig(holdout=1500))
+
+
+def test_same_seed_same_run(strokes):
+    def run():
+        t = Trainer(lenet(1), strokes, TrainConfig(epochs=1, batch_size=100, seed=4, augment={"shift": 2}))
+        return [e["loss"] for e in t.events() if e["type"] == "batch"], t.net.state_dict()
+    (a, wa), (b, wb) = run(), run()
+    assert a == b and all(np.array_equal(wa[k], wb[k]) for k in wa)
+
+
+def test_a_huge_learning_rate_diverges_and_says_so(strokes):
+    t = Trainer(lenet(), strokes, TrainConfig(epochs=1, lr=1e6, momentum=0.0))
+    done = t.run()
+    assert done["status"] == "diverged" and t.status == "diverged"
+    assert "lower the learning rate" in done["message"]
+    assert done["metrics"]["val_loss"] is None  # never NaN
+
+
+def test_pause_resume_and_stop_between_batches(strokes):
+    t = Trainer(lenet(), strokes, TrainConfig(epochs=5, batch_size=20))
+    seen = []
+
+    def on_event(e):
+        seen.append(e)
+        if e["type"] == "batch" and e["step"] == 3:
+            t.pause()
+            threading.Timer(0.2, t.resume).start()
+        if e["type"] == "batch" and e["step"] == 6:
+            t.stop()
+
+    done = t.run(on_event)
+    statuses = [e["status"] for e in seen if e["type"] == "status"]
+    assert statuses == ["paused", "running"]
+    assert done["status"] == "stopped" and done["steps"] == 6
+    assert done["evaluation"]["n"] > 0
+
+
+def test_early_stopping_keeps_the_best_weights(strokes):
+    t = Trainer(lenet(), strokes, TrainConfig(epochs=30, lr=0.3, momentum=0.9, early_stopping=1, batch_size=100))
+    done = t.run()
+    assert done["status"] == "completed" and done["metrics"]["epochs"] < 30
+    assert "stopped early" in done["message"]
+
+
+def test_mismatched_network_and_dataset_say_how_to_fix(strokes):
+    with pytest.raises(DatasetError, match="takes input"):
+        Trainer(engine.build_network(engine.PRESETS["resnet8"]), strokes, TrainConfig())
+    spec = adapt(engine.PRESETS["lenet5"], num_classes=4)
+    with pytest.raises(DatasetError, match="out_features 10"):
+        Trainer(engine.build_network(spec), strokes, TrainConfig())
+
+
+def test_flips_are_refused_for_digits(strokes):
+    with pytest.raises(DatasetError, match="flip"):
+        Trainer(lenet(), strokes, TrainConfig(augment={"flip": True}))
+
+
+@pytest.mark.parametrize("bad,words", [({"epochs": 0}, "epochs"), ({"lr": -1.0}, "lr"),
+                                       ({"optimizer": "lbfgs"}, "optimizer"), ({"validation": 1.5}, "validation"),
+                                       ({"lr": float("nan")}, "lr"), ({"batch_size": True}, "batch_size")])
+def test_bad_config_is_refused(bad, words):
+    with pytest.raises(ValueError, match=words):
+        TrainConfig(**bad)
+    with pytest.raises(ValueError, match="unknown training option"):
+        TrainConfig.from_dict({"learning_rate": 0.1})
+
+
+def test_evaluate_counts_a_confusion_matrix(strokes):
+    net = lenet()
+    x, y = strokes.x_test[:200], strokes.y_test[:200]
+    ev = evaluate(net, strokes, x, y)
+    pred = net.logits(strokes.normalize(x)).argmax(axis=1)
+    conf = np.array(ev["confusion"])
+    assert conf.trace() == (pred == y).sum()
+    assert ev["accuracy"] == pytest.approx((pred == y).mean())
+    if ev["most_confused"]:
+        worst = ev["most_confused"][0]
+        assert worst["true"] != worst["predicted"] and worst["true"] == y[worst["index"]]
+
+
+def test_a_checkpoint_is_offered_every_epoch(strokes, tmp_path):
+    saved = []
+
+    def checkpoint(net, optimizer, epoch):
+        path = tmp_path / f"e{epoch}.npz"
+        engine.save(net, path, optimizer=optimizer)
+        saved.append(path)
+
+    Trainer(lenet(), strokes, TrainConfig(epochs=2, batch_size=200), checkpoint=checkpoint).run()
+    assert [p.name for p in saved] == ["e1.npz", "e2.npz"]
+    assert engine.load_checkpoint(saved[-1])[1]["config"]["name"] == "sgd"
