@@ -1,4 +1,4 @@
-"""The `cnn-playground` command: train, summary, datasets, bench.
+"""The `cnn-playground` command: serve, train, summary, datasets, bench.
 
 Heavy imports happen inside each command, so `--help` is instant and
 `bench --threads` can set thread counts before NumPy loads.
@@ -116,9 +116,25 @@ def cmd_train(args) -> int:
     return 0 if result["status"] == "completed" else 1
 
 
-def cmd_bench(args, rest) -> int:
-    from . import bench
-    return bench.main(rest)
+def cmd_serve(args) -> int:
+    import secrets
+
+    import uvicorn
+
+    from .main import create_app
+    from .settings import Settings, default_data_dir
+
+    settings = Settings(host=args.host, port=args.port, data_dir=Path(args.data_dir) if args.data_dir else default_data_dir(),
+                        token=args.token)
+    if not settings.loopback and not settings.token:
+        settings.token = secrets.token_urlsafe(24)
+    shown = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
+    url = f"http://{shown}:{settings.port}/" + (f"?token={settings.token}" if settings.token else "")
+    print(f"CNN Playground: {url}", flush=True)
+    print(f"data directory: {settings.data_dir}", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
+                ws_max_size=1 << 20, timeout_graceful_shutdown=5)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
         g = sp.add_mutually_exclusive_group()
         g.add_argument("--preset", default="lenet5", help="a preset name (default lenet5)")
         g.add_argument("--spec", help="a network spec JSON file")
+
+    v = sub.add_parser("serve", help="start the playground (page, REST API, WebSockets)")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    v.add_argument("--port", type=int, default=8000)
+    v.add_argument("--data-dir", help="where networks, datasets and runs are kept "
+                                      "(default: $CNN_PLAYGROUND_HOME or ~/.local/share/cnn-playground)")
+    v.add_argument("--token", help="require this token (generated when listening beyond loopback)")
+    v.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    v.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("summary", help="shapes, parameters with formulas, multiply-adds, warnings")
     spec_args(s)

@@ -177,12 +177,10 @@ def test_zip_member_inflating_more_than_declared(tmp_path):
     true_size = len(_npy_bytes(x))
     # patch the uncompressed size in both the local header and the central directory entry
     needle = true_size.to_bytes(4, "little")
-    count = 0
     for sig, off in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
         i = raw.find(sig)
         assert raw[i + off : i + off + 4] == needle
         raw[i + off : i + off + 4] = (true_size - 64).to_bytes(4, "little")
-        count += 1
     p.write_bytes(bytes(raw))
     with pytest.raises(DatasetError):
         load_npz(p)

@@ -1,0 +1,278 @@
+"""Benchmark the NumPy engine: train-step throughput, peak memory and the
+latency of one image's feature maps; optionally against PyTorch on the CPU.
+
+    cnn-playground bench [--steps N] [--threads T] [--json] [--compare torch]
+    python -m app.bench ...
+
+A train step is forward + cross-entropy loss + backward + one SGD-momentum
+step (lr 0.01, momentum 0.9). Each workload runs a few warm-up steps, then
+N timed steps; the median is reported. Peak memory is (a) the tracemalloc
+peak while a few steps run (NumPy reports its array allocations to
+tracemalloc; weights, data and optimizer state are included because tracing
+starts before the network is built) and (b) the process's max resident set
+size from getrusage, which only ever grows: it is read after each of our
+workloads, before PyTorch is imported.
+
+--threads sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS
+before NumPy is imported, so it only takes effect when NumPy has not been
+imported yet in this process (true for `python -m app.bench` and the CLI);
+otherwise a note is printed. Without it the thread count is whatever the
+environment says (those variables, else os.cpu_count()).
+
+torch is imported only inside the comparison, and only with --compare torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+
+WORKLOADS = (
+    # name, preset, batch size
+    ("lenet5", "lenet5", 64),
+    ("tinyvgg", "tinyvgg", 32),
+    ("resnet8", "resnet8", 32),
+)
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+LR, MOMENTUM = 0.01, 0.9
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="cnn-playground bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--steps", type=int, default=30, help="timed train steps per workload (default 30)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps before timing (default 5)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS/OpenMP threads (sets OMP/OPENBLAS/MKL_NUM_THREADS before NumPy is imported)")
+    p.add_argument("--feature-runs", type=int, default=200,
+                   help="runs of the lenet5 one-image feature-map pass (default 200)")
+    p.add_argument("--workloads", default=",".join(w[0] for w in WORKLOADS),
+                   help="comma-separated subset of: " + ", ".join(w[0] for w in WORKLOADS))
+    p.add_argument("--compare", choices=["torch"], default=None, help="also run the same workloads in PyTorch")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = p.parse_args(argv)
+    if args.steps < 1 or args.warmup < 0 or args.feature_runs < 1:
+        p.error("--steps and --feature-runs must be at least 1, --warmup at least 0")
+    if args.threads is not None and args.threads < 1:
+        p.error("--threads must be at least 1")
+    known = {w[0] for w in WORKLOADS}
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    bad = [w for w in args.workloads if w not in known]
+    if bad:
+        p.error(f"unknown workload(s) {bad}; choose from {sorted(known)}")
+    return args
+
+
+def set_threads(threads: int | None) -> tuple[int, str | None]:
+    """Apply --threads through the environment; return (count in use, note)."""
+    note = None
+    if threads is not None:
+        if "numpy" in sys.modules:
+            note = "numpy was already imported: --threads may not change its BLAS threads"
+        for var in THREAD_VARS:
+            os.environ[var] = str(threads)
+        return threads, note
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        v = os.environ.get(var, "")
+        if v.isdigit() and int(v) > 0:
+            return int(v), note
+    return os.cpu_count() or 1, note
+
+
+def _max_rss_mb() -> float:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024
+
+
+def _data(np, shape, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch,) + tuple(shape)).astype(np.float32)
+    y = rng.integers(0, 10, size=batch)
+    return x, y
+
+
+def _timed(fn, warmup: int, runs: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return times
+
+
+def _p95(times):
+    s = sorted(times)
+    return s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
+
+
+def bench_ours(name, preset, batch, steps, warmup):
+    import numpy as np
+
+    import engine
+
+    tracemalloc.start()
+    net = engine.build_network(engine.PRESETS[preset], seed=0)
+    x, y = _data(np, net.input_shape, batch)
+    opt = engine.make_optimizer("sgd", net.parameters(), lr=LR, momentum=MOMENTUM)
+
+    def step():
+        net.loss_and_backward(x, y)
+        opt.step()
+
+    step()  # first step allocates the optimizer state
+    tracemalloc.reset_peak()
+    for _ in range(3):
+        step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    times = _timed(step, warmup, steps)
+    ms = statistics.median(times)
+    return {"workload": name, "batch": batch, "input": list(net.input_shape),
+            "ms_per_step": ms, "min_ms": min(times), "samples_per_s": batch * 1000.0 / ms,
+            "tracemalloc_peak_mb": peak / 2**20, "max_rss_mb": _max_rss_mb()}
+
+
+def bench_feature_maps(runs):
+    import numpy as np
+
+    import engine
+
+    net = engine.build_network(engine.PRESETS["lenet5"], seed=0)
+    x, _ = _data(np, net.input_shape, 1)
+    maps = net.feature_maps(x)
+    times = _timed(lambda: net.feature_maps(x), max(10, runs // 10), runs)
+    return {"workload": "lenet5 feature_maps, 1 image", "maps": len(maps),
+            "median_ms": statistics.median(times), "p95_ms": _p95(times)}
+
+
+def _torch_model(torch, net):
+    import numpy as np
+
+    import engine
+
+    source, state = engine.to_pytorch(net)
+    ns: dict = {}
+    exec(compile(source, "<exported Net>", "exec"), ns)
+    model = ns["Net"]()
+    model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
+    return model
+
+
+def bench_torch(workloads, steps, warmup, threads, feature_runs):
+    """The same workloads in PyTorch CPU; None if torch is not installed."""
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None
+    import engine
+
+    torch.set_num_threads(threads)
+    out = {"version": torch.__version__, "threads": torch.get_num_threads(), "workloads": {}}
+    import numpy as np
+
+    for name, preset, batch in workloads:
+        net = engine.build_network(engine.PRESETS[preset], seed=0)
+        model = _torch_model(torch, net).train()
+        xn, yn = _data(np, net.input_shape, batch)
+        x, y = torch.from_numpy(xn), torch.from_numpy(yn.astype(np.int64))
+        opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+
+        def step():
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        times = _timed(step, warmup + 1, steps)
+        ms = statistics.median(times)
+        out["workloads"][name] = {"ms_per_step": ms, "min_ms": min(times), "samples_per_s": batch * 1000.0 / ms}
+
+    # one image, every layer's output kept (the Sequential's children in turn)
+    net = engine.build_network(engine.PRESETS["lenet5"], seed=0)
+    model = _torch_model(torch, net).eval()
+    x = torch.from_numpy(_data(np, net.input_shape, 1)[0])
+
+    def maps():
+        with torch.no_grad():
+            h, kept = x, []
+            for m in model.layers:
+                h = m(h)
+                kept.append(h)
+            return kept
+
+    times = _timed(maps, max(10, feature_runs // 10), feature_runs)
+    out["feature_maps"] = {"median_ms": statistics.median(times), "p95_ms": _p95(times)}
+    return out
+
+
+def _table(result) -> str:
+    lines = [f"threads: {result['threads']}  numpy {result['numpy']}  steps: median of {result['steps']}"
+             f" after {result['warmup']} warm-up"]
+    env = {k: v for k, v in result["env"].items() if v is not None}
+    lines.append("environment: " + (", ".join(f"{k}={v}" for k, v in env.items()) if env else "(no BLAS variables set)"))
+    if result.get("note"):
+        lines.append("note: " + result["note"])
+    torch = result.get("torch")
+    head = f"{'workload':<10} {'batch':>5} {'ms/step':>9} {'samples/s':>10} {'tracemalloc':>12} {'max RSS':>9}"
+    if torch:
+        head += f" {'torch ms':>9} {'ours/torch':>10}"
+    lines += ["", head]
+    for r in result["workloads"]:
+        line = (f"{r['workload']:<10} {r['batch']:>5} {r['ms_per_step']:>9.2f} {r['samples_per_s']:>10.0f}"
+                f" {r['tracemalloc_peak_mb']:>9.1f} MB {r['max_rss_mb']:>6.0f} MB")
+        if torch:
+            t = torch["workloads"][r["workload"]]
+            line += f" {t['ms_per_step']:>9.2f} {r['ms_per_step'] / t['ms_per_step']:>10.2f}"
+        lines.append(line)
+    fm = result["feature_maps"]
+    line = f"\nlenet5 feature maps of one image ({fm['maps']} maps): median {fm['median_ms']:.3f} ms, p95 {fm['p95_ms']:.3f} ms"
+    if torch:
+        tf = torch["feature_maps"]
+        line += (f"\n  torch: median {tf['median_ms']:.3f} ms, p95 {tf['p95_ms']:.3f} ms"
+                 f" (ours/torch {fm['median_ms'] / tf['median_ms']:.2f})")
+    lines.append(line)
+    if torch:
+        lines.append(f"torch {torch['version']}, {torch['threads']} threads")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    threads, note = set_threads(args.threads)
+    if args.compare == "torch":
+        import importlib.util
+        if importlib.util.find_spec("torch") is None:
+            print("--compare torch: PyTorch is not installed (pip install torch); nothing was run.",
+                  file=sys.stderr)
+            return 2
+
+    import numpy as np  # after the thread variables are set
+
+    chosen = [w for w in WORKLOADS if w[0] in args.workloads]
+    result = {"threads": threads, "numpy": np.__version__, "steps": args.steps, "warmup": args.warmup,
+              "env": {k: os.environ.get(k) for k in THREAD_VARS + ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+              "note": note, "workloads": []}
+    for name, preset, batch in chosen:
+        result["workloads"].append(bench_ours(name, preset, batch, args.steps, args.warmup))
+    result["feature_maps"] = bench_feature_maps(args.feature_runs)
+    if args.compare == "torch":
+        result["torch"] = bench_torch(chosen, args.steps, args.warmup, threads, args.feature_runs)
+        if result["torch"] is None:
+            print("--compare torch: PyTorch could not be imported.", file=sys.stderr)
+            return 2
+        for r in result["workloads"]:
+            r["ratio_vs_torch"] = r["ms_per_step"] / result["torch"]["workloads"][r["workload"]]["ms_per_step"]
+    print(json.dumps(result, indent=2) if args.json else _table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

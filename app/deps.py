@@ -1,0 +1,34 @@
+"""Shared dependencies of the routers, as Annotated aliases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from .db import Database
+from .files import FileStore
+from .settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    files: FileStore
+    networks: "object"
+    datasets: "object"
+    runner: "object"
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.services.settings
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

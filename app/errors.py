@@ -1,0 +1,35 @@
+"""Domain errors the services raise; main.py maps each to its HTTP status."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    status = 400
+
+    def __init__(self, detail):
+        self.detail = detail
+        super().__init__(detail if isinstance(detail, str) else repr(detail))
+
+
+class NotFound(AppError):
+    status = 404
+
+
+class Conflict(AppError):
+    status = 409
+
+
+class Invalid(AppError):
+    """The request is well-formed but its content cannot work (422)."""
+
+    status = 422
+
+
+class TooLarge(AppError):
+    status = 413
+
+
+class Busy(AppError):
+    """The run queue is full (429)."""
+
+    status = 429

@@ -1,0 +1,66 @@
+"""The FastAPI application: services built in the lifespan, routers, the page."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .db import Database
+from .deps import Services
+from .errors import AppError
+from .files import FileStore
+from .routers import conv, datasets, inspect, meta, networks, page, runs
+from .security import Guard
+from .services.datasets import DatasetService
+from .services.networks import NetworkService
+from .services.runner import InProcessRunner, clean
+from .settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_services(settings: Settings) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    files = FileStore(settings.data_dir)
+    files.sweep()
+    db = Database(settings.db_path)
+    db.mark_interrupted()
+    nets = NetworkService(settings, db, files)
+    data = DatasetService(settings, db, files)
+    runner = InProcessRunner(settings, db, files, nets, data)
+    data.is_in_use = runner.uses_dataset
+    return Services(settings=settings, db=db, files=files, networks=nets, datasets=data, runner=runner)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.services = build_services(settings)
+        yield
+        app.state.services.runner.shutdown(timeout=5.0)
+
+    app = FastAPI(title="CNN Playground", version="0.1.0", lifespan=lifespan,
+                  description="Build, train and look inside convolutional networks.")
+
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError):
+        return JSONResponse({"detail": clean(exc.detail)}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        return JSONResponse({"detail": clean(errors)}, status_code=422)
+
+    for router in (meta.router, networks.router, datasets.router, runs.router, inspect.router, conv.router):
+        app.include_router(router, prefix="/api")
+    app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.add_middleware(Guard, settings=settings)
+    return app

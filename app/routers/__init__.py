@@ -1,0 +1,1 @@
+"""One router per resource; each handler validates, calls a service, and returns."""

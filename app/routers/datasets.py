@@ -1,0 +1,80 @@
+"""Datasets: list them, look at their images, upload and delete your own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+
+from ..deps import ServicesDep
+from ..errors import AppError, Invalid
+from ..services.datasets import MAX_SAMPLES, NAME_MAX
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+# A multipart upload is one file plus at most a few short text fields; the file's own size is
+# bounded by the Guard middleware (settings.max_upload_bytes) while the body streams in.
+MAX_FIELD_BYTES = 64 * 1024
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": ".npz arrays (x, y; optional class_names, x_test, y_test), "
+                                "or a .zip with one folder of PNG/JPEG images per class"},
+        "name": {"type": "string", "maxLength": NAME_MAX,
+                 "description": "display name (default: the file name without its extension)"}}}}}}}
+
+
+@router.get("")
+def read_datasets(services: ServicesDep):
+    """Every dataset: built in (generated or downloaded on first use) and uploaded."""
+    return services.datasets.list()
+
+
+@router.get("/{name}/samples")
+def read_dataset_samples(
+    name: str,
+    services: ServicesDep,
+    split: Annotated[str, Query(pattern="^(train|test)$")] = "train",
+    offset: Annotated[int, Query(ge=0)] = 0,
+    n: Annotated[int, Query(ge=1, le=MAX_SAMPLES)] = 16,
+    format: Annotated[str, Query(pattern="^(png|array)$")] = "png",
+):
+    """A page of images with labels (PNG data URLs or uint8 pixel arrays) and each image's size and value range."""
+    # plain JSON types already: skip the (slow, for pixel arrays) generic encoder
+    return JSONResponse(services.datasets.samples(name, split=split, offset=offset, n=n, format=format))
+
+
+@router.post("", status_code=201, openapi_extra=UPLOAD_BODY)
+async def create_dataset(request: Request, services: ServicesDep):
+    """Upload a dataset (.npz or a .zip of class folders); it is validated, converted and kept under a new name."""
+    try:
+        form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_FIELD_BYTES)
+    except (HTTPException, MultiPartException) as e:
+        message = getattr(e, "detail", None) or getattr(e, "message", None) or str(e)
+        raise AppError(f"the upload is not valid multipart/form-data ({message}); send one file in the "
+                       "form field 'file' and optionally a 'name' field") from None
+    try:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise Invalid("no file in the upload: send the dataset as the multipart form field 'file' "
+                          "(a .npz or .zip file)")
+        name = form.get("name")
+        if name is not None and not isinstance(name, str):
+            raise Invalid("the 'name' form field must be text, not a file")
+        # decoding (zip, PNG/JPEG, npz) and writing are CPU and disk work: off the event loop
+        row = await run_in_threadpool(services.datasets.upload, file.filename or "", file.file, name)
+    finally:
+        await form.close()
+    return JSONResponse(row, status_code=201)
+
+
+@router.delete("/{name}", status_code=204)
+def delete_dataset(name: str, services: ServicesDep):
+    """Delete an uploaded dataset and its file (built-ins and datasets used by an active run cannot be deleted)."""
+    services.datasets.delete(name)
+    return Response(status_code=204)

@@ -1,0 +1,124 @@
+"""Looking inside a network: predictions, feature maps, weights, statistics, saliency, occlusion, gradient checks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..deps import ServicesDep
+from ..errors import NotFound, TooLarge
+from ..files import check_id
+from ..services import inspect as svc
+
+router = APIRouter(prefix="/networks", tags=["inspect"])
+
+
+def _id(network_id: str) -> str:
+    try:
+        return check_id(network_id)
+    except ValueError:
+        raise NotFound(f"no network with id {network_id[:50]!r}") from None
+
+
+class InputBody(BaseModel):
+    """One input: a dataset sample by reference, or pixels from the canvas (0-255)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    dataset: str | None = Field(None, min_length=1, max_length=100,
+                                description="the sample's dataset; with pixels, whose statistics normalize them")
+    split: Literal["train", "test"] = "test"
+    index: int | None = Field(None, ge=0, lt=2**31, description="the sample's index in the split")
+    pixels: list[Any] | None = Field(None, min_length=1, max_length=4096,
+                                     description="(H, W) or (C, H, W) numbers 0-255; resized to the network's input")
+
+
+class ActivationsBody(InputBody):
+    layers: list[str] | None = Field(None, max_length=2000, description="layer paths or names; default: every layer")
+
+
+class SaliencyBody(InputBody):
+    cls: int | None = Field(None, alias="class", ge=0, description="the class to explain; default: the predicted one")
+
+
+class OcclusionBody(SaliencyBody):
+    patch: int | None = Field(None, ge=1, le=4096, description="side of the occluding square; default: 1/4 of the input")
+    stride: int | None = Field(None, ge=1, le=4096, description="step between patches; default: half the patch")
+    fill: Literal["zero", "mean"] = Field("zero", description="the patch's value: 0 (after normalization) or the image mean")
+
+
+class GradcheckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(2, ge=1, le=8, description="random examples")
+    max_entries: int = Field(8, ge=1, le=64, description="entries checked per parameter tensor")
+    train: bool = Field(False, description="layers in training mode (batch norm on batch statistics)")
+    seed: int = Field(0, ge=0, lt=2**32)
+
+
+@router.post("/{network_id}/predict")
+def predict(network_id: str, body: InputBody, services: ServicesDep):
+    """Class probabilities for a dataset sample or for canvas pixels."""
+    return svc.predict(services, _id(network_id), body)
+
+
+@router.post("/{network_id}/predict/image")
+def predict_image(network_id: str, services: ServicesDep, file: UploadFile = File(...),
+                  dataset: str | None = Form(None, min_length=1, max_length=100)):
+    """Class probabilities for an uploaded PNG or JPEG, converted and resized to the network's input."""
+    limit = services.settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"the image is more than {limit:,} bytes")
+    return svc.predict_image(services, _id(network_id), data, dataset)
+
+
+@router.post("/{network_id}/activations")
+def activations(network_id: str, body: ActivationsBody, services: ServicesDep,
+                encoding: Literal["uint8", "float16"] = Query("uint8"),
+                format: Literal["json", "png"] = Query("json"),
+                layer: str | None = Query(None, min_length=1, max_length=200),
+                scale: Literal["map", "layer"] = Query("map")):
+    """Every layer's feature maps for one input (base64), or one layer's maps as a tiled PNG (?format=png&layer=)."""
+    if format == "png":
+        if layer is None:
+            raise svc.bad("layer", "?format=png needs ?layer=<layer path>", loc="query")
+        png = svc.activation_png(services, _id(network_id), body, layer, per_map=scale == "map")
+        return Response(png, media_type="image/png")
+    return svc.activations(services, _id(network_id), body, encoding)
+
+
+@router.get("/{network_id}/weights")
+def weights(network_id: str, services: ServicesDep, layer: str | None = Query(None, min_length=1, max_length=200)):
+    """The layers having weights; with ?layer=, one layer's filters or weight statistics and last gradients."""
+    return svc.weights(services, _id(network_id), layer)
+
+
+@router.get("/{network_id}/stats")
+def stats(network_id: str, services: ServicesDep,
+          dataset: str | None = Query(None, min_length=1, max_length=100),
+          n: int = Query(64, ge=1, le=svc.MAX_STATS_N), train: bool = Query(False),
+          split: Literal["train", "test"] = Query("train"), seed: int = Query(0, ge=0, lt=2**32)):
+    """Per-layer activation and gradient statistics with histograms, on dataset samples or random inputs."""
+    return svc.stats(services, _id(network_id), dataset, n, train, split, seed)
+
+
+@router.post("/{network_id}/saliency")
+def saliency(network_id: str, body: SaliencyBody, services: ServicesDep):
+    """|d score / d input|, the largest over channels, as base64 uint8 and a PNG."""
+    return svc.saliency(services, _id(network_id), body)
+
+
+@router.post("/{network_id}/occlusion")
+def occlusion(network_id: str, body: OcclusionBody, services: ServicesDep):
+    """How much the class probability drops when each patch of the input is covered."""
+    return svc.occlusion(services, _id(network_id), body)
+
+
+@router.post("/{network_id}/gradcheck")
+def gradcheck(network_id: str, body: GradcheckBody, services: ServicesDep):
+    """Backward against central differences, per parameter tensor, on random inputs and labels."""
+    return svc.gradcheck(services, _id(network_id), body.n, body.max_entries, body.train, body.seed)

@@ -1,0 +1,63 @@
+"""The catalogue of layers, the presets, spec validation and health."""
+
+from __future__ import annotations
+
+import copy
+
+from fastapi import APIRouter
+
+import engine
+from engine.presets import DEFAULT_FOR_DATASET
+
+from ..deps import ServicesDep
+from ..errors import NotFound
+from ..schemas import Health
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/health", response_model=Health)
+def read_health(services: ServicesDep):
+    """Whether the server is up, and how many runs are active."""
+    active = sum(1 for r in services.runner.runs.values() if r.status in ("queued", "running", "paused"))
+    return {"status": "ok", "version": "0.1.0", "runs_active": active}
+
+
+@router.get("/layers")
+def read_layers():
+    """Every layer type with its fields, types, defaults and ranges (the page builds its forms from it)."""
+    return engine.catalogue()
+
+
+@router.get("/presets")
+def read_presets():
+    """Preset names with their title, description, input shape and parameter count."""
+    out = []
+    for name, spec in engine.PRESETS.items():
+        info = engine.PRESET_INFO.get(name, {})
+        out.append({"name": name, "title": info.get("title", name), "description": info.get("description", ""),
+                    "dataset": info.get("input"), "trainable_on_cpu": info.get("trainable_on_cpu", True),
+                    "year": info.get("year"), "input": spec["input"],
+                    "params": engine.summarize(spec)["totals"]["params"]})
+    return {"presets": out, "default_for_dataset": DEFAULT_FOR_DATASET}
+
+
+@router.get("/presets/{name}")
+def read_preset(name: str):
+    """One preset's spec, with its summary."""
+    if name not in engine.PRESETS:
+        raise NotFound(f"no preset {name!r}; presets: {', '.join(engine.PRESETS)}")
+    spec = copy.deepcopy(engine.PRESETS[name])
+    return {"name": name, **engine.PRESET_INFO.get(name, {}), "spec": spec, "summary": engine.summarize(spec)}
+
+
+@router.post("/networks/validate")
+def validate_network(spec: dict, services: ServicesDep):
+    """A spec to its summary with warnings (nothing is allocated), or 422 with errors by layer path."""
+    summary = services.networks.check_spec(spec)
+    t = summary["totals"]
+    summary["buildable"] = t["params"] <= services.settings.max_params
+    if not summary["buildable"]:
+        summary["why_not_buildable"] = (f"{t['params']:,} parameters is over this server's limit of "
+                                        f"{services.settings.max_params:,}: it can be studied here but not trained")
+    return summary

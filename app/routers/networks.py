@@ -1,0 +1,123 @@
+"""Networks: create, read, update, delete, reinitialize, export and import."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi.responses import Response
+
+import engine
+from engine.io import to_bytes
+from engine.presets import adapt
+
+from ..deps import ServicesDep
+from ..errors import Invalid, NotFound, TooLarge
+from ..files import check_id
+from ..schemas import NetworkCreate, NetworkPublic, NetworkReinit, NetworkUpdate
+
+router = APIRouter(prefix="/networks", tags=["networks"])
+
+
+def _id(network_id: str) -> str:
+    try:
+        return check_id(network_id)
+    except ValueError:
+        raise NotFound(f"no network with id {network_id[:50]!r}") from None
+
+
+@router.post("", response_model=NetworkPublic, status_code=201)
+def create_network(body: NetworkCreate, services: ServicesDep):
+    """Build a network from a spec (or a preset) with seeded weights."""
+    if (body.spec is None) == (body.preset is None):
+        raise Invalid("give exactly one of 'spec' or 'preset'")
+    spec = body.spec
+    if body.preset is not None:
+        if body.preset not in engine.PRESETS:
+            raise Invalid(f"no preset {body.preset!r}; presets: {', '.join(engine.PRESETS)}")
+        spec = adapt(engine.PRESETS[body.preset], body.input, body.num_classes)
+    row = services.networks.create(spec, body.name or body.preset, body.seed)
+    return services.networks.public(row)
+
+
+@router.get("", response_model=list[NetworkPublic])
+def read_networks(services: ServicesDep):
+    """Every network, oldest first."""
+    return [services.networks.public(r) for r in services.db.networks()]
+
+
+@router.post("/import", response_model=NetworkPublic, status_code=201)
+async def import_network(file: UploadFile, services: ServicesDep, name: str | None = Query(None, max_length=100)):
+    """A network file saved by this playground (.npz: spec, weights) or a spec (.json) becomes a new network."""
+    data = await file.read()
+    if data[:2] == b"PK":
+        try:
+            net = engine.load_checkpoint(data)[0]
+        except engine.CheckpointError as e:
+            raise Invalid(str(e)) from None
+        return services.networks.public(services.networks.create_from(net, name or (file.filename or "imported")[:100]))
+    try:
+        spec = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise Invalid("the file is neither a network .npz nor a spec .json") from None
+    seed = spec.pop("seed", 0) if isinstance(spec, dict) and isinstance(spec.get("seed"), int) else 0
+    return services.networks.public(services.networks.create(spec, name or spec.get("name"), seed))
+
+
+@router.get("/{network_id}", response_model=NetworkPublic)
+def read_network(network_id: str, services: ServicesDep):
+    """One network: its spec, seed and parameter count."""
+    return services.networks.public(services.networks.get(_id(network_id)))
+
+
+@router.patch("/{network_id}", response_model=NetworkPublic)
+def update_network(network_id: str, body: NetworkUpdate, services: ServicesDep):
+    """Rename a network, or change its spec (the weights are then initialized anew)."""
+    return services.networks.public(services.networks.update(_id(network_id), body.name, body.spec))
+
+
+@router.delete("/{network_id}", status_code=204)
+def delete_network(network_id: str, services: ServicesDep):
+    """Delete a network, its weights and its runs."""
+    services.networks.delete(_id(network_id))
+    return Response(status_code=204)
+
+
+@router.post("/{network_id}/reinit", response_model=NetworkPublic)
+def reinit_network(network_id: str, body: NetworkReinit, services: ServicesDep):
+    """Draw the weights again: another seed, and/or another initializer for every conv and linear layer."""
+    return services.networks.public(services.networks.reinit(_id(network_id), body.seed, body.init))
+
+
+@router.get("/{network_id}/summary")
+def read_network_summary(network_id: str, services: ServicesDep):
+    """The network's summary: shapes, parameters with formulas, multiply-adds, receptive fields."""
+    return engine.summarize(services.networks.get(_id(network_id))["spec"])
+
+
+@router.get("/{network_id}/export")
+def export_network(network_id: str, services: ServicesDep, format: str = Query("npz", pattern="^(npz|json|pytorch)$")):
+    """Download the network: npz (spec and weights), json (the spec) or pytorch (a .zip with model.py and weights.npz)."""
+    row = services.networks.get(_id(network_id))
+    entry = services.networks.entry(row["id"])
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in row["name"])[:60] or "network"
+    if format == "json":
+        return Response(json.dumps({**row["spec"]}, indent=2), media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{safe}.json"'})
+    with entry.reading() as net:
+        if format == "npz":
+            data = to_bytes(net, meta={"name": row["name"]})
+            return Response(data, media_type="application/octet-stream",
+                            headers={"Content-Disposition": f'attachment; filename="{safe}.npz"'})
+        source, state = engine.to_pytorch(net, title=row["name"])
+    buf = io.BytesIO()
+    weights = io.BytesIO()
+    import numpy as np
+    np.savez(weights, **state)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("model.py", source)
+        z.writestr("weights.npz", weights.getvalue())
+    return Response(buf.getvalue(), media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}-pytorch.zip"'})

@@ -1,0 +1,23 @@
+"""The playground page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent.parent / "templates")
+
+
+@router.get("/", response_class=HTMLResponse)
+def read_page(request: Request):
+    response = templates.TemplateResponse(request, "index.html", {})
+    token = request.query_params.get("token")
+    settings = request.app.state.services.settings
+    if settings.token and token == settings.token:
+        # the page's own requests then carry the token without putting it in every URL
+        response.set_cookie("cnn_playground_token", token, httponly=True, samesite="strict")
+    return response

@@ -1,0 +1,223 @@
+"""One convolution worked through by hand, as in the lecture.
+
+For a single-channel input X (H, W), a kernel W (kh, kw), stride S and
+padding P, explain() returns the forward pass cell by cell (each window's
+elementwise products and their sum), the backward pass for an upstream
+gradient delta (dL/dW and dL/dX), and the same pair computed again as the
+lecture writes them, as convolutions:
+
+    dL/dW = Xpad  (*)  delta dilated by S                     (valid, stride 1)
+    dL/dX = (delta dilated by S, zero-padded by K-1)  (*)  rot180(W),
+            then the P border rows and columns are cut away
+
+((*) is cross-correlation, which deep-learning libraries call convolution.)
+The forward and backward come from the engine's own Conv2D and pooling
+layers in float64; the definitions written out here must agree with them,
+and a disagreement is an error, never a silent answer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.layers import make_layer
+from engine.layers.shape import formula
+
+from ..errors import Invalid
+
+MAX_SIZE = 32
+
+
+def _bad(field: str, msg: str) -> Invalid:
+    return Invalid([{"loc": ["body", field], "msg": msg, "type": "value_error"}])
+
+
+def _matrix(value, field: str) -> np.ndarray:
+    """A non-empty rectangular 2-D list of finite numbers, at most MAX_SIZE a side."""
+    if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
+        raise _bad(field, "expected a 2-D list of numbers (a list of rows)")
+    widths = {len(r) for r in value}
+    if len(widths) != 1:
+        raise _bad(field, f"rows have different lengths ({', '.join(map(str, sorted(widths)))}); "
+                          "every row needs the same number of columns")
+    try:
+        a = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _bad(field, "expected numbers in every cell") from None
+    if a.ndim != 2 or 0 in a.shape:
+        raise _bad(field, f"expected a non-empty 2-D list, got shape {list(a.shape)}")
+    if max(a.shape) > MAX_SIZE:
+        raise _bad(field, f"is {a.shape[0]}x{a.shape[1]}; at most {MAX_SIZE}x{MAX_SIZE} is allowed")
+    if not np.isfinite(a).all():
+        raise _bad(field, "contains NaN or infinity; use finite numbers")
+    return a
+
+
+def dilate(d: np.ndarray, s: int) -> np.ndarray:
+    """Insert s-1 zeros between neighbouring entries (what a stride does to the gradient's spacing)."""
+    if s == 1:
+        return d.copy()
+    out = np.zeros(((d.shape[0] - 1) * s + 1, (d.shape[1] - 1) * s + 1))
+    out[::s, ::s] = d
+    return out
+
+
+def correlate(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Valid cross-correlation with stride 1, written out: out[i, j] = sum_ab k[a, b] x[i+a, j+b]."""
+    kh, kw = k.shape
+    out = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = (x[i:i + kh, j:j + kw] * k).sum()
+    return out
+
+
+def _agree(name: str, mine: np.ndarray, engine_value: np.ndarray) -> None:
+    if mine.shape != engine_value.shape or not np.allclose(mine, engine_value, rtol=1e-9, atol=1e-9):
+        raise RuntimeError(f"{name}: the definition and the engine disagree ({mine.tolist()} vs {engine_value.tolist()})")
+
+
+def _engine_layer(spec: dict, shape: tuple, path: str):
+    layer = make_layer(spec, (1,) + shape, path)
+    layer.init_params(np.random.default_rng(0), np.float64)
+    return layer
+
+
+def explain(x, w, stride: int = 1, padding: int = 0, delta=None) -> dict:
+    x, w = _matrix(x, "x"), _matrix(w, "w")
+    s, p = int(stride), int(padding)
+    (h, wd), (kh, kw) = x.shape, w.shape
+    for axis, n, k in (("height", h, kh), ("width", wd, kw)):
+        if k > n + 2 * p:
+            raise _bad("w", f"the kernel {axis} {k} is larger than the padded input {axis} {n} + 2*{p} = {n + 2 * p}: "
+                            f"{formula(n, k, s, p)} leaves no output; use a smaller kernel or more padding")
+    ho, wo = (h + 2 * p - kh) // s + 1, (wd + 2 * p - kw) // s + 1
+    if delta is None:
+        d = np.ones((ho, wo))
+    else:
+        d = _matrix(delta, "delta")
+        if d.shape != (ho, wo):
+            raise _bad("delta", f"is {d.shape[0]}x{d.shape[1]} but the output is {ho}x{wo}; "
+                                "give one gradient per output cell")
+    warnings = []
+    for axis, n, k in (("height", h, kh), ("width", wd, kw)):
+        if (n + 2 * p - k) % s:
+            warnings.append(f"{formula(n, k, s, p)} is not an integer: the output {axis} is rounded down and "
+                            f"the last input {'rows' if axis == 'height' else 'columns'} are not covered")
+
+    # ---- forward and backward by the engine --------------------------------------------
+    conv = _engine_layer({"type": "conv2d", "out_channels": 1, "kernel_size": [kh, kw], "stride": s,
+                          "padding": p, "bias": False}, (h, wd), "conv")
+    conv.params["W"] = w[None, None].copy()
+    y = conv.forward(x[None, None], record=True)[0, 0]
+    dx = conv.backward(d[None, None])[0, 0]
+    dW = conv.grads["W"][0, 0]
+
+    # ---- the same by definition -----------------------------------------------------------
+    xp = np.pad(x, p)
+    cells, out = [], np.zeros((ho, wo))
+    dW_def, dxp_def = np.zeros_like(w), np.zeros_like(xp)
+    for r in range(ho):
+        for c in range(wo):
+            win = xp[r * s:r * s + kh, c * s:c * s + kw]
+            prod = win * w
+            out[r, c] = prod.sum()
+            dW_def += d[r, c] * win
+            dxp_def[r * s:r * s + kh, c * s:c * s + kw] += d[r, c] * w
+            cells.append({"row": r, "col": c, "window": {"top": r * s, "left": c * s, "rows": kh, "cols": kw},
+                          "products": prod.tolist(), "sum": float(prod.sum())})
+    dx_def = dxp_def[p:p + h, p:p + wd]
+    _agree("output", out, y)
+    _agree("dW", dW_def, dW)
+    _agree("dX", dx_def, dx)
+
+    # ---- the backward pass as convolutions --------------------------------------------------
+    dd = dilate(d, s)
+    dW_conv = correlate(xp, dd)[:kh, :kw]  # extra rows/columns appear only where the stride skipped inputs
+    full = np.pad(dd, ((kh - 1, kh - 1), (kw - 1, kw - 1)))
+    rot = w[::-1, ::-1]
+    dxp_conv = np.zeros_like(xp)
+    part = correlate(full, rot)  # covers the padded input up to the last row/column a window reached
+    dxp_conv[:part.shape[0], :part.shape[1]] = part
+    dx_conv = dxp_conv[p:p + h, p:p + wd]
+    _agree("dW as a convolution", dW_conv, dW)
+    _agree("dX as a convolution", dx_conv, dx)
+
+    return {
+        "input_shape": [h, wd], "kernel_shape": [kh, kw], "stride": s, "padding": p,
+        "output_shape": [ho, wo],
+        "formula": {"height": formula(h, kh, s, p), "width": formula(wd, kw, s, p)},
+        "warnings": warnings,
+        "output": y.tolist(),
+        "padded_x": xp.tolist(),
+        "cells": cells,
+        "backward": {
+            "delta": d.tolist(),
+            "dW": dW.tolist(),
+            "dX": dx.tolist(),
+            "dW_as_convolution": {
+                "input": xp.tolist(), "kernel": dd.tolist(), "output": dW_conv.tolist(),
+                "description": (f"dL/dW[a,b] = sum over outputs (i,j) of delta[i,j] * Xpad[i*{s}+a, j*{s}+b]: "
+                                "the padded input cross-correlated (stride 1) with delta"
+                                + (f" dilated by the stride {s} ({s - 1} zeros between entries)" if s > 1 else "")
+                                + f", keeping the first {kh}x{kw} results"),
+            },
+            "dX_as_convolution": {
+                "input": full.tolist(), "kernel": rot.tolist(), "output": dx_conv.tolist(),
+                "description": (("delta dilated by the stride " + str(s) + ", then " if s > 1 else "delta ")
+                                + f"zero-padded by K-1 = {kh - 1}x{kw - 1} on every side (a full convolution), "
+                                "cross-correlated (stride 1) with W rotated 180 degrees; this gives dL/dXpad"
+                                + (f", and the {p} border rows and columns of padding are cut away" if p else "")
+                                + ". The lecture's dL/dX[i,j] = sum_ab delta[i-a, j-b] W[a,b]"),
+            },
+        },
+        "pooling": _pooling(x, (kh, kw), s, p, d),
+    }
+
+
+def _pooling(x: np.ndarray, k: tuple, s: int, p: int, d: np.ndarray) -> dict:
+    """Max and average pooling with the same window and stride (padding too when at most K/2)."""
+    h, wd = x.shape
+    kh, kw = k
+    pp = p if 2 * p <= min(kh, kw) else 0
+    ho, wo = (h + 2 * pp - kh) // s + 1, (wd + 2 * pp - kw) // s + 1
+    if ho < 1 or wo < 1:
+        return {"padding": pp, "note": "the window does not fit without the convolution's padding", "max": None,
+                "avg": None}
+    dd = d if d.shape == (ho, wo) else np.ones((ho, wo))
+    spec = {"kernel_size": [kh, kw], "stride": s, "padding": pp}
+    out = {"padding": pp, "delta": dd.tolist(),
+           "note": None if pp == p else f"pooling pads at most K/2, so padding {pp} is used instead of {p}"}
+
+    # by definition: max over the window (padding never wins), the first maximum in reading order
+    xp_max = np.pad(x, pp, constant_values=-np.inf)
+    xp_avg = np.pad(x, pp)
+    y_max, y_avg = np.zeros((ho, wo)), np.zeros((ho, wo))
+    dx_max, dx_avg = np.zeros_like(xp_avg), np.zeros_like(xp_avg)
+    argmax = []
+    for r in range(ho):
+        row = []
+        for c in range(wo):
+            win = xp_max[r * s:r * s + kh, c * s:c * s + kw]
+            a, b = np.unravel_index(int(np.argmax(win)), win.shape)
+            y_max[r, c] = win[a, b]
+            dx_max[r * s + a, c * s + b] += dd[r, c]
+            row.append([int(r * s + a - pp), int(c * s + b - pp)])
+            y_avg[r, c] = xp_avg[r * s:r * s + kh, c * s:c * s + kw].mean()
+            dx_avg[r * s:r * s + kh, c * s:c * s + kw] += dd[r, c] / (kh * kw)
+        argmax.append(row)
+    dx_max, dx_avg = dx_max[pp:pp + h, pp:pp + wd], dx_avg[pp:pp + h, pp:pp + wd]
+
+    for kind, y_def, dx_def in (("maxpool2d", y_max, dx_max), ("avgpool2d", y_avg, dx_avg)):
+        layer = _engine_layer({"type": kind, **spec}, (h, wd), kind)
+        y = layer.forward(x[None, None], record=True)[0, 0]
+        dx = layer.backward(dd[None, None])[0, 0]
+        _agree(kind, y_def, y)
+        _agree(f"{kind} dX", dx_def, dx)
+    out["max"] = {"output": y_max.tolist(), "argmax": argmax, "dx": dx_max.tolist(),
+                  "description": "each window passes its gradient to the one input that won the max "
+                                 "(the first one in reading order on ties); the others get 0"}
+    out["avg"] = {"output": y_avg.tolist(), "dx": dx_avg.tolist(),
+                  "description": f"each window spreads its gradient evenly: 1/{kh * kw} to each of its inputs"
+                                 + (" (padding counts as zeros)" if pp else "")}
+    return out

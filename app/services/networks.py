@@ -1,0 +1,197 @@
+"""Networks: specs in the database, weights in files, built networks in memory.
+
+A network being trained belongs to its run's worker thread; everything else
+reads a snapshot of its weights that the worker publishes a few times a
+second, so feature maps and predictions are consistent while training goes on.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+
+import engine
+from engine.io import to_bytes
+
+from ..db import Database
+from ..errors import Conflict, Invalid, NotFound, TooLarge
+from ..files import FileStore, new_id
+from ..settings import Settings
+
+
+def spec_errors(e: engine.SpecErrors) -> list[dict]:
+    return [err.to_dict() for err in e.errors]
+
+
+class NetworkEntry:
+    """One built network and who may touch it."""
+
+    def __init__(self, net: engine.Network):
+        self.net = net
+        self.lock = threading.RLock()   # held by readers, and to hand the network to a run
+        self.run_id: str | None = None  # the run training it, if any
+        self.snapshot: engine.Network | None = None
+
+    @contextmanager
+    def reading(self):
+        """The network to read: a published snapshot while a run trains, else the network itself."""
+        with self.lock:
+            yield self.snapshot if self.run_id else self.net
+
+    def publish(self) -> None:
+        """Called by the training worker: make the current weights the ones readers see."""
+        self.snapshot = self.net.copy()
+
+
+class NetworkService:
+    def __init__(self, settings: Settings, db: Database, files: FileStore, cache_size: int = 32):
+        self.settings, self.db, self.files = settings, db, files
+        self._cache: OrderedDict[str, NetworkEntry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ---- checks ---------------------------------------------------------------
+    def check_spec(self, spec) -> dict:
+        """Validate a spec and the server's limits on building it; returns the summary."""
+        if isinstance(spec, dict) and isinstance(spec.get("layers"), list) and len(spec["layers"]) > self.settings.max_layers:
+            raise Invalid([{"path": "layers", "field": None,
+                            "message": f"has {len(spec['layers'])} layers; this server allows {self.settings.max_layers}"}])
+        try:
+            summary = engine.summarize(spec)
+        except engine.SpecErrors as e:
+            raise Invalid(spec_errors(e)) from None
+        if summary["totals"]["layers"] > self.settings.max_layers:
+            raise Invalid([{"path": "layers", "field": None, "message":
+                            f"has {summary['totals']['layers']} layers in all; this server allows {self.settings.max_layers}"}])
+        return summary
+
+    def check_buildable(self, summary: dict) -> None:
+        t = summary["totals"]
+        if t["params"] > self.settings.max_params:
+            raise TooLarge(f"the network has {t['params']:,} parameters; this server builds at most "
+                           f"{self.settings.max_params:,} (the summary still works for any size)")
+        per_example = t["activation_bytes"]
+        if per_example > self.settings.max_request_activation_bytes:
+            raise TooLarge(f"one example needs {per_example / 2**20:,.0f} MiB of activations; the limit is "
+                           f"{self.settings.max_request_activation_bytes / 2**20:,.0f} MiB")
+
+    # ---- records ----------------------------------------------------------------
+    def get(self, id: str) -> dict:
+        row = self.db.network(id)
+        if row is None:
+            raise NotFound(f"no network with id {id!r}")
+        return row
+
+    def public(self, row: dict) -> dict:
+        entry = self._cache.get(row["id"])
+        return {"id": row["id"], "name": row["name"], "spec": row["spec"], "seed": row["seed"],
+                "params": row["params"], "version": row["version"], "created": row["created"],
+                "updated": row["updated"], "training_run": entry.run_id if entry else None}
+
+    def create(self, spec: dict, name: str | None, seed: int) -> dict:
+        summary = self.check_spec(spec)
+        self.check_buildable(summary)
+        net = engine.build_network(spec, seed=seed)
+        id = new_id()
+        self.files.write("networks", id, to_bytes(net))
+        self.db.insert_network(id, name or spec.get("name") or "network", spec, seed, summary["totals"]["params"])
+        with self._lock:
+            self._remember(id, NetworkEntry(net))
+        return self.get(id)
+
+    def create_from(self, net: engine.Network, name: str) -> dict:
+        summary = self.check_spec(net.spec)
+        self.check_buildable(summary)
+        id = new_id()
+        self.files.write("networks", id, to_bytes(net))
+        self.db.insert_network(id, name, net.spec, net.seed, summary["totals"]["params"])
+        with self._lock:
+            self._remember(id, NetworkEntry(net))
+        return self.get(id)
+
+    def entry(self, id: str) -> NetworkEntry:
+        with self._lock:
+            if id in self._cache:
+                self._cache.move_to_end(id)
+                return self._cache[id]
+        self.get(id)
+        try:
+            net = engine.load_checkpoint(self.files.read("networks", id))[0]
+        except (OSError, engine.CheckpointError) as e:
+            raise Conflict(f"the weights of network {id} cannot be read ({e}); reinitialize it") from None
+        with self._lock:
+            return self._remember(id, NetworkEntry(net), keep_existing=True)
+
+    def _remember(self, id, entry, keep_existing=False):
+        if keep_existing and id in self._cache:
+            return self._cache[id]
+        self._cache[id] = entry
+        while len(self._cache) > 32:
+            old_id, old = next(iter(self._cache.items()))
+            if old.run_id:
+                self._cache.move_to_end(old_id)
+                break
+            self._cache.popitem(last=False)
+        return entry
+
+    def save_weights(self, id: str, net: engine.Network) -> None:
+        self.files.write("networks", id, to_bytes(net))
+        self.db.update_network(id)
+
+    def _replace(self, id: str, net: engine.Network, **fields) -> None:
+        entry = self.entry(id)
+        with entry.lock:
+            if entry.run_id:
+                raise Conflict(f"network {id} is training in run {entry.run_id}; stop the run first")
+            self.files.write("networks", id, to_bytes(net))
+            self.db.update_network(id, **fields)
+            entry.net = net
+
+    def update(self, id: str, name: str | None = None, spec: dict | None = None) -> dict:
+        row = self.get(id)
+        fields = {}
+        if name is not None:
+            fields["name"] = name
+        if spec is not None and spec != row["spec"]:
+            summary = self.check_spec(spec)
+            self.check_buildable(summary)
+            net = engine.build_network(spec, seed=row["seed"])
+            fields.update(spec=spec, params=summary["totals"]["params"])
+            self._replace(id, net, **fields)
+        elif fields:
+            self.db.update_network(id, **fields)
+        return self.get(id)
+
+    def reinit(self, id: str, seed: int | None = None, init: str | None = None) -> dict:
+        row = self.get(id)
+        spec = copy.deepcopy(row["spec"])
+        if init is not None:
+            _set_init(spec["layers"], init)
+        seed = row["seed"] if seed is None else seed
+        try:
+            net = engine.build_network(spec, seed=seed)
+        except engine.SpecErrors as e:
+            raise Invalid(spec_errors(e)) from None
+        self._replace(id, net, spec=spec, seed=seed)
+        return self.get(id)
+
+    def delete(self, id: str) -> None:
+        self.get(id)
+        entry = self._cache.get(id)
+        if entry and entry.run_id:
+            raise Conflict(f"network {id} is training in run {entry.run_id}; stop the run first")
+        self.db.delete_network(id)
+        self.files.delete("networks", id)
+        with self._lock:
+            self._cache.pop(id, None)
+
+
+def _set_init(layers: list, init: str) -> None:
+    for layer in layers:
+        if layer.get("type") in ("conv2d", "linear"):
+            layer["init"] = init
+        for key in ("body", "shortcut"):
+            _set_init(layer.get(key) or [], init)
+        for branch in layer.get("branches") or []:
+            _set_init(branch, init)

@@ -1,0 +1,48 @@
+"""Settings: one object, from the command line or the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+def default_data_dir() -> Path:
+    """CNN_PLAYGROUND_HOME, else the user's data directory (XDG on Linux)."""
+    if os.environ.get("CNN_PLAYGROUND_HOME"):
+        return Path(os.environ["CNN_PLAYGROUND_HOME"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "cnn-playground"
+
+
+class Settings(BaseModel):
+    """Where the server keeps things, who may use it, and its limits (each configurable)."""
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None  # required on every request when set (always set off loopback)
+
+    max_params: int = 20_000_000               # parameters of a network that can be built
+    max_request_activation_bytes: int = 512 * 2**20   # one inspection request's activations
+    max_step_activation_bytes: int = 2 * 2**30        # one training step's activations (batch x per-example)
+    max_batch_size: int = 1024
+    max_epochs: int = 500
+    max_body_bytes: int = 8 * 2**20            # JSON requests
+    max_upload_bytes: int = 256 * 2**20        # dataset and network uploads
+    max_dataset_bytes: int = 512 * 2**20       # pixels of one dataset, once decoded
+    max_layers: int = 500
+    max_concurrent_runs: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    max_queued_runs: int = 16
+    max_ws_clients: int = 200
+    ws_queue_size: int = 512
+    batch_events_per_second: float = 20.0
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "playground.sqlite3"
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")

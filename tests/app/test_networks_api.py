@@ -1,0 +1,151 @@
+"""Networks over REST: every endpoint and its errors."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+
+import engine
+
+
+def test_health(client):
+    r = client.get("/api/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_layers_catalogue(client):
+    cat = {c["type"]: c for c in client.get("/api/layers").json()}
+    assert set(cat) == set(engine.REGISTRY)
+    assert any(f["name"] == "kernel_size" for f in cat["conv2d"]["fields"])
+
+
+def test_presets(client):
+    data = client.get("/api/presets").json()
+    by_name = {p["name"]: p for p in data["presets"]}
+    assert by_name["lenet5"]["params"] == 61_706 and by_name["vgg16"]["params"] == 138_357_544
+    one = client.get("/api/presets/resnet18").json()
+    assert one["summary"]["totals"]["params"] == 11_689_512
+    r = client.get("/api/presets/resnet19")
+    assert r.status_code == 404 and "resnet19" in r.json()["detail"]
+
+
+def test_validate_gives_the_summary_or_errors_by_path(client):
+    spec = {"input": [3, 32, 32], "layers": [{"type": "conv2d", "out_channels": 20, "kernel_size": 5,
+                                              "padding": 1, "stride": 2}]}
+    r = client.post("/api/networks/validate", json=spec)
+    assert r.status_code == 200
+    assert r.json()["layers"][0]["param_formula"] == "20 x (5x5x3 + 1) = 1,520"
+    assert "15.5 is not an integer" in r.json()["warnings"][0]
+    bad = {"input": [3, 8, 8], "layers": [{"type": "residual", "body": [{"type": "conv2d", "out_channels": 2,
+                                                                          "kernel_size": 30}]}]}
+    r = client.post("/api/networks/validate", json=bad)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["path"] == "layers[0].body[0]"
+
+
+def test_validate_a_huge_network_is_instant_but_not_buildable(client):
+    r = client.post("/api/networks/validate", json=engine.PRESETS["vgg16"])
+    assert r.status_code == 200 and r.json()["buildable"] is False
+    r = client.post("/api/networks", json={"preset": "vgg16"})
+    assert r.status_code == 413 and "138,357,544" in r.json()["detail"]
+
+
+def test_create_read_list_patch_delete(client):
+    r = client.post("/api/networks", json={"spec": engine.PRESETS["tinyvgg"], "name": "tiny", "seed": 3})
+    assert r.status_code == 201
+    net = r.json()
+    assert net["params"] == 19_920 and net["seed"] == 3 and net["name"] == "tiny"
+    assert client.get(f"/api/networks/{net['id']}").json()["spec"] == engine.PRESETS["tinyvgg"]
+    assert [n["id"] for n in client.get("/api/networks").json()] == [net["id"]]
+    r = client.patch(f"/api/networks/{net['id']}", json={"name": "renamed"})
+    assert r.json()["name"] == "renamed"
+    spec2 = json.loads(json.dumps(engine.PRESETS["lenet5"]))
+    r = client.patch(f"/api/networks/{net['id']}", json={"spec": spec2})
+    assert r.status_code == 200 and r.json()["params"] == 61_706
+    assert client.delete(f"/api/networks/{net['id']}").status_code == 204
+    assert client.get(f"/api/networks/{net['id']}").status_code == 404
+
+
+def test_preset_adapted_to_a_dataset(client):
+    r = client.post("/api/networks", json={"preset": "lenet5", "input": [3, 32, 32], "num_classes": 8})
+    assert r.status_code == 201
+    assert r.json()["spec"]["input"] == [3, 32, 32] and r.json()["spec"]["layers"][-1]["out_features"] == 8
+
+
+def test_create_errors(client):
+    r = client.post("/api/networks", json={"spec": {"input": [1, 4, 4], "layers": [{"type": "linear",
+                                                                                      "out_features": 2}]}})
+    assert r.status_code == 422 and "flatten" in r.json()["detail"][0]["message"]
+    r = client.post("/api/networks", json={"preset": "lenet5", "spec": engine.PRESETS["lenet5"]})
+    assert r.status_code == 422 and "exactly one" in r.json()["detail"]
+    r = client.post("/api/networks", json={"preset": "lenet5", "seed": -1})
+    assert r.status_code == 422
+    r = client.post("/api/networks", json={"preset": "nope"})
+    assert r.status_code == 422 and "no preset" in r.json()["detail"]
+    r = client.post("/api/networks", json={"preset": "lenet5", "colour": "red"})
+    assert r.status_code == 422
+
+
+def test_unknown_and_malformed_ids_are_404(client):
+    for bad in ("0123456789abcdef", "..%2f..%2fetc", "%2e%2e", "a%00b"):
+        r = client.get(f"/api/networks/{bad}")
+        assert r.status_code == 404, bad
+        assert "detail" in r.json()
+    assert client.delete("/api/networks/0123456789abcdef").status_code == 404
+    assert client.patch("/api/networks/0123456789abcdef", json={"name": "x"}).status_code == 404
+
+
+def test_reinit_changes_weights_and_init(client, lenet):
+    nid = lenet["id"]
+    before = client.get(f"/api/networks/{nid}/export?format=npz").content
+    r = client.post(f"/api/networks/{nid}/reinit", json={"seed": 9, "init": "xavier_uniform"})
+    assert r.status_code == 200 and r.json()["seed"] == 9
+    assert r.json()["spec"]["layers"][0]["init"] == "xavier_uniform"
+    after = client.get(f"/api/networks/{nid}/export?format=npz").content
+    w0 = engine.load_checkpoint(before)[0].state_dict()["layers[0].W"]
+    w1 = engine.load_checkpoint(after)[0].state_dict()["layers[0].W"]
+    assert not np.array_equal(w0, w1)
+    assert client.post(f"/api/networks/{nid}/reinit", json={"init": "glorot"}).status_code == 422
+
+
+def test_export_and_import_round_trip(client, lenet):
+    nid = lenet["id"]
+    data = client.get(f"/api/networks/{nid}/export?format=npz")
+    assert data.status_code == 200 and "attachment" in data.headers["content-disposition"]
+    r = client.post("/api/networks/import", files={"file": ("lenet.npz", data.content)})
+    assert r.status_code == 201, r.text
+    copy = r.json()
+    assert copy["id"] != nid and copy["spec"] == lenet["spec"]
+    again = client.get(f"/api/networks/{copy['id']}/export?format=npz").content
+    a, b = engine.load_checkpoint(data.content)[0], engine.load_checkpoint(again)[0]
+    assert all(np.array_equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+    spec = client.get(f"/api/networks/{nid}/export?format=json").json()
+    assert spec == lenet["spec"]
+    r = client.post("/api/networks/import", files={"file": ("net.json", json.dumps(spec).encode())})
+    assert r.status_code == 201
+    z = zipfile.ZipFile(io.BytesIO(client.get(f"/api/networks/{nid}/export?format=pytorch").content))
+    assert set(z.namelist()) == {"model.py", "weights.npz"} and "class Net" in z.read("model.py").decode()
+    assert client.get(f"/api/networks/{nid}/export?format=onnx").status_code == 422
+
+
+def test_import_rejects_garbage(client):
+    r = client.post("/api/networks/import", files={"file": ("x.npz", b"PK\x03\x04 not really")})
+    assert r.status_code == 422
+    r = client.post("/api/networks/import", files={"file": ("x.json", b"\xff\xfe")})
+    assert r.status_code == 422 and "neither" in r.json()["detail"]
+    r = client.post("/api/networks/import", files={"file": ("x.json", b'{"input": [1, 2, 2], "layers": [{"type": "x"}]}')})
+    assert r.status_code == 422
+
+
+def test_summary_of_a_network(client, lenet):
+    s = client.get(f"/api/networks/{lenet['id']}/summary").json()
+    assert s["totals"]["params"] == 61_706
+
+
+def test_the_page_and_docs_are_served(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "CNN Playground" in r.text
+    assert client.get("/static/main.js").status_code == 200
+    assert client.get("/docs").status_code == 200
+    assert "/api/networks" in client.get("/openapi.json").json()["paths"]

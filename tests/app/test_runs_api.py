@@ -1,0 +1,147 @@
+"""Training runs over REST and WebSocket, persistence across a restart."""
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from app.main import create_app
+
+QUICK = {"dataset": "strokes", "epochs": 2, "batch_size": 50, "max_train": 400, "validation": 0.25, "lr": 0.05}
+
+
+def wait_for(client, run_id, statuses=("completed", "stopped", "diverged", "failed"), timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/runs/{run_id}").json()
+        if run["status"] in statuses:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} still {run['status']}")
+
+
+def test_websocket_follows_a_real_run_to_done(client, lenet):
+    r = client.post(f"/api/networks/{lenet['id']}/runs", json=QUICK)
+    assert r.status_code == 201, r.text
+    run_id = r.json()["id"]
+    events = []
+    with client.websocket_connect(f"/api/runs/{run_id}/events") as ws:
+        while True:
+            try:
+                e = ws.receive_json()
+            except WebSocketDisconnect:
+                break
+            events.append(e)
+            if e["type"] in ("done", "error"):
+                break
+    kinds = [e["type"] for e in events]
+    assert kinds.count("epoch") == 2 and kinds[-1] == "done"
+    assert events[-1]["status"] == "completed"
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    run = wait_for(client, run_id)
+    assert run["status"] == "completed"
+    assert run["metrics"]["val_accuracy"] is not None
+    assert len(run["evaluation"]["confusion"]) == 10
+    assert [e["type"] for e in run["history"]].count("epoch") == 2
+    assert client.get(f"/api/networks/{lenet['id']}").json()["version"] > lenet["version"]
+
+
+def test_a_late_joiner_gets_the_history_first(client, lenet):
+    run_id = client.post(f"/api/networks/{lenet['id']}/runs", json=QUICK).json()["id"]
+    wait_for(client, run_id)
+    with client.websocket_connect(f"/api/runs/{run_id}/events") as ws:
+        got = []
+        with pytest.raises(WebSocketDisconnect):
+            while True:
+                got.append(ws.receive_json())
+    assert got[-1]["type"] == "done" and [e["type"] for e in got].count("epoch") == 2
+
+
+def test_pause_resume_stop(client, lenet):
+    body = {**QUICK, "epochs": 50, "max_train": 2000}
+    run_id = client.post(f"/api/networks/{lenet['id']}/runs", json=body).json()["id"]
+    wait_for(client, run_id, ("running",))
+    assert client.post(f"/api/runs/{run_id}/pause").status_code == 200
+    paused = wait_for(client, run_id, ("paused",))
+    time.sleep(0.3)
+    assert client.get(f"/api/runs/{run_id}").json()["steps"] == paused["steps"]
+    assert client.post(f"/api/runs/{run_id}/resume").status_code == 200
+    wait_for(client, run_id, ("running",))
+    assert client.post(f"/api/runs/{run_id}/stop").status_code == 200
+    run = wait_for(client, run_id)
+    assert run["status"] == "stopped"
+    assert client.post(f"/api/runs/{run_id}/stop").status_code == 409
+    assert client.post("/api/runs/0123456789abcdef/pause").status_code == 404
+
+
+def test_a_second_run_on_a_training_network_is_409(client, lenet):
+    body = {**QUICK, "epochs": 50, "max_train": 2000}
+    run_id = client.post(f"/api/networks/{lenet['id']}/runs", json=body).json()["id"]
+    r = client.post(f"/api/networks/{lenet['id']}/runs", json=QUICK)
+    assert r.status_code == 409 and run_id in r.json()["detail"]
+    r = client.patch(f"/api/networks/{lenet['id']}", json={"spec": {"input": [1, 28, 28], "layers": [
+        {"type": "flatten"}, {"type": "linear", "out_features": 10}]}})
+    assert r.status_code == 409
+    assert client.delete(f"/api/networks/{lenet['id']}").status_code == 409
+    # other requests are answered while it trains
+    assert client.get(f"/api/networks/{lenet['id']}").status_code == 200
+    assert client.get("/api/health").json()["runs_active"] == 1
+    client.post(f"/api/runs/{run_id}/stop")
+    wait_for(client, run_id)
+
+
+def test_diverging_run_ends_diverged_and_keeps_the_old_weights(client, lenet):
+    before = client.get(f"/api/networks/{lenet['id']}/export?format=npz").content
+    run_id = client.post(f"/api/networks/{lenet['id']}/runs",
+                         json={**QUICK, "lr": 1e6, "momentum": 0.0}).json()["id"]
+    run = wait_for(client, run_id)
+    assert run["status"] == "diverged" and "learning rate" in run["message"]
+    assert client.get(f"/api/networks/{lenet['id']}/export?format=npz").content == before
+
+
+@pytest.mark.parametrize("body,status,words", [
+    ({"dataset": "strokes", "batch_size": 5000}, 413, "batch_size"),
+    ({"dataset": "strokes", "epochs": 1000}, 413, "epochs"),
+    ({"dataset": "nope"}, 404, "nope"),
+    ({"dataset": "strokes", "lr": -1}, 422, "lr"),
+    ({"dataset": "strokes", "optimizer": "lbfgs"}, 422, "optimizer"),
+    ({"dataset": "shapes"}, 422, "takes input"),
+    ({"dataset": "strokes", "augment": {"flip": True}}, 422, "flip"),
+    ({"dataset": "strokes", "augment": {"spin": 3}}, 422, "spin"),
+])
+def test_run_errors(client, lenet, body, status, words):
+    r = client.post(f"/api/networks/{lenet['id']}/runs", json=body)
+    assert r.status_code == status, r.text
+    assert words in str(r.json()["detail"])
+
+
+def test_run_on_unknown_network_is_404(client):
+    assert client.post("/api/networks/0123456789abcdef/runs", json=QUICK).status_code == 404
+    assert client.get("/api/runs/0123456789abcdef").status_code == 404
+
+
+def test_events_of_an_unknown_run_close_the_socket(client):
+    with pytest.raises(WebSocketDisconnect) as info:
+        with client.websocket_connect("/api/runs/0123456789abcdef/events") as ws:
+            ws.receive_json()
+    assert info.value.code == 4404
+
+
+def test_a_restarted_server_sees_networks_and_runs(settings, tmp_path):
+    with TestClient(create_app(settings)) as c:
+        nid = c.post("/api/networks", json={"preset": "lenet5", "name": "keep me"}).json()["id"]
+        rid = c.post(f"/api/networks/{nid}/runs", json=QUICK).json()["id"]
+        wait_for(c, rid)
+        long_id = c.post(f"/api/networks/{nid}/runs", json={**QUICK, "epochs": 200, "max_train": 2000}).json()["id"]
+        wait_for(c, long_id, ("running",))
+        t = time.monotonic()
+    assert time.monotonic() - t < 10  # shutdown stops training between batches
+    with TestClient(create_app(settings)) as c:
+        assert c.get(f"/api/networks/{nid}").json()["name"] == "keep me"
+        done = c.get(f"/api/runs/{rid}").json()
+        assert done["status"] == "completed" and done["history"][-1]["type"] == "done"
+        cut = c.get(f"/api/runs/{long_id}").json()
+        assert cut["status"] == "interrupted"
+        assert {r["id"] for r in c.get("/api/runs").json()} == {rid, long_id}
