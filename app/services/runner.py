@@ -205,7 +205,11 @@ class InProcessRunner:
                 run.status = "running"
                 self.db.update_run(run.id, status="running", started=time.time())
                 run.publish({"type": "status", "status": "running", "step": 0}, 0)
+                final = None
                 for event in run.trainer.events():
+                    if event["type"] in FINAL:
+                        final = event  # published once the run's state is saved, so readers agree with it
+                        break
                     if event["type"] == "status":
                         run.status = event["status"]
                         self.db.update_run(run.id, status=run.status)
@@ -216,10 +220,11 @@ class InProcessRunner:
                         flush()
             finally:
                 self.slots.release()
-            result = run.trainer.result or {}
-            status = result.get("status", "failed")
+            final = dict(final or {"type": "error", "status": "failed", "message": "the run ended without a result"})
+            status = final.get("status", "failed")
             if status == "stopped" and run.shutting_down:
-                status = "interrupted"
+                status = final["status"] = "interrupted"
+                final["message"] = "the server stopped during this run; its last checkpoint is kept"
             with entry.lock:
                 if status in ("completed", "stopped", "interrupted"):
                     self.networks.save_weights(run.network_id, entry.net)
@@ -229,11 +234,12 @@ class InProcessRunner:
                     entry.net = engine.load_checkpoint(self.files.read("networks", run.network_id))[0]
                 entry.run_id = None
                 entry.snapshot = None
-            flush()
+            self.db.update_run(run.id, status=status, message=final.get("message"), finished=time.time(),
+                               steps=run.trainer.step, metrics=clean(final.get("metrics")),
+                               evaluation=clean(final.get("evaluation")))
             run.status = status
-            self.db.update_run(run.id, status=status, message=result.get("message"), finished=time.time(),
-                               steps=run.trainer.step, metrics=clean(result.get("metrics")),
-                               evaluation=clean(result.get("evaluation")))
+            pending.append(run.publish(final, 0))
+            flush()
         except Exception as e:  # the run ends with its reason; the server goes on
             with entry.lock:
                 entry.run_id = None

@@ -430,3 +430,17 @@ def test_reads_while_a_run_trains_use_the_snapshot(client, tiny):
 def test_the_engine_summary_is_what_the_memory_check_uses(client, lenet):
     spec = client.get(f"/api/networks/{lenet}").json()["spec"]
     assert engine.summarize(spec)["totals"]["activation_bytes"] < 1_000_000
+
+
+def test_stats_in_training_mode_leave_batch_norm_statistics_alone(client):
+    spec = {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 2, "kernel_size": 3},
+                                           {"type": "batchnorm2d"}, {"type": "flatten"},
+                                           {"type": "linear", "out_features": 3}]}
+    id = make(client, spec=spec)
+    bn = entry(client, id).net.layer("layers[1]")
+    before = {k: v.copy() for k, v in bn.buffers.items()}
+    assert client.get(f"/api/networks/{id}/stats?n=8&train=true").status_code == 200
+    assert client.post(f"/api/networks/{id}/gradcheck", json={"train": True}).json()["ok"] is True
+    for k, v in before.items():
+        np.testing.assert_array_equal(bn.buffers[k], v)
+    assert bn.grads == {} and bn.cache is None

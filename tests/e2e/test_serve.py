@@ -1,0 +1,107 @@
+"""End to end: a real server process on loopback, real HTTP and WebSockets."""
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from .conftest import free_port, start_server
+
+
+def follow(server, run_id, origin=None):
+    events = []
+    headers = {"Origin": origin} if origin else None
+    with connect(f"ws://127.0.0.1:{server.port}/api/runs/{run_id}/events", additional_headers=headers,
+                 open_timeout=10) as ws:
+        for message in ws:
+            events.append(json.loads(message))
+    return events
+
+
+def test_a_student_session_over_http_and_websocket(server, api):
+    assert "CNN Playground" in api.get("/").text
+    net = api.post("/api/networks", json={"preset": "lenet5"}).json()
+    run = api.post(f"/api/networks/{net['id']}/runs",
+                   json={"dataset": "strokes", "epochs": 2, "max_train": 600, "batch_size": 50}).json()
+    events = follow(server, run["id"])
+    assert [e["type"] for e in events].count("epoch") == 2 and events[-1]["type"] == "done"
+    batch_times = [e for e in events if e["type"] == "batch"]
+    assert batch_times, "batch events reach the client"
+    final = api.get(f"/api/runs/{run['id']}").json()
+    assert final["status"] == "completed" and final["evaluation"]["n"] > 0
+    maps = api.post(f"/api/networks/{net['id']}/activations", json={"dataset": "strokes", "split": "test", "index": 0})
+    assert maps.status_code == 200, maps.text
+
+
+def test_requests_are_answered_while_a_run_trains(server, api):
+    net = api.post("/api/networks", json={"preset": "lenet5"}).json()
+    run = api.post(f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", "epochs": 20}).json()
+    time.sleep(1.5)
+    times = []
+    for _ in range(20):
+        t = time.perf_counter()
+        assert api.get(f"/api/networks/{net['id']}").status_code == 200
+        times.append(time.perf_counter() - t)
+    assert api.get(f"/api/runs/{run['id']}").json()["status"] == "running"
+    assert max(times) < 5  # answered at all, not a latency target (see benchmarks/latency.py)
+    api.post(f"/api/runs/{run['id']}/stop")
+
+
+def test_stopping_the_server_interrupts_runs_and_a_restart_keeps_everything(tmp_path):
+    s = start_server(tmp_path / "data")
+    with httpx.Client(base_url=s.url, timeout=30) as api:
+        net = api.post("/api/networks", json={"preset": "lenet5", "name": "mine"}).json()
+        run = api.post(f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", "epochs": 50}).json()
+        deadline = time.monotonic() + 30
+        while api.get(f"/api/runs/{run['id']}").json()["status"] != "running" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    took = s.stop()
+    assert took < 10, f"the server took {took:.1f} s to stop"
+    s2 = start_server(tmp_path / "data")
+    try:
+        with httpx.Client(base_url=s2.url, timeout=30) as api:
+            assert api.get(f"/api/networks/{net['id']}").json()["name"] == "mine"
+            cut = api.get(f"/api/runs/{run['id']}").json()
+            assert cut["status"] == "interrupted" and cut["checkpoint"]
+    finally:
+        s2.stop()
+
+
+def test_off_loopback_a_token_is_generated_and_printed(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
+                             "--data-dir", str(tmp_path / "d"), "--log-level", "warning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        token = re.search(r"\?token=([\w-]+)", line).group(1)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"{url}/api/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert r.status_code == 401
+        assert httpx.get(f"{url}/api/health?token={token}").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+
+
+def test_a_websocket_from_another_origin_is_refused(server, api):
+    net = api.post("/api/networks", json={"preset": "lenet5"}).json()
+    run = api.post(f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", "epochs": 1, "max_train": 100}).json()
+    with pytest.raises(InvalidStatus) as info:
+        follow(server, run["id"], origin="http://evil.example")
+    assert info.value.response.status_code == 403
+    assert follow(server, run["id"], origin=server.url)[-1]["type"] == "done"
