@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app.main import create_app
+from app.settings import Settings
 
 QUICK = {"dataset": "strokes", "epochs": 2, "batch_size": 50, "max_train": 400, "validation": 0.25, "lr": 0.05}
 
@@ -145,3 +146,18 @@ def test_a_restarted_server_sees_networks_and_runs(settings, tmp_path):
         cut = c.get(f"/api/runs/{long_id}").json()
         assert cut["status"] == "interrupted"
         assert {r["id"] for r in c.get("/api/runs").json()} == {rid, long_id}
+
+
+def test_runs_beyond_the_workers_wait_and_a_full_queue_is_429(tmp_path):
+    settings = Settings(data_dir=tmp_path / "d", max_concurrent_runs=1, max_queued_runs=1)
+    with TestClient(create_app(settings)) as c:
+        ids = [c.post("/api/networks", json={"preset": "lenet5"}).json()["id"] for _ in range(3)]
+        long = {**QUICK, "epochs": 100, "max_train": 2000}
+        first = c.post(f"/api/networks/{ids[0]}/runs", json=long).json()["id"]
+        wait_for(c, first, ("running",))
+        second = c.post(f"/api/networks/{ids[1]}/runs", json=QUICK).json()
+        assert second["status"] == "queued"
+        r = c.post(f"/api/networks/{ids[2]}/runs", json=QUICK)
+        assert r.status_code == 429 and "waiting" in r.json()["detail"]
+        c.post(f"/api/runs/{first}/stop")
+        assert wait_for(c, second["id"])["status"] == "completed"
