@@ -1,20 +1,76 @@
-// Lists the presets with their parameter counts, from the API.
-const body = document.querySelector("[data-presets] tbody");
+// Wires the store, the session and the views; nothing else.
 
-async function listPresets() {
-  const response = await fetch("/api/presets");
-  const { presets } = await response.json();
-  for (const p of presets) {
-    const row = document.createElement("tr");
-    const cells = [p.name, p.title, p.input.join("x"), p.params.toLocaleString("en-US")];
-    cells.forEach((text, i) => {
-      const cell = document.createElement("td");
-      cell.textContent = text;
-      if (i === 3) cell.className = "number";
-      row.append(cell);
-    });
-    body.append(row);
+import { api } from "./api.js";
+import { Session } from "./session.js";
+import { Store } from "./store.js";
+import { showError } from "./ui.js";
+import { BuildView } from "./views/build.js";
+import { ConvView } from "./views/conv.js";
+import { DataView } from "./views/data.js";
+import { InitView } from "./views/init.js";
+import { InspectView } from "./views/inspect.js";
+import { TrainView } from "./views/train.js";
+
+const VIEWS = { build: BuildView, data: DataView, train: TrainView, inspect: InspectView, conv: ConvView, init: InitView };
+
+async function start() {
+  const fromLink = Store.parseHash(location.hash);
+  const store = new Store(fromLink);
+  const session = new Session(store);
+  const banner = document.querySelector("[data-page-error]");
+  if (fromLink.hashError) showError(banner, { message: fromLink.hashError });
+  if (!store.state.spec) {
+    try {
+      const preset = await api.preset(store.state.preset || "lenet5");
+      store.set({ spec: preset.spec });
+    } catch (e) {
+      showError(banner, e);
+    }
   }
+  const ctx = { store, api, session };
+  const views = {};
+  for (const [name, View] of Object.entries(VIEWS)) {
+    const root = document.querySelector(`[data-view="${name}"]`);
+    views[name] = new View(root, ctx);
+  }
+  const tabs = [...document.querySelectorAll("[data-tab]")];
+  for (const tab of tabs) tab.addEventListener("click", () => store.set({ view: tab.dataset.tab }));
+  // arrow keys move between tabs, as in the ARIA tabs pattern
+  document.querySelector("[role=tablist]").addEventListener("keydown", (e) => {
+    const i = tabs.indexOf(document.activeElement);
+    if (i < 0 || !["ArrowLeft", "ArrowRight"].includes(e.key)) return;
+    const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    next.focus();
+    store.set({ view: next.dataset.tab });
+  });
+  document.querySelector("[data-action=share]").addEventListener("click", async () => {
+    const url = store.shareUrl();
+    const out = document.querySelector("[data-share-url]");
+    out.value = url;
+    out.hidden = false;
+    out.select();
+    try { await navigator.clipboard.writeText(url); } catch { /* the field shows it to copy by hand */ }
+  });
+
+  function render() {
+    const { state } = store;
+    for (const tab of tabs) {
+      const on = tab.dataset.tab === state.view;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+    }
+    for (const [name, view] of Object.entries(views)) {
+      view.root.hidden = name !== state.view;
+      view.render(state, name === state.view);
+    }
+  }
+  store.addEventListener("change", render);
+  window.addEventListener("hashchange", () => {
+    const shared = Store.parseHash(location.hash);
+    if (!shared.hashError) store.set(shared);
+  });
+  render();
+  window.playground = { store, session }; // for the browser tests and the curious student
 }
 
-listPresets();
+start();

@@ -1,0 +1,126 @@
+// The only module that knows URLs and sockets. Every call resolves to JSON (or a
+// Blob) or rejects with an ApiError carrying the server's status and detail.
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(formatDetail(detail));
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+// A server detail is a string, a list of spec errors ({path, field, message}) or
+// FastAPI validation errors ({loc, msg}); this turns any of them into one sentence.
+export function formatDetail(detail) {
+  if (detail == null) return "the server gave no reason";
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((d) => {
+      if (typeof d === "string") return d;
+      if (d.message) return `${d.path || ""}${d.field ? "." + d.field : ""}: ${d.message}`.replace(/^: /, "");
+      if (d.msg) return `${(d.loc || []).filter((x) => x !== "body").join(".")}: ${d.msg}`;
+      return JSON.stringify(d);
+    }).join("; ");
+  }
+  return JSON.stringify(detail);
+}
+
+async function request(method, url, body, { raw = false } = {}) {
+  const init = { method, headers: {} };
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch (e) {
+    throw new ApiError(0, `cannot reach the server (${e.message}); is cnn-playground serve still running?`);
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail; } catch { /* not JSON */ }
+    throw new ApiError(response.status, detail);
+  }
+  if (response.status === 204) return null;
+  return raw ? response.blob() : response.json();
+}
+
+const get = (url) => request("GET", url);
+const post = (url, body) => request("POST", url, body ?? {});
+const qs = (params) => {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null) q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : "";
+};
+
+export const api = {
+  health: () => get("/api/health"),
+  layers: () => get("/api/layers"),
+  presets: () => get("/api/presets"),
+  preset: (name) => get(`/api/presets/${encodeURIComponent(name)}`),
+  validate: (spec) => post("/api/networks/validate", spec),
+
+  networks: () => get("/api/networks"),
+  createNetwork: (body) => post("/api/networks", body),
+  network: (id) => get(`/api/networks/${id}`),
+  updateNetwork: (id, body) => request("PATCH", `/api/networks/${id}`, body),
+  deleteNetwork: (id) => request("DELETE", `/api/networks/${id}`),
+  reinit: (id, body) => post(`/api/networks/${id}/reinit`, body),
+  exportUrl: (id, format) => `/api/networks/${id}/export?format=${format}`,
+  importNetwork: (file) => {
+    const form = new FormData();
+    form.append("file", file);
+    return request("POST", "/api/networks/import", form);
+  },
+
+  datasets: () => get("/api/datasets"),
+  samples: (name, params) => get(`/api/datasets/${encodeURIComponent(name)}/samples${qs(params)}`),
+  deleteDataset: (name) => request("DELETE", `/api/datasets/${encodeURIComponent(name)}`),
+  // XMLHttpRequest, not fetch: it reports upload progress.
+  uploadDataset(file, name, onProgress) {
+    return new Promise((resolve, reject) => {
+      const form = new FormData();
+      form.append("file", file);
+      if (name) form.append("name", name);
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", "/api/datasets");
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total); };
+      xhr.onload = () => {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+        if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+        else reject(new ApiError(xhr.status, data ? data.detail : xhr.statusText));
+      };
+      xhr.onerror = () => reject(new ApiError(0, "the upload failed: the server could not be reached"));
+      xhr.send(form);
+    });
+  },
+
+  startRun: (networkId, body) => post(`/api/networks/${networkId}/runs`, body),
+  runs: (networkId) => get(`/api/runs${qs({ network_id: networkId })}`),
+  run: (id) => get(`/api/runs/${id}`),
+  pauseRun: (id) => post(`/api/runs/${id}/pause`),
+  resumeRun: (id) => post(`/api/runs/${id}/resume`),
+  stopRun: (id) => post(`/api/runs/${id}/stop`),
+  // Calls onEvent for each event (history first, then live); onClose(code, reason) at the end.
+  followRun(id, onEvent, onClose) {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/api/runs/${id}/events`);
+    socket.onmessage = (m) => onEvent(JSON.parse(m.data));
+    socket.onclose = (e) => onClose && onClose(e.code, e.reason);
+    return () => socket.close();
+  },
+
+  predict: (id, input) => post(`/api/networks/${id}/predict`, input),
+  activations: (id, input, params) => post(`/api/networks/${id}/activations${qs(params)}`, input),
+  activationsPngUrl: (id) => `/api/networks/${id}/activations`,
+  weights: (id, layer) => get(`/api/networks/${id}/weights${qs({ layer })}`),
+  stats: (id, params) => get(`/api/networks/${id}/stats${qs(params)}`),
+  saliency: (id, input) => post(`/api/networks/${id}/saliency`, input),
+  occlusion: (id, input) => post(`/api/networks/${id}/occlusion`, input),
+  gradcheck: (id, body) => post(`/api/networks/${id}/gradcheck`, body),
+  convExplain: (body) => post("/api/conv/explain", body),
+};

@@ -1,0 +1,65 @@
+// The page's state in one place. Views read it in render(state) and change it
+// only through store.set(); every change fires "change". The shareable part
+// (spec, dataset, hyperparameters, seed, view) round-trips through the URL hash.
+
+export const DEFAULT_HYPER = {
+  optimizer: "sgd", lr: 0.05, momentum: 0.9, batch_size: 64, epochs: 1,
+  l1: 0, weight_decay: 0, dropout: 0, schedule: "constant", validation: 0.1,
+  augment: { shift: 0, flip: false, noise: 0 },
+};
+
+const SHARED = ["view", "spec", "preset", "dataset", "hyper", "seed"];
+
+export class Store extends EventTarget {
+  constructor(initial) {
+    super();
+    this.state = {
+      view: "build", spec: null, preset: "lenet5", dataset: "strokes", hyper: { ...DEFAULT_HYPER }, seed: 0,
+      networkId: null, networkSpecKey: null, runs: [], activeRun: null, summary: null, ...initial,
+    };
+  }
+
+  set(patch) {
+    const changed = Object.keys(patch).filter((k) => this.state[k] !== patch[k]);
+    if (!changed.length) return;
+    this.state = { ...this.state, ...patch };
+    this.dispatchEvent(new CustomEvent("change", { detail: { changed, state: this.state } }));
+    if (changed.some((k) => SHARED.includes(k))) this.writeHash();
+  }
+
+  // The shareable setup as a URL-safe string.
+  toHash() {
+    const shared = {};
+    for (const k of SHARED) shared[k] = this.state[k];
+    const bytes = new TextEncoder().encode(JSON.stringify(shared));
+    let bin = "";
+    bytes.forEach((b) => { bin += String.fromCharCode(b); });
+    return "s=" + btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  static parseHash(hash) {
+    const m = /(?:^#?|&)s=([A-Za-z0-9_-]+)/.exec(hash || "");
+    if (!m) return {};
+    try {
+      const b64 = m[1].replace(/-/g, "+").replace(/_/g, "/");
+      const bin = atob(b64 + "===".slice((b64.length + 3) % 4));
+      const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+      const shared = JSON.parse(new TextDecoder().decode(bytes));
+      const out = {};
+      for (const k of SHARED) if (k in shared) out[k] = shared[k];
+      if (out.hyper) out.hyper = { ...DEFAULT_HYPER, ...out.hyper };
+      return out;
+    } catch {
+      return { hashError: "the shared link could not be read; starting from the default setup" };
+    }
+  }
+
+  writeHash() {
+    const hash = "#" + this.toHash();
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+  }
+
+  shareUrl() {
+    return `${location.origin}${location.pathname}#${this.toHash()}`;
+  }
+}

@@ -1,0 +1,132 @@
+"""The playground page in Chromium: what a student does, view by view."""
+
+import re
+
+import pytest
+
+from tests.browser.conftest import SHOTS, Page
+
+
+def test_lenet5_from_the_presets_shows_61706_parameters(page):
+    page.open()
+    page.tab("build")
+    page.page.select_option("[data-preset-select]", "lenet5")
+    page.page.wait_for_function("document.querySelector('[data-total-params]').textContent.includes('61,706')")
+    assert "6×28×28" in page.page.text_content('[data-layer-path="layers[0]"] [data-layer-shape]')
+    page.shot("build")
+
+
+def test_an_impossible_layer_shows_its_error_on_that_layer(page):
+    page.open()
+    page.tab("build")
+    page.page.select_option("[data-preset-select]", "lenet5")
+    page.page.wait_for_function("document.querySelector('[data-total-params]').textContent.includes('61,706')")
+    field = page.page.locator('[data-layer-path="layers[3]"] [data-field="kernel_size"]').first
+    field.fill("30")
+    error = page.page.locator('[data-layer-path="layers[3]"] [data-layer-error]').first
+    error.wait_for(state="visible")
+    assert "kernel" in error.text_content()
+    others = page.page.locator('[data-layer-path="layers[0]"] [data-layer-error]').first
+    assert not (others.text_content() or "").strip()
+    page.shot("build-error")
+    field.fill("5")
+    page.page.wait_for_function(
+        "!document.querySelector('[data-layer-path=\"layers[3]\"] [data-layer-error]').textContent.trim()")
+
+
+def test_training_one_epoch_moves_the_curves_and_accuracy_rises(page):
+    page.open()
+    page.tab("data")
+    page.page.select_option("[data-dataset-select]", "strokes")
+    page.page.wait_for_selector("[data-sample-grid] img")
+    page.shot("data")
+    page.tab("train")
+    epochs = page.page.locator('[data-view="train"] input[name="epochs"], [data-view="train"] [data-hyper="epochs"]').first
+    epochs.fill("1")
+    page.page.click('[data-action="start-run"]')
+    page.page.wait_for_function(
+        "/completed/.test(document.querySelector('[data-run-status]').textContent)", timeout=240_000)
+    text = page.page.text_content("[data-val-accuracy]")
+    accuracy = float(re.search(r"([\d.]+)\s*%", text).group(1))
+    assert accuracy > 50, text
+    assert page.page.locator("[data-chart=loss] canvas").count() >= 1
+    assert page.page.locator("[data-confusion] td").count() >= 100
+    page.shot("train")
+
+
+def test_drawing_a_digit_gives_probabilities_and_feature_maps(page):
+    page.open()
+    page.tab("inspect")
+    canvas = page.page.locator("[data-draw]")
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    mouse = page.page.mouse
+    # a "1": one stroke down the middle
+    mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
+    mouse.down()
+    for i in range(1, 11):
+        mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.2 + 0.06 * i))
+    mouse.up()
+    page.page.wait_for_selector("[data-probabilities] [data-class]")
+    assert page.page.locator("[data-probabilities] [data-class]").count() == 10
+    page.page.wait_for_selector('[data-maps-layer="layers[0]"] canvas')
+    assert page.page.locator("[data-maps-layer]").count() >= 10
+    page.shot("inspect")
+
+
+def test_stepping_the_convolution_to_its_last_cell_reads_12(page):
+    page.open()
+    page.tab("conv")
+    page.page.wait_for_selector("[data-action=conv-last]")
+    page.page.click("[data-action=conv-first]")
+    page.page.click("[data-action=conv-step]")
+    page.page.click("[data-action=conv-last]")
+    page.page.wait_for_function("document.querySelector('[data-conv-sum]').textContent.trim() === '12'")
+    output = page.page.text_content("[data-conv-output]")
+    assert all(str(v) in output for v in (9, 5, 4, 8, 10, 15, 12))
+    page.shot("conv")
+
+
+def test_initialization_view(page):
+    page.open()
+    page.tab("init")
+    page.page.click("[data-action=init-run]")
+    page.page.wait_for_selector('[data-init="xavier_uniform"]', timeout=120_000)
+    page.shot("init")
+
+
+def test_a_shared_link_brings_the_same_setup_back(page, browser, live_server):
+    page.open()
+    page.tab("build")
+    page.page.select_option("[data-preset-select]", "tinyvgg")
+    page.page.wait_for_function("document.querySelector('[data-total-params]').textContent.includes('19,920')")
+    page.tab("train")
+    state = page.page.evaluate("window.playground.store.state")
+    url = page.page.evaluate("window.playground.store.shareUrl()")
+    context = browser.new_context(viewport={"width": 820, "height": 1180})
+    other = context.new_page()
+    errors = []
+    other.on("pageerror", lambda e: errors.append(str(e)))
+    other.goto(url)
+    other.wait_for_selector('[data-view="train"]:not([hidden])')
+    again = other.evaluate("window.playground.store.state")
+    for key in ("spec", "dataset", "hyper", "seed", "view"):
+        assert again[key] == state[key], key
+    other.screenshot(path=str(SHOTS / "shared-link-tablet.png"))
+    context.close()
+    assert not errors
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (820, 1180)])
+def test_every_view_renders_without_errors_at_both_sizes(browser, live_server, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    p = Page(context.new_page(), live_server.url)
+    p.open()
+    for name in ("build", "data", "train", "inspect", "conv", "init"):
+        p.tab(name)
+        p.page.wait_for_timeout(300)
+        overflow = p.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 2, f"{name} is wider than the window at {width}px by {overflow}px"
+        p.shot(f"{name}-{width}")
+    context.close()
+    assert not p.errors, p.errors
