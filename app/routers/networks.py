@@ -6,7 +6,7 @@ import io
 import json
 import zipfile
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import Response
 
 import engine
@@ -14,7 +14,7 @@ from engine.io import to_bytes
 from engine.presets import adapt
 
 from ..deps import ServicesDep
-from ..errors import Invalid, NotFound, TooLarge
+from ..errors import Invalid, NotFound
 from ..files import check_id
 from ..schemas import NetworkCreate, NetworkPublic, NetworkReinit, NetworkUpdate
 

@@ -10,7 +10,7 @@ import numpy as np
 
 # ----------------------------------------------------------------------------- shapes
 
-SHAPE_CLASSES = ["circle", "square", "triangle", "cross", "star", "ring", "diamond", "crescent"]
+SHAPE_CLASSES = ["circle", "square", "triangle", "cross", "star", "ring", "arrow", "crescent"]
 SHAPE_SIZE = 32
 _F32 = np.float32
 
@@ -19,9 +19,7 @@ def _fold_sdf(u: np.ndarray, v: np.ndarray, n: int, edge_dist: float) -> np.ndar
     """Signed distance (unit space) to a regular n-gon with the given apothem, one vertex up."""
     ang = np.arctan2(u, -v)  # angle from "up"
     sector = 2 * np.pi / n
-    a = np.mod(ang + sector / 2, sector) - sector / 2  # angle relative to the nearest edge normal...
-    # edge normals sit between vertices: rotate by half a sector
-    a = np.mod(ang, sector) - sector / 2
+    a = np.mod(ang, sector) - sector / 2  # angle from the nearest edge normal (between vertices)
     r = np.hypot(u, v)
     return r * np.cos(a) - edge_dist
 
@@ -53,7 +51,7 @@ def _shape_sdf(cls: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     if name == "square":
         return np.maximum(np.abs(u), np.abs(v)) - 0.78
     if name == "triangle":
-        return _fold_sdf(u, v, 3, 0.5) * 1.0
+        return _fold_sdf(u, v, 3, 0.55)
     if name == "cross":
         au, av = np.abs(u), np.abs(v)
         bar1 = np.maximum(au - 0.95, av - 0.26)
@@ -61,9 +59,14 @@ def _shape_sdf(cls: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         return np.minimum(bar1, bar2)
     if name == "star":
         return _star_sdf(u, v, 5, 0.42)
-    if name == "diamond":
-        a, b = 0.55, 1.0  # half width, half height: an elongated rhombus
-        return (np.abs(u) / a + np.abs(v) / b - 1.0) * (a * b / np.hypot(a, b))
+    if name == "arrow":
+        # a triangular head on a long shaft
+        au = np.abs(u)
+        shaft = np.maximum(au - 0.15, np.abs(v - 0.38) - 0.57)
+        n_len = np.float32(np.hypot(0.75, 0.62))
+        side = (au * 0.75 - (v + 0.95) * 0.62) / n_len  # edge from the tip (0, -0.95) to (0.62, -0.2)
+        head = np.maximum(side, v + 0.2)
+        return np.minimum(shaft, head)
     if name == "crescent":
         outer = np.hypot(u, v) - 0.95
         inner = np.hypot(u - 0.45, v) - 0.75
@@ -81,25 +84,23 @@ def generate_shapes(n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np.
     s = SHAPE_SIZE
     k = len(SHAPE_CLASSES)
     y = rng.integers(0, k, size=n).astype(np.int64)
-    radius = rng.uniform(6.5, 13.0, size=n)  # pixels
+    radius = rng.uniform(8.0, 13.5, size=n)  # pixels
     margin = radius * 0.9 + 0.5
     cx = rng.uniform(margin, s - margin)
     cy = rng.uniform(margin, s - margin)
     theta = rng.uniform(0, 2 * np.pi, size=n)
-    # per-class rotation limits keep classes distinct where needed (none needed here: the
-    # rhombus is elongated, so a rotated square never looks like a diamond)
     aspect = rng.uniform(0.9, 1.1, size=n)
 
     # colours: foreground and background with a clear luminance difference
     fg = rng.uniform(0, 1, size=(n, 3))
     bg = rng.uniform(0, 1, size=(n, 3))
     for _ in range(50):
-        bad = np.abs(_luma(fg) - _luma(bg)) < 0.3
+        bad = np.abs(_luma(fg) - _luma(bg)) < 0.35
         if not bad.any():
             break
         fg[bad] = rng.uniform(0, 1, size=(int(bad.sum()), 3))
         bg[bad] = rng.uniform(0, 1, size=(int(bad.sum()), 3))
-    noise_std = rng.uniform(0.02, 0.08, size=n)
+    noise_std = rng.uniform(0.01, 0.06, size=n)
 
     coords = np.arange(s, dtype=_F32) + _F32(0.5)
     gy, gx = np.meshgrid(coords, coords, indexing="ij")  # (H, W)

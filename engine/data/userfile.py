@@ -203,23 +203,19 @@ def labels_to_int64(y: np.ndarray, n: int, label: str = "y") -> np.ndarray:
 
 
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, test): about ``fraction`` of each class goes to test (at least one
-    example per class with >= 2 examples)."""
+    """Indices (train, test): ``round(len(y) * fraction)`` examples go to test, spread over the
+    classes in proportion to their sizes (seeded)."""
     rng = np.random.default_rng(seed)
-    train, test = [], []
+    n = len(y)
+    key = np.empty(n, dtype=np.float64)
     for c in np.unique(y):
         idx = np.nonzero(y == c)[0]
-        idx = idx[rng.permutation(len(idx))]
-        k = int(round(len(idx) * fraction))
-        if len(idx) >= 2:
-            k = min(max(k, 1), len(idx) - 1)
-        else:
-            k = 0
-        test.append(idx[:k])
-        train.append(idx[k:])
-    tr = np.sort(np.concatenate(train)) if train else np.zeros(0, np.int64)
-    te = np.sort(np.concatenate(test)) if test else np.zeros(0, np.int64)
-    return tr, te
+        # a random rank within the class, scaled to [0, 1): taking the smallest keys picks
+        # the same fraction of every class
+        key[idx] = (rng.permutation(len(idx)) + rng.random(len(idx))) / len(idx)
+    k = int(round(n * fraction))
+    order = np.argsort(key, kind="stable")
+    return np.sort(order[k:]), np.sort(order[:k])
 
 
 def build_dataset(

@@ -7,7 +7,7 @@ defaults, and becomes the catalogue the page builds its forms from.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import SpecError

@@ -3,7 +3,6 @@
 import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
-from starlette.websockets import WebSocketDisconnect
 
 from app.main import create_app
 from app.settings import Settings
