@@ -10,7 +10,7 @@ import engine
 from engine.presets import DEFAULT_FOR_DATASET
 
 from ..deps import ServicesDep
-from ..errors import NotFound
+from ..errors import Invalid, NotFound
 from ..schemas import Health
 
 router = APIRouter(tags=["meta"])
@@ -52,9 +52,19 @@ def read_preset(name: str):
 
 
 @router.post("/networks/validate")
-def validate_network(spec: dict, services: ServicesDep):
-    """A spec to its summary with warnings (nothing is allocated), or 422 with errors by layer path."""
-    summary = services.networks.check_spec(spec)
+def validate_network(spec: dict, services: ServicesDep, report: bool = False):
+    """A spec to its summary with warnings (nothing is allocated), or 422 with errors by layer path.
+
+    With ?report=true a spec that cannot work is answered 200 with {"valid": false, "errors": [...]}:
+    the page validates while the student types, and a half-typed spec is not a failed request.
+    """
+    try:
+        summary = services.networks.check_spec(spec)
+    except Invalid as e:
+        if report:
+            return {"valid": False, "errors": e.detail}
+        raise
+    summary["valid"] = True
     t = summary["totals"]
     summary["buildable"] = t["params"] <= services.settings.max_params
     if not summary["buildable"]:

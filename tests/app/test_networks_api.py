@@ -149,3 +149,12 @@ def test_the_page_and_docs_are_served(client):
     assert client.get("/static/main.js").status_code == 200
     assert client.get("/docs").status_code == 200
     assert "/api/networks" in client.get("/openapi.json").json()["paths"]
+
+
+def test_validate_as_a_report_answers_200_with_the_errors(client):
+    bad = {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 2, "kernel_size": 30}]}
+    r = client.post("/api/networks/validate?report=true", json=bad)
+    assert r.status_code == 200 and r.json()["valid"] is False
+    assert r.json()["errors"][0]["path"] == "layers[0]"
+    ok = client.post("/api/networks/validate?report=true", json=engine.PRESETS["lenet5"]).json()
+    assert ok["valid"] is True and ok["totals"]["params"] == 61_706
