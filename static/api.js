@@ -61,7 +61,8 @@ export const api = {
   layers: () => get("/api/layers"),
   presets: () => get("/api/presets"),
   preset: (name) => get(`/api/presets/${encodeURIComponent(name)}`),
-  validate: (spec) => post("/api/networks/validate", spec),
+  // ?report=true: an invalid spec is a normal answer ({valid: false, errors}), not a failed request
+  validate: (spec) => post("/api/networks/validate?report=true", spec),
 
   networks: () => get("/api/networks"),
   createNetwork: (body) => post("/api/networks", body),
