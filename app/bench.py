@@ -84,6 +84,14 @@ def set_threads(threads: int | None) -> tuple[int, str | None]:
     return os.cpu_count() or 1, note
 
 
+def _torch_available() -> bool:
+    import importlib.util
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # ValueError: sys.modules["torch"] is None
+        return False
+
+
 def _max_rss_mb() -> float:
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024
@@ -109,7 +117,7 @@ def _timed(fn, warmup: int, runs: int) -> list[float]:
 
 def _p95(times):
     s = sorted(times)
-    return s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(0.95 * (len(s) - 1)))]
 
 
 def bench_ours(name, preset, batch, steps, warmup):
@@ -160,7 +168,7 @@ def _torch_model(torch, net):
 
     source, state = engine.to_pytorch(net)
     ns: dict = {}
-    exec(compile(source, "<exported Net>", "exec"), ns)
+    exec(compile(source, "<exported Net>", "exec"), ns)  # noqa: S102 - our own export
     model = ns["Net"]()
     model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
     return model
@@ -186,7 +194,7 @@ def bench_torch(workloads, steps, warmup, threads, feature_runs):
         x, y = torch.from_numpy(xn), torch.from_numpy(yn.astype(np.int64))
         opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
-        def step():
+        def step(model=model, opt=opt, x=x, y=y):
             opt.zero_grad()
             F.cross_entropy(model(x), y).backward()
             opt.step()
@@ -214,19 +222,19 @@ def bench_torch(workloads, steps, warmup, threads, feature_runs):
 
 
 def _table(result) -> str:
-    lines = [f"threads: {result['threads']}  numpy {result['numpy']}  steps: median of {result['steps']}"
-             f" after {result['warmup']} warm-up"]
+    lines = [(f"threads: {result['threads']}  numpy {result['numpy']}  steps: median of {result['steps']}"
+              f" after {result['warmup']} warm-up")]
     env = {k: v for k, v in result["env"].items() if v is not None}
     lines.append("environment: " + (", ".join(f"{k}={v}" for k, v in env.items()) if env else "(no BLAS variables set)"))
     if result.get("note"):
         lines.append("note: " + result["note"])
     torch = result.get("torch")
-    head = f"{'workload':<10} {'batch':>5} {'ms/step':>9} {'samples/s':>10} {'tracemalloc':>12} {'max RSS':>9}"
+    head = f"{'workload':<10} {'batch':>5} {'ms/step':>9} {'(min)':>7} {'samples/s':>10} {'tracemalloc':>12} {'max RSS':>9}"
     if torch:
         head += f" {'torch ms':>9} {'ours/torch':>10}"
     lines += ["", head]
     for r in result["workloads"]:
-        line = (f"{r['workload']:<10} {r['batch']:>5} {r['ms_per_step']:>9.2f} {r['samples_per_s']:>10.0f}"
+        line = (f"{r['workload']:<10} {r['batch']:>5} {r['ms_per_step']:>9.2f} {r['min_ms']:>7.2f} {r['samples_per_s']:>10.0f}"
                 f" {r['tracemalloc_peak_mb']:>9.1f} MB {r['max_rss_mb']:>6.0f} MB")
         if torch:
             t = torch["workloads"][r["workload"]]
@@ -247,12 +255,10 @@ def _table(result) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     threads, note = set_threads(args.threads)
-    if args.compare == "torch":
-        import importlib.util
-        if importlib.util.find_spec("torch") is None:
-            print("--compare torch: PyTorch is not installed (pip install torch); nothing was run.",
-                  file=sys.stderr)
-            return 2
+    if args.compare == "torch" and not _torch_available():
+        print("--compare torch: PyTorch is not installed (pip install torch); nothing was run.",
+              file=sys.stderr)
+        return 2
 
     import numpy as np  # after the thread variables are set
 

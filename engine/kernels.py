@@ -4,6 +4,14 @@ The loops here run over kernel offsets (kh*kw of them), never over the batch
 or over pixels: each step moves a whole strided slice of the batch at once.
 tests/engine/reference.py holds the plain-loop versions these are checked
 against.
+
+Layout. Convolutions work channel-major: im2col's columns are ordered
+(n, a, b) within each row, so the product W(F, C*kh*kw) @ cols is
+(F, N*Ho*Wo) -- the output's memory is (F, N, Ho, Wo), and the layer hands
+it on as the (N, F, Ho, Wo) view `y.transpose(1, 0, 2, 3)` without copying.
+The next layer reads that view back as a contiguous (F, N, Ho, Wo) block
+(`channel_major`), so stacks of conv / relu / pool / batch norm never
+transpose.
 """
 
 from __future__ import annotations
@@ -26,28 +34,65 @@ def pad(x: np.ndarray, ph: int, pw: int, value: float = 0.0) -> np.ndarray:
     return out
 
 
-def im2col(x: np.ndarray, k: tuple, s: tuple, p: tuple) -> tuple[np.ndarray, int, int]:
+def channel_major(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> the (C, N, H, W) view; free when x came from a conv."""
+    return x.transpose(1, 0, 2, 3)
+
+
+def as_rows(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (C, N*H*W), copying only if x is not channel-major."""
+    c = x.shape[1]
+    return channel_major(x).reshape(c, -1)
+
+
+def buffer(store: dict | None, name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialized array, reused from `store` when one of that shape is there.
+
+    Layers pass their scratch dict only while recording for a training step,
+    so inference allocates afresh and stays re-entrant.
+    """
+    if store is None:
+        return np.empty(shape, dtype)
+    buf = store.get(name)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = store[name] = np.empty(shape, dtype)
+    return buf
+
+
+def pad_cm(xt: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    """(C, N, H, W) -> zero-padded (C, N, H+2ph, W+2pw); xt itself when there is no padding."""
+    if ph == 0 and pw == 0:
+        return xt
+    c, n, h, w = xt.shape
+    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=xt.dtype)
+    xp[:, :, ph:ph + h, pw:pw + w] = xt
+    return xp
+
+
+def im2col(x: np.ndarray, k: tuple, s: tuple, p: tuple, out: np.ndarray | None = None
+           ) -> tuple[np.ndarray, int, int]:
     """Unfold windows into columns.
 
     x : (N, C, H, W) -> cols : (C*kh*kw, N*Ho*Wo), row order (c, i, j) to
-    match W.reshape(F, C*kh*kw).
+    match W.reshape(F, C*kh*kw), column order (n, a, b). `out`, if given, is
+    a (C, kh, kw, N, Ho, Wo) array to fill.
     """
     (kh, kw), (sh, sw), (ph, pw) = k, s, p
     n, c, h, w = x.shape
     ho, wo = out_size(h, kh, sh, ph), out_size(w, kw, sw, pw)
-    xp = pad(x, ph, pw)
-    cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
-    xt = xp.transpose(1, 0, 2, 3)  # (C, N, Hp, Wp) view
+    cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype) if out is None else out
+    xp = pad_cm(channel_major(x), ph, pw)  # (C, N, Hp, Wp)
     for i in range(kh):
         for j in range(kw):
-            cols[:, i, j] = xt[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+            cols[:, i, j] = xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
     return cols.reshape(c * kh * kw, n * ho * wo), ho, wo
 
 
 def col2im(cols: np.ndarray, x_shape: tuple, k: tuple, s: tuple, p: tuple) -> np.ndarray:
     """Fold columns back, summing overlaps: the adjoint of im2col.
 
-    cols : (C*kh*kw, N*Ho*Wo) -> dx : (N, C, H, W)
+    cols : (C*kh*kw, N*Ho*Wo) -> dx : (N, C, H, W), returned as the view of
+    a channel-major (C, N, H, W) array.
     """
     (kh, kw), (sh, sw), (ph, pw) = k, s, p
     n, c, h, w = x_shape
@@ -58,6 +103,39 @@ def col2im(cols: np.ndarray, x_shape: tuple, k: tuple, s: tuple, p: tuple) -> np
         for j in range(kw):
             dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += cols[:, i, j]
     return dxp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+
+
+def col2im_flat(wt: np.ndarray, dy: np.ndarray, x_shape: tuple, k: tuple, p: tuple,
+                store: dict | None = None) -> np.ndarray:
+    """col2im(wt @ delta) for stride 1, folded on the flat padded grid.
+
+    wt : (C*kh*kw, F), dy : (N, F, Ho, Wo) -> dx : (N, C, H, W) (a channel-major view).
+    delta is laid on the padded (Hp, Wp) grid with zeros outside (Ho, Wo), so a
+    kernel offset (i, j) is a shift by i*Wp + j of the flat (N*Hp*Wp) index and
+    each of its additions is one contiguous run per channel, instead of N*Ho
+    runs of Wo: fewer, longer inner loops for a few more multiply-adds.
+    `store` keeps the two work arrays between calls (see `buffer`).
+    """
+    (kh, kw), (ph, pw) = k, p
+    n, c, h, w = x_shape
+    f, ho, wo = dy.shape[1:]
+    hp, wp = h + 2 * ph, w + 2 * pw
+    size = n * hp * wp
+    d = store.get("dgrid") if store is not None else None
+    if d is None or d.shape != (f, n, hp, wp) or d.dtype != dy.dtype:
+        d = np.zeros((f, n, hp, wp), dy.dtype)  # the zeros outside (Ho, Wo) are never written
+        if store is not None:
+            store["dgrid"] = d
+    d[:, :, :ho, :wo] = channel_major(dy)
+    dcols = buffer(store, "dcols", (c * kh * kw, size), dy.dtype)
+    np.matmul(wt, d.reshape(f, size), out=dcols)
+    dcols = dcols.reshape(c, kh * kw, size)
+    dxp = np.zeros((c, size + (kh - 1) * wp + kw - 1), dy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            off = i * wp + j
+            dxp[:, off:off + size] += dcols[:, i * kw + j]
+    return dxp[:, :size].reshape(c, n, hp, wp)[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
 
 
 def windows(xp: np.ndarray, k: tuple, s: tuple, ho: int, wo: int):

@@ -95,13 +95,19 @@ def _module(layer, indent: int) -> str:
     raise ValueError(f"no PyTorch equivalent for layer type {t!r}")
 
 
+def _printable(text) -> str:
+    """Text safe in a comment of the generated source: a line break in a layer
+    name must not start a line of code."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def _sequential(seq, indent: int) -> str:
     if not seq.layers:
         return "nn.Identity()" if indent else "nn.Sequential()"
     pad = " " * (indent + 4)
     lines = []
     for i, layer in enumerate(seq.layers):
-        label = f"  # {i}: {layer.path}" + (f" ({layer.name})" if layer.name else "")
+        label = f"  # {i}: {layer.path}" + (f" ({_printable(layer.name)})" if layer.name else "")
         lines.append(f"{pad}{_module(layer, indent + 4)},{label}")
     return "nn.Sequential(\n" + "\n".join(lines) + f"\n{' ' * indent})"
 
@@ -128,6 +134,7 @@ def _state(seq, prefix: str, out: dict) -> None:
 
 def to_pytorch(net: Network, title: str = "Net") -> tuple[str, dict[str, np.ndarray]]:
     """(Python source defining class Net, state_dict arrays keyed as Net().state_dict())."""
+    title = _printable(title).replace("\\", "\\\\").replace('"', '\\"')  # inside a docstring
     source = _HEADER.format(title=title, input=", ".join(map(str, net.input_shape)),
                             layers=_sequential(net.root, 8))
     state: dict[str, np.ndarray] = {}

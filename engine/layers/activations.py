@@ -23,6 +23,16 @@ class ReLU(_Elementwise):
     type = "relu"
     summary_doc = "max(0, x)"
 
+    def forward(self, x, train=False, record=None):
+        """x : any shape -> max(0, x), same shape and memory layout; keeps only y (y > 0 iff x > 0)."""
+        y = np.maximum(x, 0)
+        self.cache = y if (train if record is None else record) else None
+        return y
+
+    def backward(self, dy):
+        y = self._saved(dy)
+        return np.multiply(dy, y > 0)
+
     def f(self, x):
         return np.maximum(x, 0)
 

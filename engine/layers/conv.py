@@ -8,6 +8,12 @@ Backward, with delta = dL/dy:
             rotated 180 degrees.
 Both are computed through im2col as matrix products; tests check them
 against those definitions written out as plain loops.
+
+Memory layout: the product W @ cols comes out as (F, N*Ho*Wo), i.e. the
+output is channel-major and is returned as a transposed view (see
+kernels.py); nothing is transposed back and forth between layers. While
+recording for a training step the column buffers are kept and reused from
+one step to the next (self._scratch), so large arrays are not re-allocated.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ class Conv2D(Layer):
         super().__init__(in_shape, path, cfg)
         if len(self.in_shape) != 3:
             raise SpecError(path, f"conv2d needs a (C, H, W) input, got {_shape(self.in_shape)}")
-        c, h, w = self.in_shape
+        _, h, w = self.in_shape
         self.k, self.s = cfg["kernel_size"], cfg["stride"]
         pad = cfg["padding"]
         if pad == "valid":
@@ -55,6 +61,7 @@ class Conv2D(Layer):
         self.f = cfg["out_channels"]
         ho, wo = window_out(self, (h, w), self.k, self.s, self.p)
         self.out_shape = (self.f, ho, wo)
+        self._scratch: dict = {}  # buffers reused between training steps
 
     def param_shapes(self):
         c = self.in_shape[0]
@@ -83,25 +90,32 @@ class Conv2D(Layer):
             self.params["b"] = np.zeros(self.f, dtype)
 
     def forward(self, x, train=False, record=None):
-        """x : (N, C, H, W) -> y : (N, F, Ho, Wo)."""
+        """x : (N, C, H, W) -> y : (N, F, Ho, Wo), a view of a channel-major (F, N, Ho, Wo) array."""
         n = x.shape[0]
-        cols, ho, wo = kernels.im2col(x, self.k, self.s, self.p)
-        W = self.params["W"]
-        y = W.reshape(self.f, -1) @ cols  # (F, N*Ho*Wo)
+        keep = train if record is None else record
+        scratch = self._scratch if keep else None
+        (kh, kw), (ho, wo), c = self.k, self.out_shape[1:], self.in_shape[0]
+        out = kernels.buffer(scratch, "cols", (c, kh, kw, n, ho, wo), x.dtype)
+        cols, ho, wo = kernels.im2col(x, self.k, self.s, self.p, out=out)  # (C*kh*kw, N*Ho*Wo)
+        y = self.params["W"].reshape(self.f, -1) @ cols  # (F, N*Ho*Wo)
         if "b" in self.params:
             y += self.params["b"][:, None]
-        self.cache = (x.shape, cols) if (train if record is None else record) else None
+        self.cache = (x.shape, cols) if keep else None
         return y.reshape(self.f, n, ho, wo).transpose(1, 0, 2, 3)
 
     def backward(self, dy):
         """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW, db."""
         x_shape, cols = self._saved(dy)
         W = self.params["W"]
-        d = dy.transpose(1, 0, 2, 3).reshape(self.f, -1)  # (F, N*Ho*Wo)
-        self.grads["W"] = (d @ cols.T).reshape(W.shape)
+        d = kernels.as_rows(dy)  # (F, N*Ho*Wo)
+        # (cols @ d.T).T rather than d @ cols.T: BLAS runs this orientation much faster here
+        self.grads["W"] = np.ascontiguousarray((cols @ d.T).T).reshape(W.shape)
         if "b" in self.params:
             self.grads["b"] = d.sum(axis=1)
-        dcols = W.reshape(self.f, -1).T @ d
+        # dL/dX = col2im(W^T delta): each column's gradient goes back to the inputs it read
+        if self.s == (1, 1):
+            return kernels.col2im_flat(W.reshape(self.f, -1).T, dy, x_shape, self.k, self.p, self._scratch)
+        dcols = W.reshape(self.f, -1).T @ d  # (C*kh*kw, N*Ho*Wo)
         return kernels.col2im(dcols, x_shape, self.k, self.s, self.p)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..errors import SpecError
 from .base import Layer
 from .fields import Field
@@ -46,17 +47,27 @@ class _BatchNorm(Layer):
         self.buffers["running_mean"] = np.zeros(self.c, dtype)
         self.buffers["running_var"] = np.ones(self.c, dtype)
 
-    def _b(self, v):
-        """Broadcast a per-channel vector against the input."""
-        return v.reshape((1, -1) + (1,) * (self.ndim - 1))
+    def _rows(self, x):
+        """x : (N, C, ...) -> (C, M) with M = N*H*W: a view when x is channel-major (as a
+        conv's output is) or 2-D, else a copy."""
+        return x.T if self.ndim == 1 else kernels.as_rows(x)
+
+    def _unrows(self, r, shape):
+        """(C, M) -> (N, C, ...), the inverse of _rows (a view)."""
+        if self.ndim == 1:
+            return r.T
+        n, c, h, w = shape
+        return r.reshape(c, n, h, w).transpose(1, 0, 2, 3)
 
     def forward(self, x, train=False, record=None):
-        """x : (N, C, ...) -> same shape."""
+        """x : (N, C, ...) -> same shape; statistics per channel over the batch and positions."""
         eps = self.cfg["eps"]
+        xr = self._rows(x)  # (C, M)
         if train:
-            m = x.size // self.c
-            mean = x.mean(axis=self.axes)
-            var = x.var(axis=self.axes)
+            m = xr.shape[1]
+            mean = xr.mean(axis=1)
+            xhat = xr - mean[:, None]
+            var = np.square(xhat).mean(axis=1)
             mom = self.cfg["momentum"]
             rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
             rm *= 1 - mom
@@ -65,26 +76,35 @@ class _BatchNorm(Layer):
             rv += mom * (var * (m / max(m - 1, 1))).astype(rv.dtype)  # unbiased, as PyTorch
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
-        inv = 1.0 / np.sqrt(var + eps)
-        xhat = (x - self._b(mean)) * self._b(inv)
-        y = xhat * self._b(self.params["gamma"]) + self._b(self.params["beta"])
+            xhat = xr - mean.astype(x.dtype)[:, None]
+        inv = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat *= inv[:, None]
+        y = xhat * self.params["gamma"].astype(x.dtype)[:, None]
+        y += self.params["beta"].astype(x.dtype)[:, None]
         keep = train if record is None else record
         self.cache = (train, xhat, inv) if keep else None
-        return y.astype(x.dtype, copy=False)
+        return self._unrows(y, x.shape)
 
     def backward(self, dy):
+        """dy : (N, C, ...) -> dx, same shape; fills dgamma, dbeta."""
         batch_stats, xhat, inv = self._saved(dy)
         gamma = self.params["gamma"]
-        self.grads["gamma"] = (dy * xhat).sum(axis=self.axes).astype(gamma.dtype)
-        self.grads["beta"] = dy.sum(axis=self.axes).astype(gamma.dtype)
-        dxhat = dy * self._b(gamma)
+        dyr = self._rows(dy)  # (C, M)
+        dgamma = (dyr * xhat).sum(axis=1)
+        dbeta = dyr.sum(axis=1)
+        self.grads["gamma"] = dgamma.astype(gamma.dtype)
+        self.grads["beta"] = dbeta.astype(gamma.dtype)
+        scale = (gamma.astype(dy.dtype) * inv)[:, None]  # dL/dx = gamma/sigma * dL/dxhat-ish
         if not batch_stats:
-            return (dxhat * self._b(inv)).astype(dy.dtype)
-        # mean and variance depend on every x of the channel
-        mean_d = dxhat.mean(axis=self.axes)
-        mean_dx = (dxhat * xhat).mean(axis=self.axes)
-        dx = (dxhat - self._b(mean_d) - xhat * self._b(mean_dx)) * self._b(inv)
-        return dx.astype(dy.dtype, copy=False)
+            return self._unrows(dyr * scale, dy.shape)
+        # mean and variance depend on every x of the channel:
+        # dx = gamma/sigma * (dy - mean(dy) - xhat * mean(dy * xhat))
+        m = dyr.shape[1]
+        dx = xhat * (dgamma / m)[:, None]
+        np.subtract(dyr, dx, out=dx)
+        dx -= (dbeta / m)[:, None]
+        dx *= scale
+        return self._unrows(dx, dy.shape)
 
 
 class BatchNorm2D(_BatchNorm):

@@ -36,11 +36,18 @@ class _Pool2D(Layer):
     def window(self):
         return self.k, self.s, self.p
 
-    def _fast(self, x):
-        """Non-overlapping windows that tile the input exactly: a reshape suffices."""
-        (kh, kw), (ph, pw) = self.k, self.p
-        return (self.s == self.k and ph == pw == 0
-                and x.shape[2] % kh == 0 and x.shape[3] % kw == 0)
+    def _tiles(self, shape):
+        """Windows that do not overlap and cover every input: each input gets exactly one gradient."""
+        (kh, kw), (ph, pw), (_, ho, wo) = self.k, self.p, self.out_shape
+        return (self.s == self.k and ph == pw == 0 and shape[2] == ho * kh and shape[3] == wo * kw)
+
+    def _empty(self, dy, shape, zero):
+        """dx : (N, C, H, W) laid out like dy (channel-major when dy is), zeroed if asked."""
+        n, c, h, w = shape
+        make = np.zeros if zero else np.empty
+        if dy.transpose(1, 0, 2, 3).flags.c_contiguous and not dy.flags.c_contiguous:
+            return make((c, n, h, w), dy.dtype).transpose(1, 0, 2, 3)
+        return make(shape, dy.dtype)
 
 
 class MaxPool2D(_Pool2D):
@@ -49,46 +56,36 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x, train=False, record=None):
         """x : (N, C, H, W) -> (N, C, Ho, Wo)."""
-        n, c, h, w = x.shape
         _, ho, wo = self.out_shape
-        keep = train if record is None else record
-        if self._fast(x):
-            kh, kw = self.k
-            v = x.reshape(n, c, ho, kh, wo, kw)
-            y = v.max(axis=(3, 5))
-            self.cache = ("fast", x, y) if keep else None
-            return y
         xp = kernels.pad(x, *self.p, value=-np.inf)
-        y = np.full((n, c, ho, wo), -np.inf, dtype=x.dtype)
-        arg = np.zeros((n, c, ho, wo), dtype=np.int32)
-        for i, j, view in kernels.windows(xp, self.k, self.s, ho, wo):
-            better = view > y  # strict: the first maximum wins, as in PyTorch
-            y = np.where(better, view, y)
-            arg[better] = i * self.k[1] + j
-        self.cache = ("slow", x.shape, arg) if keep else None
+        y = None
+        for _, _, view in kernels.windows(xp, self.k, self.s, ho, wo):
+            # fmax starting from -inf: like "replace if strictly greater" (NaN never wins)
+            y = np.fmax(view, -np.inf) if y is None else np.fmax(y, view, out=y)
+        self.cache = (x.shape, xp, y) if (train if record is None else record) else None
         return y
 
     def backward(self, dy):
-        cache = self._saved(dy)
-        if cache[0] == "fast":
-            _, x, y = cache
-            n, c, ho, wo = y.shape
-            kh, kw = self.k
-            v = x.reshape(n, c, ho, kh, wo, kw)
-            mask = v == y[:, :, :, None, :, None]
-            # keep only the first maximum of each window, as forward's arg-max does
-            flat = mask.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, kh * kw)
-            first = flat.argmax(axis=-1)
-            onehot = np.zeros_like(flat, dtype=dy.dtype)
-            np.put_along_axis(onehot, first[..., None], 1, axis=-1)
-            dx = onehot * dy[..., None]
-            return dx.reshape(n, c, ho, wo, kh, kw).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
-        _, x_shape, arg = cache
-        n, c, h, w = x_shape
+        """dy : (N, C, Ho, Wo) -> dx : (N, C, H, W); each window's gradient goes to the
+        first position (in row-major window order, as PyTorch) holding its maximum."""
+        x_shape, xp, y = self._saved(dy)
         (ph, pw), (_, ho, wo) = self.p, self.out_shape
-        dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dy.dtype)
-        for i, j, view in kernels.windows(dxp, self.k, self.s, ho, wo):
-            view += np.where(arg == i * self.k[1] + j, dy, 0)
+        _, _, h, w = x_shape
+        tiles = self._tiles(x_shape)
+        dxp = self._empty(dy, xp.shape, zero=not tiles)
+        taken = None  # windows whose maximum an earlier offset already took
+        for (_, _, xv), (_, _, dv) in zip(kernels.windows(xp, self.k, self.s, ho, wo),
+                                          kernels.windows(dxp, self.k, self.s, ho, wo)):
+            hit = xv == y
+            if taken is None:
+                taken = hit.copy()
+            else:
+                np.greater(hit, taken, out=hit)  # hit and not taken
+                taken |= hit
+            if tiles:  # every input is in exactly one window: assign, no accumulation
+                np.multiply(dy, hit, out=dv)
+            else:
+                dv += dy * hit
         return dxp[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -98,28 +95,32 @@ class AvgPool2D(_Pool2D):
 
     def forward(self, x, train=False, record=None):
         """x : (N, C, H, W) -> (N, C, Ho, Wo)."""
-        n, c, h, w = x.shape
         _, ho, wo = self.out_shape
         kh, kw = self.k
         self.cache = (x.shape,) if (train if record is None else record) else None
-        if self._fast(x):
-            return x.reshape(n, c, ho, kh, wo, kw).mean(axis=(3, 5))
         xp = kernels.pad(x, *self.p)
-        y = np.zeros((n, c, ho, wo), dtype=x.dtype)
+        y = None
         for _, _, view in kernels.windows(xp, self.k, self.s, ho, wo):
-            y += view
-        return y / (kh * kw)
+            if y is None:
+                y = view.copy(order="K")
+            else:
+                y += view
+        y /= kh * kw
+        return y
 
     def backward(self, dy):
+        """dy : (N, C, Ho, Wo) -> dx : (N, C, H, W), 1/(kh*kw) of each window's gradient to each input."""
         (x_shape,) = self._saved(dy)
         n, c, h, w = x_shape
         (kh, kw), (ph, pw), (_, ho, wo) = self.k, self.p, self.out_shape
         share = dy / (kh * kw)
-        if self._fast(np.empty((0, 0, h, w))):
-            return np.broadcast_to(share[:, :, :, None, :, None], (n, c, ho, kh, wo, kw)).reshape(x_shape).copy()
-        dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dy.dtype)
+        tiles = self._tiles(x_shape)
+        dxp = self._empty(dy, (n, c, h + 2 * ph, w + 2 * pw), zero=not tiles)
         for _, _, view in kernels.windows(dxp, self.k, self.s, ho, wo):
-            view += share
+            if tiles:
+                view[...] = share
+            else:
+                view += share
         return dxp[:, :, ph:ph + h, pw:pw + w]
 
 
