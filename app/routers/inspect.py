@@ -34,6 +34,8 @@ class InputBody(BaseModel):
     index: int | None = Field(None, ge=0, lt=2**31, description="the sample's index in the split")
     pixels: list[Any] | None = Field(None, min_length=1, max_length=4096,
                                      description="(H, W) or (C, H, W) numbers 0-255; resized to the network's input")
+    center: bool = Field(False, description="a drawn (H, W) digit: fit its ink into the middle 20/28 and centre it "
+                                           "by its centre of mass, as MNIST's digits were prepared")
 
 
 class ActivationsBody(InputBody):

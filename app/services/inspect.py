@@ -123,7 +123,30 @@ def _resize(a: np.ndarray, h: int, w: int) -> np.ndarray:
                                 dtype=np.float64) for ch in a])
 
 
-def _pixels(pixels, net) -> np.ndarray:
+def center_digit(a: np.ndarray) -> np.ndarray:
+    """A drawn digit (H, W), prepared as MNIST's were: its ink fitted into the middle 20/28 of the
+    frame (keeping its aspect) and shifted so its centre of mass is the frame's centre."""
+    ink = np.argwhere(a > 0)
+    if ink.size == 0:
+        return a
+    (top, left), (bottom, right) = ink.min(axis=0), ink.max(axis=0) + 1
+    crop = a[top:bottom, left:right]
+    h, w = a.shape
+    box = 20 / 28 * min(h, w)
+    scale = box / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    small = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(size, Image.Resampling.BOX), dtype=np.float64)
+    out = np.zeros_like(a)
+    total = small.sum()
+    cy, cx = ((np.indices(small.shape) * small).reshape(2, -1).sum(axis=1) / total) if total > 0 else \
+        (small.shape[0] / 2, small.shape[1] / 2)
+    y0 = int(np.clip(round(h / 2 - cy), 0, h - small.shape[0]))
+    x0 = int(np.clip(round(w / 2 - cx), 0, w - small.shape[1]))
+    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    return out
+
+
+def _pixels(pixels, net, center: bool = False) -> np.ndarray:
     """A canvas (H, W) or image (C, H, W) of 0-255 numbers -> (C, H, W) float64 on the 0-255 scale."""
     try:
         a = np.array(pixels, dtype=np.float64)
@@ -142,6 +165,8 @@ def _pixels(pixels, net) -> np.ndarray:
     if c is None:
         raise bad("pixels", f"the network takes inputs of shape {list(net.input_shape)}, not images")
     if a.ndim == 2:
+        if center:
+            a = center_digit(a)
         a = np.repeat(a[None], c, axis=0)  # a grey canvas: every channel the same
     elif a.shape[0] != c:
         raise bad("pixels", f"has {a.shape[0]} channels but the network takes {c}: send (H, W) or ({c}, H, W)")
@@ -161,7 +186,8 @@ def resolve_input(services, net, body) -> tuple[np.ndarray, dict]:
     if body.pixels is not None:
         if body.index is not None:
             raise bad("index", "give either 'pixels' or a dataset sample ('dataset', 'split', 'index'), not both")
-        return _scale(_pixels(body.pixels, net), ds), {"source": "pixels", "dataset": body.dataset, "ds": ds}
+        pixels = _pixels(body.pixels, net, center=body.center)
+        return _scale(pixels, ds), {"source": "pixels", "dataset": body.dataset, "ds": ds}
     if ds is None or body.index is None:
         raise bad("pixels", "give 'pixels' (an (H, W) or (C, H, W) list of 0-255 numbers) or a dataset "
                             "sample: 'dataset', 'split' and 'index'")
