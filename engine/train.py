@@ -112,6 +112,20 @@ class TrainConfig:
         return opts
 
 
+def validation_rows(dataset: Dataset, config: TrainConfig) -> tuple[str, np.ndarray]:
+    """Which split the validation examples come from, and their positions in it."""
+    n = len(dataset.x_train) or len(dataset.x_test)
+    which = "train" if len(dataset.x_train) else "test"
+    if config.max_train is not None:
+        n = min(n, config.max_train)
+    if config.holdout is not None:
+        return which, np.arange(n - config.holdout, n)
+    if config.validation > 0:
+        k = max(1, int(round(n * config.validation)))
+        return which, np.sort(np.random.default_rng([config.seed, 11]).permutation(n)[:k])
+    return which, np.arange(0)
+
+
 def split(dataset: Dataset, config: TrainConfig):
     """(x_train, y_train, x_val, y_val) from the dataset's training examples.
 
@@ -205,6 +219,7 @@ class Trainer:
         self.augment = Augment(**config.augment) if config.augment else None
         dataset.check_augment(self.augment)
         self.x_train, self.y_train, self.x_val, self.y_val = split(dataset, config)
+        self.val_split, self.val_rows = validation_rows(dataset, config)
         self.optimizer = make_optimizer(config.optimizer, net.parameters(), **config.optimizer_options())
         self.steps_per_epoch = max(1, math.ceil(len(self.x_train) / config.batch_size))
         self.schedule = make_schedule(config.schedule, config.lr, steps_per_epoch=self.steps_per_epoch,
@@ -320,6 +335,9 @@ class Trainer:
         self.status = status
         cfg = self.config
         evaluation = evaluate(self.net, self.dataset, self.x_val, self.y_val, loss=cfg.loss) if status != "diverged" else None
+        if evaluation:  # where each example is in the dataset, so a page can show its picture
+            for item in evaluation["most_confused"]:
+                item["split"], item["dataset_index"] = self.val_split, int(self.val_rows[item["index"]])
         test = None
         if status != "diverged" and len(self.dataset.x_train) and len(self.dataset.x_test):
             test = evaluate(self.net, self.dataset, self.dataset.x_test, self.dataset.y_test, loss=cfg.loss, top=0)

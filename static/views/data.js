@@ -300,7 +300,10 @@ export class DataView {
       el("p", { class: "muted", text: "Each channel is one 2-D array; bright means a high value (255), dark a low one (0)." }),
       el("div", { class: "row" }, ...item.channels.map((src, k) => el("figure", { class: "channel" },
         el("img", { src, alt: `${(page.channel_names || [])[k] || `channel ${k}`} channel`, width: 96, height: 96 }),
-        el("figcaption", { text: (page.channel_names || [])[k] || `channel ${k}` }))))) : null;
+        el("figcaption", { text: (page.channel_names || [])[k] || `channel ${k}` })))))
+      : el("p", { class: "muted", "data-image-channels": true, text: s.depth === 1
+        ? `A grey image has one channel: a single ${s.height} × ${s.width} array, 0 black and 255 white.`
+        : `This image has ${s.depth} channels.` });
     this.facts.replaceChildren(el("div", { class: "row" }, big, table), channels);
   }
 

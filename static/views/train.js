@@ -166,7 +166,7 @@ export class TrainView {
       loss: el("div", { class: "chart-box", "data-chart": "loss" }),
       accuracy: el("div", { class: "chart-box", "data-chart": "accuracy" }),
     };
-    this.lossChart = new EpochChart(this.chartBoxes.loss, { title: "Loss (lower is better)", xLabel: "step (mini-batches)", yLabel: "loss" });
+    this.lossChart = new EpochChart(this.chartBoxes.loss, { title: "Loss (lower is better)", xLabel: "step (mini-batches)", yLabel: "loss", yMin: 0 });
     this.accChart = new EpochChart(this.chartBoxes.accuracy, { title: "Accuracy", xLabel: "step (mini-batches)", yLabel: "accuracy", yMin: 0, yMax: 1 });
     this.clearButton = el("button", { type: "button", "data-action": "clear-charts", onclick: () => this.clear() }, "Clear the charts");
 
@@ -199,7 +199,7 @@ export class TrainView {
         el("section", { class: "panel", "aria-labelledby": "train-results-h" },
           el("h2", { id: "train-results-h", text: "Where it goes wrong" }),
           this.resultTitle,
-          el("div", { class: "results" },
+          this.results = el("div", { class: "results", hidden: true },
             el("div", {}, el("h3", { text: "Confusion matrix (validation)" }), this.confusion),
             el("div", {}, el("h3", { text: "Most confidently wrong" }), this.confused))))));
 
@@ -343,6 +343,7 @@ export class TrainView {
 
   async start() {
     showError(this.runError, null);
+    const before = this.message.textContent;
     this.starting = true;
     this.renderButtons();
     try {
@@ -380,7 +381,7 @@ export class TrainView {
       this.setStatus(record, run.status);
       this.follow(record);
     } catch (e) {
-      this.message.textContent = "";
+      this.message.textContent = before;
       showError(this.runError, this.explain(e));
     } finally {
       this.starting = false;
@@ -418,6 +419,7 @@ export class TrainView {
     this.resultTitle.textContent = "Training… the confusion matrix appears when the run ends.";
     this.confusion.replaceChildren();
     this.confused.replaceChildren();
+    this.results.hidden = true;
   }
 
   setStatus(run, status) {
@@ -517,6 +519,7 @@ export class TrainView {
 
   showResults(run) {
     const e = run.evaluation;
+    this.results.hidden = !(e && e.n);
     if (!e || !e.n) {
       this.resultTitle.textContent = run.status === "diverged"
         ? "The run diverged, so there is nothing to evaluate; the network keeps the weights it had before."
@@ -532,27 +535,14 @@ export class TrainView {
     this.loadConfusedImages(run, items);
   }
 
-  // The validation examples are a random subset of the training images (engine/train.py
-  // split()), and the server does not say which: images are shown only when the index
-  // can be mapped back (a server-given dataset_index, or a holdout of the last N images).
+  // Each most-confused example says where it is in the dataset (split, dataset_index).
   async loadConfusedImages(run, items) {
-    const c = run.config || {};
-    const n = c.max_train ? Math.min(c.max_train, run.trainSize || 0) : run.trainSize || 0;
-    const index = (m) => {
-      if (Number.isInteger(m.dataset_index)) return m.dataset_index;
-      if (c.holdout && n) return n - c.holdout + m.index;
-      return null;
-    };
-    const wanted = items.map(index);
-    if (!wanted.some((i) => i !== null)) {
-      this.confused.append(el("p", { class: "muted", text: "Validation examples are drawn at random from the training images, so their pictures are not shown here." }));
-      return;
-    }
-    const split = run.trainSize ? "train" : "test";
+    const wanted = items.map((m) => (Number.isInteger(m.dataset_index) ? m.dataset_index : null));
+    if (!wanted.some((i) => i !== null)) return;
     await Promise.all(items.map(async (m, k) => {
       if (wanted[k] === null) return;
       try {
-        const page = await this.api.samples(run.body.dataset, { split, offset: wanted[k], n: 1 });
+        const page = await this.api.samples(run.body.dataset, { split: m.split || "train", offset: wanted[k], n: 1 });
         if (page.items[0]) m.image = page.items[0].png;
       } catch { /* the text is enough */ }
     }));

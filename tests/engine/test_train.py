@@ -139,3 +139,15 @@ def test_a_checkpoint_is_offered_every_epoch(strokes, tmp_path):
     Trainer(lenet(), strokes, TrainConfig(epochs=2, batch_size=200), checkpoint=checkpoint).run()
     assert [p.name for p in saved] == ["e1.npz", "e2.npz"]
     assert engine.load_checkpoint(saved[-1])[1]["config"]["name"] == "sgd"
+
+
+@pytest.mark.parametrize("cfg", [TrainConfig(validation=0.2, seed=3), TrainConfig(holdout=150), TrainConfig(max_train=900)])
+def test_most_confused_examples_point_back_into_the_dataset(strokes, cfg):
+    t = Trainer(lenet(), strokes, TrainConfig(**{**cfg.to_dict(), "epochs": 1, "batch_size": 100}))
+    done = t.run()
+    items = done["evaluation"]["most_confused"]
+    assert items
+    for item in items:
+        assert item["split"] == "train"
+        assert np.array_equal(strokes.x_train[item["dataset_index"]], t.x_val[item["index"]])
+        assert strokes.y_train[item["dataset_index"]] == item["true"]
