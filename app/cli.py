@@ -128,6 +128,14 @@ def cmd_serve(args) -> int:
                         token=args.token)
     if not settings.loopback and not settings.token:
         settings.token = secrets.token_urlsafe(24)
+    import socket
+    try:  # a taken port gets a sentence, not a traceback
+        with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+            probe.bind((settings.host, settings.port))
+    except OSError as e:
+        print(f"error: cannot listen on {settings.host}:{settings.port} ({e.strerror}); "
+              f"is another server running there? Choose another with --port", file=sys.stderr)
+        return 2
     shown = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"http://{shown}:{settings.port}/" + (f"?token={settings.token}" if settings.token else "")
     print(f"CNN Playground: {url}", flush=True)

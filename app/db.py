@@ -172,6 +172,12 @@ class Database:
         return [json.loads(r["data"]) for r in
                 self.query("SELECT data FROM run_events WHERE run_id = ? ORDER BY seq", (run_id,))]
 
+    def file_ids(self) -> dict[str, set[str]]:
+        """The ids of the files each table refers to, by file kind."""
+        return {"networks": {r["id"] for r in self.query("SELECT id FROM networks")},
+                "checkpoints": {r["checkpoint"] for r in self.query("SELECT checkpoint FROM runs WHERE checkpoint IS NOT NULL")},
+                "datasets": {r["file_id"] for r in self.query("SELECT file_id FROM datasets")}}
+
     def mark_interrupted(self) -> int:
         """Runs that were active when the server last stopped: they are interrupted now."""
         with self.tx() as c:

@@ -50,11 +50,15 @@ class FileStore:
     def delete(self, kind: str, file_id: str, suffix: str = ".npz") -> None:
         self.path(kind, file_id, suffix).unlink(missing_ok=True)
 
-    def sweep(self) -> list[Path]:
-        """Remove temporary files left by a crash mid-write."""
+    def sweep(self, keep: dict[str, set[str]] | None = None) -> list[Path]:
+        """Remove temporary files left by a crash mid-write and, given `keep` (kind -> ids the
+        database refers to), files no row refers to: a crash between writing a file and its
+        row, or between deleting a row and its file, leaves those. Run it at start only."""
         gone = []
         for kind in KINDS:
-            for p in (self.root / kind).glob(".*.tmp"):
-                p.unlink(missing_ok=True)
-                gone.append(p)
+            for p in (self.root / kind).iterdir():
+                orphan = keep is not None and p.suffix == ".npz" and p.stem not in keep.get(kind, set())
+                if (p.name.startswith(".") and p.name.endswith(".tmp")) or orphan:
+                    p.unlink(missing_ok=True)
+                    gone.append(p)
         return gone

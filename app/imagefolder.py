@@ -199,7 +199,7 @@ def load_image_folder_zip(
             raise DatasetError(f"image size must be between 1 and {MAX_SIDE} pixels per side, got {h}x{w}")
     try:
         zf = zipfile.ZipFile(fileobj)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise DatasetError(f"not a valid zip file ({exc}); upload a .zip with one folder per class of images") from None
     try:
         with zf:

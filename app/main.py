@@ -6,9 +6,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .db import Database
 from .deps import Services
@@ -22,14 +24,15 @@ from .services.runner import InProcessRunner, clean
 from .settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+UNPARSED = "There was an error parsing the body"
 
 
 def build_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     files = FileStore(settings.data_dir)
-    files.sweep()
     db = Database(settings.db_path)
     db.mark_interrupted()
+    files.sweep(keep=db.file_ids())
     nets = NetworkService(settings, db, files)
     data = DatasetService(settings, db, files)
     runner = InProcessRunner(settings, db, files, nets, data)
@@ -52,6 +55,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError):
         return JSONResponse({"detail": clean(exc.detail)}, status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and exc.detail == UNPARSED:  # FastAPI's words for a body it cannot read
+            if isinstance(exc.__cause__, RecursionError):
+                wanted = "JSON nested less deeply"
+            elif "multipart/" in request.headers.get("content-type", ""):
+                wanted = "multipart/form-data with the file in the form field 'file'"
+            else:
+                wanted = "one JSON document in UTF-8 with Content-Type: application/json"
+            return JSONResponse({"detail": f"the request body cannot be read: send {wanted}"}, status_code=400)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..services import conv_explain
+from .responses import errors
 
 router = APIRouter(prefix="/conv", tags=["conv"])
 
@@ -27,7 +28,7 @@ class ConvExplainBody(BaseModel):
     delta: Matrix | None = Field(None, description="dL/d(output), shaped like the output; default all ones")
 
 
-@router.post("/explain")
+@router.post("/explain", responses=errors(400, 413, 422))
 def explain(body: ConvExplainBody):
     """The convolution of x by w: each window's products and sum, dW and dX (also as convolutions), pooling."""
     return conv_explain.explain(body.x, body.w, body.stride, body.padding, body.delta)

@@ -14,6 +14,7 @@ from starlette.formparsers import MultiPartException
 from ..deps import ServicesDep
 from ..errors import AppError, Invalid
 from ..services.datasets import MAX_SAMPLES, NAME_MAX
+from .responses import errors
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -35,7 +36,7 @@ def read_datasets(services: ServicesDep):
     return services.datasets.list()
 
 
-@router.get("/{name}/samples")
+@router.get("/{name}/samples", responses=errors(404, 422))
 def read_dataset_samples(
     name: str,
     services: ServicesDep,
@@ -49,7 +50,7 @@ def read_dataset_samples(
     return JSONResponse(services.datasets.samples(name, split=split, offset=offset, n=n, format=format))
 
 
-@router.post("", status_code=201, openapi_extra=UPLOAD_BODY)
+@router.post("", status_code=201, openapi_extra=UPLOAD_BODY, responses=errors(400, 409, 413, 422))
 async def create_dataset(request: Request, services: ServicesDep):
     """Upload a dataset (.npz or a .zip of class folders); it is validated, converted and kept under a new name."""
     try:
@@ -73,7 +74,7 @@ async def create_dataset(request: Request, services: ServicesDep):
     return JSONResponse(row, status_code=201)
 
 
-@router.delete("/{name}", status_code=204)
+@router.delete("/{name}", status_code=204, responses=errors(404, 409))
 def delete_dataset(name: str, services: ServicesDep):
     """Delete an uploaded dataset and its file (built-ins and datasets used by an active run cannot be deleted)."""
     services.datasets.delete(name)

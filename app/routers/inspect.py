@@ -12,8 +12,10 @@ from ..deps import ServicesDep
 from ..errors import NotFound, TooLarge
 from ..files import check_id
 from ..services import inspect as svc
+from .responses import errors
 
 router = APIRouter(prefix="/networks", tags=["inspect"])
+INPUT_ERRORS = errors(400, 404, 409, 413, 422)
 
 
 def _id(network_id: str) -> str:
@@ -61,13 +63,13 @@ class GradcheckBody(BaseModel):
     seed: int = Field(0, ge=0, lt=2**32)
 
 
-@router.post("/{network_id}/predict")
+@router.post("/{network_id}/predict", responses=INPUT_ERRORS)
 def predict(network_id: str, body: InputBody, services: ServicesDep):
     """Class probabilities for a dataset sample or for canvas pixels."""
     return svc.predict(services, _id(network_id), body)
 
 
-@router.post("/{network_id}/predict/image")
+@router.post("/{network_id}/predict/image", responses=INPUT_ERRORS)
 def predict_image(network_id: str, services: ServicesDep, file: UploadFile = File(...),
                   dataset: str | None = Form(None, min_length=1, max_length=100)):
     """Class probabilities for an uploaded PNG or JPEG, converted and resized to the network's input."""
@@ -78,7 +80,8 @@ def predict_image(network_id: str, services: ServicesDep, file: UploadFile = Fil
     return svc.predict_image(services, _id(network_id), data, dataset)
 
 
-@router.post("/{network_id}/activations")
+@router.post("/{network_id}/activations", responses={200: {"description": "JSON; with ?format=png a PNG", "content": {
+    "application/json": {}, "image/png": {"schema": {"type": "string", "format": "binary"}}}}, **INPUT_ERRORS})
 def activations(network_id: str, body: ActivationsBody, services: ServicesDep,
                 encoding: Literal["uint8", "float16"] = Query("uint8"),
                 format: Literal["json", "png"] = Query("json"),
@@ -93,13 +96,13 @@ def activations(network_id: str, body: ActivationsBody, services: ServicesDep,
     return svc.activations(services, _id(network_id), body, encoding)
 
 
-@router.get("/{network_id}/weights")
+@router.get("/{network_id}/weights", responses=errors(404, 409, 422))
 def weights(network_id: str, services: ServicesDep, layer: str | None = Query(None, min_length=1, max_length=200)):
     """The layers having weights; with ?layer=, one layer's filters or weight statistics and last gradients."""
     return svc.weights(services, _id(network_id), layer)
 
 
-@router.get("/{network_id}/stats")
+@router.get("/{network_id}/stats", responses=errors(404, 409, 413, 422))
 def stats(network_id: str, services: ServicesDep,
           dataset: str | None = Query(None, min_length=1, max_length=100),
           n: int = Query(64, ge=1, le=svc.MAX_STATS_N), train: bool = Query(False),
@@ -108,19 +111,19 @@ def stats(network_id: str, services: ServicesDep,
     return svc.stats(services, _id(network_id), dataset, n, train, split, seed)
 
 
-@router.post("/{network_id}/saliency")
+@router.post("/{network_id}/saliency", responses=INPUT_ERRORS)
 def saliency(network_id: str, body: SaliencyBody, services: ServicesDep):
     """|d score / d input|, the largest over channels, as base64 uint8 and a PNG."""
     return svc.saliency(services, _id(network_id), body)
 
 
-@router.post("/{network_id}/occlusion")
+@router.post("/{network_id}/occlusion", responses=INPUT_ERRORS)
 def occlusion(network_id: str, body: OcclusionBody, services: ServicesDep):
     """How much the class probability drops when each patch of the input is covered."""
     return svc.occlusion(services, _id(network_id), body)
 
 
-@router.post("/{network_id}/gradcheck")
+@router.post("/{network_id}/gradcheck", responses=INPUT_ERRORS)
 def gradcheck(network_id: str, body: GradcheckBody, services: ServicesDep):
     """Backward against central differences, per parameter tensor, on random inputs and labels."""
     return svc.gradcheck(services, _id(network_id), body.n, body.max_entries, body.train, body.seed)

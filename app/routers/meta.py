@@ -12,6 +12,7 @@ from engine.presets import DEFAULT_FOR_DATASET
 from ..deps import ServicesDep
 from ..errors import Invalid, NotFound
 from ..schemas import Health
+from .responses import errors
 
 router = APIRouter(tags=["meta"])
 
@@ -42,7 +43,7 @@ def read_presets():
     return {"presets": out, "default_for_dataset": DEFAULT_FOR_DATASET}
 
 
-@router.get("/presets/{name}")
+@router.get("/presets/{name}", responses=errors(404))
 def read_preset(name: str):
     """One preset's spec, with its summary."""
     if name not in engine.PRESETS:
@@ -51,7 +52,7 @@ def read_preset(name: str):
     return {"name": name, **engine.PRESET_INFO.get(name, {}), "spec": spec, "summary": engine.summarize(spec)}
 
 
-@router.post("/networks/validate")
+@router.post("/networks/validate", responses=errors(400, 413, 422))
 def validate_network(spec: dict, services: ServicesDep, report: bool = False):
     """A spec to its summary with warnings (nothing is allocated), or 422 with errors by layer path.
 

@@ -17,6 +17,7 @@ from ..deps import ServicesDep
 from ..errors import Invalid, NotFound
 from ..files import check_id
 from ..schemas import NetworkCreate, NetworkPublic, NetworkReinit, NetworkUpdate
+from .responses import errors
 
 router = APIRouter(prefix="/networks", tags=["networks"])
 
@@ -28,7 +29,7 @@ def _id(network_id: str) -> str:
         raise NotFound(f"no network with id {network_id[:50]!r}") from None
 
 
-@router.post("", response_model=NetworkPublic, status_code=201)
+@router.post("", response_model=NetworkPublic, status_code=201, responses=errors(400, 413, 422))
 def create_network(body: NetworkCreate, services: ServicesDep):
     """Build a network from a spec (or a preset) with seeded weights."""
     if (body.spec is None) == (body.preset is None):
@@ -48,56 +49,67 @@ def read_networks(services: ServicesDep):
     return [services.networks.public(r) for r in services.db.networks()]
 
 
-@router.post("/import", response_model=NetworkPublic, status_code=201)
+@router.post("/import", response_model=NetworkPublic, status_code=201, responses=errors(400, 413, 422))
 async def import_network(file: UploadFile, services: ServicesDep, name: str | None = Query(None, max_length=100)):
     """A network file saved by this playground (.npz: spec, weights) or a spec (.json) becomes a new network."""
     data = await file.read()
+    nets = services.networks
     if data[:2] == b"PK":
-        try:
-            net = engine.load_checkpoint(data)[0]
+        try:  # the spec is checked against this server's limits before anything is built
+            net = engine.load_checkpoint(data, check=lambda spec: nets.check_buildable(nets.check_spec(spec)))[0]
         except engine.CheckpointError as e:
             raise Invalid(str(e)) from None
-        return services.networks.public(services.networks.create_from(net, name or (file.filename or "imported")[:100]))
+        return nets.public(nets.create_from(net, name or (file.filename or "imported")[:100]))
     try:
         spec = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise Invalid("the file is neither a network .npz nor a spec .json") from None
-    seed = spec.pop("seed", 0) if isinstance(spec, dict) and isinstance(spec.get("seed"), int) else 0
+    if not isinstance(spec, dict):
+        raise Invalid(f"the spec .json must be an object with 'input' and 'layers', not a {type(spec).__name__}")
+    seed = spec.pop("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise Invalid(f"'seed' in the spec file must be an integer 0 <= seed < 2**32, got {json.dumps(seed)[:40]}")
     return services.networks.public(services.networks.create(spec, name or spec.get("name"), seed))
 
 
-@router.get("/{network_id}", response_model=NetworkPublic)
+@router.get("/{network_id}", response_model=NetworkPublic, responses=errors(404))
 def read_network(network_id: str, services: ServicesDep):
     """One network: its spec, seed and parameter count."""
     return services.networks.public(services.networks.get(_id(network_id)))
 
 
-@router.patch("/{network_id}", response_model=NetworkPublic)
+@router.patch("/{network_id}", response_model=NetworkPublic, responses=errors(400, 404, 409, 413, 422))
 def update_network(network_id: str, body: NetworkUpdate, services: ServicesDep):
     """Rename a network, or change its spec (the weights are then initialized anew)."""
     return services.networks.public(services.networks.update(_id(network_id), body.name, body.spec))
 
 
-@router.delete("/{network_id}", status_code=204)
+@router.delete("/{network_id}", status_code=204, responses=errors(404, 409))
 def delete_network(network_id: str, services: ServicesDep):
     """Delete a network, its weights and its runs."""
     services.networks.delete(_id(network_id))
     return Response(status_code=204)
 
 
-@router.post("/{network_id}/reinit", response_model=NetworkPublic)
+@router.post("/{network_id}/reinit", response_model=NetworkPublic, responses=errors(400, 404, 409, 413, 422))
 def reinit_network(network_id: str, body: NetworkReinit, services: ServicesDep):
     """Draw the weights again: another seed, and/or another initializer for every conv and linear layer."""
     return services.networks.public(services.networks.reinit(_id(network_id), body.seed, body.init))
 
 
-@router.get("/{network_id}/summary")
+@router.get("/{network_id}/summary", responses=errors(404))
 def read_network_summary(network_id: str, services: ServicesDep):
     """The network's summary: shapes, parameters with formulas, multiply-adds, receptive fields."""
     return engine.summarize(services.networks.get(_id(network_id))["spec"])
 
 
-@router.get("/{network_id}/export")
+EXPORTED = {200: {"description": "The file, as an attachment", "content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    "application/json": {"schema": {"type": "object"}},
+    "application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get("/{network_id}/export", response_class=Response, responses={**EXPORTED, **errors(404, 409, 422)})
 def export_network(network_id: str, services: ServicesDep, format: str = Query("npz", pattern="^(npz|json|pytorch)$")):
     """Download the network: npz (spec and weights), json (the spec) or pytorch (a .zip with model.py and weights.npz)."""
     row = services.networks.get(_id(network_id))

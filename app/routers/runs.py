@@ -11,6 +11,7 @@ from ..deps import ServicesDep
 from ..errors import AppError, NotFound
 from ..files import check_id
 from ..schemas import RunCreate, RunPublic
+from .responses import errors
 
 router = APIRouter(tags=["runs"])
 
@@ -22,7 +23,8 @@ def _id(value: str, what: str = "run") -> str:
         raise NotFound(f"no {what} with id {value[:50]!r}") from None
 
 
-@router.post("/networks/{network_id}/runs", response_model=RunPublic, status_code=201)
+@router.post("/networks/{network_id}/runs", response_model=RunPublic, status_code=201,
+             responses=errors(400, 404, 409, 413, 422, 429))
 def create_run(network_id: str, body: RunCreate, services: ServicesDep):
     """Start training a network; the run waits in the queue when all workers are busy."""
     config = body.model_dump()
@@ -30,31 +32,31 @@ def create_run(network_id: str, body: RunCreate, services: ServicesDep):
     return services.runner.start(_id(network_id, "network"), dataset, config)
 
 
-@router.get("/runs", response_model=list[RunPublic])
+@router.get("/runs", response_model=list[RunPublic], responses=errors(422))
 def read_runs(services: ServicesDep, network_id: str | None = Query(None, max_length=40)):
     """Every run (or one network's), oldest first, without their histories."""
     return [services.runner.describe(r["id"]) for r in services.db.runs(network_id)]
 
 
-@router.get("/runs/{run_id}", response_model=RunPublic)
+@router.get("/runs/{run_id}", response_model=RunPublic, responses=errors(404))
 def read_run(run_id: str, services: ServicesDep):
     """One run: config, status, its whole metric history and the final evaluation."""
     return services.runner.describe(_id(run_id), history=True)
 
 
-@router.post("/runs/{run_id}/pause", response_model=RunPublic)
+@router.post("/runs/{run_id}/pause", response_model=RunPublic, responses=errors(404, 409))
 def pause_run(run_id: str, services: ServicesDep):
     """Pause between batches."""
     return services.runner.pause(_id(run_id))
 
 
-@router.post("/runs/{run_id}/resume", response_model=RunPublic)
+@router.post("/runs/{run_id}/resume", response_model=RunPublic, responses=errors(404, 409))
 def resume_run(run_id: str, services: ServicesDep):
     """Resume a paused run."""
     return services.runner.resume(_id(run_id))
 
 
-@router.post("/runs/{run_id}/stop", response_model=RunPublic)
+@router.post("/runs/{run_id}/stop", response_model=RunPublic, responses=errors(404, 409))
 def stop_run(run_id: str, services: ServicesDep):
     """Stop between batches; the weights so far are kept."""
     return services.runner.stop(_id(run_id))
@@ -72,10 +74,27 @@ async def follow_run(websocket: WebSocket, run_id: str):
         return
     await websocket.accept()
     reader = asyncio.create_task(_drain(websocket))
+    behind = asyncio.create_task(sub.behind.wait()) if sub is not None else None
+    stops = {t for t in (reader, behind) if t is not None}
+
+    async def send(event) -> bool:
+        """Send one event; False when the client left or fell too far behind while it was being sent.
+
+        A client that stops reading blocks the send once the socket buffers are full; its queue then
+        fills and the subscriber is dropped, which ends the send here, so the handler never waits forever."""
+        sending = asyncio.create_task(websocket.send_json(event))
+        await asyncio.wait({sending, *stops}, return_when=asyncio.FIRST_COMPLETED)
+        if sending.done():
+            sending.result()
+            return True
+        sending.cancel()
+        return False
+
     try:
         last = 0
         for event in history:
-            await websocket.send_json(event)
+            if not await send(event):
+                return
             last = event.get("seq", last)
         if sub is None:
             await websocket.close(code=1000)
@@ -93,7 +112,8 @@ async def follow_run(websocket: WebSocket, run_id: str):
             if event.get("seq", 0) <= last:
                 continue  # already sent with the history
             last = event["seq"]
-            await websocket.send_json(event)
+            if not await send(event):
+                return
             if event["type"] in ("done", "error"):
                 await websocket.close(code=1000)
                 return
@@ -101,6 +121,8 @@ async def follow_run(websocket: WebSocket, run_id: str):
         return
     finally:
         reader.cancel()
+        if behind is not None:
+            behind.cancel()
         if sub is not None:
             runner.unsubscribe(run_id, sub)
 

@@ -287,6 +287,7 @@ def _prediction(net, x: np.ndarray, ds) -> dict:
 
 
 def predict(services, network_id: str, body) -> dict:
+    _check_memory(services, _summary(services, network_id), 1, "a prediction")
     entry = _entry(services, network_id)
     with entry.reading() as net:
         x, info = resolve_input(services, net, body)
@@ -297,6 +298,7 @@ def predict(services, network_id: str, body) -> dict:
 
 
 def predict_image(services, network_id: str, data: bytes, dataset: str | None) -> dict:
+    _check_memory(services, _summary(services, network_id), 1, "a prediction")
     entry = _entry(services, network_id)
     with entry.reading() as net:
         ds = _dataset(services, dataset, net) if dataset else None

@@ -115,11 +115,16 @@ class NetworkService:
             if id in self._cache:
                 self._cache.move_to_end(id)
                 return self._cache[id]
-        self.get(id)
+        row = self.get(id)
         try:
             net = engine.load_checkpoint(self.files.read("networks", id))[0]
         except (OSError, engine.CheckpointError) as e:
             raise Conflict(f"the weights of network {id} cannot be read ({e}); reinitialize it") from None
+        if net.spec != row["spec"] or net.seed != row["seed"]:
+            # the server stopped between writing new weights and their row (a spec change or a reinit
+            # that was never confirmed): the row is what the client saw, so the weights follow it
+            net = engine.build_network(row["spec"], seed=row["seed"])
+            self.files.write("networks", id, to_bytes(net))
         with self._lock:
             return self._remember(id, NetworkEntry(net), keep_existing=True)
 
@@ -181,8 +186,11 @@ class NetworkService:
         entry = self._cache.get(id)
         if entry and entry.run_id:
             raise Conflict(f"network {id} is training in run {entry.run_id}; stop the run first")
+        checkpoints = [r["checkpoint"] for r in self.db.runs(id) if r["checkpoint"]]
         self.db.delete_network(id)
         self.files.delete("networks", id)
+        for file_id in checkpoints:
+            self.files.delete("checkpoints", file_id)
         with self._lock:
             self._cache.pop(id, None)
 

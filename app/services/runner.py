@@ -51,6 +51,7 @@ class Subscriber:
         self.loop = loop
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=size)
         self.dropped = False
+        self.behind = asyncio.Event()  # set on the drop: wakes a handler stuck sending to a client that stopped reading
 
     def offer(self, event: dict) -> None:
         """From any thread; never blocks."""
@@ -68,6 +69,7 @@ class Subscriber:
             self.dropped = True  # too far behind: the socket handler closes the connection
             self.queue = asyncio.Queue(maxsize=1)
             self.queue.put_nowait({"type": "dropped"})
+            self.behind.set()
 
 
 def clean(value):

@@ -161,3 +161,22 @@ def test_runs_beyond_the_workers_wait_and_a_full_queue_is_429(tmp_path):
         assert r.status_code == 429 and "waiting" in r.json()["detail"]
         c.post(f"/api/runs/{first}/stop")
         assert wait_for(c, second["id"])["status"] == "completed"
+
+
+def test_files_no_row_refers_to_are_swept_at_start_and_deleting_a_network_removes_its_checkpoints(settings):
+    with TestClient(create_app(settings)) as c:
+        nid = c.post("/api/networks", json={"preset": "lenet5"}).json()["id"]
+        rid = c.post(f"/api/networks/{nid}/runs", json=QUICK).json()["id"]
+        wait_for(c, rid)
+        checkpoint = settings.data_dir / "checkpoints" / f"{rid}.npz"
+        assert checkpoint.exists()
+        keep = c.post("/api/networks", json={"preset": "tinyvgg"}).json()["id"]
+        assert c.delete(f"/api/networks/{nid}").status_code == 204
+        assert not checkpoint.exists()
+    orphan = settings.data_dir / "networks" / "0123456789abcdef.npz"  # as if killed before its row was written
+    orphan.write_bytes(b"x")
+    torn = settings.data_dir / "networks" / ".abc.npz.123.tmp"
+    torn.write_bytes(b"x")
+    with TestClient(create_app(settings)) as c:
+        assert not orphan.exists() and not torn.exists()
+        assert c.get(f"/api/networks/{keep}/export?format=npz").status_code == 200

@@ -105,3 +105,9 @@ def test_a_websocket_from_another_origin_is_refused(server, api):
         follow(server, run["id"], origin="http://evil.example")
     assert info.value.response.status_code == 403
     assert follow(server, run["id"], origin=server.url)[-1]["type"] == "done"
+
+
+def test_a_taken_port_is_a_clear_error(server, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", str(server.port),
+                          "--data-dir", str(tmp_path / "other")], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--port" in out.stderr and "Traceback" not in out.stderr
