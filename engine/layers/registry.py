@@ -30,10 +30,12 @@ def make_layer(spec, in_shape, path, depth=0):
     if not isinstance(spec, dict):
         raise SpecError(path, f"a layer is an object with a 'type', got {type(spec).__name__}")
     kind = spec.get("type")
-    if kind not in REGISTRY:
+    if not _known(kind):
         if kind is None:
             raise SpecError(path, "missing 'type'", "type")
         known = ", ".join(REGISTRY)
+        if not isinstance(kind, str):
+            raise SpecError(path, f"'type' must be a string, got {type(kind).__name__}; known types: {known}", "type")
         raise SpecError(path, f"unknown layer type {kind!r}; known types: {known}", "type")
     cls = REGISTRY[kind]
     cfg = parse_config(cls, spec, path)
@@ -42,6 +44,10 @@ def make_layer(spec, in_shape, path, depth=0):
             raise SpecError(path, f"blocks are nested more than {MAX_DEPTH} deep")
         return cls(in_shape, path, cfg, depth)
     return cls(in_shape, path, cfg)
+
+
+def _known(kind) -> bool:
+    return isinstance(kind, str) and kind in REGISTRY  # a list or dict is not even hashable
 
 
 def build_sequence(specs, in_shape, prefix="layers", depth=0) -> Sequence:
@@ -77,7 +83,7 @@ def build_sequence(specs, in_shape, prefix="layers", depth=0) -> Sequence:
 
 
 def _check_fields(spec, path, depth):
-    if not isinstance(spec, dict) or spec.get("type") not in REGISTRY:
+    if not isinstance(spec, dict) or not _known(spec.get("type")):
         make_layer(spec, (1, 1, 1), path, depth)  # raises the type error
     cls = REGISTRY[spec["type"]]
     cfg = parse_config(cls, spec, path)
