@@ -18,6 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
+# A convolution whose im2col columns for the whole batch exceed WHOLE_BATCH_BYTES
+# builds them CHUNK_BYTES (about the L2 cache) at a time and multiplies each
+# chunk while it is in the cache; smaller ones do the batch in one go.
+WHOLE_BATCH_BYTES = 10 << 20
+CHUNK_BYTES = 6 << 20  # L3-resident; an L2-sized chunk would mean many small GEMMs, slow on 2 BLAS threads
+
 
 def out_size(n: int, k: int, s: int, p: int) -> int:
     """N_out = floor((N_in + 2P - K)/S) + 1."""
@@ -45,97 +51,121 @@ def as_rows(x: np.ndarray) -> np.ndarray:
     return channel_major(x).reshape(c, -1)
 
 
-def buffer(store: dict | None, name: str, shape: tuple, dtype) -> np.ndarray:
+def buffer(store: dict | None, name: str, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
     """An uninitialized array, reused from `store` when one of that shape is there.
 
     Layers pass their scratch dict only while recording for a training step,
-    so inference allocates afresh and stays re-entrant.
+    so inference allocates afresh and stays re-entrant. zero=True starts a new
+    array at zero; a reused one holds what was last written to it, which is
+    what a caller that only ever writes the interior of a padded array wants.
     """
+    make = np.zeros if zero else np.empty
     if store is None:
-        return np.empty(shape, dtype)
+        return make(shape, dtype)
     buf = store.get(name)
     if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = store[name] = np.empty(shape, dtype)
+        buf = store[name] = make(shape, dtype)
     return buf
 
 
-def pad_cm(xt: np.ndarray, ph: int, pw: int) -> np.ndarray:
-    """(C, N, H, W) -> zero-padded (C, N, H+2ph, W+2pw); xt itself when there is no padding."""
+def batch_chunks(n: int, per_image_bytes: int) -> tuple[int, list[tuple[int, int]]]:
+    """Split a batch of n into runs of images whose work arrays take about CHUNK_BYTES
+    (one run if the whole batch takes at most WHOLE_BATCH_BYTES):
+    (images per run, [(n0, n1), ...])."""
+    if n * per_image_bytes <= WHOLE_BATCH_BYTES:
+        return n, [(0, n)]
+    nb = max(1, min(n, CHUNK_BYTES // max(per_image_bytes, 1)))
+    return nb, [(n0, min(n, n0 + nb)) for n0 in range(0, n, nb)]
+
+
+def pad_cm(xt: np.ndarray, ph: int, pw: int, out: np.ndarray | None = None) -> np.ndarray:
+    """(C, N, H, W) -> zero-padded (C, N, H+2ph, W+2pw); xt itself when there is no padding.
+
+    `out`, if given, is the padded array with its border already zero: only the
+    interior is written.
+    """
     if ph == 0 and pw == 0:
         return xt
     c, n, h, w = xt.shape
-    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=xt.dtype)
+    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=xt.dtype) if out is None else out
     xp[:, :, ph:ph + h, pw:pw + w] = xt
     return xp
 
 
-def im2col(x: np.ndarray, k: tuple, s: tuple, p: tuple, out: np.ndarray | None = None
-           ) -> tuple[np.ndarray, int, int]:
+def im2col(x: np.ndarray, k: tuple, s: tuple, p: tuple, out: np.ndarray | None = None,
+           xpad: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
     """Unfold windows into columns.
 
     x : (N, C, H, W) -> cols : (C*kh*kw, N*Ho*Wo), row order (c, i, j) to
     match W.reshape(F, C*kh*kw), column order (n, a, b). `out`, if given, is
-    a (C, kh, kw, N, Ho, Wo) array to fill.
+    a (C, kh, kw, N, Ho, Wo) array to fill; `xpad` a zero-bordered
+    (C, N, H+2ph, W+2pw) array for the padded input (see pad_cm).
     """
     (kh, kw), (sh, sw), (ph, pw) = k, s, p
     n, c, h, w = x.shape
     ho, wo = out_size(h, kh, sh, ph), out_size(w, kw, sw, pw)
     cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype) if out is None else out
-    xp = pad_cm(channel_major(x), ph, pw)  # (C, N, Hp, Wp)
+    xp = pad_cm(channel_major(x), ph, pw, xpad)  # (C, N, Hp, Wp)
     for i in range(kh):
         for j in range(kw):
             cols[:, i, j] = xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
     return cols.reshape(c * kh * kw, n * ho * wo), ho, wo
 
 
-def col2im(cols: np.ndarray, x_shape: tuple, k: tuple, s: tuple, p: tuple) -> np.ndarray:
+def col2im(cols: np.ndarray, x_shape: tuple, k: tuple, s: tuple, p: tuple,
+           xpad: np.ndarray | None = None) -> np.ndarray:
     """Fold columns back, summing overlaps: the adjoint of im2col.
 
     cols : (C*kh*kw, N*Ho*Wo) -> dx : (N, C, H, W), returned as the view of
-    a channel-major (C, N, H, W) array.
+    a channel-major (C, N, H, W) array (of `xpad`, a (C, N, H+2ph, W+2pw)
+    work array, if given).
     """
     (kh, kw), (sh, sw), (ph, pw) = k, s, p
     n, c, h, w = x_shape
     ho, wo = out_size(h, kh, sh, ph), out_size(w, kw, sw, pw)
     cols = cols.reshape(c, kh, kw, n, ho, wo)
-    dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    if xpad is None:
+        dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    else:
+        dxp = xpad
+        dxp.fill(0)
     for i in range(kh):
         for j in range(kw):
             dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += cols[:, i, j]
     return dxp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
 
 
-def col2im_flat(wt: np.ndarray, dy: np.ndarray, x_shape: tuple, k: tuple, p: tuple,
-                store: dict | None = None) -> np.ndarray:
+def col2im_flat(wt: np.ndarray, dyt: np.ndarray, x_shape: tuple, k: tuple, p: tuple,
+                store: dict | None = None, nb: int | None = None) -> np.ndarray:
     """col2im(wt @ delta) for stride 1, folded on the flat padded grid.
 
-    wt : (C*kh*kw, F), dy : (N, F, Ho, Wo) -> dx : (N, C, H, W) (a channel-major view).
+    wt : (C*kh*kw, F), dyt : (F, m, Ho, Wo) (channel-major) -> dx : (C, m, H, W), a
+    channel-major view of a work array (copy it out before the next call).
     delta is laid on the padded (Hp, Wp) grid with zeros outside (Ho, Wo), so a
-    kernel offset (i, j) is a shift by i*Wp + j of the flat (N*Hp*Wp) index and
-    each of its additions is one contiguous run per channel, instead of N*Ho
+    kernel offset (i, j) is a shift by i*Wp + j of the flat (m*Hp*Wp) index and
+    each of its additions is one contiguous run per channel, instead of m*Ho
     runs of Wo: fewer, longer inner loops for a few more multiply-adds.
-    `store` keeps the two work arrays between calls (see `buffer`).
+    `store` keeps the work arrays between calls (see `buffer`), sized for nb
+    images (default m): call with at most nb images.
     """
     (kh, kw), (ph, pw) = k, p
-    n, c, h, w = x_shape
-    f, ho, wo = dy.shape[1:]
+    _, c, h, w = x_shape
+    f, m, ho, wo = dyt.shape
+    nb = nb or m
     hp, wp = h + 2 * ph, w + 2 * pw
-    size = n * hp * wp
-    d = store.get("dgrid") if store is not None else None
-    if d is None or d.shape != (f, n, hp, wp) or d.dtype != dy.dtype:
-        d = np.zeros((f, n, hp, wp), dy.dtype)  # the zeros outside (Ho, Wo) are never written
-        if store is not None:
-            store["dgrid"] = d
-    d[:, :, :ho, :wo] = channel_major(dy)
-    dcols = buffer(store, "dcols", (c * kh * kw, size), dy.dtype)
+    size, tail = m * hp * wp, (kh - 1) * wp + kw - 1
+    d = buffer(store, "dgrid", (f, nb, hp, wp), dyt.dtype, zero=True)[:, :m]  # zeros outside (Ho, Wo) stay
+    d[:, :, :ho, :wo] = dyt
+    dcols = buffer(store, "dcols", (c * kh * kw, nb * hp * wp), dyt.dtype)[:, :size]
     np.matmul(wt, d.reshape(f, size), out=dcols)
     dcols = dcols.reshape(c, kh * kw, size)
-    dxp = np.zeros((c, size + (kh - 1) * wp + kw - 1), dy.dtype)
+    dxp = buffer(store, "dxflat", (c, nb * hp * wp + tail), dyt.dtype)[:, :size + tail]
+    dxp.fill(0)
     for i in range(kh):
         for j in range(kw):
             off = i * wp + j
             dxp[:, off:off + size] += dcols[:, i * kw + j]
-    return dxp[:, :size].reshape(c, n, hp, wp)[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+    return dxp[:, :size].reshape(c, m, hp, wp)[:, :, ph:ph + h, pw:pw + w]
 
 
 def windows(xp: np.ndarray, k: tuple, s: tuple, ho: int, wo: int):

@@ -89,34 +89,72 @@ class Conv2D(Layer):
         if self.cfg["bias"]:
             self.params["b"] = np.zeros(self.f, dtype)
 
+    def _chunks(self, n):
+        """(images per chunk nb, [(n0, n1), ...]): runs of images whose columns fit the CPU cache."""
+        (kh, kw), (_, ho, wo) = self.k, self.out_shape
+        return kernels.batch_chunks(n, self.in_shape[0] * kh * kw * ho * wo * 4)
+
+    def _cols(self, x, n0, n1, nb, store):
+        """im2col of images n0:n1 of x : (N, C, H, W) -> (C*kh*kw, m*Ho*Wo), m = n1 - n0,
+        in work arrays sized for nb images (kept in `store` when it is given)."""
+        (kh, kw), (ph, pw), (_, ho, wo), (c, h, w) = self.k, self.p, self.out_shape, self.in_shape
+        m = n1 - n0
+        xpad = kernels.buffer(store, "xpad", (c, nb, h + 2 * ph, w + 2 * pw), x.dtype, zero=True)
+        out = kernels.buffer(store, "cols", (c * kh * kw, nb * ho * wo), x.dtype)[:, :m * ho * wo]
+        return kernels.im2col(x[n0:n1], self.k, self.s, self.p, out.reshape(c, kh, kw, m, ho, wo), xpad[:, :m])[0]
+
     def forward(self, x, train=False, record=None):
-        """x : (N, C, H, W) -> y : (N, F, Ho, Wo), a view of a channel-major (F, N, Ho, Wo) array."""
-        n = x.shape[0]
+        """x : (N, C, H, W) -> y : (N, F, Ho, Wo), a view of a channel-major (F, N, Ho, Wo) array.
+
+        When the columns (C*kh*kw, N*Ho*Wo) of the whole batch are large, a few
+        images at a time: their columns are built and multiplied while they
+        are still in the cache, and not kept (backward builds them again, which
+        costs less than reading them back from memory). Otherwise in one go,
+        keeping the columns for backward.
+        """
         keep = train if record is None else record
         scratch = self._scratch if keep else None
-        (kh, kw), (ho, wo), c = self.k, self.out_shape[1:], self.in_shape[0]
-        out = kernels.buffer(scratch, "cols", (c, kh, kw, n, ho, wo), x.dtype)
-        cols, ho, wo = kernels.im2col(x, self.k, self.s, self.p, out=out)  # (C*kh*kw, N*Ho*Wo)
-        y = self.params["W"].reshape(self.f, -1) @ cols  # (F, N*Ho*Wo)
-        if "b" in self.params:
-            y += self.params["b"][:, None]
-        self.cache = (x.shape, cols) if keep else None
-        return y.reshape(self.f, n, ho, wo).transpose(1, 0, 2, 3)
+        w2, b = self.params["W"].reshape(self.f, -1), self.params.get("b")
+        y = np.empty((self.f, x.shape[0]) + self.out_shape[1:], x.dtype)
+        nb, runs = self._chunks(x.shape[0])
+        for n0, n1 in runs:
+            yc = y[:, n0:n1]
+            cols = self._cols(x, n0, n1, nb, scratch)
+            np.matmul(w2, cols, out=yc.reshape(self.f, -1))  # (F, m*Ho*Wo)
+            if b is not None:
+                yc += b[:, None, None, None]
+        self.cache = (x, cols if len(runs) == 1 else None) if keep else None
+        return y.transpose(1, 0, 2, 3)
 
     def backward(self, dy):
-        """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW, db."""
-        x_shape, cols = self._saved(dy)
+        """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW, db.
+
+        Per chunk: dL/dW += delta @ cols^T, and dL/dX = col2im(W^T delta), each
+        column's gradient going back to the inputs it read.
+        """
+        x, kept = self._saved(dy)
         W = self.params["W"]
-        d = kernels.as_rows(dy)  # (F, N*Ho*Wo)
-        # (cols @ d.T).T rather than d @ cols.T: BLAS runs this orientation much faster here
-        self.grads["W"] = np.ascontiguousarray((cols @ d.T).T).reshape(W.shape)
+        n, c, h, w = x.shape
+        w2 = W.reshape(self.f, -1)
+        dyt = kernels.channel_major(dy)  # (F, N, Ho, Wo)
+        dw = np.zeros((w2.shape[1], self.f), dy.dtype)
+        dxt = np.empty((c, n, h, w), dy.dtype)  # (C, N, H, W)
+        nb, runs = self._chunks(n)
+        for n0, n1 in runs:
+            d = dyt[:, n0:n1]  # (F, m, Ho, Wo)
+            # (cols @ d.T).T rather than d @ cols.T: BLAS runs this orientation much faster here
+            cols = self._cols(x, n0, n1, nb, self._scratch) if kept is None else kept
+            dw += cols @ d.reshape(self.f, -1).T
+            if self.s == (1, 1):
+                dxt[:, n0:n1] = kernels.col2im_flat(w2.T, d, x.shape, self.k, self.p, self._scratch, nb)
+            else:
+                dcols = w2.T @ d.reshape(self.f, -1)  # (C*kh*kw, m*Ho*Wo)
+                dxt[:, n0:n1] = kernels.channel_major(
+                    kernels.col2im(dcols, (n1 - n0, c, h, w), self.k, self.s, self.p))
+        self.grads["W"] = np.ascontiguousarray(dw.T).reshape(W.shape)
         if "b" in self.params:
-            self.grads["b"] = d.sum(axis=1)
-        # dL/dX = col2im(W^T delta): each column's gradient goes back to the inputs it read
-        if self.s == (1, 1):
-            return kernels.col2im_flat(W.reshape(self.f, -1).T, dy, x_shape, self.k, self.p, self._scratch)
-        dcols = W.reshape(self.f, -1).T @ d  # (C*kh*kw, N*Ho*Wo)
-        return kernels.col2im(dcols, x_shape, self.k, self.s, self.p)
+            self.grads["b"] = dyt.sum(axis=(1, 2, 3))
+        return dxt.transpose(1, 0, 2, 3)
 
 
 def _shape(s):
