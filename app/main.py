@@ -27,6 +27,18 @@ ROOT = Path(__file__).resolve().parent.parent
 UNPARSED = "There was an error parsing the body"
 
 
+def encodable(value):
+    """An error detail that may echo what the client sent: lone surrogates (from JSON's \\ud800)
+    become escapes, so the response can be encoded as UTF-8."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [encodable(v) for v in value]
+    if isinstance(value, dict):
+        return {encodable(k): encodable(v) for k, v in value.items()}
+    return value
+
+
 def build_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     files = FileStore(settings.data_dir)
@@ -54,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError):
-        return JSONResponse({"detail": clean(exc.detail)}, status_code=exc.status)
+        return JSONResponse({"detail": encodable(clean(exc.detail))}, status_code=exc.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -71,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
-        return JSONResponse({"detail": clean(errors)}, status_code=422)
+        return JSONResponse({"detail": encodable(clean(errors))}, status_code=422)
 
     for router in (meta.router, networks.router, datasets.router, runs.router, inspect.router, conv.router):
         app.include_router(router, prefix="/api")

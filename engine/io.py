@@ -1,9 +1,10 @@
 """Saving and loading networks: spec, weights and optimizer state in one .npz.
 
 The spec is stored as JSON text in a uint8 array, so nothing in the file is
-ever unpickled (np.load with allow_pickle=False). Files are written to a
-temporary name, flushed to disk and renamed, so a crash mid-save leaves the
-previous file whole.
+ever unpickled: loading reads each array from its .npy header first, with the
+dataset reader's checks (no object dtypes, bounded and counted inflation).
+Files are written to a temporary name, flushed to disk and renamed, so a crash
+mid-save leaves the previous file whole.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -71,33 +73,75 @@ def save(net: Network, path, optimizer=None, meta: dict | None = None) -> None:
     atomic_write(path, to_bytes(net, optimizer, meta))
 
 
-def load_checkpoint(source) -> tuple[Network, dict | None, dict]:
+MAX_BYTES = 1 << 30     # arrays in one network file, once inflated
+MAX_MEMBERS = 20_000
+
+
+def _read_arrays(source, max_bytes: int) -> dict[str, np.ndarray]:
+    """Every array of a network .npz, each read from its .npy header first: object dtypes, absurd
+    shapes and more bytes than declared or than max_bytes are refused before anything is allocated."""
+    from .data.base import DatasetError
+    from .data.userfile import read_npy_member
+
+    try:
+        zf = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+        raise CheckpointError(f"cannot read the network file: not an .npz archive ({e})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise CheckpointError(f"cannot read the network file: it has {len(infos):,} members; at most {MAX_MEMBERS:,}")
+        declared = sum(i.file_size for i in infos)
+        if declared > max_bytes:
+            raise CheckpointError(f"cannot read the network file: its arrays declare {declared:,} bytes, more than "
+                                  f"the {max_bytes:,}-byte limit")
+        out: dict[str, np.ndarray] = {}
+        for info in infos:
+            name = info.filename.removesuffix(".npy")
+            if name in out:
+                raise CheckpointError(f"cannot read the network file: the array {name[:80]!r} appears twice")
+            try:
+                out[name] = read_npy_member(zf, info, max_bytes)
+            except DatasetError as e:
+                raise CheckpointError(f"cannot read the network file: {e}") from None
+            max_bytes -= out[name].nbytes
+    return out
+
+
+def load_checkpoint(source, check: Callable[[dict], object] | None = None,
+                    max_bytes: int = MAX_BYTES) -> tuple[Network, dict | None, dict]:
     """(network, optimizer state or None, meta) from a path or bytes.
 
-    Every array is checked against the spec's shapes; any problem raises
-    CheckpointError saying what is wrong.
+    Nothing is unpickled and no array is allocated before its header was checked.
+    `check(spec)`, when given, runs before the network is built (a server's limits on
+    parameters and activations: it raises to refuse). Every array is checked against the
+    spec's shapes; any problem raises CheckpointError saying what is wrong.
     """
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
+    arrays = _read_arrays(source, max_bytes)
+    if "__spec__" not in arrays or "__meta__" not in arrays:
+        raise CheckpointError("not a CNN Playground network file: no spec inside")
     try:
-        with np.load(source, allow_pickle=False) as z:
-            names = list(z.files)
-            if "__spec__" not in names or "__meta__" not in names:
-                raise CheckpointError("not a CNN Playground network file: no spec inside")
-            meta = json.loads(z["__meta__"].tobytes().decode("utf-8"))
-            spec = json.loads(z["__spec__"].tobytes().decode("utf-8"))
-            weights = {n[2:]: z[n] for n in names if n.startswith("w:")}
-            opt_arrays = {n[2:]: z[n] for n in names if n.startswith("o:")}
-            opt_config = json.loads(z["__optimizer__"].tobytes().decode("utf-8")) if "__optimizer__" in names else None
-    except CheckpointError:
-        raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError, UnicodeDecodeError,
-            json.JSONDecodeError, NotImplementedError) as e:
-        raise CheckpointError(f"cannot read the network file: {e}") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"unsupported network file format {meta.get('format')!r}; expected {FORMAT}")
+        meta = json.loads(arrays["__meta__"].tobytes().decode("utf-8"))
+        spec = json.loads(arrays["__spec__"].tobytes().decode("utf-8"))
+        opt_config = json.loads(arrays["__optimizer__"].tobytes().decode("utf-8")) if "__optimizer__" in arrays else None
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise CheckpointError(f"cannot read the network file: {type(e).__name__}: {str(e)[:200]}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        format_ = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointError(f"unsupported network file format {format_!r}; expected {FORMAT}")
+    seed = meta.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise CheckpointError(f"the seed in the file must be a non-negative integer, got {str(seed)[:40]}")
+    if opt_config is not None and not isinstance(opt_config, dict):
+        raise CheckpointError("the optimizer state in the file is not an object")
+    weights = {n[2:]: a for n, a in arrays.items() if n.startswith("w:")}
+    opt_arrays = {n[2:]: a for n, a in arrays.items() if n.startswith("o:")}
+    if check is not None:
+        check(spec)
     try:
-        net = Network(spec, seed=int(meta.get("seed", 0)))
+        net = Network(spec, seed=seed)
     except SpecErrors as e:
         raise CheckpointError(f"the spec in the file is not valid: {e}") from None
     for k, v in weights.items():

@@ -149,10 +149,20 @@ class Network:
         return self.trunk.forward(self._check_input(x), train, record, taps)
 
     def loss_and_backward(self, x, y, loss: str = "cross_entropy", train: bool = True, taps=None):
-        """One forward and backward pass; returns (loss, logits). Gradients land in layer.grads."""
+        """One forward and backward pass; returns (loss, logits). Gradients land in layer.grads.
+
+        The gradient with respect to the data is not needed here, so the first layer skips it.
+        """
         z = self.logits(x, train=train, record=True, taps=taps)
         value, dz = LOSSES[loss](z, y)
-        self.trunk.backward(dz, taps)
+        first = self.trunk.layers[0] if self.trunk.layers else None
+        if first is not None:
+            first.needs_input_grad = False
+        try:
+            self.trunk.backward(dz, taps)
+        finally:
+            if first is not None:
+                first.needs_input_grad = True
         return value, z
 
     def predict_proba(self, x) -> np.ndarray:

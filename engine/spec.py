@@ -14,6 +14,8 @@ from .layers import Sequence, build_sequence
 TOP_FIELDS = ("input", "layers", "name", "description")
 MAX_CHANNELS = 4096
 MAX_SIZE = 8192
+MAX_NAME = 100
+MAX_DESCRIPTION = 10_000
 
 
 def parse_input(value) -> tuple:
@@ -46,6 +48,10 @@ def parse_spec(spec) -> tuple[tuple, Sequence]:
     """
     if not isinstance(spec, dict):
         raise SpecErrors([SpecError("", f"a network spec is an object with 'input' and 'layers', got {type(spec).__name__}")])
+    bad = _not_text(spec)
+    if bad is not None:  # stored, it would break every response that shows the spec
+        raise SpecErrors([SpecError(bad, "holds a string that is not valid Unicode text (a lone surrogate "
+                                         "such as \\ud800); use plain text")])
     errors = []
     for key in spec:
         if key not in TOP_FIELDS:
@@ -54,6 +60,11 @@ def parse_spec(spec) -> tuple[tuple, Sequence]:
         errors.append(SpecError("input", "missing: give the input shape as [channels, height, width]"))
     if "layers" not in spec:
         errors.append(SpecError("layers", "missing: give a list of layers"))
+    for key, limit in (("name", MAX_NAME), ("description", MAX_DESCRIPTION)):
+        if key in spec and not isinstance(spec[key], str):
+            errors.append(SpecError(key, f"expected text, got {type(spec[key]).__name__}"))
+        elif key in spec and len(spec[key]) > limit:
+            errors.append(SpecError(key, f"at most {limit} characters, got {len(spec[key])}"))
     if errors:
         raise SpecErrors(errors)
     try:
@@ -61,6 +72,31 @@ def parse_spec(spec) -> tuple[tuple, Sequence]:
     except SpecError as e:
         raise SpecErrors([e]) from None
     return in_shape, build_sequence(spec["layers"], in_shape)
+
+
+def _not_text(spec) -> str | None:
+    """The path of the first key or string value that cannot be encoded as UTF-8, or None."""
+    stack = [("", spec)]
+    while stack:  # iterative: the spec may be nested as deep as the JSON parser allowed
+        path, v = stack.pop()
+        if isinstance(v, str) and not _is_text(v):
+            return path
+        if isinstance(v, dict):
+            for k, item in v.items():
+                if isinstance(k, str) and not _is_text(k):
+                    return path
+                stack.append((f"{path}.{k}" if path else str(k), item))
+        elif isinstance(v, (list, tuple)):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(v))
+    return None
+
+
+def _is_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _jsonable(v) -> bool:

@@ -8,6 +8,7 @@ allocating anything; a truncated or over-long file raises :class:`DatasetError`.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -66,10 +67,10 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
             nbytes = dtype.itemsize
             for d in dims:  # python ints: no overflow
                 nbytes *= d
-            if nbytes > max_bytes:
+            if nbytes > max_bytes or math.prod(max(d, 1) for d in dims) > max_bytes:  # (0, 2**31, ...) too
                 raise DatasetError(
-                    f"{path.name}: header declares shape {dims} ({nbytes:,} bytes), "
-                    f"more than the {max_bytes:,}-byte limit"
+                    f"{path.name}: header declares shape {dims} ({nbytes:,} bytes); sizes beyond the "
+                    f"{max_bytes:,}-byte limit are refused"
                 )
             header_len = 4 + 4 * ndim
             if not compressed:

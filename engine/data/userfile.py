@@ -21,8 +21,10 @@ Nothing is ever unpickled.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -43,8 +45,8 @@ _CHUNK = 1 << 20
 
 # ----------------------------------------------------------------------------- npz
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> np.ndarray:
-    """Read one ``.npy`` member safely (header first, bounded and counted inflation)."""
+def read_npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> np.ndarray:
+    """Read one ``.npy`` member safely (header first, bounded and counted inflation; never unpickles)."""
     label = info.filename
     if info.flag_bits & 0x1:
         raise DatasetError(f"{label}: encrypted archive members are not supported")
@@ -65,7 +67,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> 
                     raise DatasetError(f"{label}: unsupported .npy format version {version}")
             except DatasetError:
                 raise
-            except (ValueError, SyntaxError, TypeError) as exc:
+            except (ValueError, SyntaxError, TypeError, tokenize.TokenError) as exc:
                 raise DatasetError(f"{label}: malformed .npy header ({exc})") from None
             if dtype.hasobject or dtype.kind not in "biufU" or dtype.fields is not None or dtype.subdtype is not None:
                 raise DatasetError(
@@ -83,6 +85,8 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> 
                     f"{label}: shape {shape} of {dtype} needs {nbytes:,} bytes, more than the "
                     f"{max_bytes:,}-byte limit"
                 )
+            if math.prod(max(d, 1) for d in shape) > max(max_bytes, 1):  # (0, 2**40, 2**40): empty, still absurd
+                raise DatasetError(f"{label}: unreasonable array shape {shape}")
             header_len = f.tell()
             if info.file_size != header_len + nbytes:
                 raise DatasetError(
@@ -102,7 +106,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> 
                 raise DatasetError(f"{label}: data size does not match its header; the file is corrupt")
     except DatasetError:
         raise
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
         raise DatasetError(f"{label}: cannot read ({exc}); the archive is damaged") from exc
     arr = np.frombuffer(buf, dtype=dtype)
     if shape:
@@ -119,7 +123,7 @@ def read_npz_arrays(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYT
         raise DatasetError(f"file {str(path)!r} does not exist")
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise DatasetError(f"{path.name}: not a valid .npz file (it must be a zip archive written by np.savez)") from exc
     with zf:
         infos = zf.infolist()
@@ -139,7 +143,7 @@ def read_npz_arrays(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYT
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             if key not in KNOWN_MEMBERS:
                 continue  # unknown members are ignored (never read)
-            arr = _read_member(zf, info, budget)
+            arr = read_npy_member(zf, info, budget)
             budget -= arr.nbytes
             out[key] = arr
     return out
@@ -241,9 +245,10 @@ def build_dataset(
             raise DatasetError(f"labels go up to {k_seen - 1} but only {k} class names are given; labels must be 0..{k - 1}")
     else:
         k = k_seen
-        class_names = [str(i) for i in range(k)]
-    if k > MAX_CLASSES:
+    if k > MAX_CLASSES:  # before naming them: a label of 10**12 must not make 10**12 names
         raise DatasetError(f"{k} classes is more than the {MAX_CLASSES} allowed; labels must be 0..K-1 with K <= {MAX_CLASSES}")
+    if class_names is None:
+        class_names = [str(i) for i in range(k)]
     if k < 2:
         raise DatasetError("a classification dataset needs at least 2 classes")
     if len(set(class_names)) != len(class_names) or any(not str(c).strip() for c in class_names):
@@ -289,6 +294,10 @@ def load_npz(
         cn = arrays["class_names"]
         if cn.dtype.kind != "U" or cn.ndim != 1:
             raise DatasetError(f"{label}: class_names must be a 1-D unicode array, e.g. np.array(['cat', 'dog'])")
+        codes = np.frombuffer(np.ascontiguousarray(cn, dtype=cn.dtype.newbyteorder("<")).tobytes(), "<u4")
+        if ((codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))).any():  # numpy would make broken str
+            raise DatasetError(f"{label}: class_names holds characters that are not valid text "
+                               "(code points past U+10FFFF or lone surrogates)")
         class_names = [str(s) for s in cn]
     return build_dataset(
         name or path.stem, x, y, x_test, y_test, class_names, kind=kind, source="file", seed=seed,

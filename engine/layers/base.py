@@ -21,6 +21,9 @@ class Layer:
     fields: tuple[Field, ...] = ()
     has_params = False
     summary_doc = ""
+    # False while the network trains and this layer is its first: nobody needs dL/dx of the
+    # data, so layers that can skip computing it (conv2d, linear) do and return None
+    needs_input_grad = True
 
     def __init__(self, in_shape: tuple, path: str, cfg: dict):
         self.in_shape = tuple(in_shape)

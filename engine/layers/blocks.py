@@ -37,7 +37,7 @@ class Sequence:
             if taps is not None:
                 taps[layer.path] = dy
             dy = layer.backward(dy, taps=taps) if isinstance(layer, Block) else layer.backward(dy)
-        return dy
+        return dy  # None when the first layer was told no one needs dL/dx
 
     def walk(self):
         """Every layer, depth first, blocks before their children."""

@@ -138,13 +138,16 @@ class Conv2D(Layer):
         w2 = W.reshape(self.f, -1)
         dyt = kernels.channel_major(dy)  # (F, N, Ho, Wo)
         dw = np.zeros((w2.shape[1], self.f), dy.dtype)
-        dxt = np.empty((c, n, h, w), dy.dtype)  # (C, N, H, W)
+        want_dx = self.needs_input_grad
+        dxt = np.empty((c, n, h, w), dy.dtype) if want_dx else None  # (C, N, H, W)
         nb, runs = self._chunks(n)
         for n0, n1 in runs:
             d = dyt[:, n0:n1]  # (F, m, Ho, Wo)
             # (cols @ d.T).T rather than d @ cols.T: BLAS runs this orientation much faster here
             cols = self._cols(x, n0, n1, nb, self._scratch) if kept is None else kept
             dw += cols @ d.reshape(self.f, -1).T
+            if not want_dx:
+                continue
             if self.s == (1, 1):
                 dxt[:, n0:n1] = kernels.col2im_flat(w2.T, d, x.shape, self.k, self.p, self._scratch, nb)
             else:
@@ -154,7 +157,7 @@ class Conv2D(Layer):
         self.grads["W"] = np.ascontiguousarray(dw.T).reshape(W.shape)
         if "b" in self.params:
             self.grads["b"] = dyt.sum(axis=(1, 2, 3))
-        return dxt.transpose(1, 0, 2, 3)
+        return dxt.transpose(1, 0, 2, 3) if want_dx else None
 
 
 def _shape(s):

@@ -77,4 +77,4 @@ class Linear(Layer):
         self.grads["W"] = dy.T @ x
         if "b" in self.params:
             self.grads["b"] = dy.sum(axis=0)
-        return dy @ self.params["W"]
+        return dy @ self.params["W"] if self.needs_input_grad else None

@@ -239,3 +239,16 @@ def test_schedules():
     assert cos(0) == pytest.approx(0.1) and cos(10) == pytest.approx(0.05) and cos(20) == pytest.approx(0)
     with pytest.raises(ValueError, match="unknown schedule"):
         engine.make_schedule("linear", 0.1)
+
+
+@pytest.mark.parametrize("preset", ["lenet5", "resnet8"])
+def test_training_skips_only_the_data_gradient(preset):
+    net = engine.build_network(engine.PRESETS[preset], seed=1)
+    x, y = batch(net, 3)
+    net.loss_and_backward(x, y, train=False)
+    skipped = {p.key: p.grad.copy() for p in net.parameters()}
+    z = net.logits(x, record=True)
+    dx = net.trunk.backward(engine.cross_entropy(z, y)[1])
+    assert dx is not None and dx.shape == x.shape  # the first layer computes dL/dx again afterwards
+    for p in net.parameters():
+        np.testing.assert_array_equal(skipped[p.key], p.grad)
