@@ -27,7 +27,7 @@ from engine.train import Trainer, TrainConfig
 # Recipes for the built-in datasets' default presets.
 RECIPES = {
     "strokes": dict(epochs=3, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, holdout=2000, validation=0),
-    "shapes": dict(epochs=6, batch_size=64, optimizer="adam", lr=2e-3, holdout=2000, validation=0,
+    "shapes": dict(epochs=10, batch_size=64, optimizer="adam", lr=2e-3, holdout=2000, validation=0,
                    schedule="cosine"),
 }
 

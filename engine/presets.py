@@ -219,6 +219,19 @@ def vgg_small(in_channels: int, size: int) -> dict:
     return _spec([in_channels, size, size], layers)
 
 
+def cnn_small(in_channels: int, size: int) -> dict:
+    """The plainest CNN that works: three stages of one 3x3 conv and 2x2 max pooling
+    (16, 32, 64 channels), then two fully connected layers. A few million multiply-adds
+    per image, so it trains in seconds an epoch on a CPU."""
+    layers = [
+        conv(16, 3, padding=1, name="conv1"), relu(), maxpool(2, name="pool1"),
+        conv(32, 3, padding=1, name="conv2"), relu(), maxpool(2, name="pool2"),
+        conv(64, 3, padding=1, name="conv3"), relu(), maxpool(2, name="pool3"),
+        flatten(), linear(128, name="fc1"), relu(), linear(10, name="fc2"),
+    ]
+    return _spec([in_channels, size, size], layers)
+
+
 def resnet_small(in_channels: int, size: int) -> dict:
     """ResNet in miniature: stem, one identity block at 16 channels, then two
     downsampling blocks (32, 64 channels) and global average pooling."""
@@ -341,6 +354,7 @@ def googlenet() -> dict:
 
 PRESETS: dict[str, dict] = {
     "lenet5": lenet5(),
+    "cnn_small_32": cnn_small(3, 32),
     "tinyvgg": tinyvgg(),
     "alexnet_small_28": alexnet_small(1, 28),
     "vgg_small_28": vgg_small(1, 28),
@@ -421,6 +435,13 @@ PRESET_INFO: dict[str, dict] = {
         "input, 10 classes, under 20 thousand weights.",
         None, True, 2020,
     ),
+    "cnn_small_32": _info(
+        "Small CNN, 32x32",
+        "The plainest CNN that works on 32x32 colour images: three stages of one 3x3 "
+        "convolution, ReLU and 2x2 max pooling (16, 32 and 64 filters), then two fully "
+        "connected layers. About 160 thousand weights; an epoch of `shapes` takes seconds.",
+        "shapes", True, 2012,
+    ),
     "alexnet_small_28": _small_info("alexnet", "28"),
     "vgg_small_28": _small_info("vgg", "28"),
     "resnet_small_28": _small_info("resnet", "28"),
@@ -480,7 +501,7 @@ def get_preset(name: str) -> dict:
 
 # The preset a dataset opens with: small enough to train in under a minute on two cores.
 DEFAULT_FOR_DATASET = {"strokes": "lenet5", "mnist": "lenet5", "fashion-mnist": "lenet5",
-                       "shapes": "vgg_small_32", "cifar10": "vgg_small_32"}
+                       "shapes": "cnn_small_32", "cifar10": "cnn_small_32"}
 
 
 def adapt(spec: dict, input_shape=None, num_classes: int | None = None) -> dict:
