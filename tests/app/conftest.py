@@ -8,13 +8,27 @@ from app.settings import Settings
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return Settings(data_dir=tmp_path / "data")
+def data_dir(tmp_path):
+    return tmp_path / "data"
 
 
 @pytest.fixture
-def client(settings):
+def settings(data_dir):
+    return Settings(data_dir=data_dir)
+
+
+@pytest.fixture
+def client(settings, monkeypatch):
+    monkeypatch.delenv("CNN_PLAYGROUND_DATASETS", raising=False)  # never the developer's own datasets
     with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def client_seeing_500s(settings, monkeypatch):
+    """A client that receives a 500 as a response, for tests that assert there is none."""
+    monkeypatch.delenv("CNN_PLAYGROUND_DATASETS", raising=False)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c
 
 

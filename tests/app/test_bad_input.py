@@ -38,15 +38,8 @@ MiB = 2**20
 # ---------------------------------------------------------------------------------------------- helpers
 
 @pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def client(data_dir, monkeypatch):
-    monkeypatch.delenv("CNN_PLAYGROUND_DATASETS", raising=False)
-    with TestClient(create_app(Settings(data_dir=data_dir)), raise_server_exceptions=False) as c:
-        yield c
+def client(client_seeing_500s):
+    return client_seeing_500s
 
 
 @pytest.fixture

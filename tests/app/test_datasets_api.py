@@ -13,16 +13,6 @@ from app.main import create_app
 from app.settings import Settings
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def client(data_dir, monkeypatch):
-    monkeypatch.delenv("CNN_PLAYGROUND_DATASETS", raising=False)
-    with TestClient(create_app(Settings(data_dir=data_dir))) as c:
-        yield c
 
 
 def npz_bytes(**arrays) -> bytes:

@@ -11,10 +11,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.settings import Settings
 from engine.data import DatasetError
 from engine.data.idx import read_idx
 
@@ -22,15 +19,8 @@ from .test_bad_input import TINY, checkpoint, detail, good_arrays, npz, upload
 
 
 @pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def client(data_dir, monkeypatch):
-    monkeypatch.delenv("CNN_PLAYGROUND_DATASETS", raising=False)
-    with TestClient(create_app(Settings(data_dir=data_dir)), raise_server_exceptions=False) as c:
-        yield c
+def client(client_seeing_500s):
+    return client_seeing_500s
 
 
 def npy_raw(header: bytes, data: bytes = b"") -> bytes:
