@@ -130,3 +130,27 @@ def test_every_view_renders_without_errors_at_both_sizes(browser, live_server, w
         p.shot(f"{name}-{width}")
     context.close()
     assert not p.errors, p.errors
+
+
+UNLABELLED = """() => [...document.querySelectorAll('[data-view]:not([hidden]) :is(input, select, textarea, button)')]
+  .filter((c) => c.offsetParent !== null && c.type !== 'hidden')
+  .filter((c) => {
+    if (c.getAttribute('aria-label') || c.getAttribute('aria-labelledby') || c.title) return false;
+    if (c.tagName === 'BUTTON') return !c.textContent.trim();
+    if (c.labels && c.labels.length) return false;
+    return true;
+  })
+  .map((c) => c.outerHTML.slice(0, 120))"""
+
+
+def test_every_control_has_a_label_and_the_tabs_work_from_the_keyboard(page):
+    page.open()
+    for name in ("build", "data", "train", "inspect", "conv", "init"):
+        page.tab(name)
+        page.page.wait_for_timeout(300)
+        missing = page.page.evaluate(UNLABELLED)
+        assert not missing, f"{name}: controls without a label: {missing[:5]}"
+    page.page.focus("[data-tab=build]")
+    page.page.keyboard.press("ArrowRight")
+    page.page.wait_for_selector('[data-view="data"]:not([hidden])')
+    assert page.page.evaluate("document.activeElement.dataset.tab") == "data"
