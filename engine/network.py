@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import CheckpointError
-from .layers import Block, Layer, Sequence
+from .layers import Layer, Sequence
 from .layers.activations import Softmax
 from .losses import LOSSES, softmax
 from .spec import parse_spec
@@ -243,7 +243,3 @@ def describe(a: np.ndarray, bins: int = 30) -> dict:
 def build_network(spec: dict, seed: int = 0, dtype=np.float32) -> Network:
     """Build a network with weights from a spec; the same spec and seed give the same weights."""
     return Network(spec, seed=seed, dtype=dtype)
-
-
-def is_block(layer) -> bool:
-    return isinstance(layer, Block)

@@ -48,7 +48,8 @@ class NetworkEntry:
 class NetworkService:
     def __init__(self, settings: Settings, db: Database, files: FileStore, cache_size: int = 32):
         self.settings, self.db, self.files = settings, db, files
-        self._cache: OrderedDict[str, NetworkEntry] = OrderedDict()
+        self._cache: OrderedDict[str, NetworkEntry] = OrderedDict()  # built networks, least recent first
+        self.cache_size = cache_size
         self._lock = threading.Lock()
 
     # ---- checks ---------------------------------------------------------------
@@ -132,7 +133,7 @@ class NetworkService:
         if keep_existing and id in self._cache:
             return self._cache[id]
         self._cache[id] = entry
-        while len(self._cache) > 32:
+        while len(self._cache) > self.cache_size:
             old_id, old = next(iter(self._cache.items()))
             if old.run_id:
                 self._cache.move_to_end(old_id)
