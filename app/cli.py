@@ -139,6 +139,10 @@ def cmd_serve(args) -> int:
     shown = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"http://{shown}:{settings.port}/" + (f"?token={settings.token}" if settings.token else "")
     print(f"CNN Playground: {url}", flush=True)
+    if settings.host in ("0.0.0.0", "::"):
+        # students open it by this machine's name (or its address on the room's network)
+        print(f"on the room's network: http://{socket.gethostname()}:{settings.port}/"
+              + (f"?token={settings.token}" if settings.token else ""), flush=True)
     print(f"data directory: {settings.data_dir}", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
                 ws_max_size=1 << 20, timeout_graceful_shutdown=5)
