@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import start_server
+from tests.e2e.conftest import running_server
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -45,11 +45,8 @@ def browser():
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("browser") / "data")
-    yield s
-    s.stop()
-    if s.process.poll() is None:
-        s.process.kill()
+    with running_server(tmp_path_factory.mktemp("browser") / "data") as s:
+        yield s
 
 
 class Page:

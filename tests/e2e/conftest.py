@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,13 +59,22 @@ def start_server(data_dir: Path, *extra: str) -> Server:
     raise RuntimeError(f"the server did not start: {log.read_text()}")
 
 
+@contextmanager
+def running_server(data_dir: Path, *extra: str):
+    """A started server, stopped (and killed if it will not stop) on the way out."""
+    s = start_server(data_dir, *extra)
+    try:
+        yield s
+    finally:
+        s.stop()
+        if s.process.poll() is None:
+            s.process.kill()
+
+
 @pytest.fixture
 def server(tmp_path):
-    s = start_server(tmp_path / "data")
-    yield s
-    s.stop()
-    if s.process.poll() is None:
-        s.process.kill()
+    with running_server(tmp_path / "data") as s:
+        yield s
 
 
 @pytest.fixture

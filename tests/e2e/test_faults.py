@@ -21,7 +21,7 @@ from websockets.sync.client import connect
 
 import engine
 
-from .conftest import start_server
+from .conftest import running_server, start_server
 
 SMALL = {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
                                         {"type": "relu"}, {"type": "flatten"},
@@ -65,11 +65,8 @@ def log_problems(server) -> list[str]:
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("faults") / "data")
-    yield s
-    s.stop()
-    if s.process.poll() is None:
-        s.process.kill()
+    with running_server(tmp_path_factory.mktemp("faults") / "data") as s:
+        yield s
 
 
 @pytest.fixture
