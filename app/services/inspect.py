@@ -450,15 +450,21 @@ def _check_class(cls, k: int) -> None:
         raise bad("class", f"class {cls} is out of range: the network predicts {k} classes (0 to {k - 1})")
 
 
+def _image_classifier(net, cls, what: str) -> int:
+    """The number of classes, after checking the class asked for and that the input is an image."""
+    k = _check_classifier(net)
+    _check_class(cls, k)
+    if len(net.input_shape) != 3:
+        raise Invalid(f"{what} need an image input (C, H, W); the network takes {list(net.input_shape)}")
+    return k
+
+
 def saliency(services, network_id: str, body) -> dict:
     summary = _summary(services, network_id)
     _check_memory(services, summary, 1, "a saliency map", factor=3)
     entry = _entry(services, network_id)
     with entry.reading() as net:
-        k = _check_classifier(net)
-        _check_class(body.cls, k)
-        if len(net.input_shape) != 3:
-            raise Invalid(f"saliency maps need an image input (C, H, W); the network takes {list(net.input_shape)}")
+        k = _image_classifier(net, body.cls, "saliency maps")
         x, info = resolve_input(services, net, body)
         with _untouched(net):
             g, cls = net.saliency(x, body.cls)
@@ -475,10 +481,7 @@ def occlusion(services, network_id: str, body) -> dict:
     summary = _summary(services, network_id)
     entry = _entry(services, network_id)
     with entry.reading() as net:
-        k = _check_classifier(net)
-        _check_class(body.cls, k)
-        if len(net.input_shape) != 3:
-            raise Invalid(f"occlusion needs an image input (C, H, W); the network takes {list(net.input_shape)}")
+        k = _image_classifier(net, body.cls, "occlusion maps")
         _, h, w = net.input_shape
         ph = body.patch or max(1, min(h, w) // 4)
         if ph > min(h, w):
