@@ -4,8 +4,10 @@
     net = engine.build_network(engine.PRESETS["lenet5"], seed=0)
     y = net.forward(x)                # x : (N, 1, 28, 28)
     dx = net.backward(dy)
+    engine.set_threads(2)             # share each step among 2 threads (see parallel.py)
 """
 
+from . import parallel
 from .errors import CheckpointError, SpecError, SpecErrors
 from .gradcheck import gradcheck
 from .io import load, load_checkpoint, save
@@ -13,6 +15,7 @@ from .layers import REGISTRY, catalogue
 from .losses import cross_entropy, mse
 from .network import Network, Param, build_network
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
+from .parallel import get_threads, set_threads
 from .presets import PRESET_INFO, PRESETS
 from .summary import format_table, summarize
 from .torch_export import to_pytorch
@@ -21,5 +24,5 @@ __all__ = [
     "CheckpointError", "SpecError", "SpecErrors", "gradcheck", "load", "load_checkpoint", "save",
     "REGISTRY", "catalogue", "cross_entropy", "mse", "Network", "Param", "build_network",
     "OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule", "PRESET_INFO", "PRESETS",
-    "format_table", "summarize", "to_pytorch",
+    "format_table", "summarize", "to_pytorch", "parallel", "set_threads", "get_threads",
 ]

@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import numpy as np
 
-# A convolution whose im2col columns for the whole batch exceed WHOLE_BATCH_BYTES
-# builds them CHUNK_BYTES (about the L2 cache) at a time and multiplies each
-# chunk while it is in the cache; smaller ones do the batch in one go.
-WHOLE_BATCH_BYTES = 10 << 20
-CHUNK_BYTES = 6 << 20  # L3-resident; an L2-sized chunk would mean many small GEMMs, slow on 2 BLAS threads
+# A convolution works through a batch in chunks of images whose im2col columns
+# take about CHUNK_BYTES (about one core's L2 cache), and in at least MIN_CHUNKS
+# chunks when the batch allows, so that threads have pieces to share (see
+# parallel.py). The split depends only on the shapes, never on the thread
+# count, so results do not either. Columns of a whole batch up to KEEP_BYTES
+# are kept from forward for backward; larger ones are built again, which costs
+# less than reading them back from memory.
+CHUNK_BYTES = 4 << 20
+MIN_CHUNKS = 4
+KEEP_BYTES = 10 << 20
 
 
 def out_size(n: int, k: int, s: int, p: int) -> int:
@@ -69,12 +74,9 @@ def buffer(store: dict | None, name: str, shape: tuple, dtype, zero: bool = Fals
 
 
 def batch_chunks(n: int, per_image_bytes: int) -> tuple[int, list[tuple[int, int]]]:
-    """Split a batch of n into runs of images whose work arrays take about CHUNK_BYTES
-    (one run if the whole batch takes at most WHOLE_BATCH_BYTES):
-    (images per run, [(n0, n1), ...])."""
-    if n * per_image_bytes <= WHOLE_BATCH_BYTES:
-        return n, [(0, n)]
-    nb = max(1, min(n, CHUNK_BYTES // max(per_image_bytes, 1)))
+    """Split a batch of n into runs of images whose work arrays take about CHUNK_BYTES,
+    at least MIN_CHUNKS runs when n allows: (images per run, [(n0, n1), ...])."""
+    nb = max(1, min(-(-n // MIN_CHUNKS), CHUNK_BYTES // max(per_image_bytes, 1)))
     return nb, [(n0, min(n, n0 + nb)) for n0 in range(0, n, nb)]
 
 

@@ -11,16 +11,20 @@ against those definitions written out as plain loops.
 
 Memory layout: the product W @ cols comes out as (F, N*Ho*Wo), i.e. the
 output is channel-major and is returned as a transposed view (see
-kernels.py); nothing is transposed back and forth between layers. While
-recording for a training step the column buffers are kept and reused from
-one step to the next (self._scratch), so large arrays are not re-allocated.
+kernels.py); nothing is transposed back and forth between layers.
+
+The batch is worked through in chunks of a few images (kernels.batch_chunks),
+shared among threads when engine.set_threads asks for more than one (see
+parallel.py). While recording for a training step the work arrays are kept
+and reused from one step to the next (self._scratch, one set per thread), so
+large arrays are not re-allocated.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from .. import kernels, parallel
 from ..errors import SpecError
 from ..init import init_weight
 from .base import Layer
@@ -61,7 +65,7 @@ class Conv2D(Layer):
         self.f = cfg["out_channels"]
         ho, wo = window_out(self, (h, w), self.k, self.s, self.p)
         self.out_shape = (self.f, ho, wo)
-        self._scratch: dict = {}  # buffers reused between training steps
+        self._scratch: dict = {}  # work arrays reused between training steps: thread slot -> {name: array}
 
     def param_shapes(self):
         c = self.in_shape[0]
@@ -89,71 +93,96 @@ class Conv2D(Layer):
         if self.cfg["bias"]:
             self.params["b"] = np.zeros(self.f, dtype)
 
-    def _chunks(self, n):
-        """(images per chunk nb, [(n0, n1), ...]): runs of images whose columns fit the CPU cache."""
+    def _col_bytes(self, itemsize=4):
+        """Bytes of im2col columns per image."""
         (kh, kw), (_, ho, wo) = self.k, self.out_shape
-        return kernels.batch_chunks(n, self.in_shape[0] * kh * kw * ho * wo * 4)
+        return self.in_shape[0] * kh * kw * ho * wo * itemsize
 
-    def _cols(self, x, n0, n1, nb, store):
+    def _store(self, slot):
+        """The work arrays of one thread slot."""
+        return self._scratch.setdefault(slot, {})
+
+    def _cols(self, x, n0, n1, nb, store, name="cols"):
         """im2col of images n0:n1 of x : (N, C, H, W) -> (C*kh*kw, m*Ho*Wo), m = n1 - n0,
-        in work arrays sized for nb images (kept in `store` when it is given)."""
+        in work arrays sized for nb images (kept in `store` under `name` when it is given)."""
         (kh, kw), (ph, pw), (_, ho, wo), (c, h, w) = self.k, self.p, self.out_shape, self.in_shape
         m = n1 - n0
         xpad = kernels.buffer(store, "xpad", (c, nb, h + 2 * ph, w + 2 * pw), x.dtype, zero=True)
-        out = kernels.buffer(store, "cols", (c * kh * kw, nb * ho * wo), x.dtype)[:, :m * ho * wo]
+        out = kernels.buffer(store, name, (c * kh * kw, nb * ho * wo), x.dtype)[:, :m * ho * wo]
         return kernels.im2col(x[n0:n1], self.k, self.s, self.p, out.reshape(c, kh, kw, m, ho, wo), xpad[:, :m])[0]
 
     def forward(self, x, train=False, record=None):
         """x : (N, C, H, W) -> y : (N, F, Ho, Wo), a view of a channel-major (F, N, Ho, Wo) array.
 
-        When the columns (C*kh*kw, N*Ho*Wo) of the whole batch are large, a few
-        images at a time: their columns are built and multiplied while they
-        are still in the cache, and not kept (backward builds them again, which
-        costs less than reading them back from memory). Otherwise in one go,
-        keeping the columns for backward.
+        Chunk by chunk: the chunk's columns are built and multiplied while they
+        are still in the cache. They are kept for backward when the whole
+        batch's columns are small (kernels.KEEP_BYTES); otherwise backward
+        builds them again.
         """
         keep = train if record is None else record
-        scratch = self._scratch if keep else None
         w2, b = self.params["W"].reshape(self.f, -1), self.params.get("b")
-        y = np.empty((self.f, x.shape[0]) + self.out_shape[1:], x.dtype)
-        nb, runs = self._chunks(x.shape[0])
-        for n0, n1 in runs:
-            yc = y[:, n0:n1]
-            cols = self._cols(x, n0, n1, nb, scratch)
-            np.matmul(w2, cols, out=yc.reshape(self.f, -1))  # (F, m*Ho*Wo)
-            if b is not None:
-                yc += b[:, None, None, None]
-        self.cache = (x, cols if len(runs) == 1 else None) if keep else None
+        n = x.shape[0]
+        y = np.empty((self.f, n) + self.out_shape[1:], x.dtype)
+        per_image = self._col_bytes(x.dtype.itemsize)
+        nb, runs = kernels.batch_chunks(n, per_image)
+        keep_cols = keep and n * per_image <= kernels.KEEP_BYTES
+        kept = [None] * len(runs)
+
+        def work(slot, pieces):
+            store = self._store(slot) if keep else None
+            for i in pieces:
+                n0, n1 = runs[i]
+                yc = y[:, n0:n1]
+                cols = self._cols(x, n0, n1, nb, store, f"kept{i}" if keep_cols else "cols")
+                np.matmul(w2, cols, out=yc.reshape(self.f, -1))  # (F, m*Ho*Wo)
+                if b is not None:
+                    yc += b[:, None, None, None]
+                kept[i] = cols if keep_cols else None
+
+        parallel.run(work, len(runs))
+        self.cache = (x, kept if keep_cols else None) if keep else None
         return y.transpose(1, 0, 2, 3)
 
     def backward(self, dy):
         """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW, db.
 
         Per chunk: dL/dW += delta @ cols^T, and dL/dX = col2im(W^T delta), each
-        column's gradient going back to the inputs it read.
+        column's gradient going back to the inputs it read. The chunks' parts
+        of dL/dW are added in chunk order, whichever thread computed them.
         """
         x, kept = self._saved(dy)
         W = self.params["W"]
         n, c, h, w = x.shape
         w2 = W.reshape(self.f, -1)
         dyt = kernels.channel_major(dy)  # (F, N, Ho, Wo)
-        dw = np.zeros((w2.shape[1], self.f), dy.dtype)
         want_dx = self.needs_input_grad
         dxt = np.empty((c, n, h, w), dy.dtype) if want_dx else None  # (C, N, H, W)
-        nb, runs = self._chunks(n)
-        for n0, n1 in runs:
-            d = dyt[:, n0:n1]  # (F, m, Ho, Wo)
-            # (cols @ d.T).T rather than d @ cols.T: BLAS runs this orientation much faster here
-            cols = self._cols(x, n0, n1, nb, self._scratch) if kept is None else kept
-            dw += cols @ d.reshape(self.f, -1).T
-            if not want_dx:
-                continue
-            if self.s == (1, 1):
-                dxt[:, n0:n1] = kernels.col2im_flat(w2.T, d, x.shape, self.k, self.p, self._scratch, nb)
-            else:
-                dcols = w2.T @ d.reshape(self.f, -1)  # (C*kh*kw, m*Ho*Wo)
-                dxt[:, n0:n1] = kernels.channel_major(
-                    kernels.col2im(dcols, (n1 - n0, c, h, w), self.k, self.s, self.p))
+        nb, runs = kernels.batch_chunks(n, self._col_bytes(x.dtype.itemsize))
+        parts = [None] * len(runs)
+
+        def work(slot, pieces):
+            store = self._store(slot)
+            for i in pieces:
+                n0, n1 = runs[i]
+                d = dyt[:, n0:n1]  # (F, m, Ho, Wo)
+                cols = self._cols(x, n0, n1, nb, store) if kept is None else kept[i]
+                # cols @ delta^T with delta^T made contiguous: of the ways to write this product,
+                # the one that BLAS runs fastest here, and the only one that runs well in two
+                # threads at once
+                parts[i] = np.dot(cols, np.ascontiguousarray(d.reshape(self.f, -1).T))
+                if not want_dx:
+                    continue
+                if self.s == (1, 1):
+                    dxt[:, n0:n1] = kernels.col2im_flat(w2.T, d, x.shape, self.k, self.p, store, nb)
+                else:
+                    dcols = w2.T @ d.reshape(self.f, -1)  # (C*kh*kw, m*Ho*Wo)
+                    dxt[:, n0:n1] = kernels.channel_major(
+                        kernels.col2im(dcols, (n1 - n0, c, h, w), self.k, self.s, self.p))
+
+        parallel.run(work, len(runs))
+        dw = parts[0]
+        for part in parts[1:]:
+            dw += part
         self.grads["W"] = np.ascontiguousarray(dw.T).reshape(W.shape)
         if "b" in self.params:
             self.grads["b"] = dyt.sum(axis=(1, 2, 3))
