@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from .. import kernels, parallel
 from ..errors import SpecError
 from .base import Layer
 from .fields import Field
@@ -60,27 +60,38 @@ class _BatchNorm(Layer):
         return r.reshape(c, n, h, w).transpose(1, 0, 2, 3)
 
     def forward(self, x, train=False, record=None):
-        """x : (N, C, ...) -> same shape; statistics per channel over the batch and positions."""
+        """x : (N, C, ...) -> same shape; statistics per channel over the batch and positions.
+        Large inputs are shared among threads by blocks of channels."""
         eps = self.cfg["eps"]
         xr = self._rows(x)  # (C, M)
+        c, m = xr.shape
+        gamma, beta = self.params["gamma"].astype(x.dtype), self.params["beta"].astype(x.dtype)
         if train:
-            m = xr.shape[1]
-            mean = xr.mean(axis=1)
-            xhat = xr - mean[:, None]
-            var = np.square(xhat).mean(axis=1)
+            mean, var = np.empty(c, x.dtype), np.empty(c, x.dtype)
+        else:
+            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        inv = np.empty(c, x.dtype)
+        xhat, y = np.empty((c, m), x.dtype), np.empty((c, m), x.dtype)
+
+        def block(a, b):
+            if train:
+                mean[a:b] = xr[a:b].mean(axis=1)
+            xh = np.subtract(xr[a:b], mean[a:b, None].astype(x.dtype, copy=False), out=xhat[a:b])
+            if train:
+                var[a:b] = np.square(xh).mean(axis=1)
+            inv[a:b] = 1.0 / np.sqrt(var[a:b] + eps)
+            xh *= inv[a:b, None]
+            np.multiply(xh, gamma[a:b, None], out=y[a:b])
+            y[a:b] += beta[a:b, None]
+
+        parallel.split(block, c, 6 * xr.size)
+        if train:
             mom = self.cfg["momentum"]
             rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
             rm *= 1 - mom
             rm += mom * mean.astype(rm.dtype)
             rv *= 1 - mom
             rv += mom * (var * (m / max(m - 1, 1))).astype(rv.dtype)  # unbiased, as PyTorch
-        else:
-            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
-            xhat = xr - mean.astype(x.dtype)[:, None]
-        inv = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
-        xhat *= inv[:, None]
-        y = xhat * self.params["gamma"].astype(x.dtype)[:, None]
-        y += self.params["beta"].astype(x.dtype)[:, None]
         keep = train if record is None else record
         self.cache = (train, xhat, inv) if keep else None
         return self._unrows(y, x.shape)
@@ -90,20 +101,28 @@ class _BatchNorm(Layer):
         batch_stats, xhat, inv = self._saved(dy)
         gamma = self.params["gamma"]
         dyr = self._rows(dy)  # (C, M)
-        dgamma = (dyr * xhat).sum(axis=1)
-        dbeta = dyr.sum(axis=1)
+        c, m = dyr.shape
+        dgamma, dbeta = np.empty(c, dy.dtype), np.empty(c, dy.dtype)
+        scale = gamma.astype(dy.dtype) * inv  # dL/dx = gamma/sigma * dL/dxhat-ish
+        dx = np.empty((c, m), dy.dtype)
+
+        def block(a, b):
+            d = dyr[a:b]
+            dgamma[a:b] = (d * xhat[a:b]).sum(axis=1)
+            dbeta[a:b] = d.sum(axis=1)
+            if not batch_stats:
+                np.multiply(d, scale[a:b, None], out=dx[a:b])
+                return
+            # mean and variance depend on every x of the channel:
+            # dx = gamma/sigma * (dy - mean(dy) - xhat * mean(dy * xhat))
+            out = np.multiply(xhat[a:b], (dgamma[a:b] / m)[:, None], out=dx[a:b])
+            np.subtract(d, out, out=out)
+            out -= (dbeta[a:b] / m)[:, None]
+            out *= scale[a:b, None]
+
+        parallel.split(block, c, 6 * dyr.size)
         self.grads["gamma"] = dgamma.astype(gamma.dtype)
         self.grads["beta"] = dbeta.astype(gamma.dtype)
-        scale = (gamma.astype(dy.dtype) * inv)[:, None]  # dL/dx = gamma/sigma * dL/dxhat-ish
-        if not batch_stats:
-            return self._unrows(dyr * scale, dy.shape)
-        # mean and variance depend on every x of the channel:
-        # dx = gamma/sigma * (dy - mean(dy) - xhat * mean(dy * xhat))
-        m = dyr.shape[1]
-        dx = xhat * (dgamma / m)[:, None]
-        np.subtract(dyr, dx, out=dx)
-        dx -= (dbeta / m)[:, None]
-        dx *= scale
         return self._unrows(dx, dy.shape)
 
 

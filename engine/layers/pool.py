@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from .. import kernels, parallel
 from ..errors import SpecError
 from .base import Layer
 from .fields import Field
@@ -41,13 +41,13 @@ class _Pool2D(Layer):
         (kh, kw), (ph, pw), (_, ho, wo) = self.k, self.p, self.out_shape
         return (self.s == self.k and ph == pw == 0 and shape[2] == ho * kh and shape[3] == wo * kw)
 
-    def _empty(self, dy, shape, zero):
-        """dx : (N, C, H, W) laid out like dy (channel-major when dy is), zeroed if asked."""
+    def _empty(self, like, shape, zero):
+        """An (N, C, H, W) array laid out like `like` (channel-major when it is), zeroed if asked."""
         n, c, h, w = shape
         make = np.zeros if zero else np.empty
-        if dy.transpose(1, 0, 2, 3).flags.c_contiguous and not dy.flags.c_contiguous:
-            return make((c, n, h, w), dy.dtype).transpose(1, 0, 2, 3)
-        return make(shape, dy.dtype)
+        if like.transpose(1, 0, 2, 3).flags.c_contiguous and not like.flags.c_contiguous:
+            return make((c, n, h, w), like.dtype).transpose(1, 0, 2, 3)
+        return make(shape, like.dtype)
 
 
 class MaxPool2D(_Pool2D):
@@ -55,13 +55,20 @@ class MaxPool2D(_Pool2D):
     summary_doc = "keeps the largest value of each window"
 
     def forward(self, x, train=False, record=None):
-        """x : (N, C, H, W) -> (N, C, Ho, Wo)."""
+        """x : (N, C, H, W) -> (N, C, Ho, Wo), laid out like x; large inputs are shared
+        among threads by blocks of channels."""
+        n, c, _, _ = x.shape
         _, ho, wo = self.out_shape
         xp = kernels.pad(x, *self.p, value=-np.inf)
-        y = None
-        for _, _, view in kernels.windows(xp, self.k, self.s, ho, wo):
-            # fmax starting from -inf: like "replace if strictly greater" (NaN never wins)
-            y = np.fmax(view, -np.inf) if y is None else np.fmax(y, view, out=y)
+        y = self._empty(x, (n, c, ho, wo), zero=False)
+
+        def block(a, b):
+            yb = y[:, a:b]
+            for k, (_, _, view) in enumerate(kernels.windows(xp[:, a:b], self.k, self.s, ho, wo)):
+                # fmax starting from -inf: like "replace if strictly greater" (NaN never wins)
+                np.fmax(yb if k else -np.inf, view, out=yb)
+
+        parallel.split(block, c, xp.size)
         self.cache = (x.shape, xp, y) if (train if record is None else record) else None
         return y
 
@@ -70,22 +77,27 @@ class MaxPool2D(_Pool2D):
         first position (in row-major window order, as PyTorch) holding its maximum."""
         x_shape, xp, y = self._saved(dy)
         (ph, pw), (_, ho, wo) = self.p, self.out_shape
-        _, _, h, w = x_shape
+        _, c, h, w = x_shape
         tiles = self._tiles(x_shape)
         dxp = self._empty(dy, xp.shape, zero=not tiles)
-        taken = None  # windows whose maximum an earlier offset already took
-        for (_, _, xv), (_, _, dv) in zip(kernels.windows(xp, self.k, self.s, ho, wo),
-                                          kernels.windows(dxp, self.k, self.s, ho, wo)):
-            hit = xv == y
-            if taken is None:
-                taken = hit.copy()
-            else:
-                np.greater(hit, taken, out=hit)  # hit and not taken
-                taken |= hit
-            if tiles:  # every input is in exactly one window: assign, no accumulation
-                np.multiply(dy, hit, out=dv)
-            else:
-                dv += dy * hit
+
+        def block(a, b):
+            taken = None  # windows whose maximum an earlier offset already took
+            d, yb = dy[:, a:b], y[:, a:b]
+            for (_, _, xv), (_, _, dv) in zip(kernels.windows(xp[:, a:b], self.k, self.s, ho, wo),
+                                              kernels.windows(dxp[:, a:b], self.k, self.s, ho, wo)):
+                hit = xv == yb
+                if taken is None:
+                    taken = hit.copy()
+                else:
+                    np.greater(hit, taken, out=hit)  # hit and not taken
+                    taken |= hit
+                if tiles:  # every input is in exactly one window: assign, no accumulation
+                    np.multiply(d, hit, out=dv)
+                else:
+                    dv += d * hit
+
+        parallel.split(block, c, 4 * xp.size)
         return dxp[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -94,18 +106,24 @@ class AvgPool2D(_Pool2D):
     summary_doc = "averages each window (padding counts as zeros, as in PyTorch)"
 
     def forward(self, x, train=False, record=None):
-        """x : (N, C, H, W) -> (N, C, Ho, Wo)."""
+        """x : (N, C, H, W) -> (N, C, Ho, Wo), laid out like x."""
+        n, c, _, _ = x.shape
         _, ho, wo = self.out_shape
         kh, kw = self.k
         self.cache = (x.shape,) if (train if record is None else record) else None
         xp = kernels.pad(x, *self.p)
-        y = None
-        for _, _, view in kernels.windows(xp, self.k, self.s, ho, wo):
-            if y is None:
-                y = view.copy(order="K")
-            else:
-                y += view
-        y /= kh * kw
+        y = self._empty(x, (n, c, ho, wo), zero=False)
+
+        def block(a, b):
+            yb = y[:, a:b]
+            for k, (_, _, view) in enumerate(kernels.windows(xp[:, a:b], self.k, self.s, ho, wo)):
+                if k:
+                    yb += view
+                else:
+                    yb[...] = view
+            yb /= kh * kw
+
+        parallel.split(block, c, xp.size)
         return y
 
     def backward(self, dy):
@@ -116,11 +134,16 @@ class AvgPool2D(_Pool2D):
         share = dy / (kh * kw)
         tiles = self._tiles(x_shape)
         dxp = self._empty(dy, (n, c, h + 2 * ph, w + 2 * pw), zero=not tiles)
-        for _, _, view in kernels.windows(dxp, self.k, self.s, ho, wo):
-            if tiles:
-                view[...] = share
-            else:
-                view += share
+
+        def block(a, b):
+            sb = share[:, a:b]
+            for _, _, view in kernels.windows(dxp[:, a:b], self.k, self.s, ho, wo):
+                if tiles:
+                    view[...] = sb
+                else:
+                    view += sb
+
+        parallel.split(block, c, dxp.size)
         return dxp[:, :, ph:ph + h, pw:pw + w]
 
 

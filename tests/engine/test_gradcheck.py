@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine import kernels, parallel
 from engine.layers import REGISTRY
 from engine.layers.conv import Conv2D
 
@@ -57,9 +58,22 @@ def _net(in_shape, layers):
 CASE_LIST = [(t, i) for t, cases in CASES.items() for i in range(len(cases))]
 
 
+@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
+def shared(request, monkeypatch):
+    """Run in one thread, or shared among three threads even for these tiny arrays
+    (chunks of one image, channel blocks of any size)."""
+    before = parallel.get_threads()
+    parallel.set_threads(request.param)
+    if request.param > 1:
+        monkeypatch.setattr(parallel, "MIN_SPLIT", 0)
+        monkeypatch.setattr(kernels, "CHUNK_BYTES", 1)
+    yield request.param
+    parallel.set_threads(before)
+
+
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
 @pytest.mark.parametrize("kind,i", CASE_LIST, ids=[f"{t}-{i}" for t, i in CASE_LIST])
-def test_gradients_match_central_differences(kind, i, train):
+def test_gradients_match_central_differences(kind, i, train, shared):
     in_shape, layers = CASES[kind][i]
     net = _net(in_shape, layers)
     rng = np.random.default_rng(i)
