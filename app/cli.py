@@ -12,6 +12,17 @@ import sys
 from pathlib import Path
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
 def _spec_from(args) -> tuple[dict, str]:
     import engine
     if args.spec:
@@ -57,7 +68,9 @@ def cmd_train(args) -> int:
     from engine.train import Trainer, TrainConfig
 
     from .progress import EpochBar
+    from .threads import use_threads
 
+    use_threads(args.threads)
     spec, label = _spec_from(args)
     augment = {}
     if args.shift:
@@ -125,7 +138,7 @@ def cmd_serve(args) -> int:
     from .settings import Settings, default_data_dir
 
     settings = Settings(host=args.host, port=args.port, data_dir=Path(args.data_dir) if args.data_dir else default_data_dir(),
-                        token=args.token)
+                        token=args.token, **({"threads": args.threads} if args.threads else {}))
     if not settings.loopback and not settings.token:
         settings.token = secrets.token_urlsafe(24)
     import socket
@@ -164,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--data-dir", help="where networks, datasets and runs are kept "
                                       "(default: $CNN_PLAYGROUND_HOME or ~/.local/share/cnn-playground)")
     v.add_argument("--token", help="require this token (generated when listening beyond loopback)")
+    v.add_argument("--threads", type=_positive, default=None,
+                   help="threads one training step is shared among (default: one per core)")
     v.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     v.set_defaults(func=cmd_serve)
 
@@ -197,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--flip", action="store_true", help="augment: horizontal flips (not for digits)")
     t.add_argument("--noise", type=float, default=0.0, help="augment: Gaussian noise of this std")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=_positive, default=None, help="threads one step is shared among (default: one per core)")
     t.add_argument("--out", help="save the trained model to this .npz file")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON line")
     t.set_defaults(func=cmd_train)

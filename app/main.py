@@ -22,6 +22,7 @@ from .services.datasets import DatasetService
 from .services.networks import NetworkService
 from .services.runner import InProcessRunner, clean
 from .settings import Settings
+from .threads import use_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 UNPARSED = "There was an error parsing the body"
@@ -40,6 +41,7 @@ def encodable(value):
 
 
 def build_services(settings: Settings) -> Services:
+    use_threads(settings.threads)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     files = FileStore(settings.data_dir)
     db = Database(settings.db_path)

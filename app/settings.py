@@ -34,6 +34,7 @@ class Settings(BaseModel):
     max_dataset_bytes: int = 512 * 2**20       # pixels of one dataset, once decoded
     max_layers: int = 500
     max_concurrent_runs: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)  # one training step is shared among these
     max_queued_runs: int = 16
     max_ws_clients: int = 200
     ws_queue_size: int = 512
