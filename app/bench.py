@@ -13,13 +13,14 @@ starts before the network is built) and (b) the process's max resident set
 size from getrusage, which only ever grows: it is read after each of our
 workloads, before PyTorch is imported.
 
---threads sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS
-before NumPy is imported, so it only takes effect when NumPy has not been
-imported yet in this process (true for `python -m app.bench` and the CLI);
-otherwise a note is printed. Without it the thread count is whatever the
-environment says (those variables, else os.cpu_count()).
+--threads T (default: one per core) is the number of threads in all: the
+engine shares each step among T threads (engine/parallel.py) with the BLAS
+limited to one (app/threads.py), and PyTorch gets torch.set_num_threads(T).
 
-torch is imported only inside the comparison, and only with --compare torch.
+With --compare torch the two are timed in alternating blocks of steps, so a
+machine that slows down for a while (another process, a noisy neighbour on a
+virtual machine) slows both alike. torch is imported only for the comparison,
+after our memory figures are taken.
 """
 
 from __future__ import annotations
@@ -69,19 +70,17 @@ def parse_args(argv):
 
 
 def set_threads(threads: int | None) -> tuple[int, str | None]:
-    """Apply --threads through the environment; return (count in use, note)."""
+    """Apply --threads: the engine's threads, one BLAS thread; return (count in use, note)."""
+    n = threads or os.cpu_count() or 1
     note = None
-    if threads is not None:
-        if "numpy" in sys.modules:
-            note = "numpy was already imported: --threads may not change its BLAS threads"
-        for var in THREAD_VARS:
-            os.environ[var] = str(threads)
-        return threads, note
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        v = os.environ.get(var, "")
-        if v.isdigit() and int(v) > 0:
-            return int(v), note
-    return os.cpu_count() or 1, note
+    if "numpy" in sys.modules:
+        note = "numpy was already imported: its BLAS threads are limited through threadpoolctl"
+    else:  # before NumPy loads its BLAS; threadpoolctl (in use_threads) covers the other case
+        os.environ["OPENBLAS_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+        os.environ["OMP_NUM_THREADS"] = str(n)  # PyTorch's intra-op pool, if it is compared
+    from .threads import use_threads
+
+    return use_threads(n), note
 
 
 def _torch_available() -> bool:
@@ -120,12 +119,12 @@ def _p95(times):
     return s[min(len(s) - 1, round(0.95 * (len(s) - 1)))]
 
 
-def bench_ours(name, preset, batch, steps, warmup):
+def _our_step(preset, batch):
+    """(network, one train step of our engine)."""
     import numpy as np
 
     import engine
 
-    tracemalloc.start()
     net = engine.build_network(engine.PRESETS[preset], seed=0)
     x, y = _data(np, net.input_shape, batch)
     opt = engine.make_optimizer("sgd", net.parameters(), lr=LR, momentum=MOMENTUM)
@@ -134,18 +133,39 @@ def bench_ours(name, preset, batch, steps, warmup):
         net.loss_and_backward(x, y)
         opt.step()
 
-    step()  # first step allocates the optimizer state
+    return net, step
+
+
+def memory_ours(preset, batch) -> dict:
+    """Peak memory of a few train steps: tracemalloc's peak (weights, data and optimizer
+    state included: tracing starts before the network is built) and the max RSS so far."""
+    tracemalloc.start()
+    _, step = _our_step(preset, batch)
+    step()  # the first step allocates the optimizer state
     tracemalloc.reset_peak()
     for _ in range(3):
         step()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    return {"tracemalloc_peak_mb": peak / 2**20, "max_rss_mb": _max_rss_mb()}
 
-    times = _timed(step, warmup, steps)
+
+def time_steps(steps_by_name: dict, warmup: int, runs: int, blocks: int = 5) -> dict:
+    """Time each step function `runs` times after `warmup`, in `blocks` alternating
+    blocks (A A A B B B A A A ...), so that they see the same machine: name -> times in ms."""
+    times = {name: [] for name in steps_by_name}
+    for fn in steps_by_name.values():
+        _timed(fn, warmup, 0)
+    sizes = [runs // blocks + (1 if b < runs % blocks else 0) for b in range(blocks)]
+    for size in sizes:
+        for name, fn in steps_by_name.items():
+            times[name] += _timed(fn, 0, size)
+    return times
+
+
+def _summary(times, batch) -> dict:
     ms = statistics.median(times)
-    return {"workload": name, "batch": batch, "input": list(net.input_shape),
-            "ms_per_step": ms, "min_ms": min(times), "samples_per_s": batch * 1000.0 / ms,
-            "tracemalloc_peak_mb": peak / 2**20, "max_rss_mb": _max_rss_mb()}
+    return {"ms_per_step": ms, "min_ms": min(times), "samples_per_s": batch * 1000.0 / ms}
 
 
 def bench_feature_maps(runs):
@@ -174,36 +194,33 @@ def _torch_model(torch, net):
     return model
 
 
-def bench_torch(workloads, steps, warmup, threads, feature_runs):
-    """The same workloads in PyTorch CPU; None if torch is not installed."""
-    try:
-        import torch
-        import torch.nn.functional as F
-    except ImportError:
-        return None
+def _torch_step(torch, preset, batch):
+    """One train step of the same network, exported to PyTorch with the same weights."""
+    import numpy as np
+    import torch.nn.functional as F
+
     import engine
 
-    torch.set_num_threads(threads)
-    out = {"version": torch.__version__, "threads": torch.get_num_threads(), "workloads": {}}
+    net = engine.build_network(engine.PRESETS[preset], seed=0)
+    model = _torch_model(torch, net).train()
+    xn, yn = _data(np, net.input_shape, batch)
+    x, y = torch.from_numpy(xn), torch.from_numpy(yn.astype(np.int64))
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def torch_feature_maps(torch, runs) -> dict:
+    """One image through the exported lenet5, every layer's output kept."""
     import numpy as np
 
-    for name, preset, batch in workloads:
-        net = engine.build_network(engine.PRESETS[preset], seed=0)
-        model = _torch_model(torch, net).train()
-        xn, yn = _data(np, net.input_shape, batch)
-        x, y = torch.from_numpy(xn), torch.from_numpy(yn.astype(np.int64))
-        opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    import engine
 
-        def step(model=model, opt=opt, x=x, y=y):
-            opt.zero_grad()
-            F.cross_entropy(model(x), y).backward()
-            opt.step()
-
-        times = _timed(step, warmup + 1, steps)
-        ms = statistics.median(times)
-        out["workloads"][name] = {"ms_per_step": ms, "min_ms": min(times), "samples_per_s": batch * 1000.0 / ms}
-
-    # one image, every layer's output kept (the Sequential's children in turn)
     net = engine.build_network(engine.PRESETS["lenet5"], seed=0)
     model = _torch_model(torch, net).eval()
     x = torch.from_numpy(_data(np, net.input_shape, 1)[0])
@@ -216,14 +233,13 @@ def bench_torch(workloads, steps, warmup, threads, feature_runs):
                 kept.append(h)
             return kept
 
-    times = _timed(maps, max(10, feature_runs // 10), feature_runs)
-    out["feature_maps"] = {"median_ms": statistics.median(times), "p95_ms": _p95(times)}
-    return out
+    times = _timed(maps, max(10, runs // 10), runs)
+    return {"median_ms": statistics.median(times), "p95_ms": _p95(times)}
 
 
 def _table(result) -> str:
-    lines = [(f"threads: {result['threads']}  numpy {result['numpy']}  steps: median of {result['steps']}"
-              f" after {result['warmup']} warm-up")]
+    lines = [(f"threads: {result['threads']} (engine), BLAS 1  numpy {result['numpy']}  steps: median of {result['steps']}"
+              f" after {result['warmup']} warm-up" + (", alternating with PyTorch" if result.get("torch") else ""))]
     env = {k: v for k, v in result["env"].items() if v is not None}
     lines.append("environment: " + (", ".join(f"{k}={v}" for k, v in env.items()) if env else "(no BLAS variables set)"))
     if result.get("note"):
@@ -266,16 +282,29 @@ def main(argv: list[str] | None = None) -> int:
     result = {"threads": threads, "numpy": np.__version__, "steps": args.steps, "warmup": args.warmup,
               "env": {k: os.environ.get(k) for k in THREAD_VARS + ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
               "note": note, "workloads": []}
-    for name, preset, batch in chosen:
-        result["workloads"].append(bench_ours(name, preset, batch, args.steps, args.warmup))
-    result["feature_maps"] = bench_feature_maps(args.feature_runs)
+    memory = {name: memory_ours(preset, batch) for name, preset, batch in chosen}  # before torch is imported
+    torch = None
     if args.compare == "torch":
-        result["torch"] = bench_torch(chosen, args.steps, args.warmup, threads, args.feature_runs)
-        if result["torch"] is None:
+        try:
+            import torch
+        except ImportError:
             print("--compare torch: PyTorch could not be imported.", file=sys.stderr)
             return 2
-        for r in result["workloads"]:
-            r["ratio_vs_torch"] = r["ms_per_step"] / result["torch"]["workloads"][r["workload"]]["ms_per_step"]
+        torch.set_num_threads(threads)
+        result["torch"] = {"version": torch.__version__, "threads": torch.get_num_threads(), "workloads": {}}
+    for name, preset, batch in chosen:
+        steps = {"ours": _our_step(preset, batch)[1]}
+        if torch is not None:
+            steps["torch"] = _torch_step(torch, preset, batch)
+        times = time_steps(steps, args.warmup + 1, args.steps)
+        row = {"workload": name, "batch": batch, **_summary(times["ours"], batch), **memory[name]}
+        if torch is not None:
+            result["torch"]["workloads"][name] = _summary(times["torch"], batch)
+            row["ratio_vs_torch"] = row["ms_per_step"] / result["torch"]["workloads"][name]["ms_per_step"]
+        result["workloads"].append(row)
+    result["feature_maps"] = bench_feature_maps(args.feature_runs)
+    if torch is not None:
+        result["torch"]["feature_maps"] = torch_feature_maps(torch, args.feature_runs)
     print(json.dumps(result, indent=2) if args.json else _table(result))
     return 0
 
