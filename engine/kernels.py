@@ -25,7 +25,7 @@ import numpy as np
 # count, so results do not either. Columns of a whole batch up to KEEP_BYTES
 # are kept from forward for backward; larger ones are built again, which costs
 # less than reading them back from memory.
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 2 << 20
 MIN_CHUNKS = 4
 KEEP_BYTES = 10 << 20
 
