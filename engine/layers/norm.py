@@ -77,8 +77,8 @@ class _BatchNorm(Layer):
             if train:
                 mean[a:b] = xr[a:b].mean(axis=1)
             xh = np.subtract(xr[a:b], mean[a:b, None].astype(x.dtype, copy=False), out=xhat[a:b])
-            if train:
-                var[a:b] = np.square(xh).mean(axis=1)
+            if train:  # y's block holds the squares for a moment: no temporary array
+                var[a:b] = np.square(xh, out=y[a:b]).mean(axis=1)
             inv[a:b] = 1.0 / np.sqrt(var[a:b] + eps)
             xh *= inv[a:b, None]
             np.multiply(xh, gamma[a:b, None], out=y[a:b])
@@ -108,7 +108,7 @@ class _BatchNorm(Layer):
 
         def block(a, b):
             d = dyr[a:b]
-            dgamma[a:b] = (d * xhat[a:b]).sum(axis=1)
+            dgamma[a:b] = np.multiply(d, xhat[a:b], out=dx[a:b]).sum(axis=1)  # dx's block as scratch
             dbeta[a:b] = d.sum(axis=1)
             if not batch_stats:
                 np.multiply(d, scale[a:b, None], out=dx[a:b])
