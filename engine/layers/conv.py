@@ -147,8 +147,9 @@ class Conv2D(Layer):
         """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW, db.
 
         Per chunk: dL/dW += delta @ cols^T, and dL/dX = col2im(W^T delta), each
-        column's gradient going back to the inputs it read. The chunks' parts
-        of dL/dW are added in chunk order, whichever thread computed them.
+        column's gradient going back to the inputs it read; dL/db += the sums of
+        delta. The chunks' parts of dL/dW and dL/db are added in chunk order,
+        whichever thread computed them.
         """
         x, kept = self._saved(dy)
         W = self.params["W"]
@@ -159,6 +160,8 @@ class Conv2D(Layer):
         dxt = np.empty((c, n, h, w), dy.dtype) if want_dx else None  # (C, N, H, W)
         nb, runs = kernels.batch_chunks(n, self._col_bytes(x.dtype.itemsize))
         parts = [None] * len(runs)
+        bias_parts = [None] * len(runs)
+        want_db = "b" in self.params
 
         def work(slot, pieces):
             store = self._store(slot)
@@ -170,6 +173,8 @@ class Conv2D(Layer):
                 # the one that BLAS runs fastest here, and the only one that runs well in two
                 # threads at once
                 parts[i] = np.dot(cols, np.ascontiguousarray(d.reshape(self.f, -1).T))
+                if want_db:  # while this chunk of delta is in the cache
+                    bias_parts[i] = d.sum(axis=(1, 2, 3))
                 if not want_dx:
                     continue
                 if self.s == (1, 1):
@@ -180,13 +185,18 @@ class Conv2D(Layer):
                         kernels.col2im(dcols, (n1 - n0, c, h, w), self.k, self.s, self.p))
 
         parallel.run(work, len(runs))
-        dw = parts[0]
-        for part in parts[1:]:
-            dw += part
-        self.grads["W"] = np.ascontiguousarray(dw.T).reshape(W.shape)
-        if "b" in self.params:
-            self.grads["b"] = dyt.sum(axis=(1, 2, 3))
+        self.grads["W"] = np.ascontiguousarray(_in_order(parts).T).reshape(W.shape)
+        if want_db:
+            self.grads["b"] = _in_order(bias_parts)
         return dxt.transpose(1, 0, 2, 3) if want_dx else None
+
+
+def _in_order(parts):
+    """parts[0] + parts[1] + ..., added in that order (into parts[0])."""
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def _shape(s):
