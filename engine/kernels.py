@@ -108,9 +108,10 @@ def im2col(x: np.ndarray, k: tuple, s: tuple, p: tuple, out: np.ndarray | None =
     ho, wo = out_size(h, kh, sh, ph), out_size(w, kw, sw, pw)
     cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype) if out is None else out
     xp = pad_cm(channel_major(x), ph, pw, xpad)  # (C, N, Hp, Wp)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, i, j] = xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+    # all kh*kw window offsets in one copy: view[c,i,j,n,a,b] = xp[c, n, a*sh + i, b*sw + j]
+    st_c, st_n, st_h, st_w = xp.strides
+    cols[...] = np.lib.stride_tricks.as_strided(
+        xp, (c, kh, kw, n, ho, wo), (st_c, st_h, st_w, st_n, st_h * sh, st_w * sw), writeable=False)
     return cols.reshape(c * kh * kw, n * ho * wo), ho, wo
 
 
