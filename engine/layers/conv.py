@@ -111,13 +111,18 @@ class Conv2D(Layer):
         out = kernels.buffer(store, name, (c * kh * kw, nb * ho * wo), x.dtype)[:, :m * ho * wo]
         return kernels.im2col(x[n0:n1], self.k, self.s, self.p, out.reshape(c, kh, kw, m, ho, wo), xpad[:, :m])[0]
 
-    def forward(self, x, train=False, record=None):
+    def fuses(self, nxt):
+        return nxt.type == "relu"
+
+    def forward(self, x, train=False, record=None, then=None):
         """x : (N, C, H, W) -> y : (N, F, Ho, Wo), a view of a channel-major (F, N, Ho, Wo) array.
 
         Chunk by chunk: the chunk's columns are built and multiplied while they
         are still in the cache. They are kept for backward when the whole
         batch's columns are small (kernels.KEEP_BYTES); otherwise backward
-        builds them again.
+        builds them again. With then=relu (the next layer, see fuses), each
+        chunk also goes through the ReLU while it is in the cache, and y is the
+        ReLU's output, recorded as that layer's own forward would.
         """
         keep = train if record is None else record
         w2, b = self.params["W"].reshape(self.f, -1), self.params.get("b")
@@ -137,14 +142,21 @@ class Conv2D(Layer):
                 np.matmul(w2, cols, out=yc.reshape(self.f, -1))  # (F, m*Ho*Wo)
                 if b is not None:
                     yc += b[:, None, None, None]
+                if then is not None:
+                    np.maximum(yc, 0, out=yc)
                 kept[i] = cols if keep_cols else None
 
         parallel.run(work, len(runs))
         self.cache = (x, kept if keep_cols else None) if keep else None
-        return y.transpose(1, 0, 2, 3)
+        y = y.transpose(1, 0, 2, 3)
+        if then is not None:
+            then.cache = y if keep else None
+        return y
 
-    def backward(self, dy):
-        """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW, db.
+    def backward(self, dy, gate=None):
+        """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW, db. With gate=relu (the
+        next layer, fused in forward), dy is the gradient at the ReLU's output, and
+        each chunk of it goes through the ReLU's backward while it is in the cache.
 
         Per chunk: dL/dW += delta @ cols^T, and dL/dX = col2im(W^T delta), each
         column's gradient going back to the inputs it read; dL/db += the sums of
@@ -156,6 +168,7 @@ class Conv2D(Layer):
         n, c, h, w = x.shape
         w2 = W.reshape(self.f, -1)
         dyt = kernels.channel_major(dy)  # (F, N, Ho, Wo)
+        open_ = kernels.channel_major(gate._saved(dy)) if gate is not None else None  # ReLU output
         want_dx = self.needs_input_grad
         dxt = np.empty((c, n, h, w), dy.dtype) if want_dx else None  # (C, N, H, W)
         nb, runs = kernels.batch_chunks(n, self._col_bytes(x.dtype.itemsize))
@@ -168,19 +181,23 @@ class Conv2D(Layer):
             for i in pieces:
                 n0, n1 = runs[i]
                 d = dyt[:, n0:n1]  # (F, m, Ho, Wo)
+                if open_ is not None:  # the ReLU's backward: the gradient passes where it was open
+                    gated = kernels.buffer(store, "gated", (self.f, nb) + self.out_shape[1:], dy.dtype)
+                    d = np.multiply(d, open_[:, n0:n1] > 0, out=gated[:, :n1 - n0])
                 cols = self._cols(x, n0, n1, nb, store) if kept is None else kept[i]
                 # cols @ delta^T with delta^T made contiguous: of the ways to write this product,
                 # the one that BLAS runs fastest here, and the only one that runs well in two
                 # threads at once
-                parts[i] = np.dot(cols, np.ascontiguousarray(d.reshape(self.f, -1).T))
+                d2 = d.reshape(self.f, -1)  # (F, m*Ho*Wo), in this order whatever dy's layout
+                parts[i] = np.dot(cols, np.ascontiguousarray(d2.T))
                 if want_db:  # while this chunk of delta is in the cache
-                    bias_parts[i] = d.sum(axis=(1, 2, 3))
+                    bias_parts[i] = d2.sum(axis=1)
                 if not want_dx:
                     continue
                 if self.s == (1, 1):
                     dxt[:, n0:n1] = kernels.col2im_flat(w2.T, d, x.shape, self.k, self.p, store, nb)
                 else:
-                    dcols = w2.T @ d.reshape(self.f, -1)  # (C*kh*kw, m*Ho*Wo)
+                    dcols = w2.T @ d2  # (C*kh*kw, m*Ho*Wo)
                     dxt[:, n0:n1] = kernels.channel_major(
                         kernels.col2im(dcols, (n1 - n0, c, h, w), self.k, self.s, self.p))
 
