@@ -1,6 +1,9 @@
 """Accuracy benchmarks: what a student can expect to reach, and how fast.
 
-    python benchmarks/accuracy.py [--mnist DIR] [--only mnist|strokes|shapes]
+    python benchmarks/accuracy.py [--mnist DIR] [--only mnist|strokes|shapes] [--threads T]
+
+Training runs as the server and the CLI run it: the engine's threads (default
+one per core) with one BLAS thread under them (app/threads.py).
 
 1. LeNet-5 on the real MNIST test set (10,000 images): the first 8,000 train,
    the last 2,000 are held out; 5 epochs of SGD (lr 0.01, momentum 0.9),
@@ -53,7 +56,11 @@ def main() -> None:
     p.add_argument("--mnist", default=os.environ.get("MNIST_DIR", str(here.parent / "shared" / "datasets" / "mnist")),
                    help="folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")
     p.add_argument("--only", choices=["mnist", "strokes", "shapes"])
+    p.add_argument("--threads", type=int, default=None, help="engine threads (default: one per core)")
     args = p.parse_args()
+    from app.threads import use_threads
+
+    print(f"threads: {use_threads(args.threads)} (engine), BLAS 1", flush=True)
     print(f"cores: {os.cpu_count()}")
     results = []
     if args.only in (None, "mnist"):
