@@ -6,12 +6,12 @@ latency of one image's feature maps; optionally against PyTorch on the CPU.
 
 A train step is forward + cross-entropy loss + backward + one SGD-momentum
 step (lr 0.01, momentum 0.9). Each workload runs a few warm-up steps, then
-N timed steps; the median is reported, and the fastest step beside it. Peak memory is (a) the tracemalloc
-peak while a few steps run (NumPy reports its array allocations to
-tracemalloc; weights, data and optimizer state are included because tracing
-starts before the network is built) and (b) the process's max resident set
-size from getrusage, which only ever grows: it is read after each of our
-workloads, before PyTorch is imported.
+N timed steps; the median is reported, and the fastest step beside it.
+Peak memory is (a) the tracemalloc peak while a few steps run (NumPy
+reports its array allocations to tracemalloc; weights, data and optimizer
+state are included because tracing starts before the network is built) and
+(b) the process's max resident set size from getrusage, which only ever
+grows: it is read after each of our workloads, before PyTorch is imported.
 
 --threads T (default: one per core) is the number of threads in all: the
 engine shares each step among T threads (engine/parallel.py) with the BLAS
@@ -294,11 +294,13 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(threads)
         result["torch"] = {"version": torch.__version__, "threads": torch.get_num_threads(), "workloads": {}}
     for name, preset, batch in chosen:
-        steps = {"ours": _our_step(preset, batch)[1]}
+        net, ours = _our_step(preset, batch)
+        steps = {"ours": ours}
         if torch is not None:
             steps["torch"] = _torch_step(torch, preset, batch)
         times = time_steps(steps, args.warmup + 1, args.steps)
-        row = {"workload": name, "batch": batch, **_summary(times["ours"], batch), **memory[name]}
+        row = {"workload": name, "batch": batch, "input": list(net.input_shape),
+               **_summary(times["ours"], batch), **memory[name]}
         if torch is not None:
             result["torch"]["workloads"][name] = _summary(times["torch"], batch)
             theirs = result["torch"]["workloads"][name]

@@ -25,23 +25,30 @@ class ReLU(_Elementwise):
     summary_doc = "max(0, x)"
 
     def forward(self, x, train=False, record=None):
-        """x : any shape -> max(0, x), same shape and memory layout; keeps only y (y > 0 iff x > 0).
+        """x : (N, ...) -> max(0, x), same shape and memory layout; keeps only y (y > 0 iff x > 0).
         Large arrays are shared among threads by blocks of axis 1 (channels or features)."""
         y = np.empty_like(x)
-        if x.ndim < 2:
-            np.maximum(x, 0, out=y)
-        else:
-            parallel.split(lambda a, b: np.maximum(x[:, a:b], 0, out=y[:, a:b]), x.shape[1], x.size)
+        parallel.split(lambda a, b: self.apply(x[:, a:b], y[:, a:b]), x.shape[1], x.size)
         self.cache = y if (train if record is None else record) else None
         return y
 
     def backward(self, dy):
         y = self._saved(dy)
-        if dy.ndim < 2:
-            return np.multiply(dy, y > 0)
         dx = np.empty_like(dy)
-        parallel.split(lambda a, b: np.multiply(dy[:, a:b], y[:, a:b] > 0, out=dx[:, a:b]), dy.shape[1], 2 * dy.size)
+        parallel.split(lambda a, b: self.pass_gradient(dy[:, a:b], y[:, a:b], dx[:, a:b]),
+                       dy.shape[1], 2 * dy.size)
         return dx
+
+    # The two halves on their own, for a layer that fuses this one (see Layer.fuses).
+    @staticmethod
+    def apply(x, out):
+        """out = max(0, x)."""
+        return np.maximum(x, 0, out=out)
+
+    @staticmethod
+    def pass_gradient(dy, y, out):
+        """out = dL/dx from dL/dy and the output y: the gradient passes where y > 0."""
+        return np.multiply(dy, y > 0, out=out)
 
     def f(self, x):
         return np.maximum(x, 0)

@@ -21,11 +21,12 @@ class Sequence:
         self.layers = layers
         self.in_shape = tuple(in_shape)
         self.out_shape = layers[-1].out_shape if layers else self.in_shape
+        self._fused: set[int] = set()  # indices of layers that ran the next one too, last forward
 
     def forward(self, x, train=False, record=None, taps=None):
         """Layer by layer. Where a layer fuses the next one (a conv2d and its relu) and no
         taps are asked for, the pair runs as one: the same numbers, fewer trips to memory."""
-        self._fused = set()  # indices of layers whose next layer they ran
+        self._fused = set()
         layers, i = self.layers, 0
         while i < len(layers):
             layer = layers[i]
@@ -44,13 +45,12 @@ class Sequence:
         return x
 
     def backward(self, dy, taps=None):
-        fused = getattr(self, "_fused", set())
         i = len(self.layers) - 1
         while i >= 0:
             layer = self.layers[i]
             if taps is not None:
                 taps[layer.path] = dy
-            if taps is None and i - 1 in fused:  # the pair fused in forward, fused again
+            if taps is None and i - 1 in self._fused:  # the pair fused in forward, fused again
                 dy = self.layers[i - 1].backward(dy, gate=layer)
                 i -= 1
             elif isinstance(layer, Block):

@@ -143,7 +143,7 @@ class Conv2D(Layer):
                 if b is not None:
                     yc += b[:, None, None, None]
                 if then is not None:
-                    np.maximum(yc, 0, out=yc)
+                    then.apply(yc, yc)
                 kept[i] = cols if keep_cols else None
 
         parallel.run(work, len(runs))
@@ -168,7 +168,7 @@ class Conv2D(Layer):
         n, c, h, w = x.shape
         w2 = W.reshape(self.f, -1)
         dyt = kernels.channel_major(dy)  # (F, N, Ho, Wo)
-        open_ = kernels.channel_major(gate._saved(dy)) if gate is not None else None  # ReLU output
+        relu_out = kernels.channel_major(gate._saved(dy)) if gate is not None else None  # (F, N, Ho, Wo)
         want_dx = self.needs_input_grad
         dxt = np.empty((c, n, h, w), dy.dtype) if want_dx else None  # (C, N, H, W)
         nb, runs = kernels.batch_chunks(n, self._col_bytes(x.dtype.itemsize))
@@ -181,9 +181,9 @@ class Conv2D(Layer):
             for i in pieces:
                 n0, n1 = runs[i]
                 d = dyt[:, n0:n1]  # (F, m, Ho, Wo)
-                if open_ is not None:  # the ReLU's backward: the gradient passes where it was open
+                if relu_out is not None:  # the fused ReLU's backward, on this chunk
                     gated = kernels.buffer(store, "gated", (self.f, nb) + self.out_shape[1:], dy.dtype)
-                    d = np.multiply(d, open_[:, n0:n1] > 0, out=gated[:, :n1 - n0])
+                    d = gate.pass_gradient(d, relu_out[:, n0:n1], gated[:, :n1 - n0])
                 cols = self._cols(x, n0, n1, nb, store) if kept is None else kept[i]
                 # cols @ delta^T with delta^T made contiguous: of the ways to write this product,
                 # the one that BLAS runs fastest here, and the only one that runs well in two

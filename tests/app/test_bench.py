@@ -17,7 +17,7 @@ def test_bench_reports_steps_memory_and_feature_maps():
     assert result["threads"] == 2
     assert result["env"]["OPENBLAS_NUM_THREADS"] == "1"  # the engine's threads, with one BLAS thread under them
     (row,) = result["workloads"]
-    assert row["workload"] == "lenet5" and row["batch"] == 64
+    assert row["workload"] == "lenet5" and row["batch"] == 64 and row["input"] == [1, 28, 28]
     assert 0 < row["min_ms"] <= row["ms_per_step"]
     assert row["samples_per_s"] == 64 * 1000 / row["ms_per_step"]
     assert 0 < row["tracemalloc_peak_mb"] < 300 and row["max_rss_mb"] > 0
