@@ -7,18 +7,19 @@ for batch norm, training mode with batch statistics and running averages).
 The optimizers and schedules are checked against torch.optim's update rules.
 
 torch is not a dependency of the project: every test here is skipped when it
-is not installed.
+is not installed. What needs no torch (state names, the source's shape and
+comments, code injection through names) is in test_torch_export_source.py, and
+the specs both use are in export_specs.py.
 """
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pytest
 
 import engine
-from engine.presets import inception
+
+from .export_specs import SPECS, torch_name
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -29,85 +30,9 @@ F = torch.nn.functional
 # ---------------------------------------------------------------------------
 
 
-def every_layer_spec(dropout_p: float = 0.3) -> dict:
-    """Every layer type at least once, with the awkward options: "same" and
-    rectangular kernels, stride 2, no bias, padded pooling with stride != kernel."""
-    return {"input": [3, 16, 16], "layers": [
-        {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "padding": "same", "bias": False},
-        {"type": "batchnorm2d", "momentum": 0.2, "eps": 1e-3},
-        {"type": "leaky_relu", "negative_slope": 0.2},
-        {"type": "conv2d", "out_channels": 8, "kernel_size": [3, 5], "stride": 2, "padding": [1, 2],
-         "bias": False, "name": "rect"},                                          # -> 8x8x8
-        {"type": "maxpool2d", "kernel_size": 3, "stride": 1, "padding": 1},       # -> 8x8x8
-        {"type": "sigmoid"},
-        {"type": "avgpool2d", "kernel_size": 3, "stride": 2, "padding": 1},  # -> 8x4x4, floored
-        {"type": "tanh"},
-        {"type": "conv2d", "out_channels": 8, "kernel_size": [1, 3], "stride": [1, 2],
-         "padding": "valid"},
-        {"type": "relu"},
-        {"type": "maxpool2d", "kernel_size": [2, 1], "stride": 1, "padding": [1, 0]},  # -> 8x5x1
-        {"type": "global_avgpool2d"},
-        {"type": "flatten"},
-        {"type": "linear", "out_features": 12},
-        {"type": "batchnorm1d"},
-        {"type": "relu"},
-        {"type": "dropout", "p": dropout_p},
-        {"type": "linear", "out_features": 5, "bias": False},
-        {"type": "softmax"},
-    ]}
-
-
-def concat_spec() -> dict:
-    """A stem, a GoogLeNet-style Inception module, and a concat with an identity branch."""
-    return {"input": [3, 12, 12], "layers": [
-        {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1}, {"type": "relu"},
-        inception(4, 4, 6, 2, 4, 4, name="inception1"),  # -> 18 channels
-        {"type": "concat", "branches": [
-            [],
-            [{"type": "conv2d", "out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1},
-             {"type": "batchnorm2d"}, {"type": "relu"},
-             {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "padding": 4}],    # 6 -> 12
-        ]},  # -> 21 channels
-        {"type": "maxpool2d", "kernel_size": 2},
-        {"type": "flatten"},
-        {"type": "linear", "out_features": 7},
-    ]}
-
-
-def mlp_spec() -> dict:
-    """A flat input: (features,) rather than (C, H, W)."""
-    return {"input": [20], "layers": [
-        {"type": "linear", "out_features": 16}, {"type": "batchnorm1d", "momentum": 0.05},
-        {"type": "tanh"}, {"type": "dropout", "p": 0.5},
-        {"type": "linear", "out_features": 4}, {"type": "softmax"},
-    ]}
-
-
-SPECS = {
-    "lenet5": lambda: engine.PRESETS["lenet5"],
-    "tinyvgg": lambda: engine.PRESETS["tinyvgg"],
-    "resnet8": lambda: engine.PRESETS["resnet8"],
-    "concat": concat_spec,
-    "every_layer": every_layer_spec,
-    "mlp": mlp_spec,
-}
-
-
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-
-TORCH_NAMES = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias",
-               "running_mean": "running_mean", "running_var": "running_var"}
-
-
-def torch_name(key: str) -> str:
-    """Engine state key -> nn.Module state_dict name, written out independently of
-    to_pytorch: 'layers[3].body[0].W' -> 'layers.3.body.0.weight',
-    'layers[2].branches[1][0].b' -> 'layers.2.branches.1.0.bias'."""
-    path, name = key.rsplit(".", 1)
-    return re.sub(r"\[(\d+)\]", r".\1", path) + "." + TORCH_NAMES[name]
-
 
 def make_net(spec: dict, dtype=np.float32, seed: int = 0) -> engine.Network:
     """A network whose biases, batch-norm affine parameters and running statistics
@@ -179,18 +104,6 @@ def _one_torch_thread():
 # ---------------------------------------------------------------------------
 # 1. The exported module computes what the engine computes
 # ---------------------------------------------------------------------------
-
-
-def test_state_names_follow_paths():
-    """Every engine parameter and buffer appears under the name its path gives."""
-    for make in SPECS.values():
-        net = engine.build_network(make())
-        _, state = engine.to_pytorch(net)
-        expected = {torch_name(k) for k in net.state_dict()}
-        tracked = {k for k in state if k.endswith("num_batches_tracked")}
-        assert set(state) - tracked == expected
-        for k, v in net.state_dict().items():
-            np.testing.assert_array_equal(state[torch_name(k)], v)
 
 
 @pytest.mark.parametrize("name", list(SPECS))
@@ -488,27 +401,6 @@ def test_constant_schedule():
 # ---------------------------------------------------------------------------
 # 4. The source reads well
 # ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", list(SPECS))
-def test_source_is_readable(name):
-    net = engine.build_network(SPECS[name]())
-    src, state = engine.to_pytorch(net, title=name)
-    compile(src, f"{name}.py", "exec")
-    assert src.startswith(f'"""{name}: exported from CNN Playground.')
-    assert "import engine" not in src and "numpy" not in src.split('"""', 2)[2]
-    comments = {}
-    for line in src.splitlines():
-        m = re.search(r"#\s*(\d+):\s*(\S+)(?:\s+\((.*)\))?\s*$", line)
-        if m:
-            comments[m.group(2)] = (int(m.group(1)), m.group(3), line)
-    for layer in net.layers():
-        assert layer.path in comments, f"{layer.path} has no comment in:\n{src}"
-        index, label, line = comments[layer.path]
-        assert index == int(re.findall(r"\[(\d+)\]$", layer.path)[0]), line
-        assert label == layer.name, line
-    assert len(comments) == len(net.layers())
-    assert max(len(line) for line in src.splitlines()) < 160
 
 
 def test_names_cannot_inject_code():
