@@ -15,6 +15,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,9 @@ def _text(s: str) -> np.ndarray:
     return np.frombuffer(s.encode("utf-8"), dtype=np.uint8)
 
 
-def to_bytes(net: Network, optimizer=None, meta: dict | None = None) -> bytes:
-    """The .npz file's content as bytes."""
+def to_bytes(net: Network, optimizer=None, meta: dict | None = None,
+             extra: dict[str, np.ndarray] | None = None) -> bytes:
+    """The .npz file's content as bytes; `extra` arrays (a trainer's, say) travel along by name."""
     arrays = {"__meta__": _text(json.dumps({"format": FORMAT, "seed": net.seed, **(meta or {})})),
               "__spec__": _text(json.dumps(net.spec))}
     for k, v in net.state_dict().items():
@@ -40,6 +42,8 @@ def to_bytes(net: Network, optimizer=None, meta: dict | None = None) -> bytes:
         arrays["__optimizer__"] = _text(json.dumps(st["config"]))
         for k, v in st["arrays"].items():
             arrays[f"o:{k}"] = v
+    for k, v in (extra or {}).items():
+        arrays[f"x:{k}"] = v
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()
@@ -108,9 +112,27 @@ def _read_arrays(source, max_bytes: int) -> dict[str, np.ndarray]:
     return out
 
 
+@dataclass
+class Checkpoint:
+    """What a network file holds: the network, its optimizer state (or None), the meta
+    object and any extra arrays saved with it."""
+
+    net: Network
+    optimizer: dict | None
+    meta: dict
+    extra: dict[str, np.ndarray]
+
+
 def load_checkpoint(source, check: Callable[[dict], object] | None = None,
                     max_bytes: int = MAX_BYTES) -> tuple[Network, dict | None, dict]:
-    """(network, optimizer state or None, meta) from a path or bytes.
+    """(network, optimizer state or None, meta) from a path or bytes; see read_checkpoint."""
+    saved = read_checkpoint(source, check, max_bytes)
+    return saved.net, saved.optimizer, saved.meta
+
+
+def read_checkpoint(source, check: Callable[[dict], object] | None = None,
+                    max_bytes: int = MAX_BYTES) -> Checkpoint:
+    """A network file (a path or bytes) read in full.
 
     Nothing is unpickled and no array is allocated before its header was checked.
     `check(spec)`, when given, runs before the network is built (a server's limits on
@@ -151,7 +173,8 @@ def load_checkpoint(source, check: Callable[[dict], object] | None = None,
             raise CheckpointError(f"{k}: holds NaN or infinite values")
     net.load_state_dict(weights)
     opt = {"config": opt_config, "arrays": opt_arrays} if opt_config else None
-    return net, opt, meta
+    extra = {n[2:]: a for n, a in arrays.items() if n.startswith("x:")}
+    return Checkpoint(net, opt, meta, extra)
 
 
 def load(path) -> Network:

@@ -65,8 +65,13 @@ class Optimizer:
         self.state = {}
         for name, v in state["arrays"].items():
             key, slot = name.rsplit("/", 1)
-            if key in keys and keys[key].value.shape == v.shape:
-                self.state.setdefault(key, {})[slot] = np.array(v, dtype=keys[key].value.dtype)
+            if key not in keys:
+                continue
+            value = keys[key].value
+            if v.shape == value.shape:  # a moment or a velocity: the parameter's shape and dtype
+                self.state.setdefault(key, {})[slot] = np.array(v, dtype=value.dtype)
+            elif v.ndim == 0:  # a counter (Adam's t): as it was saved
+                self.state.setdefault(key, {})[slot] = np.array(v)
 
 
 class SGD(Optimizer):

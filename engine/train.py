@@ -14,6 +14,11 @@ Events (plain dicts, JSON-ready, never NaN):
 pause(), resume() and stop() may be called from another thread; they take
 effect between batches. A loss that becomes NaN or infinite stops the run
 with status "diverged".
+
+At every epoch end the trainer calls `checkpoint(trainer)`; `trainer.checkpoint_bytes()`
+is then everything needed to go on later (weights, optimizer state, the random
+streams, the history), and `Trainer.from_checkpoint(data, dataset)` continues from it: the
+rest of the run is the same, to the last bit, as if it had never stopped.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .data import Augment, Dataset, DatasetError
+from .errors import CheckpointError
+from .io import read_checkpoint, to_bytes
 from .losses import LOSSES, softmax
 from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
@@ -196,6 +203,27 @@ def evaluate(net: Network, dataset: Dataset, x: np.ndarray, y: np.ndarray, batch
     }
 
 
+def check_fit(net: Network, dataset: Dataset, config: TrainConfig) -> None:
+    """Raise DatasetError saying why `net` cannot be trained on `dataset` with `config`, if it cannot.
+
+    Cheap (no copies of the data): a service calls it before it accepts a run."""
+    if tuple(dataset.shape) != tuple(net.input_shape):
+        raise DatasetError(f"the network takes input {tuple(net.input_shape)} but {dataset.name} "
+                           f"images are {tuple(dataset.shape)}; pick a matching preset or change the spec's input")
+    if net.output_shape != (dataset.num_classes,) and config.loss == "cross_entropy":
+        raise DatasetError(f"the network ends with {net.output_shape} outputs but {dataset.name} has "
+                           f"{dataset.num_classes} classes; make the last layer linear with "
+                           f"out_features {dataset.num_classes}")
+    dataset.check_augment(Augment(**config.augment) if config.augment else None)
+    n = len(dataset.x_train) or len(dataset.x_test)
+    if config.max_train is not None:
+        n = min(n, config.max_train)
+    if config.holdout is not None and config.holdout >= n:
+        raise DatasetError(f"holdout {config.holdout} leaves nothing to train on: the dataset has {n} examples")
+    if config.holdout is None and config.validation > 0 and max(1, int(round(n * config.validation))) >= n:
+        raise DatasetError(f"validation {config.validation} leaves nothing to train on ({n} examples)")
+
+
 def _finite(v):
     return float(v) if v is not None and math.isfinite(v) else None
 
@@ -204,20 +232,13 @@ class Trainer:
     """Trains `net` on `dataset` with `config`; see the module docstring for events."""
 
     def __init__(self, net: Network, dataset: Dataset, config: TrainConfig,
-                 checkpoint: Callable[[Network, object, int], None] | None = None,
+                 checkpoint: Callable[["Trainer"], None] | None = None,
                  batch_hook: Callable[[Network], None] | None = None):
         self.net, self.dataset, self.config = net, dataset, config
-        self.checkpoint = checkpoint
+        self.checkpoint = checkpoint  # called at every epoch end: checkpoint_bytes() is then a resumable state
         self.batch_hook = batch_hook  # called after every step (e.g. to publish a weight snapshot)
-        if tuple(dataset.shape) != tuple(net.input_shape):
-            raise DatasetError(f"the network takes input {tuple(net.input_shape)} but {dataset.name} "
-                               f"images are {tuple(dataset.shape)}; pick a matching preset or change the spec's input")
-        if net.output_shape != (dataset.num_classes,) and config.loss == "cross_entropy":
-            raise DatasetError(f"the network ends with {net.output_shape} outputs but {dataset.name} has "
-                               f"{dataset.num_classes} classes; make the last layer linear with "
-                               f"out_features {dataset.num_classes}")
+        check_fit(net, dataset, config)
         self.augment = Augment(**config.augment) if config.augment else None
-        dataset.check_augment(self.augment)
         self.x_train, self.y_train, self.x_val, self.y_val = split(dataset, config)
         self.val_split, self.val_rows = validation_rows(dataset, config)
         self.optimizer = make_optimizer(config.optimizer, net.parameters(), **config.optimizer_options())
@@ -232,6 +253,12 @@ class Trainer:
         self._run.set()
         self._stop = threading.Event()
         self.step = 0
+        self.epoch = 0                  # epochs finished
+        self.elapsed = 0.0              # seconds spent training before this process took the run over
+        self.rng = np.random.default_rng([config.seed, 5])  # shuffling and augmentation
+        self.best_loss = math.inf       # early stopping: the best validation loss so far,
+        self.best_weights: dict[str, np.ndarray] | None = None  # the weights that had it,
+        self.stale = 0                  # and the epochs since
 
     # ---- control, from any thread -------------------------------------------
     def pause(self) -> None:
@@ -243,6 +270,43 @@ class Trainer:
     def stop(self) -> None:
         self._stop.set()
         self._run.set()
+
+    # ---- checkpoints -----------------------------------------------------------
+    def checkpoint_bytes(self, meta: dict | None = None) -> bytes:
+        """Everything needed to go on from the last finished epoch, as a network .npz file.
+
+        Call it between epochs (from the `checkpoint` callback): the weights, the optimizer's
+        state, the step and epoch counts, the history, the random streams of shuffling,
+        augmentation and dropout, and the early-stopping state."""
+        state = {"epoch": self.epoch, "step": self.step, "elapsed": self.elapsed, "history": self.history,
+                 "config": self.config.to_dict(), "rng": self.rng.bit_generator.state,
+                 "dropout_rngs": {layer.path: layer.rng.bit_generator.state
+                                  for layer in self.net.layers() if hasattr(layer, "rng")},
+                 "best_loss": self.best_loss if math.isfinite(self.best_loss) else None, "stale": self.stale}
+        extra = {f"best:{k}": v for k, v in (self.best_weights or {}).items()}
+        return to_bytes(self.net, self.optimizer, {**(meta or {}), "trainer": state}, extra=extra)
+
+    @classmethod
+    def from_checkpoint(cls, data, dataset: Dataset, **kwargs) -> "Trainer":
+        """A trainer that goes on from a checkpoint_bytes() file (bytes or a path) to the planned epochs."""
+        saved = read_checkpoint(data)
+        state = saved.meta.get("trainer")
+        if not isinstance(state, dict):
+            raise CheckpointError("this network file holds no training state to resume from")
+        trainer = cls(saved.net, dataset, TrainConfig.from_dict(state["config"]), **kwargs)
+        if saved.optimizer is not None:
+            trainer.optimizer.load_state_dict(saved.optimizer)
+        trainer.epoch, trainer.step, trainer.elapsed = state["epoch"], state["step"], state["elapsed"]
+        trainer.history = list(state["history"])
+        trainer.rng.bit_generator.state = state["rng"]
+        for layer in trainer.net.layers():
+            if hasattr(layer, "rng") and layer.path in state["dropout_rngs"]:
+                layer.rng.bit_generator.state = state["dropout_rngs"][layer.path]
+        trainer.best_loss = math.inf if state["best_loss"] is None else state["best_loss"]
+        trainer.stale = state["stale"]
+        best = {k[5:]: v for k, v in saved.extra.items() if k.startswith("best:")}
+        trainer.best_weights = best or None
+        return trainer
 
     # ---- running ---------------------------------------------------------------
     def run(self, callback: Callable[[dict], None] | None = None) -> dict:
@@ -262,14 +326,11 @@ class Trainer:
             yield self.result
 
     def _loop(self) -> Iterator[dict]:
-        cfg, net = self.config, self.net
-        rng = np.random.default_rng([cfg.seed, 5])
+        cfg, net, rng = self.config, self.net, self.rng
         self.status = "running"
-        start = time.perf_counter()
-        best = (math.inf, None)
-        stale = 0
+        start = time.perf_counter() - self.elapsed
         message = ""
-        for epoch in range(1, cfg.epochs + 1):
+        for epoch in range(self.epoch + 1, cfg.epochs + 1):
             seen = correct = 0
             loss_sum = 0.0
             window_t, window_n = time.perf_counter(), 0
@@ -316,19 +377,22 @@ class Trainer:
                      "val_loss": val["loss"], "val_accuracy": val["accuracy"],
                      "elapsed": time.perf_counter() - start, "lr": self.schedule(self.step)}
             self.history.append(event)
+            self.epoch = epoch
+            self.elapsed = event["elapsed"]
             yield event
-            if self.checkpoint is not None:
-                self.checkpoint(net, self.optimizer, epoch)
             if cfg.early_stopping and val["loss"] is not None:
-                if val["loss"] < best[0]:
-                    best, stale = (val["loss"], {k: v.copy() for k, v in net.state_dict().items()}), 0
+                if val["loss"] < self.best_loss:
+                    self.best_loss, self.stale = val["loss"], 0
+                    self.best_weights = {k: v.copy() for k, v in net.state_dict().items()}
                 else:
-                    stale += 1
-                    if stale >= cfg.early_stopping:
-                        net.load_state_dict(best[1])
+                    self.stale += 1
+                    if self.stale >= cfg.early_stopping:
+                        net.load_state_dict(self.best_weights)
                         message = (f"stopped early after epoch {epoch}: validation loss did not improve for "
-                                   f"{stale} epochs; the best weights were kept")
+                                   f"{self.stale} epochs; the best weights were kept")
                         break
+            if self.checkpoint is not None:
+                self.checkpoint(self)
         yield self._finish("completed", message or f"trained {self.step} steps")
 
     def _finish(self, status: str, message: str) -> dict:

@@ -131,14 +131,64 @@ def test_evaluate_counts_a_confusion_matrix(strokes):
 def test_a_checkpoint_is_offered_every_epoch(strokes, tmp_path):
     saved = []
 
-    def checkpoint(net, optimizer, epoch):
-        path = tmp_path / f"e{epoch}.npz"
-        engine.save(net, path, optimizer=optimizer)
+    def checkpoint(trainer):
+        path = tmp_path / f"e{trainer.epoch}.npz"
+        path.write_bytes(trainer.checkpoint_bytes())
         saved.append(path)
 
     Trainer(lenet(), strokes, TrainConfig(epochs=2, batch_size=200), checkpoint=checkpoint).run()
     assert [p.name for p in saved] == ["e1.npz", "e2.npz"]
-    assert engine.load_checkpoint(saved[-1])[1]["config"]["name"] == "sgd"
+    _, optimizer, meta = engine.load_checkpoint(saved[-1])
+    assert optimizer["config"]["name"] == "sgd" and meta["trainer"]["epoch"] == 2
+
+
+def dropout_net(seed=0):
+    spec = {"input": [1, 28, 28], "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 5, "stride": 2}, {"type": "batchnorm2d"},
+        {"type": "relu"}, {"type": "flatten"}, {"type": "dropout", "p": 0.3},
+        {"type": "linear", "out_features": 10}]}
+    return engine.build_network(spec, seed=seed)
+
+
+RESUMABLE = [
+    TrainConfig(epochs=4, batch_size=64, optimizer="adam", lr=0.003, augment={"shift": 2, "noise": 0.05},
+                schedule="cosine", seed=7, max_train=800),
+    TrainConfig(epochs=4, batch_size=100, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3, l1=1e-5,
+                schedule="step", step_size=1, gamma=0.5, early_stopping=1, max_train=800),
+]
+
+
+@pytest.mark.parametrize("config", RESUMABLE)
+@pytest.mark.parametrize("stop_after", [1, 2])
+def test_a_run_resumed_from_a_checkpoint_ends_as_if_it_had_never_stopped(strokes, config, stop_after):
+    whole = Trainer(dropout_net(), strokes, config)
+    done = whole.run()
+
+    saved = {}
+
+    def checkpoint(trainer):
+        if trainer.epoch == stop_after:
+            saved["data"] = trainer.checkpoint_bytes()
+            trainer.stop()  # between batches: the next one never runs
+
+    first = Trainer(dropout_net(), strokes, config, checkpoint=checkpoint)
+    assert first.run()["status"] == "stopped" and "data" in saved
+    second = Trainer.from_checkpoint(saved["data"], strokes)
+    assert second.epoch == stop_after and second.step == stop_after * second.steps_per_epoch
+    resumed = second.run()
+
+    assert resumed["status"] == done["status"] and resumed["steps"] == done["steps"]
+    for k, v in whole.net.state_dict().items():
+        assert np.array_equal(v, second.net.state_dict()[k]), k  # bit for bit, batch norm's buffers too
+    same = ("epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr")
+    assert [{k: e[k] for k in same} for e in whole.history] == [{k: e[k] for k in same} for e in second.history]
+    assert resumed["metrics"] == done["metrics"]
+
+
+def test_a_plain_network_file_cannot_be_resumed(strokes, tmp_path):
+    engine.save(lenet(), tmp_path / "plain.npz")
+    with pytest.raises(engine.CheckpointError, match="no training state"):
+        Trainer.from_checkpoint(tmp_path / "plain.npz", strokes)
 
 
 @pytest.mark.parametrize("cfg", [TrainConfig(validation=0.2, seed=3), TrainConfig(holdout=150), TrainConfig(max_train=900)])
