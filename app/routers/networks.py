@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import unicodedata
 import zipfile
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import Response
@@ -109,20 +112,30 @@ EXPORTED = {200: {"description": "The file, as an attachment", "content": {
     "application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
+def attachment(name: str, suffix: str) -> dict[str, str]:
+    """The Content-Disposition of a download named after a network. Header values are Latin-1,
+    so the real name goes percent-encoded in filename* (RFC 5987, RFC 6266), which browsers
+    prefer, and an ASCII fallback in filename for older clients."""
+    real = re.sub(r"[/\\]", "_", name)  # a name is not a path on the client's disk
+    ascii_name = unicodedata.normalize("NFKD", real).encode("ascii", "ignore").decode("ascii")
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._")[:60] or "network"
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}{suffix}\"; "
+                                   f"filename*=UTF-8''{quote(real + suffix, safe='')}"}
+
+
 @router.get("/{network_id}/export", response_class=Response, responses={**EXPORTED, **errors(404, 409, 422)})
 def export_network(network_id: str, services: ServicesDep, format: str = Query("npz", pattern="^(npz|json|pytorch)$")):
     """Download the network: npz (spec and weights), json (the spec) or pytorch (a .zip with model.py and weights.npz)."""
     row = services.networks.get(_id(network_id))
     entry = services.networks.entry(row["id"])
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in row["name"])[:60] or "network"
     if format == "json":
         return Response(json.dumps({**row["spec"]}, indent=2), media_type="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{safe}.json"'})
+                        headers=attachment(row["name"], ".json"))
     with entry.reading() as net:
         if format == "npz":
             data = to_bytes(net, meta={"name": row["name"]})
             return Response(data, media_type="application/octet-stream",
-                            headers={"Content-Disposition": f'attachment; filename="{safe}.npz"'})
+                            headers=attachment(row["name"], ".npz"))
         source, state = engine.to_pytorch(net, title=row["name"])
     buf = io.BytesIO()
     weights = io.BytesIO()
@@ -132,4 +145,4 @@ def export_network(network_id: str, services: ServicesDep, format: str = Query("
         z.writestr("model.py", source)
         z.writestr("weights.npz", weights.getvalue())
     return Response(buf.getvalue(), media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{safe}-pytorch.zip"'})
+                    headers=attachment(row["name"], "-pytorch.zip"))

@@ -2,9 +2,12 @@
 
 import io
 import json
+import re
 import zipfile
+from urllib.parse import unquote
 
 import numpy as np
+import pytest
 
 import engine
 
@@ -158,3 +161,45 @@ def test_validate_as_a_report_answers_200_with_the_errors(client):
     assert r.json()["errors"][0]["path"] == "layers[0]"
     ok = client.post("/api/networks/validate?report=true", json=engine.PRESETS["lenet5"]).json()
     assert ok["valid"] is True and ok["totals"]["params"] == 61_706
+
+
+PARAM = re.compile(r'\s*;\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)=("(?:[^"\\]|\\.)*"|[^;\s"]+)\s*')
+
+
+def disposition(header: str) -> dict[str, str]:
+    """The parameters of an attachment's Content-Disposition (RFC 6266)."""
+    assert header.startswith("attachment"), header
+    params, pos = {}, len("attachment")
+    for m in PARAM.finditer(header, pos):
+        assert m.start() == pos, f"cannot parse {header[pos:]!r}"
+        value, pos = m.group(2), m.end()
+        if value[0] == '"':
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params[m.group(1).lower()] = value
+    assert pos == len(header), f"cannot parse {header[pos:]!r}"
+    return params
+
+
+@pytest.mark.parametrize("name", ["名前", "Ñetwork", "my net (v2)", 'a "quoted"; name'])
+@pytest.mark.parametrize("format, ext",
+                         [("npz", ".npz"), ("json", ".json"), ("pytorch", "-pytorch.zip")])
+def test_export_of_a_non_ascii_name_sends_an_rfc_5987_filename(client, name, format, ext):
+    nid = client.post("/api/networks", json={"preset": "lenet5", "name": name}).json()["id"]
+    r = client.get(f"/api/networks/{nid}/export?format={format}")
+    assert r.status_code == 200, r.text
+    header = r.headers["content-disposition"]
+    header.encode("ascii")
+    params = disposition(header)
+    assert params["filename"].endswith(ext) and params["filename"].isascii()
+    charset, _, encoded = params["filename*"].partition("''")
+    assert charset == "UTF-8" and encoded.isascii()
+    assert unquote(encoded, encoding="utf-8", errors="strict") == name + ext
+
+
+def test_export_filename_keeps_no_path_separators(client):
+    body = {"preset": "lenet5", "name": "../up/and\\away"}
+    nid = client.post("/api/networks", json=body).json()["id"]
+    r = client.get(f"/api/networks/{nid}/export?format=json")
+    params = disposition(r.headers["content-disposition"])
+    assert unquote(params["filename*"].partition("''")[2]) == ".._up_and_away.json"
+    assert "/" not in params["filename"] and "\\" not in params["filename"]
