@@ -24,7 +24,7 @@ class ConvExplainBody(BaseModel):
     x: Matrix = Field(description=f"the input (H, W), at most {N}x{N}")
     w: Matrix = Field(description="the kernel (kh, kw)")
     stride: int = Field(1, ge=1, le=N)
-    padding: int = Field(0, ge=0, le=8)
+    padding: int = Field(0, ge=0, le=conv_explain.MAX_PADDING)
     delta: Matrix | None = Field(None, description="dL/d(output), shaped like the output; default all ones")
 
 

@@ -26,6 +26,13 @@ from engine.layers.shape import formula
 from ..errors import Invalid
 
 MAX_SIZE = 32
+MAX_PADDING = 8
+# Every number shown is a sum of products of two entries: at most
+# (MAX_SIZE + 2 * MAX_PADDING) ** 2 = 2,304 products (dW with a 1x1 kernel and the most padding).
+# Entries up to 1e150 keep each sum below 2,304 * 1e300, well inside float64's largest number
+# (about 1.8e308); larger ones may overflow to infinity, which JSON cannot carry.
+MAX_TERMS = (MAX_SIZE + 2 * MAX_PADDING) ** 2
+MAX_ABS = 1e150
 
 
 def _bad(field: str, msg: str) -> Invalid:
@@ -33,7 +40,7 @@ def _bad(field: str, msg: str) -> Invalid:
 
 
 def _matrix(value, field: str) -> np.ndarray:
-    """A non-empty rectangular 2-D list of finite numbers, at most MAX_SIZE a side."""
+    """A non-empty rectangular 2-D list of finite numbers up to MAX_ABS, at most MAX_SIZE a side."""
     if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
         raise _bad(field, "expected a 2-D list of numbers (a list of rows)")
     widths = {len(r) for r in value}
@@ -50,6 +57,14 @@ def _matrix(value, field: str) -> np.ndarray:
         raise _bad(field, f"is {a.shape[0]}x{a.shape[1]}; at most {MAX_SIZE}x{MAX_SIZE} is allowed")
     if not np.isfinite(a).all():
         raise _bad(field, "contains NaN or infinity; use finite numbers")
+    big = np.argwhere(np.abs(a) > MAX_ABS)
+    if len(big):
+        shown = ", ".join(f"{field}[{r}][{c}] = {a[r, c]:g}" for r, c in big[:3])
+        more = f" and {len(big) - 3} more" if len(big) > 3 else ""
+        raise _bad(field, f"has values too large: {shown}{more}. Use values between "
+                          f"{-MAX_ABS:g} and {MAX_ABS:g}: each result sums up to {MAX_TERMS:,} "
+                          "products of two entries, and larger ones can overflow float64 to "
+                          "infinity")
     return a
 
 

@@ -197,3 +197,25 @@ def test_api_rejects_non_finite_numbers(client, token):
                     headers={"content-type": "application/json"})
     assert r.status_code == 422 and "finite" in r.text
     assert "NaN" not in r.text.replace('"NaN"', "")
+
+
+@pytest.mark.parametrize("body,field,where", [
+    ({"x": [[1, 1e200], [3, 4]], "w": [[1e200]]}, "x", "x[0][1] = 1e+200"),
+    ({"x": [[1e150] * 3] * 3, "w": [[0, 1], [1, -2e160]]}, "w", "w[1][1] = -2e+160"),
+    ({"x": [[1, 2], [3, 4e10]], "w": [[1]], "delta": [[1, 1], [1, 1e300]]}, "delta",
+     "delta[1][1] = 1e+300"),
+])
+def test_api_values_whose_products_overflow_are_422(client, body, field, where):
+    r = client.post("/api/conv/explain", json=body)
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["detail"]
+    assert err["loc"] == ["body", field]
+    assert where in err["msg"] and "-1e+150 and 1e+150" in err["msg"] and "float64" in err["msg"]
+
+
+def test_the_largest_accepted_values_stay_finite(client):
+    big = [[1e150] * 32] * 32
+    r = client.post("/api/conv/explain", json={"x": big, "w": big, "padding": 8})
+    assert r.status_code == 200, r.text[:300]
+    r = client.post("/api/conv/explain", json={"x": big, "w": [[-1e150]], "padding": 8})
+    assert r.status_code == 200, r.text[:300]
