@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from app.errors import Invalid
-from app.services.conv_explain import correlate, dilate, explain
+from app.services.conv_explain import _agree, correlate, dilate, explain
 
 X = [[0, 1, 2, 1, 0], [4, 1, 0, 1, 0], [2, 0, 1, 1, 1], [1, 2, 3, 1, 0], [0, 4, 3, 2, 0]]
 W = [[0, 1, 0], [1, 0, 1], [2, 1, 0]]
@@ -219,3 +219,30 @@ def test_the_largest_accepted_values_stay_finite(client):
     assert r.status_code == 200, r.text[:300]
     r = client.post("/api/conv/explain", json={"x": big, "w": [[-1e150]], "padding": 8})
     assert r.status_code == 200, r.text[:300]
+
+
+def test_entries_of_very_different_sizes_agree_with_the_engine(client):
+    # 1e34 - 1e34: the engine's and the definition's sums round differently, by about 1e34 * eps
+    body = {"x": [[-1e17, -1e17, -1e17]], "w": [[-1e17, -1.0]], "delta": [[-1e17, 1e17]]}
+    r = client.post("/api/conv/explain", json=body)
+    assert r.status_code == 200, r.text[:300]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n, k, s, p = (int(v) for v in rng.integers([2, 1, 1, 0], [7, 4, 3, 2]))
+        if k > n + 2 * p:
+            continue
+        ho, wo = (n + 2 * p - k) // s + 1, (n + 1 + 2 * p - k) // s + 1
+
+        def mixed(shape):
+            exponents = rng.choice([-3, 0, 17, 40], shape)
+            return (rng.choice([-1.0, 1.0], shape) * 10.0 ** exponents).tolist()
+        body = {"x": mixed((n, n + 1)), "w": mixed((k, k)), "stride": s, "padding": p,
+                "delta": mixed((ho, wo))}
+        assert client.post("/api/conv/explain", json=body).status_code == 200, body
+
+
+def test_a_wrong_engine_result_is_still_caught():
+    with pytest.raises(RuntimeError, match="disagree"):
+        _agree("output", np.array([[1e17 + 1e9]]), np.array([[1e17]]), np.array([[2e17]]))
+    with pytest.raises(RuntimeError, match="disagree"):
+        _agree("dX", np.array([[1.0, 0.0]]), np.array([[1.0, 1e-6]]), np.array([[1.0, 1.0]]))
