@@ -16,6 +16,7 @@ from .db import Database
 from .deps import Services
 from .errors import AppError
 from .files import FileStore
+from .internal_errors import InternalErrors
 from .routers import conv, datasets, inspect, meta, networks, page, runs
 from .security import Guard
 from .services.datasets import DatasetService
@@ -92,4 +93,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.add_middleware(Guard, settings=settings)
+    app.add_middleware(InternalErrors)  # added last, so outermost: it answers for Guard too
     return app
