@@ -286,9 +286,11 @@ class DatasetService:
                  x_test=np.ascontiguousarray(ds.x_test), y_test=ds.y_test.astype(np.int64),
                  class_names=np.array([str(c) for c in ds.class_names], dtype=str))
         kind = "npz arrays" if ext == ".npz" else "image folders"
+        # the engine describes an .npz by its file name, here the spooled temporary one
+        about = "" if tmp.name in ds.description else f": {ds.description}"
         info = {"title": display, "kind": ds.kind, "shape": list(ds.shape), "class_names": list(ds.class_names),
                 "train_size": int(len(ds.x_train)), "test_size": int(len(ds.x_test)),
-                "description": f"uploaded {kind} from {base[:100]}: {ds.description}",
+                "description": f"uploaded {kind} from {base[:100]}{about}",
                 "filename": base[:200]}
         file_id = new_id()
         self.files.write("datasets", file_id, data.getvalue())

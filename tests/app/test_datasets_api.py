@@ -292,3 +292,29 @@ def test_downloaded_dataset_from_a_local_folder(client, data_dir, monkeypatch, t
     assert d["cached"] is True
     page = client.get("/api/datasets/mnist/samples", params={"n": 4, "split": "test"}).json()
     assert page["total"] == 10 and [i["label"] for i in page["items"]] == [0, 1, 2, 3]
+
+
+# ---------------------------------------------------------------------------- no server internals
+
+def strings(value):
+    """Every string in a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from strings(v)
+
+
+@pytest.mark.parametrize("content, filename",
+                         [(good_npz()[2], "digits.npz"), (folder_zip(), "pets.zip")])
+def test_an_upload_is_described_by_its_own_file_name_not_a_temporary_one(client, content, filename):
+    d = upload(client, content, filename).json()
+    assert filename in d["description"]
+    assert ".upload-" not in d["description"] and ".tmp" not in d["description"]
+    listed = {e["name"]: e for e in client.get("/api/datasets").json()}[d["name"]]
+    assert listed["description"] == d["description"]
+
