@@ -121,9 +121,7 @@ class DatasetService:
         out = []
         for d in edata.list_datasets(self.download_root()):
             d = dict(d)
-            folder = d.pop("folder", None)
-            if folder and self.settings.loopback:
-                d["folder"] = folder  # where to put the files by hand when offline
+            d.pop("folder", None)  # a path on the server; `cnn-playground datasets --json` shows it
             d["deletable"] = False
             out.append(d)
         for row in self.db.datasets():

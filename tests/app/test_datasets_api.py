@@ -318,3 +318,13 @@ def test_an_upload_is_described_by_its_own_file_name_not_a_temporary_one(client,
     listed = {e["name"]: e for e in client.get("/api/datasets").json()}[d["name"]]
     assert listed["description"] == d["description"]
 
+
+
+def test_the_dataset_list_shows_no_server_paths(client, data_dir, monkeypatch, tmp_path):
+    for root in (None, tmp_path / "elsewhere"):
+        if root is not None:
+            monkeypatch.setenv("CNN_PLAYGROUND_DATASETS", str(root))
+        listing = client.get("/api/datasets").json()
+        assert all("folder" not in d for d in listing)
+        leaks = [s for s in strings(listing) if str(data_dir) in s or str(tmp_path) in s]
+        assert not leaks, leaks
