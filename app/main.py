@@ -17,6 +17,7 @@ from .deps import Services
 from .errors import AppError
 from .files import FileStore
 from .internal_errors import InternalErrors
+from .log_redaction import token_redacted
 from .routers import conv, datasets, inspect, meta, networks, page, runs
 from .security import Guard
 from .services.datasets import DatasetService
@@ -61,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
-        yield
+        with token_redacted():  # installed once uvicorn has configured its loggers
+            yield
         app.state.services.runner.shutdown(timeout=5.0)
 
     app = FastAPI(title="CNN Playground", version="0.1.0", lifespan=lifespan,

@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from .conftest import free_port, start_server
+from .conftest import free_port, running_server, start_server
 
 
 def follow(server, run_id, origin=None):
@@ -111,3 +111,24 @@ def test_a_taken_port_is_a_clear_error(server, tmp_path):
     out = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", str(server.port),
                           "--data-dir", str(tmp_path / "other")], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--port" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_token_is_never_written_to_the_log(tmp_path):
+    token = "Sekr1t-t0ken_for-the-log-test"
+    with running_server(tmp_path / "data", "--token", token, "--log-level", "info") as server:
+        for query in ("/?token={}", "/api/health?token={}", "/api/health?a=1&token={}&b=2"):
+            assert httpx.get(server.url + query.format(token)).status_code == 200
+        assert httpx.get(f"{server.url}/api/health?token=a-wrong-{token}").status_code == 401
+        events = f"ws://127.0.0.1:{server.port}/api/runs/0123456789abcdef/events?token={token}"
+        with pytest.raises(InvalidStatus):  # no such run; the handshake is logged all the same
+            connect(events, open_timeout=10)
+    lines = server.log.read_text().splitlines()
+    banner = [line for line in lines if line.startswith("CNN Playground: ")]
+    assert len(banner) == 1 and token in banner[0]  # the URL to open, printed once for the teacher
+    leaks = [line for line in lines if token in line and line not in banner]
+    assert not leaks, leaks
+    assert any('"GET /api/health?token=*** HTTP/1.1" 200' in line for line in lines), lines
+    assert any('"GET /api/health?a=1&token=***&b=2 HTTP/1.1" 200' in line for line in lines)
+    assert any('"GET /?token=*** HTTP/1.1" 200' in line for line in lines)
+    handshake = "WebSocket /api/runs/0123456789abcdef/events?token=***"
+    assert any(handshake in line for line in lines), lines
