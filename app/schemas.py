@@ -4,9 +4,12 @@ pydantic union could not do as precisely."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from .services.networks import NAME_MAX, check_network_name
 
 Spec = dict[str, Any]
 
@@ -15,17 +18,32 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _network_name(name: str) -> str:
+    try:
+        return check_network_name(name)
+    except ValueError as e:  # the message as it is, without pydantic's "Value error, "
+        raise PydanticCustomError("network_name", str(e)) from None
+
+
+NAME_DESCRIPTION = "free text in any script, without control or invisible formatting characters"
+# checked by check_network_name alone (the length too), so every path says the same; a query
+# parameter (import's ?name=) takes CheckedName with its own Query()
+CheckedName = Annotated[str, AfterValidator(_network_name)]
+NetworkName = Annotated[CheckedName, Field(json_schema_extra={"maxLength": NAME_MAX},
+                                           description=NAME_DESCRIPTION)]
+
+
 class NetworkCreate(Strict):
     spec: Spec | None = Field(None, description="a network spec; or give `preset`")
     preset: str | None = Field(None, max_length=64, description="start from this preset")
-    name: str | None = Field(None, max_length=100)
+    name: NetworkName | None = None
     seed: int = Field(0, ge=0, lt=2**32)
     num_classes: int | None = Field(None, ge=1, le=1000, description="with a preset: the classes to predict")
     input: list[int] | None = Field(None, description="with a preset: another input shape [C, H, W]")
 
 
 class NetworkUpdate(Strict):
-    name: str | None = Field(None, max_length=100)
+    name: NetworkName | None = None
     spec: Spec | None = None
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import unicodedata
 import zipfile
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, UploadFile
@@ -19,7 +20,15 @@ from engine.presets import adapt
 from ..deps import ServicesDep
 from ..errors import Invalid, NotFound
 from ..files import check_id
-from ..schemas import NetworkCreate, NetworkPublic, NetworkReinit, NetworkUpdate
+from ..schemas import (
+    NAME_DESCRIPTION,
+    CheckedName,
+    NetworkCreate,
+    NetworkPublic,
+    NetworkReinit,
+    NetworkUpdate,
+)
+from ..services.networks import NAME_MAX, check_network_name
 from .responses import errors
 
 router = APIRouter(prefix="/networks", tags=["networks"])
@@ -53,7 +62,9 @@ def read_networks(services: ServicesDep):
 
 
 @router.post("/import", response_model=NetworkPublic, status_code=201, responses=errors(400, 413, 422))
-async def import_network(file: UploadFile, services: ServicesDep, name: str | None = Query(None, max_length=100)):
+async def import_network(file: UploadFile, services: ServicesDep,
+                         name: Annotated[CheckedName | None, Query(description=NAME_DESCRIPTION,
+                                         json_schema_extra={"maxLength": NAME_MAX})] = None):
     """A network file saved by this playground (.npz: spec, weights) or a spec (.json) becomes a new network."""
     data = await file.read()
     nets = services.networks
@@ -62,7 +73,12 @@ async def import_network(file: UploadFile, services: ServicesDep, name: str | No
             net = engine.load_checkpoint(data, check=lambda spec: nets.check_buildable(nets.check_spec(spec)))[0]
         except engine.CheckpointError as e:
             raise Invalid(str(e)) from None
-        return nets.public(nets.create_from(net, name or (file.filename or "imported")[:100]))
+        if name is None:  # named after its file, whose name is checked like any other
+            try:
+                name = check_network_name((file.filename or "imported")[:NAME_MAX], "file's name")
+            except ValueError as e:
+                raise Invalid(f"{e}, or name the network with ?name=") from None
+        return nets.public(nets.create_from(net, name))
     try:
         spec = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -72,7 +88,7 @@ async def import_network(file: UploadFile, services: ServicesDep, name: str | No
     seed = spec.pop("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise Invalid(f"'seed' in the spec file must be an integer 0 <= seed < 2**32, got {json.dumps(seed)[:40]}")
-    return services.networks.public(services.networks.create(spec, name or spec.get("name"), seed))
+    return services.networks.public(services.networks.create(spec, name, seed))
 
 
 @router.get("/{network_id}", response_model=NetworkPublic, responses=errors(404))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import unicodedata
 from collections import OrderedDict
 from contextlib import contextmanager
 
@@ -20,9 +21,44 @@ from ..errors import Conflict, Invalid, NotFound, TooLarge
 from ..files import FileStore, new_id
 from ..settings import Settings
 
+NAME_MAX = 100
+# Characters a name shown in lists, file names and logs must not hold: they are invisible, break
+# the line, or reorder the text around them ("report\u202etxt.exe" reads "reportexe.txt").
+REFUSED = {"Cc": "a control character", "Cf": "an invisible formatting character",
+           "Zl": "a line separator", "Zp": "a paragraph separator",
+           "Cs": "half of a UTF-16 surrogate pair, not a character"}
+JOINERS = "\u200c\u200d"  # zero-width (non-)joiners: Persian, Indic scripts and emoji need them
+
 
 def spec_errors(e: engine.SpecErrors) -> list[dict]:
     return [err.to_dict() for err in e.errors]
+
+
+def check_network_name(name: str, field: str = "name") -> str:
+    """A network's name as stored: free text in any script (letters, digits, spaces, punctuation,
+    symbols), at most NAME_MAX characters, without surrounding whitespace. Raises ValueError saying
+    which character of `field` is refused and why."""
+    if len(name) > NAME_MAX:
+        raise ValueError(f"the {field} has {len(name)} characters; at most {NAME_MAX} are allowed")
+    stripped = name.strip()  # a tab or newline pasted at either end is only whitespace
+    if not stripped:
+        raise ValueError(f"the {field} is empty or only spaces; give a name such as 'my net (v2)'")
+    start = len(name) - len(name.lstrip())
+    for i, ch in enumerate(stripped, start + 1):
+        why = REFUSED.get(unicodedata.category(ch))
+        if why and ch not in JOINERS:
+            label = unicodedata.name(ch, "")
+            raise ValueError(f"the {field} holds U+{ord(ch):04X}{' ' + label if label else ''} at "
+                             f"position {i}, {why}; a name may hold letters, digits, spaces, "
+                             "punctuation and symbols in any script: remove it")
+    return stripped
+
+
+def _checked_name(name: str, field: str) -> str:
+    try:
+        return check_network_name(name, field)
+    except ValueError as e:
+        raise Invalid(str(e)) from None
 
 
 class NetworkEntry:
@@ -91,17 +127,24 @@ class NetworkService:
                 "updated": row["updated"], "training_run": entry.run_id if entry else None}
 
     def create(self, spec: dict, name: str | None, seed: int) -> dict:
+        """A new network from spec; without a name it takes the spec's own, else 'network'."""
         summary = self.check_spec(spec)
+        if name is not None:
+            name = _checked_name(name, "name")
+        elif (spec.get("name") or "").strip():  # a blank name in the spec is no name
+            name = _checked_name(spec["name"], "spec's name")
         self.check_buildable(summary)
         net = engine.build_network(spec, seed=seed)
         id = new_id()
         self.files.write("networks", id, to_bytes(net))
-        self.db.insert_network(id, name or spec.get("name") or "network", spec, seed, summary["totals"]["params"])
+        self.db.insert_network(id, name or "network", spec, seed, summary["totals"]["params"])
         with self._lock:
             self._remember(id, NetworkEntry(net))
         return self.get(id)
 
     def create_from(self, net: engine.Network, name: str) -> dict:
+        """A new network holding net's spec and weights."""
+        name = _checked_name(name, "name")
         summary = self.check_spec(net.spec)
         self.check_buildable(summary)
         id = new_id()
@@ -158,7 +201,7 @@ class NetworkService:
         row = self.get(id)
         fields = {}
         if name is not None:
-            fields["name"] = name
+            fields["name"] = _checked_name(name, "name")
         if spec is not None and spec != row["spec"]:
             summary = self.check_spec(spec)
             self.check_buildable(summary)

@@ -203,3 +203,96 @@ def test_export_filename_keeps_no_path_separators(client):
     params = disposition(r.headers["content-disposition"])
     assert unquote(params["filename*"].partition("''")[2]) == ".._up_and_away.json"
     assert "/" not in params["filename"] and "\\" not in params["filename"]
+
+
+# ---- network names: free text, but nothing that hides or reorders what is shown -----------------
+BAD_NAMES = {
+    "nul": ("a\x00b", "U+0000"),
+    "tab inside": ("tab\there", "U+0009"),
+    "bidi override": ("report\u202eexe.txt", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    "bidi isolate": ("a\u2066b", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+    "zero width space": ("zero\u200bwidth", "U+200B ZERO WIDTH SPACE"),
+    "byte order mark": ("\ufeffnet", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+    "line separator": ("a\u2028b", "U+2028 LINE SEPARATOR"),
+    "paragraph separator": ("a\u2029b", "U+2029 PARAGRAPH SEPARATOR"),
+    "empty": ("", "empty"),
+    "only spaces": (" \t ", "empty"),
+    "too long": ("n" * 101, "at most 100"),
+}
+GOOD_NAMES = {"LeNet-5": "LeNet-5", "my net (v2)": "my net (v2)", "名前": "名前", "Ñetwork": "Ñetwork",
+              "  padded  ": "padded", "n" * 100: "n" * 100,
+              "👩\u200d💻 net": "👩\u200d💻 net",  # an emoji sequence joins with U+200D
+              "می\u200cخواهم": "می\u200cخواهم"}  # Persian needs U+200C between some letters
+
+
+def error_text(r) -> str:
+    """The 422's detail as one line: validation errors as 'loc: msg', a plain detail as it is."""
+    assert r.status_code == 422, r.text[:300]
+    detail = r.json()["detail"]
+    if isinstance(detail, str):
+        return detail
+    return " | ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if "loc" in e  # pydantic's
+                      else f"{e['path']}: {e['message']}" for e in detail)  # the spec's
+
+
+def spec_file(name=None) -> bytes:
+    spec = dict(engine.PRESETS["lenet5"])
+    if name is not None:
+        spec["name"] = name
+    return json.dumps(spec).encode()
+
+
+@pytest.mark.parametrize("name, words", BAD_NAMES.values(), ids=BAD_NAMES.keys())
+def test_a_bad_network_name_is_422_on_every_path(client, lenet, name, words):
+    r = client.post("/api/networks", json={"preset": "lenet5", "name": name})
+    assert "body.name" in (text := error_text(r)) and words in text, text
+    r = client.patch(f"/api/networks/{lenet['id']}", json={"name": name})
+    assert "body.name" in (text := error_text(r)) and words in text, text
+    r = client.post("/api/networks/import", params={"name": name},
+                    files={"file": ("net.json", spec_file())})
+    assert "query.name" in (text := error_text(r)) and words in text, text
+    assert [n["name"] for n in client.get("/api/networks").json()] == ["LeNet"]
+
+
+@pytest.mark.parametrize("name, words", BAD_NAMES.values(), ids=BAD_NAMES.keys())
+def test_a_bad_name_inside_a_spec_is_422(client, name, words):
+    spec = {**engine.PRESETS["lenet5"], "name": name}
+    created = client.post("/api/networks", json={"spec": spec})
+    imported = client.post("/api/networks/import", files={"file": ("n.json", spec_file(name))})
+    if not name.strip():  # a spec's name is optional: a blank one is no name
+        assert created.json()["name"] == imported.json()["name"] == "network"
+        return
+    for r in (created, imported):
+        assert "name" in (text := error_text(r)) and words in text, text
+    assert client.get("/api/networks").json() == []
+
+
+def test_a_bad_character_in_an_imported_file_name_is_422(client, lenet):
+    data = client.get(f"/api/networks/{lenet['id']}/export?format=npz").content
+    r = client.post("/api/networks/import", files={"file": ("lenet\u202exnpz.npz", data)})
+    text = error_text(r)
+    assert "file's name" in text and "U+202E RIGHT-TO-LEFT OVERRIDE" in text, text
+    assert "?name=" in text
+    r = client.post("/api/networks/import", params={"name": "LeNet copy"},
+                    files={"file": ("lenet\u202exnpz.npz", data)})
+    assert r.status_code == 201 and r.json()["name"] == "LeNet copy"
+
+
+def test_a_lone_surrogate_in_a_network_name_is_422(client, lenet):
+    body = b'{"preset": "lenet5", "name": "a\\ud800b"}'
+    r = client.post("/api/networks", content=body, headers={"content-type": "application/json"})
+    assert "U+D800" in (text := error_text(r)) and "body.name" in text, text
+    r = client.patch(f"/api/networks/{lenet['id']}", content=b'{"name": "\\udfff"}',
+                     headers={"content-type": "application/json"})
+    assert "U+DFFF" in error_text(r)
+
+
+@pytest.mark.parametrize("name, stored", GOOD_NAMES.items(), ids=range(len(GOOD_NAMES)))
+def test_free_text_network_names_are_kept(client, lenet, name, stored):
+    r = client.post("/api/networks", json={"preset": "lenet5", "name": name})
+    assert r.status_code == 201 and r.json()["name"] == stored, r.text[:300]
+    r = client.patch(f"/api/networks/{lenet['id']}", json={"name": name})
+    assert r.status_code == 200 and r.json()["name"] == stored, r.text[:300]
+    r = client.post("/api/networks/import", params={"name": name},
+                    files={"file": ("n.json", spec_file())})
+    assert r.status_code == 201 and r.json()["name"] == stored, r.text[:300]
