@@ -1,9 +1,15 @@
-"""The SQLite database: networks, datasets, runs and each run's metric history.
+"""The SQLite database: networks and datasets here; runs and their events in app/runs/store.py.
 
 One connection per thread (sqlite3 objects are not shared across threads),
 WAL so readers never wait for the writer, a busy timeout, and one lock that
 serializes writes inside this process so no user ever sees "database is
-locked".
+locked". The schema is made and upgraded by numbered migrations (migrations.py)
+when the database is opened. Foreign keys cascade: deleting a network deletes
+its runs and their events.
+
+Writes that must agree with a file (a network's weights) write the file inside
+the transaction that writes its row: the row is committed only after the file
+is whole, and two writers of one network wait for each other.
 """
 
 from __future__ import annotations
@@ -15,28 +21,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS networks (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, spec TEXT NOT NULL, seed INTEGER NOT NULL,
-    params INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1,
-    created REAL NOT NULL, updated REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS datasets (
-    name TEXT PRIMARY KEY, file_id TEXT NOT NULL, info TEXT NOT NULL, created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, network_id TEXT NOT NULL, dataset TEXT NOT NULL, config TEXT NOT NULL,
-    status TEXT NOT NULL, message TEXT, created REAL NOT NULL, started REAL, finished REAL,
-    steps INTEGER NOT NULL DEFAULT 0, metrics TEXT, evaluation TEXT, checkpoint TEXT
-);
-CREATE TABLE IF NOT EXISTS run_events (
-    run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE INDEX IF NOT EXISTS runs_by_network ON runs (network_id);
-"""
-
-ACTIVE = ("queued", "running", "paused")
+from .migrations import migrate
 
 
 def _loads(text):
@@ -49,7 +34,7 @@ class Database:
         self._local = threading.local()
         self._write = threading.Lock()
         with self._write:
-            self._conn().executescript(SCHEMA)
+            self.migrated = migrate(self._conn(), str(self.path))
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -65,8 +50,12 @@ class Database:
 
     @contextmanager
     def tx(self):
-        """A write transaction, one at a time in this process."""
+        """A write transaction, one at a time in this process (and, through SQLite's lock, among
+        processes). Nested use on one thread joins the outer transaction."""
         conn = self._conn()
+        if conn.in_transaction:
+            yield conn
+            return
         with self._write:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -87,6 +76,7 @@ class Database:
                       (id, name, json.dumps(spec), seed, params, now, now))
 
     def update_network(self, id, **fields):
+        """Change fields (none: the weights changed) and count a new version."""
         fields = {k: json.dumps(v) if k == "spec" else v for k, v in fields.items()}
         sets = "".join(f"{k} = ?, " for k in fields)
         with self.tx() as c:
@@ -101,9 +91,8 @@ class Database:
         return [self._network(r) for r in self.query("SELECT * FROM networks ORDER BY created")]
 
     def delete_network(self, id):
+        """The network, and through the cascades its runs and their events."""
         with self.tx() as c:
-            c.execute("DELETE FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE network_id = ?)", (id,))
-            c.execute("DELETE FROM runs WHERE network_id = ?", (id,))
             c.execute("DELETE FROM networks WHERE id = ?", (id,))
 
     @staticmethod
@@ -129,59 +118,8 @@ class Database:
         with self.tx() as c:
             c.execute("DELETE FROM datasets WHERE name = ?", (name,))
 
-    # ---- runs ---------------------------------------------------------------------
-    def insert_run(self, id, network_id, dataset, config, status="queued"):
-        with self.tx() as c:
-            c.execute("INSERT INTO runs (id, network_id, dataset, config, status, created) VALUES (?,?,?,?,?,?)",
-                      (id, network_id, dataset, json.dumps(config), status, time.time()))
-
-    def update_run(self, id, **fields):
-        for k in ("metrics", "evaluation"):
-            if k in fields and fields[k] is not None:
-                fields[k] = json.dumps(fields[k])
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with self.tx() as c:
-            c.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), id))
-
-    def run(self, id) -> dict | None:
-        rows = self.query("SELECT * FROM runs WHERE id = ?", (id,))
-        return self._run(rows[0]) if rows else None
-
-    def runs(self, network_id: str | None = None) -> list[dict]:
-        if network_id:
-            rows = self.query("SELECT * FROM runs WHERE network_id = ? ORDER BY created", (network_id,))
-        else:
-            rows = self.query("SELECT * FROM runs ORDER BY created")
-        return [self._run(r) for r in rows]
-
-    @staticmethod
-    def _run(r) -> dict:
-        d = dict(r)
-        d["config"] = json.loads(d["config"])
-        d["metrics"] = _loads(d["metrics"])
-        d["evaluation"] = _loads(d["evaluation"])
-        return d
-
-    def add_events(self, run_id, events: list[dict]):
-        """Events numbered by their own 'seq'."""
-        with self.tx() as c:
-            c.executemany("INSERT OR REPLACE INTO run_events (run_id, seq, type, data) VALUES (?,?,?,?)",
-                          [(run_id, e["seq"], e["type"], json.dumps(e)) for e in events])
-
-    def events(self, run_id) -> list[dict]:
-        return [json.loads(r["data"]) for r in
-                self.query("SELECT data FROM run_events WHERE run_id = ? ORDER BY seq", (run_id,))]
-
     def file_ids(self) -> dict[str, set[str]]:
         """The ids of the files each table refers to, by file kind."""
         return {"networks": {r["id"] for r in self.query("SELECT id FROM networks")},
                 "checkpoints": {r["checkpoint"] for r in self.query("SELECT checkpoint FROM runs WHERE checkpoint IS NOT NULL")},
                 "datasets": {r["file_id"] for r in self.query("SELECT file_id FROM datasets")}}
-
-    def mark_interrupted(self) -> int:
-        """Runs that were active when the server last stopped: they are interrupted now."""
-        with self.tx() as c:
-            cur = c.execute("UPDATE runs SET status = 'interrupted', message = 'the server stopped while this run "
-                            "was active; its last checkpoint is kept', finished = ? WHERE status IN (?,?,?)",
-                            (time.time(), *ACTIVE))
-            return cur.rowcount

@@ -9,6 +9,10 @@ from fastapi import Depends, Request
 
 from .db import Database
 from .files import FileStore
+from .instance import Instance
+from .runs.service import RunService
+from .services.datasets import DatasetService
+from .services.networks import NetworkService
 from .settings import Settings
 
 
@@ -17,9 +21,10 @@ class Services:
     settings: Settings
     db: Database
     files: FileStore
-    networks: "object"
-    datasets: "object"
-    runner: "object"
+    instance: Instance
+    networks: NetworkService
+    datasets: DatasetService
+    runs: RunService
 
 
 def get_services(request: Request) -> Services:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,13 +16,17 @@ from .db import Database
 from .deps import Services
 from .errors import AppError
 from .files import FileStore
+from .instance import Instance
 from .internal_errors import InternalErrors
 from .log_redaction import token_redacted
 from .routers import conv, datasets, inspect, meta, networks, page, runs
+from .runs.events import clean
+from .runs.inprocess import InProcessRunner
+from .runs.service import RunService
+from .runs.store import RunStore
 from .security import Guard
 from .services.datasets import DatasetService
 from .services.networks import NetworkService
-from .services.runner import InProcessRunner, clean
 from .settings import Settings
 from .threads import use_threads
 
@@ -47,13 +51,18 @@ def build_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     files = FileStore(settings.data_dir)
     db = Database(settings.db_path)
-    db.mark_interrupted()
-    files.sweep(keep=db.file_ids())
-    nets = NetworkService(settings, db, files)
+    instance = Instance(settings.data_dir)
+    store = RunStore(db)
+    nets = NetworkService(settings, db, files, store)
     data = DatasetService(settings, db, files)
-    runner = InProcessRunner(settings, db, files, nets, data)
-    data.is_in_use = runner.uses_dataset
-    return Services(settings=settings, db=db, files=files, networks=nets, datasets=data, runner=runner)
+    runs = RunService(settings, db, files, store, nets, data, instance,
+                      InProcessRunner(settings.max_concurrent_runs, data.load))
+    data.is_in_use = runs.uses_dataset
+    runs.open()  # runs whose server is gone are interrupted first, their networks given their checkpoints
+    if not instance.others_alive():  # another server's files may be half-written: only sweep alone
+        files.sweep(keep=db.file_ids())
+    return Services(settings=settings, db=db, files=files, instance=instance, networks=nets, datasets=data,
+                    runs=runs)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,7 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = build_services(settings)
         with token_redacted():  # installed once uvicorn has configured its loggers
             yield
-        app.state.services.runner.shutdown(timeout=5.0)
+        app.state.services.runs.shutdown(timeout=5.0)
+        app.state.services.instance.close()
 
     app = FastAPI(title="CNN Playground", version="0.1.0", lifespan=lifespan,
                   description="Build, train and look inside convolutional networks.")
@@ -93,6 +103,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (meta.router, networks.router, datasets.router, runs.router, inspect.router, conv.router):
         app.include_router(router, prefix="/api")
     app.include_router(page.router)
+
+    @app.websocket("/{path:path}")
+    async def no_such_websocket(websocket: WebSocket, path: str):
+        """A WebSocket no route takes: refused with an HTTP 404 that says where the streams are."""
+        await websocket.send_denial_response(JSONResponse(
+            {"detail": f"no WebSocket at /{path[:80]}; a run's events stream at /api/runs/{{run_id}}/events"},
+            status_code=404))
+
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.add_middleware(Guard, settings=settings)
     app.add_middleware(InternalErrors)  # added last, so outermost: it answers for Guard too

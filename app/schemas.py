@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from .runs.status import RunStatus
 from .services.networks import NAME_MAX, check_network_name
 
 Spec = dict[str, Any]
@@ -65,10 +66,15 @@ class NetworkPublic(BaseModel):
     training_run: str | None = None
 
 
+# The limits of one run on this server: each field's bounds are here, where the OpenAPI schema shows them.
+MAX_EPOCHS = 500
+MAX_BATCH_SIZE = 1024
+
+
 class RunCreate(Strict):
     dataset: str = Field("strokes", max_length=100)
-    epochs: int = Field(1, ge=1)
-    batch_size: int = Field(64, ge=1)
+    epochs: int = Field(1, ge=1, le=MAX_EPOCHS, description=f"passes over the training data, 1 to {MAX_EPOCHS}")
+    batch_size: int = Field(64, ge=1, le=MAX_BATCH_SIZE, description=f"examples per step, 1 to {MAX_BATCH_SIZE}")
     optimizer: Literal["sgd", "adam", "rmsprop", "adagrad"] = "sgd"
     lr: float = Field(0.01, gt=0, le=1e6)
     momentum: float = Field(0.9, ge=0, lt=1)
@@ -94,12 +100,19 @@ class RunPublic(BaseModel):
     network_id: str
     dataset: str
     config: dict[str, Any]
-    status: str
+    status: RunStatus = Field(description="queued, running, paused; or how it ended: completed, stopped, diverged, "
+                                          "failed, interrupted (the server stopped; `resume` goes on from the "
+                                          "last checkpoint)")
     message: str | None = None
     created: float
     started: float | None = None
     finished: float | None = None
     steps: int = 0
+    epoch: int = Field(0, description="epochs finished (for an interrupted run: those its checkpoint holds)")
+    epochs: int | None = Field(None, description="epochs planned")
+    resumable: bool = Field(False, description="whether POST .../resume applies (paused or interrupted)")
+    request: Literal["pause", "resume", "stop"] | None = Field(
+        None, description="a request waiting for the server that runs it")
     metrics: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = None
     checkpoint: str | None = None

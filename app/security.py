@@ -58,6 +58,10 @@ class Guard:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         h = _headers(scope)
+        hosts = sum(1 for k, _ in scope.get("headers", []) if k.lower() == b"host")
+        if hosts > 1:  # which one counts is ambiguous, and a proxy may have checked the other one
+            return await self._deny(scope, receive, send, 400,
+                                    f"the request has {hosts} Host headers; send exactly one")
         host = _host_name(h.get("host", ""))
         wildcard = self.settings.host in ("0.0.0.0", "::")
         if not wildcard and host not in self.allowed_hosts():

@@ -27,8 +27,6 @@ class Settings(BaseModel):
     max_params: int = 20_000_000               # parameters of a network that can be built
     max_request_activation_bytes: int = 512 * 2**20   # one inspection request's activations
     max_step_activation_bytes: int = 2 * 2**30        # one training step's activations (batch x per-example)
-    max_batch_size: int = 1024
-    max_epochs: int = 500
     max_body_bytes: int = 8 * 2**20            # JSON requests
     max_upload_bytes: int = 256 * 2**20        # dataset and network uploads
     max_dataset_bytes: int = 512 * 2**20       # pixels of one dataset, once decoded

@@ -224,6 +224,18 @@ def check_fit(net: Network, dataset: Dataset, config: TrainConfig) -> None:
         raise DatasetError(f"validation {config.validation} leaves nothing to train on ({n} examples)")
 
 
+def steps_per_epoch(dataset: Dataset, config: TrainConfig) -> int:
+    """How many batches one epoch has (as the Trainer will split the data)."""
+    n = len(dataset.x_train) or len(dataset.x_test)
+    if config.max_train is not None:
+        n = min(n, config.max_train)
+    if config.holdout is not None:
+        n -= config.holdout
+    elif config.validation > 0:
+        n -= max(1, int(round(n * config.validation)))
+    return max(1, math.ceil(max(n, 0) / config.batch_size))
+
+
 def _finite(v):
     return float(v) if v is not None and math.isfinite(v) else None
 

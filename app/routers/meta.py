@@ -20,8 +20,7 @@ router = APIRouter(tags=["meta"])
 @router.get("/health", response_model=Health)
 def read_health(services: ServicesDep):
     """Whether the server is up, and how many runs are active."""
-    active = sum(1 for r in services.runner.runs.values() if r.status in ("queued", "running", "paused"))
-    return {"status": "ok", "version": "0.1.0", "runs_active": active}
+    return {"status": "ok", "version": "0.1.0", "runs_active": services.runs.count_active()}
 
 
 @router.get("/layers")

@@ -58,7 +58,7 @@ def create_network(body: NetworkCreate, services: ServicesDep):
 @router.get("", response_model=list[NetworkPublic])
 def read_networks(services: ServicesDep):
     """Every network, oldest first."""
-    return [services.networks.public(r) for r in services.db.networks()]
+    return services.networks.public_all()
 
 
 @router.post("/import", response_model=NetworkPublic, status_code=201, responses=errors(400, 413, 422))

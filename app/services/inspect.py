@@ -28,7 +28,7 @@ import engine
 from engine.network import describe
 
 from ..errors import Invalid, TooLarge
-from .runner import clean
+from ..runs.events import clean
 
 MAX_IMAGE_PIXELS = 4096 * 4096     # an uploaded image, from its header, before decoding
 MAX_PIXEL_SIDE = 4096              # a canvas side

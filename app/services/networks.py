@@ -1,14 +1,18 @@
 """Networks: specs in the database, weights in files, built networks in memory.
 
-A network being trained belongs to its run's worker thread; everything else
-reads a snapshot of its weights that the worker publishes a few times a
-second, so feature maps and predictions are consistent while training goes on.
+The database says which network is training (it has an active run) and which
+version of its weights is current; the cache of built networks follows the
+version, so a network trained or edited through another server is read
+afresh. While a run trains a network on this server, readers see a copy of
+its weights that the run publishes a few times a second, so feature maps and
+predictions are consistent while training goes on.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import time
 import unicodedata
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -19,6 +23,7 @@ from engine.io import to_bytes
 from ..db import Database
 from ..errors import Conflict, Invalid, NotFound, TooLarge
 from ..files import FileStore, new_id
+from ..runs.store import RunStore
 from ..settings import Settings
 
 NAME_MAX = 100
@@ -62,28 +67,24 @@ def _checked_name(name: str, field: str) -> str:
 
 
 class NetworkEntry:
-    """One built network and who may touch it."""
+    """One built network: the weights of one version, and those of a run training it here."""
 
-    def __init__(self, net: engine.Network):
+    def __init__(self, net: engine.Network, version: int):
         self.net = net
-        self.lock = threading.RLock()   # held by readers, and to hand the network to a run
-        self.run_id: str | None = None  # the run training it, if any
-        self.snapshot: engine.Network | None = None
+        self.version = version
+        self.lock = threading.RLock()
+        self.training: engine.Network | None = None  # weights a run here published, while it trains
 
     @contextmanager
     def reading(self):
-        """The network to read: a published snapshot while a run trains, else the network itself."""
+        """The network to read: the training weights while a run here trains it, else its own."""
         with self.lock:
-            yield self.snapshot if self.run_id else self.net
-
-    def publish(self) -> None:
-        """Called by the training worker: make the current weights the ones readers see."""
-        self.snapshot = self.net.copy()
+            yield self.training or self.net
 
 
 class NetworkService:
-    def __init__(self, settings: Settings, db: Database, files: FileStore, cache_size: int = 32):
-        self.settings, self.db, self.files = settings, db, files
+    def __init__(self, settings: Settings, db: Database, files: FileStore, runs: RunStore, cache_size: int = 32):
+        self.settings, self.db, self.files, self.runs = settings, db, files, runs
         self._cache: OrderedDict[str, NetworkEntry] = OrderedDict()  # built networks, least recent first
         self.cache_size = cache_size
         self._lock = threading.Lock()
@@ -120,11 +121,16 @@ class NetworkService:
             raise NotFound(f"no network with id {id!r}")
         return row
 
-    def public(self, row: dict) -> dict:
-        entry = self._cache.get(row["id"])
+    def public(self, row: dict, training: dict[str, str] | None = None) -> dict:
+        """The network as the API shows it; `training` (network id -> run id) saves a query per row."""
+        run = training.get(row["id"]) if training is not None else self.runs.active_run_of(row["id"])
         return {"id": row["id"], "name": row["name"], "spec": row["spec"], "seed": row["seed"],
                 "params": row["params"], "version": row["version"], "created": row["created"],
-                "updated": row["updated"], "training_run": entry.run_id if entry else None}
+                "updated": row["updated"], "training_run": run}
+
+    def public_all(self) -> list[dict]:
+        training = self.runs.active_by_network()
+        return [self.public(r, training) for r in self.db.networks()]
 
     def create(self, spec: dict, name: str | None, seed: int) -> dict:
         """A new network from spec; without a name it takes the spec's own, else 'network'."""
@@ -139,7 +145,7 @@ class NetworkService:
         self.files.write("networks", id, to_bytes(net))
         self.db.insert_network(id, name or "network", spec, seed, summary["totals"]["params"])
         with self._lock:
-            self._remember(id, NetworkEntry(net))
+            self._remember(id, NetworkEntry(net, 1))
         return self.get(id)
 
     def create_from(self, net: engine.Network, name: str) -> dict:
@@ -151,15 +157,17 @@ class NetworkService:
         self.files.write("networks", id, to_bytes(net))
         self.db.insert_network(id, name, net.spec, net.seed, summary["totals"]["params"])
         with self._lock:
-            self._remember(id, NetworkEntry(net))
+            self._remember(id, NetworkEntry(net, 1))
         return self.get(id)
 
     def entry(self, id: str) -> NetworkEntry:
-        with self._lock:
-            if id in self._cache:
-                self._cache.move_to_end(id)
-                return self._cache[id]
+        """The built network of the current version (NotFound if there is none)."""
         row = self.get(id)
+        with self._lock:
+            entry = self._cache.get(id)
+            if entry is not None and entry.version == row["version"]:
+                self._cache.move_to_end(id)
+                return entry
         try:
             net = engine.load_checkpoint(self.files.read("networks", id))[0]
         except (OSError, engine.CheckpointError) as e:
@@ -170,32 +178,55 @@ class NetworkService:
             net = engine.build_network(row["spec"], seed=row["seed"])
             self.files.write("networks", id, to_bytes(net))
         with self._lock:
-            return self._remember(id, NetworkEntry(net), keep_existing=True)
+            old = self._cache.get(id)
+            if old is not None and old.version >= row["version"]:
+                return old  # another request loaded it meanwhile
+            entry = NetworkEntry(net, row["version"])
+            if old is not None:
+                entry.training = old.training
+            return self._remember(id, entry)
 
-    def _remember(self, id, entry, keep_existing=False):
-        if keep_existing and id in self._cache:
-            return self._cache[id]
+    def _remember(self, id: str, entry: NetworkEntry) -> NetworkEntry:
         self._cache[id] = entry
+        self._cache.move_to_end(id)
         while len(self._cache) > self.cache_size:
             old_id, old = next(iter(self._cache.items()))
-            if old.run_id:
+            if old.training is not None:  # a run here publishes into it: keep it, trim later
                 self._cache.move_to_end(old_id)
                 break
             self._cache.popitem(last=False)
         return entry
 
-    def save_weights(self, id: str, net: engine.Network) -> None:
-        self.files.write("networks", id, to_bytes(net))
-        self.db.update_network(id)
-
-    def _replace(self, id: str, net: engine.Network, **fields) -> None:
+    # ---- training: called by the run service ---------------------------------------------
+    def show_training(self, id: str, net: engine.Network) -> None:
+        """Readers see these weights (a copy the caller made) while a run here trains the network."""
         entry = self.entry(id)
         with entry.lock:
-            if entry.run_id:
-                raise Conflict(f"network {id} is training in run {entry.run_id}; stop the run first")
+            entry.training = net
+
+    def write_weights(self, c, id: str, data: bytes) -> None:
+        """Inside the caller's transaction `c`: the network's weights become `data` (a network file)."""
+        self.files.write("networks", id, data)
+        c.execute("UPDATE networks SET version = version + 1, updated = ? WHERE id = ?", (time.time(), id))
+
+    def training_ended(self, id: str) -> None:
+        """The run here is over: readers see the network's own weights (a new version, if it changed)."""
+        with self._lock:
+            entry = self._cache.get(id)
+        if entry is not None:
+            with entry.lock:
+                entry.training = None
+
+    def _replace(self, id: str, net: engine.Network, **fields) -> None:
+        """New weights (and fields) for a network no run is training: file and row in one transaction."""
+        with self.db.tx() as c:
+            run = self.runs.active_run_of(id, c)
+            if run:
+                raise Conflict(f"network {id} is training in run {run}; stop the run first")
             self.files.write("networks", id, to_bytes(net))
             self.db.update_network(id, **fields)
-            entry.net = net
+        with self._lock:
+            self._cache.pop(id, None)  # the next reader builds the new version
 
     def update(self, id: str, name: str | None = None, spec: dict | None = None) -> dict:
         row = self.get(id)
@@ -226,12 +257,15 @@ class NetworkService:
         return self.get(id)
 
     def delete(self, id: str) -> None:
+        """The network, its runs and their events (cascaded), its weights and its runs' checkpoints."""
         self.get(id)
-        entry = self._cache.get(id)
-        if entry and entry.run_id:
-            raise Conflict(f"network {id} is training in run {entry.run_id}; stop the run first")
-        checkpoints = [r["checkpoint"] for r in self.db.runs(id) if r["checkpoint"]]
-        self.db.delete_network(id)
+        with self.db.tx() as c:
+            run = self.runs.active_run_of(id, c)
+            if run:
+                raise Conflict(f"network {id} is training in run {run}; stop the run first")
+            checkpoints = [r["checkpoint"] for r in c.execute(
+                "SELECT checkpoint FROM runs WHERE network_id = ? AND checkpoint IS NOT NULL", (id,))]
+            self.db.delete_network(id)
         self.files.delete("networks", id)
         for file_id in checkpoints:
             self.files.delete("checkpoints", file_id)

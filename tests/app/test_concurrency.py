@@ -56,12 +56,12 @@ def live(tmp_path, request):
 
 
 def wait_done(live, run_id, timeout=120):
-    runner = live.services.runner
+    runs = live.services.runs
     deadline = time.monotonic() + timeout
-    while runner.describe(run_id)["status"] in ("queued", "running", "paused"):
+    while runs.describe(run_id)["status"] in ("queued", "running", "paused"):
         assert time.monotonic() < deadline, "the run did not finish"
         time.sleep(0.05)
-    return runner.describe(run_id)
+    return runs.describe(run_id)
 
 
 def stuck_client(port: int, run_id: str) -> socket.socket:
@@ -106,7 +106,7 @@ def test_a_client_that_never_reads_does_not_slow_training_and_is_dropped(live):
     with httpx.Client(base_url=live.url, timeout=30) as api:
         nid = api.post("/api/networks", json={"spec": TINY}).json()["id"]
         body = {"dataset": "strokes", "epochs": 20, "batch_size": 1, "max_train": 1500}
-        runner = live.services.runner
+        runs = live.services.runs
 
         first = api.post(f"/api/networks/{nid}/runs", json={**body, "epochs": 1}).json()["id"]  # loads the dataset
         wait_done(live, first)
@@ -118,23 +118,20 @@ def test_a_client_that_never_reads_does_not_slow_training_and_is_dropped(live):
         t = time.monotonic()
         rid = api.post(f"/api/networks/{nid}/runs", json=body).json()["id"]
         sock = stuck_client(live.port, rid)
-        run = runner.runs[rid]
         subscribed = released_while_running = False
-        while runner.describe(rid)["status"] in ("queued", "running"):
-            with run.lock:
-                n = len(run.subscribers)
+        while runs.describe(rid)["status"] in ("queued", "running"):
+            n = runs.bus.subscriber_count(rid)
             subscribed |= n == 1
-            if subscribed and n == 0 and run.status == "running":
+            if subscribed and n == 0 and runs.describe(rid)["status"] == "running":
                 released_while_running = True
             time.sleep(0.02)
             assert time.monotonic() - t < 120
         with_stuck = time.monotonic() - t
-        assert runner.describe(rid)["status"] == "completed"
+        assert runs.describe(rid)["status"] == "completed"
         # the worker never waits for a client: at most the cost of serializing events (generous bound)
         assert with_stuck < 2.5 * alone + 3, (with_stuck, alone)
         assert subscribed and released_while_running, "the stuck client kept its subscription while the run went on"
-        with run.lock:
-            assert not run.subscribers
+        assert runs.bus.subscriber_count(rid) == 0 and rid not in runs.bus.followers
 
         # the server is done with it: reading now gives what was buffered, then the connection ends
         raw, deadline = b"", time.monotonic() + 30

@@ -413,18 +413,19 @@ def test_nan_weights_give_null_not_nan(client, tiny):
     assert client.post(f"/api/networks/{id}/predict", json=px).json()["probabilities"][0] is None
 
 
-def test_reads_while_a_run_trains_use_the_snapshot(client, tiny):
+def test_reads_while_a_run_trains_here_use_the_weights_it_published(client, tiny):
+    services = client.app.state.services
     e = entry(client, tiny)
-    with e.lock:
-        e.publish()
-        e.run_id = "fake"
+    trained = e.net.copy()
+    trained.layer("fc").params["b"][0] = 100.0  # what a run here published: readers see it
+    services.networks.show_training(tiny, trained)
     try:
-        e.net.layer("fc").params["b"][:] = 100.0  # the training copy moves on; readers see the snapshot
         r = client.post(f"/api/networks/{tiny}/predict", json={"pixels": np.zeros((8, 8)).tolist()})
-        assert r.status_code == 200 and max(r.json()["probabilities"]) < 0.99
+        assert r.status_code == 200 and max(r.json()["probabilities"]) > 0.99
     finally:
-        e.net.layer("fc").params["b"][:] = 0.0
-        e.run_id, e.snapshot = None, None
+        services.networks.training_ended(tiny)
+    r = client.post(f"/api/networks/{tiny}/predict", json={"pixels": np.zeros((8, 8)).tolist()})
+    assert r.status_code == 200 and max(r.json()["probabilities"]) < 0.99
 
 
 def test_the_engine_summary_is_what_the_memory_check_uses(client, lenet):

@@ -7,9 +7,8 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app.main import create_app
-from app.services.runner import Run, Subscriber, clean
+from app.runs.events import Channel, FellBehind, Stream, _Subscriber, clean
 from app.settings import Settings
-from engine.train import TrainConfig
 
 
 def test_batch_events_are_thinned_but_epochs_and_the_end_always_arrive(tmp_path):
@@ -36,23 +35,43 @@ def test_batch_events_are_thinned_but_epochs_and_the_end_always_arrive(tmp_path)
 
 
 def test_history_keeps_about_a_thousand_batch_points():
-    run = Run("r", "n", "strokes", TrainConfig(), total_steps=10_000)
+    channel = Channel("r", [], total_steps=10_000, live_interval=0)
     for step in range(1, 10_001):
-        run.publish({"type": "batch", "step": step, "batch": step, "batches": 10_000, "loss": 1.0}, 0)
-    run.publish({"type": "epoch", "epoch": 1, "train_loss": float("nan")}, 0)
-    assert 900 <= len(run.history) <= 1100
-    assert run.history[-1]["train_loss"] is None  # never NaN in what is sent
+        channel.publish({"type": "batch", "step": step, "batch": step, "batches": 10_000, "loss": 1.0})
+    channel.publish({"type": "epoch", "epoch": 1, "train_loss": float("nan")})
+    assert 900 <= len(channel.history) <= 1100
+    assert channel.history[-1]["train_loss"] is None  # never NaN in what is sent
+    assert channel.history[-1]["seq"] == 10_001 and channel.take_unsaved() == channel.history
 
 
-def test_a_subscriber_that_falls_behind_is_dropped_without_blocking():
+def test_a_follower_that_falls_behind_is_dropped_without_blocking():
     async def scenario():
-        sub = Subscriber(asyncio.get_running_loop(), size=5)
+        sub = _Subscriber(asyncio.get_running_loop(), size=5)
         for i in range(50):
-            sub.offer({"type": "batch", "seq": i})  # returns at once, whatever the client does
+            sub.offer({"type": "batch", "seq": i + 1})  # returns at once, whatever the client does
         await asyncio.sleep(0.05)
-        return sub
-    sub = asyncio.run(scenario())
-    assert sub.dropped and sub.queue.get_nowait()["type"] == "dropped"
+        stream = Stream(0, [], subscriber=sub)
+        try:
+            await stream.next()
+        except FellBehind:
+            return sub, True
+        return sub, False
+    sub, raised = asyncio.run(scenario())
+    assert sub.dropped and sub.behind.is_set() and raised
+
+
+def test_a_stream_gives_each_event_once_in_order_from_history_then_live():
+    async def scenario():
+        sub = _Subscriber(asyncio.get_running_loop(), size=10)
+        for seq in (3, 4, 5):  # live events overlap what the history already held
+            sub.offer({"type": "batch", "seq": seq})
+        sub.offer(_Subscriber.END)
+        stream = Stream(1, [{"type": "status", "seq": 2}, {"type": "batch", "seq": 3}], subscriber=sub)
+        got = []
+        while (event := await stream.next()) is not None:
+            got.append(event["seq"])
+        return got
+    assert asyncio.run(scenario()) == [2, 3, 4, 5]
 
 
 def test_clean_replaces_non_finite_numbers():

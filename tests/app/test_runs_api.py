@@ -4,6 +4,7 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from app.main import create_app
@@ -103,8 +104,8 @@ def test_diverging_run_ends_diverged_and_keeps_the_old_weights(client, lenet):
 
 
 @pytest.mark.parametrize("body,status,words", [
-    ({"dataset": "strokes", "batch_size": 5000}, 413, "batch_size"),
-    ({"dataset": "strokes", "epochs": 1000}, 413, "epochs"),
+    ({"dataset": "strokes", "batch_size": 5000}, 422, "batch_size"),
+    ({"dataset": "strokes", "epochs": 1000}, 422, "epochs"),
     ({"dataset": "nope"}, 404, "nope"),
     ({"dataset": "strokes", "lr": -1}, 422, "lr"),
     ({"dataset": "strokes", "optimizer": "lbfgs"}, 422, "optimizer"),
@@ -123,11 +124,23 @@ def test_run_on_unknown_network_is_404(client):
     assert client.get("/api/runs/0123456789abcdef").status_code == 404
 
 
-def test_events_of_an_unknown_run_close_the_socket(client):
-    with pytest.raises(WebSocketDisconnect) as info:
-        with client.websocket_connect("/api/runs/0123456789abcdef/events") as ws:
-            ws.receive_json()
-    assert info.value.code == 4404
+def test_events_of_an_unknown_run_are_refused_with_404_and_a_reason(client):
+    with pytest.raises(WebSocketDenialResponse) as info:
+        with client.websocket_connect("/api/runs/0123456789abcdef/events"):
+            pass
+    assert info.value.status_code == 404
+    assert "0123456789abcdef" in info.value.json()["detail"]
+
+
+@pytest.mark.parametrize("field,limit", [("epochs", 500), ("batch_size", 1024)])
+def test_each_run_limit_has_one_value_and_one_status_shown_in_the_schema(client, lenet, field, limit):
+    for too_many in (limit + 1, 10**9):
+        r = client.post(f"/api/networks/{lenet['id']}/runs", json={"dataset": "strokes", field: too_many})
+        assert r.status_code == 422, r.text
+        [error] = r.json()["detail"]
+        assert error["loc"] == ["body", field] and str(limit) in error["msg"]
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["RunCreate"]["properties"][field]
+    assert schema["maximum"] == limit and schema["minimum"] == 1
 
 
 def test_a_restarted_server_sees_networks_and_runs(settings, tmp_path):

@@ -57,9 +57,10 @@ def test_stopping_the_server_interrupts_runs_and_a_restart_keeps_everything(tmp_
     s = start_server(tmp_path / "data")
     with httpx.Client(base_url=s.url, timeout=30) as api:
         net = api.post("/api/networks", json={"preset": "lenet5", "name": "mine"}).json()
-        run = api.post(f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", "epochs": 50}).json()
-        deadline = time.monotonic() + 30
-        while api.get(f"/api/runs/{run['id']}").json()["status"] != "running" and time.monotonic() < deadline:
+        run = api.post(f"/api/networks/{net['id']}/runs",
+                       json={"dataset": "strokes", "epochs": 50, "max_train": 300}).json()
+        deadline = time.monotonic() + 60
+        while api.get(f"/api/runs/{run['id']}").json()["epoch"] < 1 and time.monotonic() < deadline:
             time.sleep(0.1)
     took = s.stop()
     assert took < 10, f"the server took {took:.1f} s to stop"
@@ -68,7 +69,9 @@ def test_stopping_the_server_interrupts_runs_and_a_restart_keeps_everything(tmp_
         with httpx.Client(base_url=s2.url, timeout=30) as api:
             assert api.get(f"/api/networks/{net['id']}").json()["name"] == "mine"
             cut = api.get(f"/api/runs/{run['id']}").json()
-            assert cut["status"] == "interrupted" and cut["checkpoint"]
+            assert cut["status"] == "interrupted" and cut["checkpoint"] and cut["resumable"]
+            assert "resume" in cut["message"] and cut["metrics"]["epochs"] == cut["epoch"] >= 1
+            assert cut["history"][-1]["type"] == "done" and cut["history"][-1]["status"] == "interrupted"
     finally:
         s2.stop()
 
