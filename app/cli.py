@@ -142,8 +142,24 @@ def cmd_serve(args) -> int:
     if not settings.loopback and not settings.token:
         settings.token = secrets.token_urlsafe(24)
     import socket
+    import sqlite3
+
+    from .db import Database
+    from .migrations import SchemaTooNew
+    try:  # open (and upgrade) the database now: one it cannot use gets a sentence, not a traceback
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        Database(settings.db_path)
+    except SchemaTooNew as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.DatabaseError) as e:
+        print(f"error: cannot open the database {settings.db_path} ({e}); is --data-dir a folder this "
+              "user can write, holding a CNN Playground database?", file=sys.stderr)
+        return 2
     try:  # a taken port gets a sentence, not a traceback
         with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+            # as uvicorn binds: a crashed server's connections in TIME-WAIT do not keep the port
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((settings.host, settings.port))
     except OSError as e:
         print(f"error: cannot listen on {settings.host}:{settings.port} ({e.strerror}); "

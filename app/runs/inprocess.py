@@ -125,6 +125,7 @@ class InProcessRunner:
                 log.exception("run %s: its end could not be recorded", control.job.run_id)
             finally:
                 self.controls.pop(control.job.run_id, None)
+                control = None  # an idle worker holds nothing of the run it had
 
     def _execute(self, control: _Control) -> None:
         job, sink = control.job, control.sink

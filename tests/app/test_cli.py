@@ -77,3 +77,19 @@ def test_train_with_a_bad_option_explains():
     assert out.returncode == 2 and "flip" in out.stderr
     out = cli("train", "--dataset", "nonexistent-set", check=False)
     assert out.returncode == 2 and "unknown dataset" in out.stderr
+
+
+def test_serve_refuses_a_database_from_a_newer_version_with_what_to_do(tmp_path):
+    import sqlite3
+
+    from app.db import Database
+    from app.migrations import LATEST
+
+    Database(tmp_path / "playground.sqlite3")
+    with sqlite3.connect(tmp_path / "playground.sqlite3") as c:
+        c.execute("INSERT INTO schema_migrations VALUES (?, 'from the future', 0)", (LATEST + 1,))
+    out = cli("serve", "--data-dir", str(tmp_path), "--port", "0", check=False)
+    assert out.returncode == 2 and "newer CNN Playground" in out.stderr and "--data-dir" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = cli("serve", "--data-dir", str(tmp_path / "playground.sqlite3"), "--port", "0", check=False)
+    assert out.returncode == 2 and "--data-dir" in out.stderr and "Traceback" not in out.stderr

@@ -5,6 +5,7 @@ In process, so a test can both talk to the server over real sockets and look at 
 """
 
 import base64
+import json
 import os
 import socket
 import threading
@@ -12,39 +13,14 @@ import time
 
 import httpx
 import pytest
-import uvicorn
 
 import engine
-from app.main import create_app
 from app.settings import Settings
+
+from .live import Live
 
 # a network that trains thousands of steps a second at batch size 1: many events, fast
 TINY = {"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}
-
-
-class Live:
-    def __init__(self, settings: Settings):
-        self.app = create_app(settings)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", ws_max_size=1 << 20))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "the server did not start"
-            time.sleep(0.02)
-
-    @property
-    def services(self):
-        return self.app.state.services
-
-    def close(self):
-        self.server.should_exit = True
-        self.thread.join(20)
-        assert not self.thread.is_alive(), "the server did not stop"
 
 
 @pytest.fixture
@@ -211,3 +187,29 @@ def test_weights_and_row_that_disagree_after_a_crash_follow_the_row(live):
         assert r.status_code == 200 and len(r.json()["probabilities"]) == 10, r.text
         net = engine.load_checkpoint(live.services.files.read("networks", row["id"]))[0]
         assert net.spec == TINY and net.seed == 3
+
+
+@pytest.mark.parametrize("live", [{"max_ws_clients": 1}], indirect=True)
+def test_one_follower_too_many_gets_429_with_a_reason_and_the_first_keeps_its_stream(live):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with httpx.Client(base_url=live.url, timeout=30) as api:
+        nid = api.post("/api/networks", json={"spec": TINY}).json()["id"]
+        rid = api.post(f"/api/networks/{nid}/runs", json={"dataset": "strokes", "epochs": 200, "batch_size": 1,
+                                                          "max_train": 1000}).json()["id"]
+        url = f"ws://127.0.0.1:{live.port}/api/runs/{rid}/events"
+        try:
+            with connect(url, open_timeout=10) as first:
+                assert json.loads(first.recv(timeout=10))["seq"] >= 1
+                with pytest.raises(InvalidStatus) as info:
+                    with connect(url, open_timeout=10):
+                        pass
+                assert info.value.response.status_code == 429
+                assert "too many clients" in json.loads(info.value.response.body)["detail"]
+                assert json.loads(first.recv(timeout=10))["seq"] >= 1
+        finally:
+            api.post(f"/api/runs/{rid}/stop")
+        wait_done(live, rid)
+        with connect(url, open_timeout=10) as again:  # the place is free once the first has gone
+            assert [json.loads(m) for m in again][-1]["status"] == "stopped"

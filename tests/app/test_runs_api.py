@@ -193,3 +193,25 @@ def test_files_no_row_refers_to_are_swept_at_start_and_deleting_a_network_remove
     with TestClient(create_app(settings)) as c:
         assert not orphan.exists() and not torn.exists()
         assert c.get(f"/api/networks/{keep}/export?format=npz").status_code == 200
+
+
+def test_a_finished_run_leaves_nothing_in_memory(client, lenet):
+    import gc
+
+    from engine.train import Trainer
+
+    runs = client.app.state.services.runs
+    for seed in range(3):
+        run_id = client.post(f"/api/networks/{lenet['id']}/runs", json={**QUICK, "seed": seed}).json()["id"]
+        assert wait_for(client, run_id)["status"] == "completed"
+    stop_me = client.post(f"/api/networks/{lenet['id']}/runs", json={**QUICK, "epochs": 50}).json()["id"]
+    wait_for(client, stop_me, ("running",))
+    client.post(f"/api/runs/{stop_me}/stop")
+    assert wait_for(client, stop_me)["status"] == "stopped"
+    deadline = time.monotonic() + 10
+    while runs.backend.controls and time.monotonic() < deadline:  # the worker lets go once it has reported
+        time.sleep(0.01)
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, Trainer)], "a finished run's trainer is still held"
+    assert not runs.backend.controls and not runs.bus.channels and not runs._network_of and not runs._saved
+    assert client.app.state.services.networks.entry(lenet["id"]).training is None

@@ -9,7 +9,7 @@ from fastapi import Request
 
 from app.settings import Settings
 
-from .test_concurrency import Live
+from .live import Live
 
 
 class Records(logging.Handler):

@@ -37,8 +37,9 @@ class Server:
         return time.monotonic() - t
 
 
-def start_server(data_dir: Path, *extra: str) -> Server:
-    port = free_port()
+def start_server(data_dir: Path, *extra: str, port: int | None = None, timeout: float = 60) -> Server:
+    """A `cnn-playground serve` on loopback (on `port`, else a free one), once it answers."""
+    port = port or free_port()
     log = data_dir.parent / f"server-{port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
@@ -46,7 +47,7 @@ def start_server(data_dir: Path, *extra: str) -> Server:
                                  str(data_dir), "--log-level", "warning", *extra],
                                 stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the server exited: {log.read_text()}")
