@@ -44,7 +44,6 @@ from .store import RunStore
 log = logging.getLogger("cnn_playground.runs")
 
 SAVE_EVERY = 2.0        # seconds between saves of a run's batch events and step count
-LOST_AFTER = 10.0       # an active run of ours the backend does not have, this old, has lost its worker
 PUBLIC = ("id", "network_id", "dataset", "config", "message", "created", "started", "finished", "steps", "epoch",
           "metrics", "evaluation", "checkpoint", "request")
 
@@ -65,6 +64,7 @@ class RunService:
         self.closed = False
         self._network_of: dict[str, str] = {}   # run id -> network id, for the runs executing here
         self._saved: dict[str, float] = {}       # run id -> when its events were last saved
+        self._launching: set[str] = set()        # runs queued in the database, not yet handed to the backend
         self._stopping = threading.Event()
         self._keeper = threading.Thread(target=self._keep, name="run-keeper", daemon=True)
 
@@ -93,9 +93,13 @@ class RunService:
         ds = self.datasets.load(dataset)
         self._check_fit(network_id, ds, cfg)
         run_id = new_id()
-        self.store.insert(run_id, network_id, dataset, cfg.to_dict(), self.me, self.settings.max_queued_runs)
-        job = RunJob(run_id, network_id, dataset, cfg.to_dict(), str(self.files.path("networks", network_id)))
-        self._launch(job, steps_per_epoch(ds, cfg) * cfg.epochs, {"type": "status", "status": "queued", "step": 0})
+        self._launching.add(run_id)
+        try:
+            self.store.insert(run_id, network_id, dataset, cfg.to_dict(), self.me, self.settings.max_queued_runs)
+            job = RunJob(run_id, network_id, dataset, cfg.to_dict(), str(self.files.path("networks", network_id)))
+            self._launch(job, steps_per_epoch(ds, cfg) * cfg.epochs, {"type": "status", "status": "queued", "step": 0})
+        finally:
+            self._launching.discard(run_id)
         return self.describe(run_id)
 
     def _config(self, config: dict) -> TrainConfig:
@@ -184,8 +188,13 @@ class RunService:
         keep_until = epoch_events[-1]["seq"] if (epoch_events and job.resume) else 0
         resumed = {"type": "status", "status": "queued", "step": steps, "message": why,
                    "seq": self.store.last_seq(run_id) + 1}
-        self.store.requeue(run_id, self.me, keep_until, resumed, steps)
-        self._launch(job, steps_per_epoch(ds, cfg) * cfg.epochs, None)
+        self._launching.add(run_id)
+        try:
+            if not self.store.requeue(run_id, self.me, keep_until, resumed, steps):
+                raise Conflict(f"run {run_id} was resumed by another request meanwhile")
+            self._launch(job, steps_per_epoch(ds, cfg) * cfg.epochs, None)
+        finally:
+            self._launching.discard(run_id)
         return self.describe(run_id)
 
     def _check_unchanged(self, network_id: str, checkpoint_net: engine.Network, run_id: str) -> None:
@@ -373,7 +382,8 @@ class RunService:
     def _fail_lost(self) -> None:
         """Our active runs that no worker here has (a worker that died without reporting) fail."""
         for row in self.store.active_owned_by(self.me):
-            if not self.backend.running_here(row["id"]) and row["created"] < time.time() - LOST_AFTER:
+            # launching first: a run leaves that set only once the backend has it
+            if row["id"] not in self._launching and not self.backend.running_here(row["id"]):
                 message = "the worker running this run stopped without reporting; the network keeps its weights"
                 self._end(row, RunStatus.FAILED, {"type": "error", "status": "failed", "message": message},
                           None, owner=self.me, message=message)
