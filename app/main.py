@@ -55,7 +55,7 @@ def build_services(settings: Settings) -> Services:
     store = RunStore(db)
     nets = NetworkService(settings, db, files, store)
     data = DatasetService(settings, db, files)
-    runs = RunService(settings, db, files, store, nets, data, instance,
+    runs = RunService(settings, files, store, nets, data, instance,
                       InProcessRunner(settings.max_concurrent_runs, data.load))
     data.is_in_use = runs.uses_dataset
     runs.open()  # runs whose server is gone are interrupted first, their networks given their checkpoints

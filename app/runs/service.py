@@ -30,10 +30,10 @@ from engine.data import DatasetError
 from engine.io import read_checkpoint, to_bytes
 from engine.train import TrainConfig, check_fit, steps_per_epoch
 
-from ..db import Database
 from ..errors import Conflict, Invalid, TooLarge
 from ..files import FileStore, new_id
 from ..instance import LEASE_SECONDS, RENEW_SECONDS, Instance
+from ..services.datasets import DatasetService
 from ..services.networks import NetworkService
 from ..settings import Settings
 from .backend import RunJob, RunnerBackend
@@ -56,9 +56,9 @@ def epoch_metrics(event: dict) -> dict:
 
 
 class RunService:
-    def __init__(self, settings: Settings, db: Database, files: FileStore, store: RunStore,
-                 networks: NetworkService, datasets, instance: Instance, backend: RunnerBackend):
-        self.settings, self.db, self.files, self.store = settings, db, files, store
+    def __init__(self, settings: Settings, files: FileStore, store: RunStore, networks: NetworkService,
+                 datasets: DatasetService, instance: Instance, backend: RunnerBackend):
+        self.settings, self.files, self.store = settings, files, store
         self.networks, self.datasets, self.instance, self.backend = networks, datasets, instance, backend
         self.bus = EventBus(store, settings.batch_events_per_second, settings.ws_queue_size, settings.max_ws_clients)
         self.closed = False
