@@ -19,6 +19,9 @@ async function start() {
   const session = new Session(store);
   const banner = document.querySelector("[data-page-error]");
   if (fromLink.hashError) showError(banner, { message: fromLink.hashError });
+  // before any view asks for a network, so none builds one of its own after a reload
+  const linked = Store.linkedNetwork(location.hash);
+  if (linked) await session.restore(linked);
   if (!store.state.spec) {
     try {
       const preset = await api.preset(store.state.preset || "lenet5");
@@ -33,6 +36,7 @@ async function start() {
     const root = document.querySelector(`[data-view="${name}"]`);
     views[name] = new View(root, ctx);
   }
+  const notice = document.querySelector("[data-page-notice]");
   const tabs = [...document.querySelectorAll("[data-tab]")];
   for (const tab of tabs) tab.addEventListener("click", () => store.set({ view: tab.dataset.tab }));
   // arrow keys move between tabs, as in the ARIA tabs pattern
@@ -54,6 +58,8 @@ async function start() {
 
   function render() {
     const { state } = store;
+    notice.textContent = state.notice || "";
+    notice.hidden = !state.notice;
     for (const tab of tabs) {
       const on = tab.dataset.tab === state.view;
       tab.setAttribute("aria-selected", String(on));

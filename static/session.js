@@ -4,6 +4,15 @@
 
 import { api } from "./api.js";
 
+// JSON with sorted keys: the same spec read back from the server gives the same key.
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
 export class Session {
   constructor(store) {
     this.store = store;
@@ -11,7 +20,7 @@ export class Session {
   }
 
   specKey(state) {
-    return JSON.stringify([state.spec, state.seed]);
+    return canonical([state.spec, state.seed]);
   }
 
   // The id of a server network for the current spec and seed, building it if needed.
@@ -32,6 +41,30 @@ export class Session {
 
   // Forget the server network (after a reinit or an import gives another one).
   adopt(net) {
-    this.store.set({ spec: net.spec, seed: net.seed, networkId: net.id, networkSpecKey: JSON.stringify([net.spec, net.seed]) });
+    this.store.set({ spec: net.spec, seed: net.seed, networkId: net.id, networkSpecKey: this.specKey(net) });
+  }
+
+  // Come back to the network the page's URL names (after a reload). Its spec and seed
+  // become the page's, unless the URL holds edits made after that network was built:
+  // those are kept, and the network stays the session's last one, as before the reload.
+  // A network that is gone is said quietly in the page; the next view that needs one builds it.
+  async restore(id) {
+    try {
+      const net = await api.network(id);
+      const state = this.store.state;
+      if (state.spec && this.specKey(state) !== this.specKey(net)) {
+        this.store.set({ networkId: net.id, networkSpecKey: this.specKey(net) });
+      } else {
+        if (!state.spec) this.store.set({ preset: null }); // a bare #net= link: the spec is the network's, not a preset's
+        this.adopt(net);
+      }
+    } catch (e) {
+      if (e.status !== 404) {
+        this.store.set({ notice: `Could not come back to this page's network (${e.message}).` });
+        return;
+      }
+      this.store.set({ notice: "The network this page was working on is no longer on the server; a new one is built when needed." });
+      this.store.writeHash(); // the URL no longer names it
+    }
   }
 }

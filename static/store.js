@@ -1,6 +1,9 @@
 // The page's state in one place. Views read it in render(state) and change it
 // only through store.set(); every change fires "change". The shareable part
 // (spec, dataset, hyperparameters, seed, view) round-trips through the URL hash.
+// The page's own URL also names its server network (net=), so a reload comes back
+// to it and its run; a shared link never does: whoever opens it gets a network of
+// their own instead of training the sharer's.
 
 export const DEFAULT_HYPER = {
   optimizer: "sgd", lr: 0.05, momentum: 0.9, batch_size: 64, epochs: 1,
@@ -15,7 +18,9 @@ export class Store extends EventTarget {
     super();
     this.state = {
       view: "build", spec: null, preset: "lenet5", dataset: "strokes", hyper: { ...DEFAULT_HYPER }, seed: 0,
-      networkId: null, networkSpecKey: null, runs: [], activeRun: null, summary: null, ...initial,
+      networkId: null, networkSpecKey: null, runs: [], activeRun: null, summary: null,
+      notice: null, // a quiet message for the whole page (not an error)
+      ...initial,
     };
   }
 
@@ -24,7 +29,7 @@ export class Store extends EventTarget {
     if (!changed.length) return;
     this.state = { ...this.state, ...patch };
     this.dispatchEvent(new CustomEvent("change", { detail: { changed, state: this.state } }));
-    if (changed.some((k) => SHARED.includes(k))) this.writeHash();
+    if (changed.some((k) => SHARED.includes(k) || k === "networkId")) this.writeHash();
   }
 
   // The shareable setup as a URL-safe string.
@@ -54,8 +59,15 @@ export class Store extends EventTarget {
     }
   }
 
+  // The id of the network a page URL names, or null.
+  static linkedNetwork(hash) {
+    const m = /(?:^#?|&)net=([A-Za-z0-9_-]+)/.exec(hash || "");
+    return m ? m[1] : null;
+  }
+
   writeHash() {
-    const hash = "#" + this.toHash();
+    const net = this.state.networkId ? `&net=${this.state.networkId}` : "";
+    const hash = "#" + this.toHash() + net;
     if (location.hash !== hash) history.replaceState(null, "", hash);
   }
 
