@@ -106,13 +106,17 @@ export const api = {
   pauseRun: (id) => post(`/api/runs/${id}/pause`),
   resumeRun: (id) => post(`/api/runs/${id}/resume`),
   stopRun: (id) => post(`/api/runs/${id}/stop`),
-  // Calls onEvent for each event (history first, then live); onClose(code, reason) at the end.
-  followRun(id, onEvent, onClose) {
+  // Calls onEvent for each event with seq > after (history first, then live), then
+  // onClose(code, heard): heard is false when the socket closed before any event, as it
+  // does when the server refuses it (unknown run, too many followers; the browser shows
+  // those only as code 1006): ask run(id) why.
+  followRun(id, after, onEvent, onClose) {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/api/runs/${id}/events`);
-    socket.onmessage = (m) => onEvent(JSON.parse(m.data));
-    socket.onclose = (e) => onClose && onClose(e.code, e.reason);
-    return () => socket.close();
+    const socket = new WebSocket(`${scheme}://${location.host}/api/runs/${id}/events${qs({ after })}`);
+    let heard = false;
+    socket.onmessage = (m) => { heard = true; onEvent(JSON.parse(m.data)); };
+    socket.onclose = (e) => onClose && onClose(e.code, heard);
+    return () => { socket.onclose = null; socket.close(); };
   },
 
   predict: (id, input) => post(`/api/networks/${id}/predict`, input),

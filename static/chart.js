@@ -1,5 +1,5 @@
 // A self-contained line chart on a canvas: several named series, added to point
-// by point. addPoint(series, x, y); reset(); the chart redraws itself.
+// by point. addPoint(series, x, y); remove(series); reset(); the chart redraws itself.
 
 import { el } from "./ui.js";
 
@@ -26,6 +26,12 @@ export class LineChart {
       this.drawKey();
     }
     this.series.get(name).points.push([x, y]);
+    this.schedule();
+  }
+
+  remove(name) {
+    if (!this.series.delete(name)) return;
+    this.drawKey();
     this.schedule();
   }
 

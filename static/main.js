@@ -1,6 +1,7 @@
-// Wires the store, the session and the views; nothing else.
+// Wires the store, the session, the runs and the views; nothing else.
 
 import { api } from "./api.js";
+import { Runs } from "./runs.js";
 import { Session } from "./session.js";
 import { Store } from "./store.js";
 import { showError } from "./ui.js";
@@ -30,7 +31,8 @@ async function start() {
       showError(banner, e);
     }
   }
-  const ctx = { store, api, session };
+  const runs = new Runs(store, api);
+  const ctx = { store, api, session, runs };
   const views = {};
   for (const [name, View] of Object.entries(VIEWS)) {
     const root = document.querySelector(`[data-view="${name}"]`);
@@ -76,7 +78,7 @@ async function start() {
     if (!shared.hashError) store.set(shared);
   });
   render();
-  window.playground = { store, session }; // for the browser tests and the curious student
+  window.playground = { store, session, runs }; // for the browser tests and the curious student
 }
 
 start();

@@ -1,16 +1,16 @@
 // The Train view: optimizer, learning rate, regularization (L1, L2, dropout) and
 // augmentation settings; start, pause, resume and stop a run; live loss and
 // accuracy curves of several runs overlaid; at the end a confusion matrix and the
-// most-confused validation examples.
+// most-confused validation examples. Which runs to show and their events come from
+// runs.js; this view draws them.
 
 import { LineChart } from "../chart.js";
+import { ACTIVE, RESUMABLE } from "../runs.js";
 import { Store } from "../store.js";
 import { el, fmt, showError } from "../ui.js";
 import { confusionTable, mostConfusedList } from "./confusion.js";
 import { misfit } from "./data.js";
 
-const COLOURS = ["#1f4e9c", "#c0392b", "#2e7d32", "#8e44ad", "#b9770e", "#00838f", "#5d4037", "#455a64"];
-const ACTIVE = ["queued", "running", "paused"];
 // What RunCreate (app/schemas.py) accepts from the hyperparameters; nothing else is sent.
 const RUN_FIELDS = ["epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "l1", "schedule", "validation", "max_train"];
 
@@ -101,17 +101,18 @@ function read(state, path) {
   return b ? (v || {})[b] : v;
 }
 
+// A run's curves, by name: three on each chart (mini-batches, epoch means, validation).
+const curve = (run, what) => `${run.label} ${what}`;
+
 export class TrainView {
-  constructor(root, { store, api, session }) {
+  constructor(root, { store, api, session, runs }) {
     this.root = root;
     this.store = store;
     this.api = api;
     this.session = session;
+    this.runs = runs;
     this.datasets = null;
-    this.runs = [];          // every run on the charts
-    this.count = 0;          // runs started from this page (for their names)
-    this.active = null;      // the run the buttons control
-    this.trained = new Set(); // networks that have had a run (start again from fresh weights)
+    this.epochAcc = { epoch: null, values: [] }; // the active run's accuracies in its current epoch
     this.lastSpec = undefined;
     const linked = Store.parseHash(location.hash);
     this.dropoutFromLink = !!(linked.hyper && "dropout" in linked.hyper);
@@ -203,6 +204,14 @@ export class TrainView {
             el("div", {}, el("h3", { text: "Confusion matrix (validation)" }), this.confusion),
             el("div", {}, el("h3", { text: "Most confidently wrong" }), this.confused))))));
 
+    runs.addEventListener("active", (e) => this.showActive(e.detail.run));
+    runs.addEventListener("event", (e) => this.onEvent(e.detail.run, e.detail.event));
+    runs.addEventListener("status", (e) => this.onStatus(e.detail.run));
+    runs.addEventListener("end", (e) => this.finish(e.detail.run, e.detail.final));
+    runs.addEventListener("redraw", (e) => this.redraw(e.detail.run));
+    runs.addEventListener("problem", (e) => {
+      if (e.detail.run === runs.active) showError(this.runError, e.detail.message ? { message: e.detail.message } : null);
+    });
     this.loadDatasets();
   }
 
@@ -213,6 +222,12 @@ export class TrainView {
       this.datasets = this.datasets || [];
     }
     this.render(this.store.state, !this.root.hidden);
+    const run = this.runs.active;
+    if (run && run.finished) this.showResults(run); // with its class names, now known
+  }
+
+  datasetInfo(name) {
+    return (this.datasets || []).find((d) => d.name === name) || null;
   }
 
   dataset(state) {
@@ -314,11 +329,11 @@ export class TrainView {
   }
 
   renderButtons() {
-    const status = this.active ? this.active.status : null;
+    const status = this.runs.active ? this.runs.active.status : null;
     const busy = ACTIVE.includes(status);
     this.startButton.disabled = busy || this.starting;
     this.pauseButton.disabled = status !== "running";
-    this.resumeButton.disabled = status !== "paused";
+    this.resumeButton.disabled = !RESUMABLE.includes(status);
     this.stopButton.disabled = !busy;
   }
 
@@ -359,30 +374,16 @@ export class TrainView {
       }
       this.message.textContent = "building the network…";
       const networkId = await this.session.network();
-      if (this.fresh.checked && this.trained.has(networkId)) {
+      if (this.fresh.checked && this.runs.trained.has(networkId)) {
         this.message.textContent = "drawing fresh weights…";
         await this.api.reinit(networkId, { seed: state.seed });
       }
-      const body = this.payload(state);
-      const ds = this.dataset(state);
-      const run = await this.api.startRun(networkId, body);
-      this.trained.add(networkId);
-      this.count += 1;
-      const record = {
-        id: run.id, networkId, n: this.count, status: run.status, lastSeq: 0, config: run.config || body, body,
-        label: `run ${this.count} (${body.optimizer}, lr ${body.lr})`, colour: COLOURS[(this.count - 1) % COLOURS.length],
-        classNames: ds ? ds.class_names : null, trainSize: ds ? ds.train_size : null, testSize: ds ? ds.test_size : null,
-        epochAcc: [], finished: false,
-      };
-      this.runs.push(record);
-      this.active = record;
-      this.message.textContent = `${record.label} started on ${ds ? ds.title || ds.name : body.dataset}`;
-      this.resetLive();
-      this.setStatus(record, run.status);
-      this.follow(record);
+      const run = await this.runs.start(networkId, this.payload(state));
+      this.message.textContent = `${run.label} started on ${this.datasetTitle(run.dataset)}`;
     } catch (e) {
       this.message.textContent = before;
       showError(this.runError, this.explain(e));
+      if (e.status === 409) this.runs.look(); // training already, from another tab: show that run
     } finally {
       this.starting = false;
       this.renderButtons();
@@ -397,16 +398,44 @@ export class TrainView {
   }
 
   async control(action) {
-    const run = this.active;
+    const run = this.runs.active;
     if (!run) return;
     showError(this.runError, null);
     try {
-      const r = await this.api[action](run.id);
-      if (!run.finished && r && r.status && !(action === "stopRun" && r.status === "running")) this.setStatus(run, r.status);
+      await this.runs.control(action);
       if (action === "stopRun" && !run.finished) this.status.textContent = "stopping…";
     } catch (e) {
       showError(this.runError, e);
     }
+  }
+
+  datasetTitle(name) {
+    const ds = this.datasetInfo(name);
+    return ds ? ds.title || ds.name : name;
+  }
+
+  // ---- what the runs module reports -------------------------------------------------------------
+  // Another run is now the one the buttons control: its facts replace the last one's.
+  showActive(run) {
+    showError(this.runError, run.problem ? { message: run.problem } : null);
+    this.resetLive();
+    this.epochAcc = { epoch: null, values: [] };
+    this.message.textContent = `${run.label} on ${this.datasetTitle(run.dataset)}`;
+    this.onStatus(run);
+  }
+
+  onStatus(run) {
+    if (run !== this.runs.active) return;
+    this.status.textContent = run.status;
+    this.status.dataset.status = run.status;
+    this.renderButtons();
+  }
+
+  // A resumed run goes on from its checkpoint: its curves are drawn again from there.
+  redraw(run) {
+    for (const what of ["train loss", "train loss (epoch mean)", "val loss"]) this.lossChart.remove(curve(run, what));
+    for (const what of ["train accuracy", "train accuracy (epoch mean)", "val accuracy"]) this.accChart.remove(curve(run, what));
+    if (run === this.runs.active) this.showActive(run);
   }
 
   resetLive() {
@@ -422,98 +451,53 @@ export class TrainView {
     this.results.hidden = true;
   }
 
-  setStatus(run, status) {
-    run.status = status;
-    if (run === this.active) {
-      this.status.textContent = status;
-      this.status.dataset.status = status;
-      this.renderButtons();
-    }
-    const summary = this.runs.map((r) => ({ id: r.id, network_id: r.networkId, label: r.label, status: r.status, metrics: r.metrics || null }));
-    this.store.set({ runs: summary, activeRun: run === this.active ? { id: run.id, network_id: run.networkId, status } : this.store.state.activeRun });
-  }
-
-  follow(run) {
-    run.unfollow = this.api.followRun(run.id, (ev) => this.onEvent(run, ev), (code, reason) => this.onClose(run, code, reason));
-  }
-
-  async onClose(run, code, reason) {
-    run.unfollow = null;
-    if (run.finished) return;
-    if (code === 4404 || code === 4429) {
-      if (run === this.active) showError(this.runError, { message: `cannot follow the run: ${reason || "the server refused"}` });
-      return;
-    }
-    // the socket dropped (or we fell behind): ask again; events already shown are skipped by seq
-    try {
-      const r = await this.api.run(run.id);
-      if (!ACTIVE.includes(r.status)) {
-        for (const ev of r.history || []) this.onEvent(run, ev);
-        if (!run.finished) this.finish(run, { status: r.status, message: r.message, metrics: r.metrics, evaluation: r.evaluation });
-        return;
-      }
-    } catch { /* try the socket again below */ }
-    if (!run.removed) setTimeout(() => { if (!run.finished && !run.removed) this.follow(run); }, 1000);
-  }
-
   onEvent(run, ev) {
-    if (ev.seq !== undefined) {
-      if (ev.seq <= run.lastSeq) return;
-      run.lastSeq = ev.seq;
-    }
-    const mine = run === this.active;
-    if (ev.type === "status") {
-      this.setStatus(run, ev.status);
-    } else if (ev.type === "batch") {
-      if (run.status === "queued") this.setStatus(run, "running");
-      if (!run.removed) {
-        this.lossChart.addPoint(`${run.label} train loss`, ev.step, ev.loss, { colour: run.colour, dash: [] });
-        this.accChart.addPoint(`${run.label} train accuracy`, ev.step, ev.accuracy, { colour: run.colour, dash: [] });
-      }
-      if (run.epoch !== ev.epoch) { run.epoch = ev.epoch; run.epochAcc = []; }
-      run.epochAcc.push(ev.accuracy);
-      if (!mine) return;
-      const epochs = run.config.epochs || 1;
-      this.epochText.textContent = `${ev.epoch} of ${epochs} (batch ${fmt.int(ev.batch)} of ${fmt.int(ev.batches)})`;
-      this.progress.value = ev.progress ?? 0;
-      const sps = ev.samples_per_s;
-      this.speed.textContent = sps ? `${fmt.int(Math.round(sps))} samples/s` : "–";
-      const remaining = ev.batches * epochs - ev.step;
-      const batch = run.config.batch_size || 64;
-      this.eta.textContent = sps ? `about ${duration((remaining * batch) / sps)}` : "–";
-      this.trainAcc.textContent = fmt.pct(run.epochAcc.reduce((a, b) => a + b, 0) / run.epochAcc.length);
+    const active = run === this.runs.active;
+    if (ev.type === "batch") {
+      this.lossChart.addPoint(curve(run, "train loss"), ev.step, ev.loss, { colour: run.colour, dash: [] });
+      this.accChart.addPoint(curve(run, "train accuracy"), ev.step, ev.accuracy, { colour: run.colour, dash: [] });
+      if (active) this.showBatch(run, ev);
     } else if (ev.type === "epoch") {
-      if (!run.removed) {
-        this.lossChart.addPoint(`${run.label} train loss (epoch mean)`, ev.step, ev.train_loss, { colour: run.colour, dash: [2, 3] });
-        this.accChart.addPoint(`${run.label} train accuracy (epoch mean)`, ev.step, ev.train_accuracy, { colour: run.colour, dash: [2, 3] });
-        this.lossChart.addPoint(`${run.label} val loss`, ev.step, ev.val_loss, { colour: run.colour, dash: [7, 4] });
-        this.accChart.addPoint(`${run.label} val accuracy`, ev.step, ev.val_accuracy, { colour: run.colour, dash: [7, 4] });
-      }
-      if (!mine) return;
+      this.lossChart.addPoint(curve(run, "train loss (epoch mean)"), ev.step, ev.train_loss, { colour: run.colour, dash: [2, 3] });
+      this.accChart.addPoint(curve(run, "train accuracy (epoch mean)"), ev.step, ev.train_accuracy, { colour: run.colour, dash: [2, 3] });
+      this.lossChart.addPoint(curve(run, "val loss"), ev.step, ev.val_loss, { colour: run.colour, dash: [7, 4] });
+      this.accChart.addPoint(curve(run, "val accuracy"), ev.step, ev.val_accuracy, { colour: run.colour, dash: [7, 4] });
+      if (!active) return;
       this.trainAcc.textContent = fmt.pct(ev.train_accuracy);
       if (ev.val_accuracy !== null && ev.val_accuracy !== undefined) this.valAcc.textContent = fmt.pct(ev.val_accuracy);
-    } else if (ev.type === "done" || ev.type === "error") {
-      this.finish(run, ev);
+    } else if (ev.type === "status" && active && ev.message) {
+      this.message.textContent = `${run.label}: ${ev.message}.`; // e.g. resumed from which checkpoint
     }
+  }
+
+  showBatch(run, ev) {
+    if (this.epochAcc.epoch !== ev.epoch) this.epochAcc = { epoch: ev.epoch, values: [] };
+    this.epochAcc.values.push(ev.accuracy);
+    const epochs = run.config.epochs || 1;
+    this.epochText.textContent = `${ev.epoch} of ${epochs} (batch ${fmt.int(ev.batch)} of ${fmt.int(ev.batches)})`;
+    this.progress.value = ev.progress ?? 0;
+    const sps = ev.samples_per_s;
+    this.speed.textContent = sps ? `${fmt.int(Math.round(sps))} samples/s` : "–";
+    const remaining = ev.batches * epochs - ev.step;
+    const batch = run.config.batch_size || 64;
+    this.eta.textContent = sps ? `about ${duration((remaining * batch) / sps)}` : "–";
+    const values = this.epochAcc.values;
+    this.trainAcc.textContent = fmt.pct(values.reduce((a, b) => a + b, 0) / values.length);
   }
 
   finish(run, ev) {
-    run.finished = true;
-    run.metrics = ev.metrics || null;
-    run.evaluation = ev.evaluation || null;
-    this.setStatus(run, ev.status || (ev.type === "error" ? "failed" : "completed"));
-    if (run.unfollow) { const u = run.unfollow; run.unfollow = null; u(); }
-    if (run !== this.active) return;
+    if (run !== this.runs.active) return;
     const m = run.metrics || {};
-    this.eta.textContent = "done";
-    if (ev.status === "completed") this.progress.value = 1;
+    this.eta.textContent = run.status === "interrupted" ? "–" : "done";
+    if (run.status === "completed") this.progress.value = 1;
     if (m.train_accuracy !== null && m.train_accuracy !== undefined) this.trainAcc.textContent = fmt.pct(m.train_accuracy);
     if (m.val_accuracy !== null && m.val_accuracy !== undefined) this.valAcc.textContent = fmt.pct(m.val_accuracy);
-    const parts = [`${run.label}: ${ev.message || ev.status}.`];
-    if (m.test_accuracy !== null && m.test_accuracy !== undefined) parts.push(`Accuracy on the ${fmt.int(run.testSize)} test images: ${fmt.pct(m.test_accuracy)}.`);
+    const parts = [`${run.label}: ${run.message || run.status}.`];
+    const testSize = (this.datasetInfo(run.dataset) || {}).test_size;
+    if (m.test_accuracy !== null && m.test_accuracy !== undefined) parts.push(`Accuracy on the ${fmt.int(testSize)} test images: ${fmt.pct(m.test_accuracy)}.`);
     this.message.textContent = parts.join(" ");
-    if (ev.type === "error" || ev.status === "failed") showError(this.runError, { message: `the run failed: ${ev.message || "no reason given"}` });
-    else if (ev.status === "diverged") showError(this.runError, { message: `the run diverged: ${ev.message}` });
+    if (ev.type === "error" || run.status === "failed") showError(this.runError, { message: `the run failed: ${run.message || "no reason given"}` });
+    else if (run.status === "diverged") showError(this.runError, { message: `the run diverged: ${run.message}` });
     this.showResults(run);
   }
 
@@ -521,17 +505,20 @@ export class TrainView {
     const e = run.evaluation;
     this.results.hidden = !(e && e.n);
     if (!e || !e.n) {
-      this.resultTitle.textContent = run.status === "diverged"
-        ? "The run diverged, so there is nothing to evaluate; the network keeps the weights it had before."
-        : "No validation examples to evaluate (set a validation fraction above 0).";
+      this.resultTitle.textContent = {
+        diverged: "The run diverged, so there is nothing to evaluate; the network keeps the weights it had before.",
+        interrupted: "The run was interrupted before its end, so it has not been evaluated: resume it to finish it.",
+        gone: "This run is no longer on the server.",
+      }[run.status] || "No validation examples to evaluate (set a validation fraction above 0).";
       this.confusion.replaceChildren();
       this.confused.replaceChildren();
       return;
     }
+    const classNames = (this.datasetInfo(run.dataset) || {}).class_names;
     this.resultTitle.textContent = `${run.label}: ${fmt.pct(e.accuracy)} of ${fmt.int(e.n)} validation examples right.`;
-    this.confusion.replaceChildren(confusionTable(e.confusion, run.classNames, e.per_class_accuracy));
+    this.confusion.replaceChildren(confusionTable(e.confusion, classNames, e.per_class_accuracy));
     const items = (e.most_confused || []).map((m) => ({ ...m }));
-    this.confused.replaceChildren(mostConfusedList(items, run.classNames));
+    this.confused.replaceChildren(mostConfusedList(items, classNames));
     this.loadConfusedImages(run, items);
   }
 
@@ -542,17 +529,16 @@ export class TrainView {
     await Promise.all(items.map(async (m, k) => {
       if (wanted[k] === null) return;
       try {
-        const page = await this.api.samples(run.body.dataset, { split: m.split || "train", offset: wanted[k], n: 1 });
+        const page = await this.api.samples(run.dataset, { split: m.split || "train", offset: wanted[k], n: 1 });
         if (page.items[0]) m.image = page.items[0].png;
       } catch { /* the text is enough */ }
     }));
-    if (run === this.active) this.confused.replaceChildren(mostConfusedList(items, run.classNames));
+    if (run === this.runs.active) this.confused.replaceChildren(mostConfusedList(items, (this.datasetInfo(run.dataset) || {}).class_names));
   }
 
   clear() {
     this.lossChart.reset();
     this.accChart.reset();
-    for (const r of this.runs) if (r !== this.active || r.finished) r.removed = true;
-    this.runs = this.runs.filter((r) => !r.removed);
+    this.runs.clear();
   }
 }
