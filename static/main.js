@@ -1,6 +1,7 @@
 // Wires the store, the session, the runs and the views; nothing else.
 
 import { api } from "./api.js";
+import { RunBadge } from "./badge.js";
 import { Runs } from "./runs.js";
 import { Session } from "./session.js";
 import { Store } from "./store.js";
@@ -38,6 +39,7 @@ async function start() {
     const root = document.querySelector(`[data-view="${name}"]`);
     views[name] = new View(root, ctx);
   }
+  const badge = new RunBadge(document.querySelector("[data-run-badge]"), store);
   const notice = document.querySelector("[data-page-notice]");
   const tabs = [...document.querySelectorAll("[data-tab]")];
   for (const tab of tabs) tab.addEventListener("click", () => store.set({ view: tab.dataset.tab }));
@@ -60,6 +62,7 @@ async function start() {
 
   function render() {
     const { state } = store;
+    badge.render(state);
     notice.textContent = state.notice || "";
     notice.hidden = !state.notice;
     for (const tab of tabs) {

@@ -180,7 +180,7 @@ export class TrainView {
       el("section", { class: "panel train-settings", "aria-labelledby": "train-settings-h" },
         el("h2", { id: "train-settings-h", text: "Settings" }), ...groups.values()),
       el("div", { class: "train-main" },
-        el("section", { class: "panel", "aria-labelledby": "train-run-h" },
+        el("section", { class: "panel run-panel", "aria-labelledby": "train-run-h", "data-run-panel": true },
           el("h2", { id: "train-run-h", text: "Run" }),
           el("div", { class: "row run-buttons" }, this.startButton, this.pauseButton, this.resumeButton, this.stopButton,
             el("span", { class: "check" }, this.fresh, el("label", { for: "train-fresh", text: "start from fresh weights" }))),

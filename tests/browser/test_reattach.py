@@ -4,8 +4,9 @@ import re
 import time
 
 import httpx
+import pytest
 
-from tests.browser.conftest import Page
+from tests.browser.conftest import SHOTS, Page
 from tests.e2e.conftest import start_server
 
 DESKTOP = {"width": 1366, "height": 800}
@@ -54,6 +55,11 @@ def wait_run(base_url: str, run_id: str, statuses, timeout: float = 60) -> dict:
         if run["status"] in statuses or time.monotonic() > deadline:
             return run
         time.sleep(0.2)
+
+
+def shot_path(name: str):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / f"{name}.png"
 
 
 def new_page(browser, base_url: str, viewport=DESKTOP) -> Page:
@@ -236,3 +242,37 @@ def test_an_interrupted_run_shows_why_and_resumes_from_the_page(browser, tmp_pat
         close(p)
     finally:
         second.stop()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_the_header_badge_shows_a_training_run_from_any_view(browser, live_server, viewport):
+    p = new_page(browser, live_server.url, viewport)
+    p.open()
+    badge = p.page.locator("[data-run-badge]")
+    assert not badge.is_visible()
+    run = start_long_run_from_the_page(p)
+    try:
+        p.tab("build")
+        badge.wait_for(state="visible", timeout=WAIT)
+        p.page.wait_for_function(
+            "/^Training: epoch \\d+ of 500 · \\d+%$/.test(document.querySelector('[data-run-badge]').textContent.trim())",
+            timeout=WAIT)
+        box = badge.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
+        overflow = p.page.evaluate("(h => h.scrollWidth - h.clientWidth)(document.querySelector('header'))")
+        assert overflow <= 2, f"the header is wider than the window by {overflow}px"
+        p.page.screenshot(path=str(shot_path(f"badge-{viewport['width']}")), full_page=False)
+        badge.click()
+        p.page.wait_for_selector('[data-view="train"]:not([hidden])')
+        header = p.page.locator("header").bounding_box()
+        status = p.page.locator("[data-run-status]").bounding_box()
+        assert header["y"] + header["height"] <= status["y"] <= viewport["height"], (header, status)
+
+        httpx.post(f"{live_server.url}/api/runs/{run['id']}/pause", timeout=30)
+        p.tab("data")
+        p.page.wait_for_function("document.querySelector('[data-run-badge]').textContent.trim() === 'Paused'",
+                                 timeout=WAIT)
+    finally:
+        stop(live_server.url, run["id"])
+    badge.wait_for(state="hidden", timeout=WAIT)
+    close(p)
