@@ -333,7 +333,7 @@ def activations(services, network_id: str, body, encoding: str = "uint8") -> dic
     _check_memory(services, summary, 1, "the feature maps of one example")
     entry = _entry(services, network_id)
     with entry.reading() as net:
-        x, _ = resolve_input(services, net, body)
+        x, how = resolve_input(services, net, body)
         keep = set(_pick(net, body.layers, ("layers",))) if body.layers is not None else None
         taps = net.feature_maps(x[None])
         info = _layer_info(net)
@@ -352,7 +352,23 @@ def activations(services, network_id: str, body, encoding: str = "uint8") -> dic
             else:
                 item["data"] = b64(to_uint8(a, lo, hi))
             layers.append(item)
-        return clean({"input_shape": list(net.input_shape), "layers": layers})
+        return clean({"input_shape": list(net.input_shape), "layers": layers,
+                      "normalization": normalization(how["ds"], net.input_shape[0])})
+
+
+def normalization(ds, channels: int) -> dict:
+    """How a 0-255 image becomes what the network's first layer sees, in numbers and in words."""
+    if ds is None:
+        return {"mean": [0.0] * channels, "std": [1.0] * channels,
+                "text": "The network sees each pixel as value/255, from 0 (black) to 1 (white)."}
+    mean, std = [float(m) for m in ds.mean], [float(s) for s in ds.std]
+    names = ["red", "green", "blue"] if len(mean) == 3 else [""]
+    parts = [f"{(name + ': ') if name else ''}mean {m:.2f}, std {s:.2f}, so 0 becomes {(0 - m) / s:.2f} and 255 "
+             f"becomes {(1 - m) / s:.2f}" for name, m, s in zip(names, mean, std)]
+    return {"mean": mean, "std": std, "text": (
+        f"The network does not see 0-255: each pixel becomes (value/255 - mean) / std, with the mean and standard "
+        f"deviation of {ds.name}'s training images ({'; '.join(parts)}). Inputs centred near 0 with a spread "
+        "near 1 keep the first layer's sums in the range where training works best.")}
 
 
 def activation_png(services, network_id: str, body, layer: str, per_map: bool) -> bytes:

@@ -385,6 +385,9 @@ export class InspectView {
     const perMap = this.scaleMode.value === "map";
     const scale = this.colourSelect.value;
     for (const layer of acts.layers) drawLayer(this.mapBlocks.get(layer.path), layer, perMap, scale);
+    // the input's numbers are not 0-255: say why, under its maps (the server's words)
+    const input = this.mapBlocks.get("input");
+    if (input && acts.normalization) input.note.textContent = acts.normalization.text;
   }
 
   // ---- saliency and occlusion ---------------------------------------------------------------
@@ -554,13 +557,15 @@ function makeMapBlock(layer) {
       "aria-label": spatial ? `${title}, map ${i}` : `${title}, ${fmt.int(shape.reduce((a, b) => a * b, 1))} values` }));
   }
   const legendSlot = el("span", { class: "maps-legend" });
+  const note = el("p", { class: "muted maps-note", "data-maps-note": "" });
   const node = el("div", { class: "maps-layer", "data-maps-layer": layer.path, "data-layer-type": layer.type },
     el("div", { class: "maps-head" },
       el("h3", {}, el("span", { text: title }), " ", el("span", { class: "muted", text: `${layer.type} · ${fmt.shape(shape)}` })),
       legendSlot),
     el("div", { class: spatial ? "maps-grid" : "maps-grid vector" }, ...canvases),
-    count > shown ? el("p", { class: "muted maps-more", text: `+${count - shown} more maps not shown` }) : null);
-  return { node, canvases, legendSlot };
+    count > shown ? el("p", { class: "muted maps-more", text: `+${count - shown} more maps not shown` }) : null,
+    note);
+  return { node, canvases, legendSlot, note };
 }
 
 function drawLayer(block, layer, perMap, scale) {

@@ -190,6 +190,18 @@ def test_activations_of_every_layer(client, lenet):
     np.testing.assert_allclose(data, np.rint((maps - lo) / (hi - lo) * 255), atol=1)
 
 
+def test_activations_say_how_the_input_was_normalized(client, lenet):
+    ds = client.app.state.services.datasets.load("strokes")
+    norm = client.post(f"/api/networks/{lenet}/activations", json=SAMPLE).json()["normalization"]
+    m, s = float(ds.mean[0]), float(ds.std[0])
+    assert norm["mean"] == pytest.approx([m]) and norm["std"] == pytest.approx([s])
+    # the input map's range (what Inspect shows) is explained with the same numbers
+    assert f"0 becomes {-m / s:.2f}" in norm["text"] and f"255 becomes {(1 - m) / s:.2f}" in norm["text"]
+    assert "strokes" in norm["text"]
+    drawn = client.post(f"/api/networks/{lenet}/activations", json={"pixels": np.zeros((28, 28)).tolist()}).json()
+    assert "value/255" in drawn["normalization"]["text"]
+
+
 def test_activations_float16_and_a_subset(client, lenet):
     r = client.post(f"/api/networks/{lenet}/activations?encoding=float16",
                     json={**SAMPLE, "layers": ["conv2", "layers[11]"]})

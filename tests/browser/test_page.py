@@ -75,6 +75,10 @@ def test_drawing_a_digit_gives_probabilities_and_feature_maps(page):
     assert page.page.locator("[data-probabilities] [data-class]").count() == 10
     page.page.wait_for_selector('[data-maps-layer="layers[0]"] canvas')
     assert page.page.locator("[data-maps-layer]").count() >= 10
+    # the input's numbers are normalized, and the page says how
+    note = page.page.locator('[data-maps-layer="input"] [data-maps-note]')
+    note.wait_for(state="visible")
+    assert "(value/255 - mean) / std" in note.text_content()
     page.shot("inspect")
 
 
