@@ -13,6 +13,22 @@ from __future__ import annotations
 import numpy as np
 
 
+def weight_variance(kind: str, fan_in: int, fan_out: int, std: float = 0.01) -> float:
+    """Var(W) that initializer `kind` draws with, for the given fans (what init_weight's draws
+    have on average; a uniform on [-a, a] has variance a^2/3)."""
+    if kind == "zeros":
+        return 0.0
+    if kind == "normal":
+        return std * std
+    if kind in ("xavier_uniform", "xavier_normal"):
+        return 2.0 / (fan_in + fan_out)
+    if kind in ("he_uniform", "he_normal"):
+        return 2.0 / fan_in
+    if kind == "lecun_normal":
+        return 1.0 / fan_in
+    raise ValueError(f"unknown init '{kind}'")
+
+
 def init_weight(kind: str, shape: tuple, fan_in: int, fan_out: int, rng: np.random.Generator,
                 std: float = 0.01, dtype=np.float32) -> np.ndarray:
     """A weight array of `shape` drawn by initializer `kind`."""
