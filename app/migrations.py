@@ -117,10 +117,35 @@ def _v2(c: sqlite3.Connection) -> None:
         raise RuntimeError(f"foreign keys broken after migration 2: {broken[:5]}")
 
 
+def _v3(c: sqlite3.Connection) -> None:
+    # A learner is whoever answers exercises: for now an anonymous id the server gave a browser
+    # (or an API client chose); once classes exist, a student's id takes the same place, so the
+    # attempts need no change.
+    c.execute("CREATE TABLE learners (id TEXT PRIMARY KEY, created REAL NOT NULL)")
+    c.execute("""
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            learner TEXT NOT NULL REFERENCES learners (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL, seed INTEGER NOT NULL,   -- the exercise: it is made again from these
+            answer TEXT NOT NULL,                        -- as the learner sent it, JSON
+            correct INTEGER NOT NULL CHECK (correct IN (0, 1)),
+            after_solution INTEGER NOT NULL CHECK (after_solution IN (0, 1)),
+            created REAL NOT NULL
+        )""")
+    c.execute("CREATE INDEX attempts_by_learner ON attempts (learner, kind, seed)")
+    c.execute("""
+        CREATE TABLE solutions_shown (
+            learner TEXT NOT NULL REFERENCES learners (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL, seed INTEGER NOT NULL, shown REAL NOT NULL,
+            PRIMARY KEY (learner, kind, seed)
+        )""")
+
+
 MIGRATIONS = [
     Migration(1, "networks, datasets, runs and their events", _v1),
     Migration(2, "foreign keys that cascade; a run's epoch, owner, lease and requests; "
                  "one active run per network", _v2),
+    Migration(3, "learners, their answers to exercises, and the solutions they were shown", _v3),
 ]
 LATEST = MIGRATIONS[-1].version
 
