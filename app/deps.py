@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from .db import Database
 from .files import FileStore
 from .instance import Instance
+from .lessons.service import LessonService
 from .runs.service import RunService
 from .services.datasets import DatasetService
 from .services.networks import NetworkService
@@ -25,6 +26,7 @@ class Services:
     networks: NetworkService
     datasets: DatasetService
     runs: RunService
+    lessons: LessonService
 
 
 def get_services(request: Request) -> Services:

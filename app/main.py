@@ -18,8 +18,10 @@ from .errors import AppError
 from .files import FileStore
 from .instance import Instance
 from .internal_errors import InternalErrors
+from .lessons.service import LessonService
+from .lessons.store import AttemptStore
 from .log_redaction import token_redacted
-from .routers import conv, datasets, inspect, meta, networks, page, runs
+from .routers import conv, datasets, inspect, lessons, meta, networks, page, runs
 from .runs.events import clean
 from .runs.inprocess import InProcessRunner
 from .runs.service import RunService
@@ -62,7 +64,7 @@ def build_services(settings: Settings) -> Services:
     if not instance.others_alive():  # another server's files may be half-written: only sweep alone
         files.sweep(keep=db.file_ids())
     return Services(settings=settings, db=db, files=files, instance=instance, networks=nets, datasets=data,
-                    runs=runs)
+                    runs=runs, lessons=LessonService(AttemptStore(db)))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -100,7 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
         return JSONResponse({"detail": encodable(clean(errors))}, status_code=422)
 
-    for router in (meta.router, networks.router, datasets.router, runs.router, inspect.router, conv.router):
+    for router in (meta.router, networks.router, datasets.router, runs.router, inspect.router, conv.router,
+                   lessons.router):
         app.include_router(router, prefix="/api")
     app.include_router(page.router)
 

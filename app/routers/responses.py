@@ -17,7 +17,7 @@ class ErrorDetail(BaseModel):
 
 WHY = {
     400: "The body cannot be read: not UTF-8 JSON, or not valid multipart/form-data",
-    404: "No such network, run, dataset or preset",
+    404: "No such network, run, dataset, preset, lesson or kind of exercise",
     409: "Not in the resource's present state: a network that is training, a run that has finished, "
          "a name that is taken, a built-in or busy dataset",
     413: "Too large: the body, or what the request would build or compute, is over one of the server's limits",

@@ -39,7 +39,8 @@ TINY = {"input": [1, 28, 28], "layers": [
     {"type": "relu"}, {"type": "flatten"}, {"type": "linear", "out_features": 10, "name": "fc"}]}
 DOWNLOADED = set(edata.REAL)
 SAMPLE = {"dataset": "strokes", "split": "test", "index": 3}
-# requests that work on the real network (body, and query when it matters): what else is generated is fuzzed
+# requests that work on the real network, or name a real lesson or kind of exercise (body, query or
+# path when it matters): what else is generated is fuzzed
 WORKING = {
     ("POST", "/api/networks/{network_id}/predict"): [{"body": SAMPLE}],
     ("POST", "/api/networks/{network_id}/activations"): [{"body": SAMPLE, "query": {"format": "json"}},
@@ -49,6 +50,11 @@ WORKING = {
     ("POST", "/api/networks/{network_id}/gradcheck"): [{"body": {"n": 1, "max_entries": 2}}],
     ("POST", "/api/networks"): [{"body": {"spec": TINY, "name": "tiny"}}],
     ("POST", "/api/networks/validate"): [{"body": TINY}],
+    ("GET", "/api/lessons/{lesson_id}"): [{"path_parameters": {"lesson_id": "pooling"}}],
+    ("POST", "/api/exercises"): [{"body": {"kind": "maxpool_route"}}],
+    ("GET", "/api/exercises/{kind}/{seed}"): [{"path_parameters": {"kind": "conv_dx_cell"}}],
+    ("POST", "/api/exercises/{kind}/{seed}/answer"): [{"path_parameters": {"kind": "output_size"}}],
+    ("GET", "/api/exercises/{kind}/{seed}/solution"): [{"path_parameters": {"kind": "vanishing_init"}}],
 }
 EXAMPLES = 25  # per operation: valid, invalid and working requests
 
