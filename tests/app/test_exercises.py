@@ -10,6 +10,7 @@ option that vanishes. Then the lecture's own numbers, the hints and the grading.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -290,13 +291,16 @@ def test_every_hint_holds_the_exercises_numbers(name):
         assert steps and all(isinstance(s, str) and s for s in steps)
 
 
-def test_a_hint_for_a_size_with_a_fraction_says_why_in_the_engines_words():
+def test_a_size_with_a_fraction_hints_at_why_and_the_solution_says_it_in_the_engines_words():
     size = KINDS["output_size"]
-    ex = size.generate(0)
     layer = {"type": "conv2d", "out_channels": 1, "kernel_size": 5, "padding": 1, "stride": 2}
     warning = engine.summarize({"input": [1, 32, 32], "layers": [layer]})["warnings"][0]
-    assert warning.split(": ", 1)[1] in size.hint(ex, 15.5)
-    assert "whole number" in size.hint(ex, 15.5)
+    for seed, answer in ((0, 15), (1, 14)):
+        ex = size.generate(seed)
+        hint = size.hint(ex, 15.5)
+        assert "whole number" in hint and "fits" in hint
+        assert str(answer) not in re.findall(r"\d+(?:\.\d+)?", hint), hint  # the hint does not give it away
+    assert warning.split(": ", 1)[1] in " ".join(size.solution(size.generate(0)))
 
 
 # ---- grading ------------------------------------------------------------------------------------

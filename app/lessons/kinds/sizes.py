@@ -150,14 +150,14 @@ class OutputSize(Kind):
         return [w.removeprefix(f"{row['path']}: ") for w in row["warnings"]]
 
     def hint(self, ex, given):
-        parts = [self._formula(ex.given) + "."]
+        g = ex.given
+        value = (g["n_in"] + 2 * g["padding"] - g["kernel_size"]) / g["stride"] + 1
+        parts = [f"{self._formula(g)} = {value:g}."]
         if isinstance(given, float):  # Integer.read keeps a number with a fraction as a float
             parts.append("A size counts windows, so it is a whole number.")
-        warnings = self._engine_says(ex)
-        if warnings:
-            parts.append("When S does not divide N_in + 2P - K, only the windows that fit entirely "
-                         "inside the padded input are taken; the engine says of this layer: "
-                         f"{warnings[0]}.")
+        if self._engine_says(ex):  # the engine's sentence names the size: it stays for the solution
+            parts.append("When S does not divide N_in + 2P - K, a window is only taken where it fits "
+                         "entirely inside the padded input: count the windows that fit.")
         return " ".join(parts)
 
     def solution(self, ex):
