@@ -195,6 +195,7 @@ class EventBus:
         """A Stream of the run's events with seq > after. NotFound for an unknown run, Busy when too
         many clients follow it. Call from a worker thread (it may read the database)."""
         row = self.store.require(run_id)
+        sub = None
         with self.lock:
             if self.followers.get(run_id, 0) >= self.max_followers:
                 raise Busy(f"too many clients ({self.max_followers}) are following run {run_id}; try again later")
@@ -205,10 +206,17 @@ class EventBus:
                 with channel.lock:
                     history = [e for e in channel.history if e["seq"] > after]
                     channel.subscribers.add(sub)
-        release = lambda: self._unfollow(run_id, channel, sub if channel else None)
+
+        def release():
+            self._unfollow(run_id, channel, sub)
+
         if channel is not None:
             return Stream(after, history, subscriber=sub, release=release)
-        events = self.store.events(run_id, after)
+        try:
+            events = self.store.events(run_id, after)
+        except BaseException:
+            release()
+            raise
         if not RunStatus(row["status"]).active:
             return Stream(after, events, release=release)
 
