@@ -138,15 +138,12 @@ def explain(x, w, stride: int = 1, padding: int = 0, delta=None) -> dict:
         if d.shape != (ho, wo):
             raise _bad("delta", f"is {d.shape[0]}x{d.shape[1]} but the output is {ho}x{wo}; "
                                 "give one gradient per output cell")
-    warnings = []
-    for axis, n, k in (("height", h, kh), ("width", wd, kw)):
-        if (n + 2 * p - k) % s:
-            warnings.append(f"{formula(n, k, s, p)} is not an integer: the output {axis} is rounded down and "
-                            f"the last input {'rows' if axis == 'height' else 'columns'} are not covered")
 
     # ---- forward and backward by the engine --------------------------------------------
     conv = _engine_layer({"type": "conv2d", "out_channels": 1, "kernel_size": [kh, kw], "stride": s,
                           "padding": p, "bias": False}, (h, wd), "conv")
+    # what flooring the output size leaves unread, in the engine's words (as the Build view says)
+    warnings = [w.removeprefix(f"{conv.path}: ") for w in conv.warnings]
     conv.params["W"] = w[None, None].copy()
     y = conv.forward(x[None, None], record=True)[0, 0]
     dx = conv.backward(d[None, None])[0, 0]

@@ -27,7 +27,11 @@ def test_summary_json_and_spec_file(tmp_path):
     path = tmp_path / "net.json"
     path.write_text(json.dumps(spec))
     data = json.loads(cli("summary", "--spec", str(path), "--json").stdout)
-    assert data["totals"]["params"] == 1520 and "15.5 is not an integer" in data["warnings"][0]
+    assert data["totals"]["params"] == 1520
+    assert data["warnings"] == engine.summarize(spec)["warnings"]
+    assert "only padding is left over" in data["warnings"][0]
+    table = cli("summary", "--spec", str(path)).stdout
+    assert f"warning: {data['warnings'][0]}" in table
 
 
 def test_summary_of_a_bad_spec_names_the_layer(tmp_path):

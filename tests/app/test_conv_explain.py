@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import engine
 from app.errors import Invalid
 from app.services.conv_explain import _agree, correlate, dilate, explain
 
@@ -120,7 +121,11 @@ def test_stride_two_dilates_delta_and_padding_one_is_cut_away():
 def test_a_stride_that_does_not_divide_warns():
     r = explain(np.ones((6, 6)).tolist(), W, stride=2)
     assert r["formula"]["width"] == "(6 + 2*0 - 3)/2 + 1 = 2.5" and np.array(r["output"]).shape == (2, 2)
-    assert r["warnings"] and "not covered" in r["warnings"][0]
+    same = {"input": [1, 6, 6], "layers": [{"type": "conv2d", "out_channels": 1, "kernel_size": 3,
+                                            "stride": 2}]}
+    assert r["warnings"] == [w.removeprefix("layers[0]: ") for w in engine.summarize(same)["warnings"]]
+    assert r["warnings"][0].endswith("the row and column at index 5 are left over, which no window "
+                                     "reads; 1 row and 1 column of input pixels are lost.")
     assert r["backward"]["dX"][5] == [0] * 6  # the last row was never read
 
 

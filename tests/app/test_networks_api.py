@@ -39,7 +39,8 @@ def test_validate_gives_the_summary_or_errors_by_path(client):
     r = client.post("/api/networks/validate", json=spec)
     assert r.status_code == 200
     assert r.json()["layers"][0]["param_formula"] == "20 x (5x5x3 + 1) = 1,520"
-    assert "15.5 is not an integer" in r.json()["warnings"][0]
+    assert r.json()["warnings"] == engine.summarize(spec)["warnings"]
+    assert "only padding is left over" in r.json()["warnings"][0]
     bad = {"input": [3, 8, 8], "layers": [{"type": "residual", "body": [{"type": "conv2d", "out_channels": 2,
                                                                           "kernel_size": 30}]}]}
     r = client.post("/api/networks/validate", json=bad)
