@@ -30,11 +30,6 @@ MIN_CHUNKS = 4
 KEEP_BYTES = 10 << 20
 
 
-def out_size(n: int, k: int, s: int, p: int) -> int:
-    """N_out = floor((N_in + 2P - K)/S) + 1."""
-    return (n + 2 * p - k) // s + 1
-
-
 def pad(x: np.ndarray, ph: int, pw: int, value: float = 0.0) -> np.ndarray:
     """x : (N, C, H, W) -> (N, C, H+2ph, W+2pw)."""
     if ph == 0 and pw == 0:
@@ -80,95 +75,135 @@ def batch_chunks(n: int, per_image_bytes: int) -> tuple[int, list[tuple[int, int
     return nb, [(n0, min(n, n0 + nb)) for n0 in range(0, n, nb)]
 
 
-def pad_cm(xt: np.ndarray, ph: int, pw: int, out: np.ndarray | None = None) -> np.ndarray:
-    """(C, N, H, W) -> zero-padded (C, N, H+2ph, W+2pw); xt itself when there is no padding.
+def pads(p) -> tuple:
+    """Padding as ((top, bottom), (left, right)); an int for an axis pads both its sides alike."""
+    return tuple(q if isinstance(q, tuple) else (q, q) for q in p)
+
+
+def pad_cm(xt: np.ndarray, p, out: np.ndarray | None = None) -> np.ndarray:
+    """(C, N, H, W) -> zero-padded (C, N, top+H+bottom, left+W+right); xt itself when there is
+    no padding. p as for `pads`.
 
     `out`, if given, is the padded array with its border already zero: only the
     interior is written.
     """
-    if ph == 0 and pw == 0:
+    (pt, pb), (pl, pr) = pads(p)
+    if pt == pb == pl == pr == 0:
         return xt
     c, n, h, w = xt.shape
-    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=xt.dtype) if out is None else out
-    xp[:, :, ph:ph + h, pw:pw + w] = xt
+    xp = np.zeros((c, n, pt + h + pb, pl + w + pr), dtype=xt.dtype) if out is None else out
+    xp[:, :, pt:pt + h, pl:pl + w] = xt
     return xp
 
 
-def im2col(x: np.ndarray, k: tuple, s: tuple, p: tuple, out: np.ndarray | None = None,
-           xpad: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
+def fit(n: int, k: int, s: int, before: int, after: int, d: int = 1) -> int:
+    """How many windows of k taps dilated by d fit along a padded axis, stride s apart."""
+    return (before + n + after - d * (k - 1) - 1) // s + 1
+
+
+def grouped_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a : (G, m, k), b : (G, k, n) -> (G, m, n): one matrix product per group of channels.
+
+    With one group, a plain 2-D product; with more, NumPy's stacked matmul, which hands each
+    group's product to BLAS in turn.
+    """
+    if a.shape[0] == 1:
+        if out is None:
+            return np.matmul(a[0], b[0])[None]
+        np.matmul(a[0], b[0], out=out[0])
+        return out
+    return np.matmul(a, b, out=out)
+
+
+def im2col(x: np.ndarray, k: tuple, s: tuple, p, d: tuple = (1, 1), out: np.ndarray | None = None,
+           xpad: np.ndarray | None = None,
+           windows: tuple | None = None) -> tuple[np.ndarray, int, int]:
     """Unfold windows into columns.
 
     x : (N, C, H, W) -> cols : (C*kh*kw, N*Ho*Wo), row order (c, i, j) to
-    match W.reshape(F, C*kh*kw), column order (n, a, b). `out`, if given, is
-    a (C, kh, kw, N, Ho, Wo) array to fill; `xpad` a zero-bordered
-    (C, N, H+2ph, W+2pw) array for the padded input (see pad_cm).
+    match W.reshape(F, C*kh*kw) (so the rows of a group of channels are
+    consecutive), column order (n, a, b); column (n, a, b), row (c, i, j) holds
+    xpad[n, c, a*sh + i*dh, b*sw + j*dw]. p as for `pads`, d the dilation.
+    `windows`: (Ho, Wo), if not as many as fit. `out`, if given, is a
+    (C, kh, kw, N, Ho, Wo) array to fill; `xpad` a zero-bordered padded
+    (C, N, Hp, Wp) array for the padded input (see pad_cm).
     """
-    (kh, kw), (sh, sw), (ph, pw) = k, s, p
+    (kh, kw), (sh, sw), (dh, dw) = k, s, d
+    (pt, pb), (pl, pr) = pads(p)
     n, c, h, w = x.shape
-    ho, wo = out_size(h, kh, sh, ph), out_size(w, kw, sw, pw)
+    ho, wo = windows or (fit(h, kh, sh, pt, pb, dh), fit(w, kw, sw, pl, pr, dw))
     cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype) if out is None else out
-    xp = pad_cm(channel_major(x), ph, pw, xpad)  # (C, N, Hp, Wp)
-    # all kh*kw window offsets in one copy: view[c,i,j,n,a,b] = xp[c, n, a*sh + i, b*sw + j]
+    xp = pad_cm(channel_major(x), p, xpad)  # (C, N, Hp, Wp)
+    # all kh*kw window offsets in one copy:
+    # view[c,i,j,n,a,b] = xp[c, n, a*sh + i*dh, b*sw + j*dw]
     st_c, st_n, st_h, st_w = xp.strides
     cols[...] = np.lib.stride_tricks.as_strided(
-        xp, (c, kh, kw, n, ho, wo), (st_c, st_h, st_w, st_n, st_h * sh, st_w * sw), writeable=False)
+        xp, (c, kh, kw, n, ho, wo), (st_c, st_h * dh, st_w * dw, st_n, st_h * sh, st_w * sw),
+        writeable=False)
     return cols.reshape(c * kh * kw, n * ho * wo), ho, wo
 
 
-def col2im(cols: np.ndarray, x_shape: tuple, k: tuple, s: tuple, p: tuple,
-           xpad: np.ndarray | None = None) -> np.ndarray:
-    """Fold columns back, summing overlaps: the adjoint of im2col.
+def col2im(cols: np.ndarray, x_shape: tuple, k: tuple, s: tuple, p, d: tuple = (1, 1),
+           windows: tuple | None = None, xpad: np.ndarray | None = None) -> np.ndarray:
+    """Fold columns back, summing overlaps: the adjoint of im2col (same arguments).
 
     cols : (C*kh*kw, N*Ho*Wo) -> dx : (N, C, H, W), returned as the view of
-    a channel-major (C, N, H, W) array (of `xpad`, a (C, N, H+2ph, W+2pw)
+    a channel-major (C, N, H, W) array (of `xpad`, a padded (C, N, Hp, Wp)
     work array, if given).
     """
-    (kh, kw), (sh, sw), (ph, pw) = k, s, p
+    (kh, kw), (sh, sw), (dh, dw) = k, s, d
+    (pt, pb), (pl, pr) = pads(p)
     n, c, h, w = x_shape
-    ho, wo = out_size(h, kh, sh, ph), out_size(w, kw, sw, pw)
+    ho, wo = windows or (fit(h, kh, sh, pt, pb, dh), fit(w, kw, sw, pl, pr, dw))
     cols = cols.reshape(c, kh, kw, n, ho, wo)
     if xpad is None:
-        dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+        dxp = np.zeros((c, n, pt + h + pb, pl + w + pr), dtype=cols.dtype)
     else:
         dxp = xpad
         dxp.fill(0)
     for i in range(kh):
         for j in range(kw):
-            dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += cols[:, i, j]
-    return dxp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+            columns = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
+            dxp[:, :, rows, columns] += cols[:, i, j]
+    return dxp[:, :, pt:pt + h, pl:pl + w].transpose(1, 0, 2, 3)
 
 
-def col2im_flat(wt: np.ndarray, dyt: np.ndarray, x_shape: tuple, k: tuple, p: tuple,
+def col2im_flat(wt: np.ndarray, dyt: np.ndarray, x_shape: tuple, k: tuple, p, d: tuple = (1, 1),
                 store: dict | None = None, nb: int | None = None) -> np.ndarray:
     """col2im(wt @ delta) for stride 1, folded on the flat padded grid.
 
-    wt : (C*kh*kw, F), dyt : (F, m, Ho, Wo) (channel-major) -> dx : (C, m, H, W), a
+    wt : (G, C/G*kh*kw, F/G), one block per group of channels (W's blocks
+    transposed); dyt : (F, m, Ho, Wo) (channel-major) -> dx : (C, m, H, W), a
     channel-major view of a work array (copy it out before the next call).
     delta is laid on the padded (Hp, Wp) grid with zeros outside (Ho, Wo), so a
-    kernel offset (i, j) is a shift by i*Wp + j of the flat (m*Hp*Wp) index and
+    kernel offset (i, j) is a shift by i*dh*Wp + j*dw of the flat (m*Hp*Wp) index and
     each of its additions is one contiguous run per channel, instead of m*Ho
     runs of Wo: fewer, longer inner loops for a few more multiply-adds.
     `store` keeps the work arrays between calls (see `buffer`), sized for nb
     images (default m): call with at most nb images.
     """
-    (kh, kw), (ph, pw) = k, p
+    (kh, kw), (dh, dw) = k, d
+    (pt, pb), (pl, pr) = pads(p)
     _, c, h, w = x_shape
     f, m, ho, wo = dyt.shape
+    g = wt.shape[0]
     nb = nb or m
-    hp, wp = h + 2 * ph, w + 2 * pw
-    size, tail = m * hp * wp, (kh - 1) * wp + kw - 1
-    d = buffer(store, "dgrid", (f, nb, hp, wp), dyt.dtype, zero=True)[:, :m]  # zeros outside (Ho, Wo) stay
-    d[:, :, :ho, :wo] = dyt
+    hp, wp = pt + h + pb, pl + w + pr
+    size, tail = m * hp * wp, (kh - 1) * dh * wp + (kw - 1) * dw
+    # zeros outside (Ho, Wo) stay
+    grid = buffer(store, "dgrid", (f, nb, hp, wp), dyt.dtype, zero=True)[:, :m]
+    grid[:, :, :ho, :wo] = dyt
     dcols = buffer(store, "dcols", (c * kh * kw, nb * hp * wp), dyt.dtype)[:, :size]
-    np.matmul(wt, d.reshape(f, size), out=dcols)
+    grouped_matmul(wt, grid.reshape(g, f // g, size), out=dcols.reshape(g, -1, size))
     dcols = dcols.reshape(c, kh * kw, size)
     dxp = buffer(store, "dxflat", (c, nb * hp * wp + tail), dyt.dtype)[:, :size + tail]
     dxp.fill(0)
     for i in range(kh):
         for j in range(kw):
-            off = i * wp + j
+            off = i * dh * wp + j * dw
             dxp[:, off:off + size] += dcols[:, i * kw + j]
-    return dxp[:, :size].reshape(c, m, hp, wp)[:, :, ph:ph + h, pw:pw + w]
+    return dxp[:, :size].reshape(c, m, hp, wp)[:, :, pt:pt + h, pl:pl + w]
 
 
 def windows(xp: np.ndarray, k: tuple, s: tuple, ho: int, wo: int):

@@ -62,7 +62,7 @@ def _rows(seq: Sequence, rows: list, rf: dict, depth: int) -> None:
             "param_formula": f"{formula} = {n:,}" if formula else None,
             "buffers": sum(math.prod(s) for s in layer.buffer_shapes().values()),
             "macs": layer.macs(),
-            "receptive_field": list(rf[layer.path]) if layer.path in rf else None,
+            "receptive_field": [math.ceil(v) for v in rf[layer.path]] if layer.path in rf else None,
             "activation_bytes": math.prod(layer.out_shape) * BYTES,
             "formulas": getattr(layer, "formulas", []),
             "trainable": layer.trainable,
@@ -83,8 +83,10 @@ def _rows(seq: Sequence, rows: list, rf: dict, depth: int) -> None:
 
 
 def _receptive_fields(seq: Sequence, size: tuple, jump: tuple, out: dict) -> tuple:
-    """Walk the layers, tracking the receptive field r and jump j per axis:
-    a window of K with stride S gives r' = r + (K - 1) j, j' = j S."""
+    """Walk the layers, tracking the receptive field r and jump j per axis: a window of K
+    with stride S gives r' = r + (K - 1) j, j' = j S (each layer says how it changes them:
+    Layer.receptive_field). After a transposed convolution j is a fraction of a pixel, and
+    r is shown rounded up."""
     for layer in seq.layers:
         if isinstance(layer, Block):
             ends = [_receptive_fields(child, size, jump, out) for child in layer.children()]
@@ -95,11 +97,7 @@ def _receptive_fields(seq: Sequence, size: tuple, jump: tuple, out: dict) -> tup
         elif isinstance(layer, Flatten) and len(layer.in_shape) == 3:
             size = tuple(size[a] + (layer.in_shape[1 + a] - 1) * jump[a] for a in range(2))
         else:
-            w = layer.window()
-            if w:
-                k, s, _ = w
-                size = tuple(size[a] + (k[a] - 1) * jump[a] for a in range(2))
-                jump = tuple(jump[a] * s[a] for a in range(2))
+            size, jump = layer.receptive_field(size, jump)
         out[layer.path] = size
     return size, jump
 

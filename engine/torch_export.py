@@ -56,12 +56,19 @@ def _pair(v):
     return v[0] if v[0] == v[1] else tuple(v)
 
 
+def _dilation_groups(layer) -> str:
+    """', dilation=..., groups=...' where they are not PyTorch's defaults (1)."""
+    out = f", dilation={_pair(layer.d)}" if layer.d != (1, 1) else ""
+    return out + (f", groups={layer.g}" if layer.g != 1 else "")
+
+
 def _module(layer, indent: int) -> str:
     cfg, t = layer.cfg, layer.type
     if t == "conv2d":
         pad = cfg["padding"] if isinstance(cfg["padding"], str) else _pair(cfg["padding"])
         return (f"nn.Conv2d({layer.in_shape[0]}, {cfg['out_channels']}, kernel_size={_pair(layer.k)}, "
-                f"stride={_pair(layer.s)}, padding={pad!r}, bias={cfg['bias']})")
+                f"stride={_pair(layer.s)}, padding={pad!r}{_dilation_groups(layer)}, "
+                f"bias={cfg['bias']})")
     if t in ("maxpool2d", "avgpool2d"):
         cls = "MaxPool2d" if t == "maxpool2d" else "AvgPool2d"
         return f"nn.{cls}(kernel_size={_pair(layer.k)}, stride={_pair(layer.s)}, padding={_pair(layer.p)})"

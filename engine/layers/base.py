@@ -59,6 +59,18 @@ class Layer:
         """((kh, kw), (sh, sw), (ph, pw)) for layers that slide a window; else None."""
         return None
 
+    def receptive_field(self, size: tuple, jump: tuple) -> tuple:
+        """(size, jump) per axis after this layer from those before it (see summary.py): the
+        receptive field r of one output and the distance j, in input pixels, between the
+        receptive fields of neighbouring outputs. A window of K with stride S gives
+        r' = r + (K - 1) j and j' = j S; a layer without a window changes neither."""
+        w = self.window()
+        if not w:
+            return size, jump
+        k, s, _ = w
+        return (tuple(size[a] + (k[a] - 1) * jump[a] for a in range(2)),
+                tuple(jump[a] * s[a] for a in range(2)))
+
     def children(self) -> list:
         """Nested sequences (residual and concat blocks)."""
         return []

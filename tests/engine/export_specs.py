@@ -63,6 +63,26 @@ def mlp_spec() -> dict:
     ]}
 
 
+def conv_family_spec() -> dict:
+    """The convolutions beyond the lecture's: groups, depthwise, dilation, "same" padding of
+    even kernels (one more zero at the bottom and right)."""
+    return {"input": [4, 11, 10], "layers": [
+        {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "padding": 1, "groups": 2},
+        {"type": "relu"},
+        {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "groups": 6, "padding": "same",
+         "name": "depthwise"},
+        {"type": "conv2d", "out_channels": 8, "kernel_size": [3, 2], "dilation": [2, 3],
+         "padding": [2, 1], "stride": [2, 1], "bias": False},                     # -> 8x6x9
+        {"type": "conv2d", "out_channels": 8, "kernel_size": 4, "padding": "same"},
+        {"type": "conv2d", "out_channels": 4, "kernel_size": [2, 3], "dilation": [3, 2],
+         "padding": "same", "groups": 4},
+        {"type": "tanh"},
+        {"type": "global_avgpool2d"},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 5},
+    ]}
+
+
 SPECS = {
     "lenet5": lambda: engine.PRESETS["lenet5"],
     "tinyvgg": lambda: engine.PRESETS["tinyvgg"],
@@ -70,6 +90,7 @@ SPECS = {
     "concat": concat_spec,
     "every_layer": every_layer_spec,
     "mlp": mlp_spec,
+    "conv_family": conv_family_spec,
 }
 
 

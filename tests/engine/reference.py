@@ -5,43 +5,66 @@ tested against these."""
 import numpy as np
 
 
-def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0)):
-    """I[n,f,a,b] = sum_{c,i,j} W[f,c,i,j] X[n,c,a*S+i,b*S+j] (+ bias)."""
+def _pads(padding):
+    """Per axis an int for both sides, or (before, after) -> ((top, bottom), (left, right))."""
+    return tuple(p if isinstance(p, tuple) else (p, p) for p in padding)
+
+
+def _padded(x, padding):
     n, c, h, w = x.shape
-    f, _, kh, kw = W.shape
-    (sh, sw), (ph, pw) = stride, padding
-    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), x.dtype)
-    xp[:, :, ph:ph + h, pw:pw + w] = x
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    (pt, pb), (pl, pr) = _pads(padding)
+    xp = np.zeros((n, c, pt + h + pb, pl + w + pr))
+    xp[:, :, pt:pt + h, pl:pl + w] = x
+    return xp
+
+
+def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """I[n,f,a,b] = sum_{c,i,j} W[f,c,i,j] X[n, g*C/G + c, a*S + i*d, b*S + j*d] (+ bias),
+    where g = f // (F/G) is the group of filter f and c runs over that group's C/G channels."""
+    f, cg, kh, kw = W.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    xp = _padded(x, padding)
+    n, _, hp, wp = xp.shape
+    ho, wo = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
     y = np.zeros((n, f, ho, wo), np.float64)
     for ni in range(n):
         for fi in range(f):
+            g = fi // (f // groups)
             for a in range(ho):
                 for bb in range(wo):
-                    window = xp[ni, :, a * sh:a * sh + kh, bb * sw:bb * sw + kw]
-                    y[ni, fi, a, bb] = (window * W[fi]).sum() + (b[fi] if b is not None else 0)
+                    for ci in range(cg):
+                        for i in range(kh):
+                            for j in range(kw):
+                                x_in = xp[ni, g * cg + ci, a * sh + i * dh, bb * sw + j * dw]
+                                y[ni, fi, a, bb] += W[fi, ci, i, j] * x_in
+                    y[ni, fi, a, bb] += b[fi] if b is not None else 0
     return y
 
 
-def conv2d_backward(x, W, dy, stride=(1, 1), padding=(0, 0)):
-    """dL/dW[f,c,i,j] = sum_{n,a,b} delta[n,f,a,b] X[n,c,a*S+i,b*S+j];
-    dL/dX gathers delta back through every window that used each input."""
-    n, c, h, w = x.shape
-    f, _, kh, kw = W.shape
-    (sh, sw), (ph, pw) = stride, padding
-    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
-    xp[:, :, ph:ph + h, pw:pw + w] = x
+def conv2d_backward(x, W, dy, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """dL/dW[f,c,i,j] = sum_{n,a,b} delta[n,f,a,b] X[n, g*C/G + c, a*S + i*d, b*S + j*d];
+    dL/dX gathers delta back through every window tap that read each input."""
+    f, cg, kh, kw = W.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    (pt, _), (pl, _) = _pads(padding)
+    _, _, h, w = x.shape
+    xp = _padded(x, padding)
     dxp = np.zeros_like(xp)
     dW = np.zeros(W.shape)
-    _, _, ho, wo = dy.shape
+    n, _, ho, wo = dy.shape
     for ni in range(n):
         for fi in range(f):
+            g = fi // (f // groups)
             for a in range(ho):
                 for bb in range(wo):
                     d = dy[ni, fi, a, bb]
-                    dW[fi] += d * xp[ni, :, a * sh:a * sh + kh, bb * sw:bb * sw + kw]
-                    dxp[ni, :, a * sh:a * sh + kh, bb * sw:bb * sw + kw] += d * W[fi]
-    return dxp[:, :, ph:ph + h, pw:pw + w], dW, dy.sum(axis=(0, 2, 3))
+                    for ci in range(cg):
+                        for i in range(kh):
+                            for j in range(kw):
+                                r, q = a * sh + i * dh, bb * sw + j * dw
+                                dW[fi, ci, i, j] += d * xp[ni, g * cg + ci, r, q]
+                                dxp[ni, g * cg + ci, r, q] += d * W[fi, ci, i, j]
+    return dxp[:, :, pt:pt + h, pl:pl + w], dW, dy.sum(axis=(0, 2, 3))
 
 
 def pool2d(x, k, s, p, mode):

@@ -13,6 +13,7 @@ import engine
 from engine import kernels, parallel
 
 from . import reference as R
+from .export_specs import conv_family_spec
 
 
 @pytest.fixture
@@ -75,6 +76,36 @@ def test_training_is_bit_identical_whatever_the_thread_count(threads, preset):
     assert one.keys() == two.keys()
     for name in one:
         assert np.array_equal(one[name], two[name]), name
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_grouped_and_dilated_convolutions_are_bit_identical_in_any_thread_count(
+        monkeypatch, threads, keep):
+    """Two training steps of the conv-family network (groups, depthwise, dilation, "same" of
+    even kernels) in chunks of one or two images: the same bits in 1, 2 and 3 threads."""
+    monkeypatch.setattr(kernels, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(kernels, "KEEP_BYTES", 10**9 if keep else 0)
+    monkeypatch.setattr(parallel, "MIN_SPLIT", 0)
+    spec = conv_family_spec()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((7,) + tuple(spec["input"])).astype(np.float32)
+    y = rng.integers(0, 5, 7)
+    results = []
+    for n in (1, 2, 3):
+        threads(n)
+        net = engine.build_network(spec, seed=4)
+        opt = engine.make_optimizer("sgd", net.parameters(), lr=0.05, momentum=0.9)
+        for _ in range(2):
+            _, z = net.loss_and_backward(x, y)
+            opt.step()
+        dx = net.backward(np.ones_like(z))
+        results.append((z, dx, net.state_dict()))
+    (z1, dx1, s1) = results[0]
+    for z, dx, s in results[1:]:
+        assert np.array_equal(z, z1) and np.array_equal(dx, dx1)
+        assert s.keys() == s1.keys()
+        for name in s1:
+            assert np.array_equal(s[name], s1[name]), name
 
 
 MIXED = {"input": [3, 11, 10], "layers": [

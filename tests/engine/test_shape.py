@@ -92,3 +92,17 @@ def test_the_leftover_rule_agrees_with_a_brute_force_count(seed):
         # the rule in words: input pixels are lost at the end only when the leftover is more
         # than the padding on that side
         assert (real > 0) == (a.leftover > after)
+
+
+@pytest.mark.parametrize("k,d", [(2, 1), (4, 1), (2, 3), (3, 2)])
+def test_same_padding_of_an_even_span_pads_the_far_side_more(k, d):
+    a_span = d * (k - 1) + 1
+    layer = conv(out_channels=1, kernel_size=k, dilation=d, padding="same")
+    spec = {"input": [1, 9, 9], "layers": [layer]}
+    s = engine.summarize(spec)
+    assert s["layers"][0]["output_shape"] == [1, 9, 9] and s["warnings"] == []
+    before, after = (a_span - 1) // 2, a_span - 1 - (a_span - 1) // 2
+    expected = Axis(9, k, 1, before, after, d).formula()
+    assert s["layers"][0]["formulas"] == [expected]
+    if (a_span - 1) % 2:
+        assert f"9 + {before} + {after} -" in expected

@@ -24,6 +24,11 @@ from .export_specs import SPECS, torch_name
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+# PyTorch pads an even span's "same" convolution through a padded copy of the input, and says
+# so; the exported module keeps padding="same", which is PyTorch's own way to ask for it
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Using padding='same' with even kernel lengths and odd dilation:UserWarning")
+
 
 # ---------------------------------------------------------------------------
 # Specs
@@ -218,6 +223,37 @@ def test_maxpool_ties_route_the_gradient_like_torch(pool):
     yt.backward(t(dy))
     close(net.forward(x, record=True), yt.detach().numpy(), "max pooling")
     close(net.backward(dy), xt.grad.numpy(), "max pooling gradient")
+
+
+CONV_OPTIONS = {  # one layer each, in a (4, 9, 10) input
+    "groups": {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "groups": 2, "padding": 1},
+    "depthwise": {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 4, "stride": 2},
+    "dilation": {"type": "conv2d", "out_channels": 5, "kernel_size": [3, 2], "dilation": [2, 3],
+                 "padding": [2, 1]},
+    "same_even": {"type": "conv2d", "out_channels": 3, "kernel_size": [4, 2], "padding": "same"},
+    "same_even_dilated": {"type": "conv2d", "out_channels": 4, "kernel_size": 2, "dilation": 3,
+                          "padding": "same", "groups": 2},
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("option", list(CONV_OPTIONS))
+def test_each_new_convolution_option_matches_torch(option, dtype):
+    """Outputs, dL/dW, dL/db and dL/dx of the layer alone against its exported PyTorch module."""
+    net = make_net({"input": [4, 9, 10], "layers": [CONV_OPTIONS[option]]}, dtype=dtype)
+    model, _ = exported(net)
+    x, _ = batch(net, n=3)
+    dy = np.random.default_rng(2).normal(size=(3,) + net.output_shape).astype(dtype)
+    xt = t(x).requires_grad_(True)
+    yt = model(xt)
+    yt.backward(t(dy))
+    tol = {"rtol": 1e-10, "atol": 1e-12} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-6}
+    close(net.forward(x, record=True), yt.detach().numpy(), f"{option}: outputs", **tol)
+    close(net.backward(dy), xt.grad.numpy(), f"{option}: d loss / d input", **tol)
+    layer = net.layers()[0]
+    for name, p in dict(model.layers[0].named_parameters()).items():
+        ours = layer.grads["W" if name == "weight" else "b"]
+        close(ours, p.grad.numpy(), f"{option}: d loss / d {name}", **tol)
 
 
 # ---------------------------------------------------------------------------
