@@ -10,10 +10,10 @@ import json
 
 from .errors import SpecError, SpecErrors
 from .layers import Sequence, build_sequence
+from .layers.shape import MAX_SIZE
 
 TOP_FIELDS = ("input", "layers", "name", "description")
 MAX_CHANNELS = 4096
-MAX_SIZE = 8192
 MAX_NAME = 100
 MAX_DESCRIPTION = 10_000
 

@@ -69,6 +69,11 @@ def _module(layer, indent: int) -> str:
         return (f"nn.Conv2d({layer.in_shape[0]}, {cfg['out_channels']}, kernel_size={_pair(layer.k)}, "
                 f"stride={_pair(layer.s)}, padding={pad!r}{_dilation_groups(layer)}, "
                 f"bias={cfg['bias']})")
+    if t == "conv_transpose2d":
+        extra = f", output_padding={_pair(layer.op)}" if layer.op != (0, 0) else ""
+        return (f"nn.ConvTranspose2d({layer.in_shape[0]}, {cfg['out_channels']}, "
+                f"kernel_size={_pair(layer.k)}, stride={_pair(layer.s)}, padding={_pair(layer.p)}"
+                f"{extra}{_dilation_groups(layer)}, bias={cfg['bias']})")
     if t in ("maxpool2d", "avgpool2d"):
         cls = "MaxPool2d" if t == "maxpool2d" else "AvgPool2d"
         return f"nn.{cls}(kernel_size={_pair(layer.k)}, stride={_pair(layer.s)}, padding={_pair(layer.p)})"

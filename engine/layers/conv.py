@@ -260,7 +260,7 @@ class Conv2D(Layer):
                     d = gate.pass_gradient(d, relu_out[:, n0:n1], gated[:, :n1 - n0])
                 cols = self._cols(x, n0, n1, nb, store) if kept is None else kept[i]
                 d2 = d.reshape(self.f, -1)  # (F, m*Ho*Wo), in this order whatever dy's layout
-                parts[i] = self._weight_grad(cols, d2)
+                parts[i] = kernels.grouped_dot(cols, np.ascontiguousarray(d2.T), self.g)
                 if want_db:  # while this chunk of delta is in the cache
                     bias_parts[i] = d2.sum(axis=1)
                 if not want_dx:
@@ -280,17 +280,6 @@ class Conv2D(Layer):
         if want_db:
             self.grads["b"] = in_order(bias_parts)
         return dxt.transpose(1, 0, 2, 3) if want_dx else None
-
-    def _weight_grad(self, cols, d2):
-        """cols : (C*kh*kw, M), delta d2 : (F, M) -> (G, C/G*kh*kw, F/G): cols @ delta^T per group.
-
-        delta^T is made contiguous: of the ways to write this product, the one that BLAS
-        runs fastest here, and the only one that runs well in two threads at once.
-        """
-        dt = np.ascontiguousarray(d2.T)  # (M, F)
-        if self.g == 1:
-            return np.dot(cols, dt)[None]
-        return np.matmul(self._groups(cols), dt.reshape(dt.shape[0], self.g, -1).transpose(1, 0, 2))
 
 
 def in_order(parts):

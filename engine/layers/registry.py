@@ -9,6 +9,7 @@ from ..errors import SpecError, SpecErrors
 from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .blocks import Block, Concat, Residual, Sequence
 from .conv import Conv2D
+from .conv_transpose import ConvTranspose2D
 from .dropout import Dropout
 from .fields import parse_config
 from .linear import Flatten, Linear
@@ -16,7 +17,7 @@ from .norm import BatchNorm1D, BatchNorm2D
 from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 
 REGISTRY = {cls.type: cls for cls in (
-    Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, Linear,
+    Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, Linear,
     ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout, BatchNorm2D, BatchNorm1D,
     Residual, Concat,
 )}

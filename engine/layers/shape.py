@@ -25,6 +25,8 @@ import numpy as np
 
 from ..errors import SpecError
 
+MAX_SIZE = 8192  # the largest height or width of an input, or of any layer's output
+
 
 @dataclass(frozen=True)
 class Axis:

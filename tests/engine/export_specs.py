@@ -65,7 +65,8 @@ def mlp_spec() -> dict:
 
 def conv_family_spec() -> dict:
     """The convolutions beyond the lecture's: groups, depthwise, dilation, "same" padding of
-    even kernels (one more zero at the bottom and right)."""
+    even kernels (one more zero at the bottom and right), and transposed convolutions with
+    stride, padding, output_padding, dilation and groups."""
     return {"input": [4, 11, 10], "layers": [
         {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "padding": 1, "groups": 2},
         {"type": "relu"},
@@ -77,6 +78,13 @@ def conv_family_spec() -> dict:
         {"type": "conv2d", "out_channels": 4, "kernel_size": [2, 3], "dilation": [3, 2],
          "padding": "same", "groups": 4},
         {"type": "tanh"},
+        {"type": "conv_transpose2d", "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1,
+         "output_padding": 1},                                                    # -> 6x12x18
+        {"type": "conv_transpose2d", "out_channels": 4, "kernel_size": [2, 3], "stride": [1, 2],
+         "dilation": [2, 1], "groups": 2, "bias": False, "name": "up"},          # -> 4x14x37
+        # output_padding 2, not less than the stride 2, is allowed: it is less than the dilation
+        {"type": "conv_transpose2d", "out_channels": 3, "kernel_size": 3, "stride": 2,
+         "padding": [2, 1], "output_padding": [2, 1], "dilation": 3},
         {"type": "global_avgpool2d"},
         {"type": "flatten"},
         {"type": "linear", "out_features": 5},

@@ -67,6 +67,57 @@ def conv2d_backward(x, W, dy, stride=(1, 1), padding=(0, 0), dilation=(1, 1), gr
     return dxp[:, :, pt:pt + h, pl:pl + w], dW, dy.sum(axis=(0, 2, 3))
 
 
+def conv_transpose2d(x, W, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
+                     dilation=(1, 1), groups=1):
+    """Each input value spreads into the output through the kernel: for W : (C, F/G, kh, kw),
+    y[n, g*F/G + f, a*S - P + i*d, b*S - P + j*d] += x[n,c,a,b] * W[c,f,i,j], g = c // (C/G)
+    being the group of input channel c (and positions outside the output dropped)."""
+    n, c, h, w = x.shape
+    _, fg, kh, kw = W.shape
+    (sh, sw), (ph, pw), (oh, ow), (dh, dw) = stride, padding, output_padding, dilation
+    ho = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oh + 1
+    wo = (w - 1) * sw - 2 * pw + dw * (kw - 1) + ow + 1
+    y = np.zeros((n, fg * groups, ho, wo))
+    for ni in range(n):
+        for ci in range(c):
+            g = ci // (c // groups)
+            for a in range(h):
+                for bb in range(w):
+                    for fi in range(fg):
+                        for i in range(kh):
+                            for j in range(kw):
+                                r, q = a * sh - ph + i * dh, bb * sw - pw + j * dw
+                                if 0 <= r < ho and 0 <= q < wo:
+                                    y[ni, g * fg + fi, r, q] += x[ni, ci, a, bb] * W[ci, fi, i, j]
+    if b is not None:
+        y += b[None, :, None, None]
+    return y
+
+
+def conv_transpose2d_backward(x, W, dy, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """The same loops read backwards: dL/dx[n,c,a,b] and dL/dW[c,f,i,j] collect dy at every
+    output position that x[n,c,a,b] * W[c,f,i,j] was added to."""
+    n, c, h, w = x.shape
+    _, fg, kh, kw = W.shape
+    _, _, ho, wo = dy.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    dx, dW = np.zeros(x.shape), np.zeros(W.shape)
+    for ni in range(n):
+        for ci in range(c):
+            g = ci // (c // groups)
+            for a in range(h):
+                for bb in range(w):
+                    for fi in range(fg):
+                        for i in range(kh):
+                            for j in range(kw):
+                                r, q = a * sh - ph + i * dh, bb * sw - pw + j * dw
+                                if 0 <= r < ho and 0 <= q < wo:
+                                    d = dy[ni, g * fg + fi, r, q]
+                                    dx[ni, ci, a, bb] += d * W[ci, fi, i, j]
+                                    dW[ci, fi, i, j] += d * x[ni, ci, a, bb]
+    return dx, dW, dy.sum(axis=(0, 2, 3))
+
+
 def pool2d(x, k, s, p, mode):
     """Max (padding with -inf) or average (padding counts as zero) pooling, and
     for max the index of the first maximum of each window."""

@@ -79,10 +79,11 @@ def test_training_is_bit_identical_whatever_the_thread_count(threads, preset):
 
 
 @pytest.mark.parametrize("keep", [True, False])
-def test_grouped_and_dilated_convolutions_are_bit_identical_in_any_thread_count(
+def test_grouped_dilated_and_transposed_convolutions_are_bit_identical_in_any_thread_count(
         monkeypatch, threads, keep):
     """Two training steps of the conv-family network (groups, depthwise, dilation, "same" of
-    even kernels) in chunks of one or two images: the same bits in 1, 2 and 3 threads."""
+    even kernels, transposed convolutions) in chunks of one or two images: the same bits in
+    1, 2 and 3 threads."""
     monkeypatch.setattr(kernels, "CHUNK_BYTES", 4096)
     monkeypatch.setattr(kernels, "KEEP_BYTES", 10**9 if keep else 0)
     monkeypatch.setattr(parallel, "MIN_SPLIT", 0)

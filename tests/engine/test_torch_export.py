@@ -233,6 +233,11 @@ CONV_OPTIONS = {  # one layer each, in a (4, 9, 10) input
     "same_even": {"type": "conv2d", "out_channels": 3, "kernel_size": [4, 2], "padding": "same"},
     "same_even_dilated": {"type": "conv2d", "out_channels": 4, "kernel_size": 2, "dilation": 3,
                           "padding": "same", "groups": 2},
+    "conv_transpose2d": {"type": "conv_transpose2d", "out_channels": 3, "kernel_size": 4,
+                         "stride": 2, "padding": 1},
+    "conv_transpose2d_options": {"type": "conv_transpose2d", "out_channels": 6,
+                                 "kernel_size": [3, 2], "stride": [2, 3], "padding": [1, 0],
+                                 "output_padding": [1, 2], "dilation": [1, 2], "groups": 2},
 }
 
 
