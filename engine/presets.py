@@ -9,9 +9,11 @@ Two kinds of presets:
 
 * full-size ImageNet networks (3x224x224 input, 1000 classes) whose layer
   structure and parameter counts match torchvision / the papers exactly:
-  `alexnet`, `vgg16`, `resnet18`, `googlenet`.  They are here to be
-  inspected (shapes, parameter counts, where the weights are), not trained
-  on a CPU.
+  `alexnet`, `vgg16`, `resnet18`, `googlenet`, and the 2012 paper's own
+  AlexNet with its grouped convolutions at 3x227x227, `alexnet_paper`.
+  They are here to be inspected (shapes, parameter counts, where the
+  weights are), not trained on a CPU. PRESET_INFO's "note" says how they
+  differ from their papers and from the lecture's slides.
 * small networks that keep the idea of each architecture but train on a
   laptop CPU in minutes: `lenet5`, `tinyvgg`, `resnet8` and the
   `*_small_28` (1x28x28, MNIST-like) / `*_small_32` (3x32x32, CIFAR-like)
@@ -38,12 +40,15 @@ def _named(layer: dict, name: str | None) -> dict:
     return layer
 
 
-def conv(out_channels: int, kernel_size, stride=1, padding=0, bias=True, name=None) -> dict:
+def conv(out_channels: int, kernel_size, stride=1, padding=0, bias=True, name=None,
+         groups=1) -> dict:
     layer = {"type": "conv2d", "out_channels": out_channels, "kernel_size": kernel_size}
     if stride != 1:
         layer["stride"] = stride
     if padding != 0:
         layer["padding"] = padding
+    if groups != 1:
+        layer["groups"] = groups
     if not bias:
         layer["bias"] = False
     return _named(layer, name)
@@ -289,6 +294,27 @@ def alexnet() -> dict:
     ])
 
 
+def alexnet_paper() -> dict:
+    """The 2012 paper's AlexNet (Krizhevsky, Sutskever and Hinton), 60,965,224 parameters.
+
+    Its two GPUs appear as groups=2: conv2, conv4 and conv5 each see only the half of the
+    channels on their own GPU, while conv3 (and the fully connected layers) connect across
+    both. The input is 3x227x227, which gives the paper's 55x55 maps (its text says 224). Local
+    response normalization (after conv1 and conv2 in the paper) is left out.
+    """
+    return _spec([3, 227, 227], [
+        conv(96, 11, stride=4, name="conv1"), relu(), maxpool(3, stride=2, name="pool1"),  # 27x27
+        conv(256, 5, padding=2, groups=2, name="conv2"), relu(), maxpool(3, stride=2, name="pool2"),
+        conv(384, 3, padding=1, name="conv3"), relu(),                                     # 13x13
+        conv(384, 3, padding=1, groups=2, name="conv4"), relu(),
+        conv(256, 3, padding=1, groups=2, name="conv5"), relu(), maxpool(3, stride=2, name="pool5"),
+        flatten(),                                                                         # 256x6x6
+        dropout(0.5), linear(4096, name="fc6"), relu(),
+        dropout(0.5), linear(4096, name="fc7"), relu(),
+        linear(1000, name="fc8"),
+    ])
+
+
 def vgg16() -> dict:
     """torchvision VGG16 without batch norm (138,357,544 parameters)."""
     return _spec([3, 224, 224], [
@@ -366,20 +392,58 @@ PRESETS: dict[str, dict] = {
     "inception_small_32": inception_small(3, 32),
     "resnet8": resnet8(),
     "alexnet": alexnet(),
+    "alexnet_paper": alexnet_paper(),
     "vgg16": vgg16(),
     "resnet18": resnet18(),
     "googlenet": googlenet(),
 }
 
 
-def _info(title, description, input_, trainable_on_cpu, year) -> dict:
+def _info(title, description, input_, trainable_on_cpu, year, note=None) -> dict:
     return {
         "title": title,
         "description": description,
         "input": input_,
         "trainable_on_cpu": trainable_on_cpu,
         "year": year,
+        "note": note,  # how the preset differs from the paper and the lecture's slide, or None
     }
+
+
+# How the famous presets differ from their papers and from the lecture's slides. Every number
+# here is checked against the engine's own counts in tests/engine/test_presets.py.
+NOTES = {
+    "lenet5": (
+        'The lecture\'s "60 000 weights" is the 1998 paper\'s count, and this preset differs from '
+        "the paper in three places: the paper's C3 joins each of its 16 maps to only some of "
+        "S2's 6 maps (1,516 weights; 2,416 here, every map to every map), its subsampling layers "
+        "have a trainable coefficient and bias per map (44 weights; plain average pooling here), "
+        "and its output is 10 RBF units with parameters fixed by hand (a linear layer of 850 "
+        "weights here). So 61,706 here against the paper's 60,000. ReLU here, where the paper "
+        "has a scaled tanh."),
+    "alexnet": (
+        "This is torchvision's single-tower AlexNet: 64, 192, 384, 256 and 256 filters at "
+        "224x224, 61,100,840 parameters. The 2012 paper's network (the preset alexnet_paper) has "
+        "96, 256, 384, 384 and 256 filters, with conv2, conv4 and conv5 split into two groups, one "
+        'per GPU, at 227x227: 60,965,224 parameters, the lecture\'s "60M".'),
+    "alexnet_paper": (
+        "The network of the 2012 paper: 96, 256, 384, 384 and 256 filters; conv2, conv4 and conv5 "
+        "are grouped convolutions (groups 2), one group per GPU, while conv3 and the fully "
+        "connected layers connect across both GPUs. The input is 3x227x227: the paper's text says "
+        "224, but only 227 gives its 55x55 maps. 60,965,224 parameters, as counted from the "
+        "paper's layer shapes. Local response normalization is left out (it has no parameters). "
+        "torchvision's single-tower version is the preset alexnet (61,100,840)."),
+    "vgg16": (
+        "138,357,544 parameters: torchvision's VGG16, the paper's configuration D, which its "
+        'Table 2 gives as 138 million; the lecture\'s slide rounds it to "140M". fc6 alone holds '
+        "102,764,544 of them."),
+    "googlenet": (
+        "6,998,552 parameters: the network of the paper's Table 1 without its two auxiliary "
+        "classifiers, which only help training and would add 6,379,728 more. Many texts quote "
+        '"5 million" (the paper says 12 times fewer than AlexNet). The lecture\'s slide also '
+        "credits Inception v1 with batch normalization and residual blocks: those came later, in "
+        "BN-Inception (2015) and Inception-ResNet (2016); this network has neither."),
+}
 
 
 _SMALL_NOTE = {
@@ -426,7 +490,7 @@ PRESET_INFO: dict[str, dict] = {
         "Yann LeCun's network for handwritten digits (1998): two convolutions with "
         "average pooling, then three fully connected layers — about 62 thousand weights. "
         "(Here with ReLU instead of the original tanh-like activations.)",
-        "strokes", True, 1998,
+        "strokes", True, 1998, NOTES["lenet5"],
     ),
     "tinyvgg": _info(
         "TinyVGG",
@@ -462,14 +526,20 @@ PRESET_INFO: dict[str, dict] = {
         "The network that won ImageNet in 2012 (Krizhevsky, Sutskever, Hinton): it brought "
         "ReLU, max pooling, dropout and GPU training to CNNs. About 61 million weights, "
         "most of them in the fully connected layers fc6 and fc7.",
-        None, False, 2012,
+        None, False, 2012, NOTES["alexnet"],
+    ),
+    "alexnet_paper": _info(
+        "AlexNet, as in the 2012 paper",
+        "AlexNet with the 2012 paper's own shapes: 96 to 384 filters, and the grouped convolutions "
+        "that split the network over two GPUs. About 61 million weights.",
+        None, False, 2012, NOTES["alexnet_paper"],
     ),
     "vgg16": _info(
         "VGG16",
         "Simonyan & Zisserman (2014): 13 convolutions, all 3x3, in five stages, then three "
         "fully connected layers — about 138 million parameters, so in practice you reuse "
         "the pretrained weights and freeze them, training only the last layers.",
-        None, False, 2014,
+        None, False, 2014, NOTES["vgg16"],
     ),
     "resnet18": _info(
         "ResNet-18",
@@ -484,7 +554,7 @@ PRESET_INFO: dict[str, dict] = {
         "and 5x5 convolutions and max pooling in parallel and concatenate the results, "
         "with 1x1 convolutions to reduce channels — 22 layers deep but only ~7 million "
         "parameters.",
-        None, False, 2014,
+        None, False, 2014, NOTES["googlenet"],
     ),
 }
 

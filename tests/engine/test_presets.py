@@ -25,7 +25,8 @@ EXPECTED_PARAMS = {
 }
 
 FULL_SIZE = ("alexnet", "vgg16", "resnet18", "googlenet")
-SMALL = [name for name in PRESETS if name not in FULL_SIZE]
+PAPER = ("alexnet_paper",)  # full size, at the paper's own input size
+SMALL = [name for name in PRESETS if name not in FULL_SIZE + PAPER]
 
 
 # ---------------------------------------------------------------------------
@@ -68,10 +69,13 @@ def walk(layers, shape, path="layers"):
             else:
                 ph, pw = _pair(pad)
             f = layer["out_channels"]
+            g = layer.get("groups", 1)
+            assert c % g == 0 and f % g == 0, f"{where}: groups {g} must divide {c} and {f}"
+            assert layer.get("dilation", 1) == 1, f"{where}: no preset dilates"
             bias = layer.get("bias", True)
             shape = (f, _out(h, kh, sh, ph), _out(w, kw, sw, pw))
-            params += f * (c * kh * kw + (1 if bias else 0))
-            macs += f * c * kh * kw * shape[1] * shape[2]
+            params += f * (c // g * kh * kw + (1 if bias else 0))  # each filter sees C/G channels
+            macs += f * c // g * kh * kw * shape[1] * shape[2]
         elif t in ("maxpool2d", "avgpool2d"):
             assert len(shape) == 3, f"{where}: pooling needs (C,H,W), got {shape}"
             c, h, w = shape
@@ -146,7 +150,7 @@ def test_parameter_counts(name):
 def test_shapes_valid_and_classifier_output(name):
     spec = PRESETS[name]
     shape, _, _ = analyse(spec)
-    n_classes = 1000 if name in FULL_SIZE else 10
+    n_classes = 1000 if name in FULL_SIZE + PAPER else 10
     assert shape == (n_classes,)
 
 
@@ -191,7 +195,8 @@ def test_small_presets_are_small(name):
 
 def test_expected_presets_exist():
     expected = {
-        "lenet5", "tinyvgg", "resnet8", "alexnet", "vgg16", "resnet18", "googlenet",
+        "lenet5", "tinyvgg", "resnet8", "alexnet", "alexnet_paper", "vgg16", "resnet18",
+        "googlenet",
         *(f"{arch}_small_{size}" for arch in ("alexnet", "vgg", "resnet", "inception") for size in (28, 32)),
     }
     assert expected <= set(PRESETS)
@@ -288,3 +293,108 @@ def test_summarize_agrees_with_counts(name):
     spec = copy.deepcopy(PRESETS[name])
     summary = engine.summarize(spec)
     assert summary["totals"]["params"] == analyse(PRESETS[name])[1]
+
+
+# ---------------------------------------------------------------------------
+# The notes: how the famous presets differ from their papers and the lecture
+# ---------------------------------------------------------------------------
+
+
+def _rows(name):
+    import engine
+    return {r["name"]: r for r in engine.summarize(PRESETS[name])["layers"] if r["name"]}
+
+
+def _total(spec):
+    import engine
+    return engine.summarize(spec)["totals"]["params"]
+
+
+def test_alexnet_paper_has_the_papers_count_by_hand():
+    """The 2012 paper's layers, counted by hand: (filters, channels each filter sees, kernel).
+    conv2, conv4 and conv5 see half the channels (their GPU's half); conv3 sees all 256."""
+    convs = [(96, 3, 11), (256, 96 // 2, 5), (384, 256, 3), (384, 384 // 2, 3), (256, 384 // 2, 3)]
+    fcs = [(256 * 6 * 6, 4096), (4096, 4096), (4096, 1000)]
+    by_hand = sum(f * (c * k * k + 1) for f, c, k in convs) + sum(o * (i + 1) for i, o in fcs)
+    assert by_hand == 60_965_224
+    assert _total(PRESETS["alexnet_paper"]) == by_hand == analyse(PRESETS["alexnet_paper"])[1]
+    assert f"{by_hand:,}" in PRESET_INFO["alexnet_paper"]["note"]
+    assert f"{by_hand:,}" in PRESET_INFO["alexnet"]["note"]
+    note = PRESET_INFO["alexnet_paper"]["note"]
+    assert "local response normalization is left out" in note.lower()
+    rows = _rows("alexnet_paper")
+    assert PRESETS["alexnet_paper"]["input"] == [3, 227, 227]
+    names = ("conv1", "pool1", "conv2", "pool2", "conv3", "conv5", "pool5")
+    sizes = {n: rows[n]["output_shape"] for n in names}
+    assert sizes == {"conv1": [96, 55, 55], "pool1": [96, 27, 27], "conv2": [256, 27, 27],
+                     "pool2": [256, 13, 13], "conv3": [384, 13, 13], "conv5": [256, 13, 13],
+                     "pool5": [256, 6, 6]}
+    groups = {n: layer.get("groups", 1) for layer in PRESETS["alexnet_paper"]["layers"]
+              for n in [layer.get("name")] if n and n.startswith("conv")}
+    assert groups == {"conv1": 1, "conv2": 2, "conv3": 1, "conv4": 2, "conv5": 2}
+
+
+def test_lenet5_note_accounts_for_the_papers_60000():
+    rows = _rows("lenet5")
+    assert _total(PRESETS["lenet5"]) == 61_706
+    assert rows["conv2"]["params"] == 2_416 and rows["fc3"]["params"] == 850
+    # the paper (LeCun et al. 1998, section II.B): C1 156, S2 12, C3 1,516, S4 32, C5 48,120,
+    # F6 10,164; the RBF output's parameters are fixed by hand, not trained
+    paper = {"C1": 6 * (5 * 5 + 1), "S2": 6 * 2, "C3": 1_516, "S4": 16 * 2,
+             "C5": 120 * (16 * 5 * 5 + 1), "F6": 84 * (120 + 1)}
+    assert sum(paper.values()) == 60_000
+    subsampling = paper["S2"] + paper["S4"]
+    assert subsampling == 44
+    here = 61_706
+    differences = -rows["conv2"]["params"] + paper["C3"] + subsampling - rows["fc3"]["params"]
+    assert here + differences == 60_000
+    note = PRESET_INFO["lenet5"]["note"]
+    for number in ("1,516", "2,416", "44 weights", "850", "61,706", "60,000", "60 000"):
+        assert number in note
+
+
+def test_vgg16_note():
+    rows = _rows("vgg16")
+    assert _total(PRESETS["vgg16"]) == 138_357_544 and rows["fc6"]["params"] == 102_764_544
+    note = PRESET_INFO["vgg16"]["note"]
+    assert "138,357,544" in note and "102,764,544" in note and "140M" in note
+
+
+def test_googlenet_note():
+    """The auxiliary classifiers as the paper describes them: 5x5 average pooling with stride 3,
+    a 1x1 convolution of 128 filters, a fully connected layer of 1024, dropout 0.7, and 1000
+    outputs; on inception4a (512 channels) and inception4d (528), both at 14x14."""
+    def aux(channels):
+        return {"input": [channels, 14, 14], "layers": [
+            {"type": "avgpool2d", "kernel_size": 5, "stride": 3},
+            {"type": "conv2d", "out_channels": 128, "kernel_size": 1}, {"type": "relu"},
+            {"type": "flatten"}, {"type": "linear", "out_features": 1024}, {"type": "relu"},
+            {"type": "dropout", "p": 0.7}, {"type": "linear", "out_features": 1000}]}
+
+    import engine
+    shapes = {r["name"]: r["output_shape"]
+              for r in engine.summarize(PRESETS["googlenet"])["layers"] if r["name"]}
+    assert shapes["inception4a"] == [512, 14, 14] and shapes["inception4d"] == [528, 14, 14]
+    extra = _total(aux(512)) + _total(aux(528))
+    assert extra == 6_379_728
+    note = PRESET_INFO["googlenet"]["note"]
+    assert f"{_total(PRESETS['googlenet']):,}" in note and f"{extra:,}" in note
+    assert "BN-Inception" in note and "Inception-ResNet" in note
+
+
+def test_alexnet_note_describes_the_preset():
+    filters = [layer["out_channels"] for layer in PRESETS["alexnet"]["layers"]
+               if layer["type"] == "conv2d"]
+    assert filters == [64, 192, 384, 256, 256]
+    assert "64, 192, 384, 256 and 256 filters" in PRESET_INFO["alexnet"]["note"]
+    assert f"{_total(PRESETS['alexnet']):,}" in PRESET_INFO["alexnet"]["note"]
+
+
+def test_every_number_in_a_note_is_checked():
+    """Numbers with thousands separators in the notes are the ones the tests above verify."""
+    import re
+    checked = {"60,965,224", "61,100,840", "61,706", "60,000", "1,516", "2,416", "138,357,544",
+               "102,764,544", "6,998,552", "6,379,728"}
+    for name, info in PRESET_INFO.items():
+        for number in re.findall(r"\d{1,3}(?:,\d{3})+", info["note"] or ""):
+            assert number in checked, (name, number)
