@@ -44,7 +44,13 @@ def cmd_summary(args) -> int:
         for err in e.errors:
             print(f"error: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(summary) if args.json else engine.format_table(summary))
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(engine.format_table(summary))
+    note = None if args.spec else engine.PRESET_INFO.get(args.preset, {}).get("note")
+    if note:  # how a famous preset differs from its paper and the lecture's slides
+        print(f"note: {note}")
     return 0
 
 

@@ -31,11 +31,13 @@ def read_layers():
 
 @router.get("/presets")
 def read_presets():
-    """Preset names with their title, description, input shape and parameter count."""
+    """Preset names with their title, description, note (how a famous one differs from its paper and
+    the lecture), input shape and parameter count."""
     out = []
     for name, spec in engine.PRESETS.items():
         info = engine.PRESET_INFO.get(name, {})
         out.append({"name": name, "title": info.get("title", name), "description": info.get("description", ""),
+                    "note": info.get("note"),
                     "dataset": info.get("input"), "trainable_on_cpu": info.get("trainable_on_cpu", True),
                     "year": info.get("year"), "input": spec["input"],
                     "params": engine.summarize(spec)["totals"]["params"]})

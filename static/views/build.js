@@ -91,6 +91,9 @@ export class BuildView {
       el("option", { value: "" }, "loading…"));
     this.presetError = el("p", { class: "error", "data-preset-error": true, hidden: true });
     this.presetDescription = el("p", { class: "muted build-description", "data-preset-description": true });
+    // how a famous preset differs from its paper and the lecture's slides (from GET /api/presets)
+    this.presetNote = el("p", { class: "muted build-description", "data-preset-note": true,
+      hidden: true });
     this.buildableNote = el("p", { class: "build-note", "data-buildable-note": true, hidden: true });
 
     this.inputFields = el("div", { class: "build-input-fields" });
@@ -106,7 +109,8 @@ export class BuildView {
         el("div", { class: "build-input" },
           el("span", { class: "build-input-label", id: "build-input-label" }, "Input shape [C, H, W]"),
           this.inputFields)),
-      this.presetError, this.inputError, this.presetDescription, this.buildableNote);
+      this.presetError, this.inputError, this.presetDescription, this.presetNote,
+      this.buildableNote);
 
     // adding a layer at the end of the network: before the list in the page
     // (and so first in tab order), so the first [data-action=add-layer] is this one
@@ -212,6 +216,8 @@ export class BuildView {
     const info = this.presets.find((p) => p.name === name);
     this.presetDescription.textContent = info ? info.description : "";
     this.presetDescription.hidden = !info;
+    this.presetNote.textContent = info && info.note ? info.note : "";
+    this.presetNote.hidden = !(info && info.note);
   }
 
   // ----------------------------------------------------------------- actions

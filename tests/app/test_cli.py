@@ -21,6 +21,13 @@ def test_summary_table_shows_counts_and_formulas():
     assert "parameters: 61,706" in out and "6 x (5x5x1 + 1) = 156" in out
 
 
+def test_summary_of_a_famous_preset_ends_with_its_note():
+    out = cli("summary", "--preset", "alexnet_paper").stdout
+    assert "parameters: 60,965,224" in out and "256 x (5x5x(96/2) + 1) = 307,456" in out
+    assert out.rstrip().splitlines()[-1] == f"note: {engine.PRESET_INFO['alexnet_paper']['note']}"
+    assert "note:" not in cli("summary", "--preset", "tinyvgg").stdout
+
+
 def test_summary_json_and_spec_file(tmp_path):
     spec = {"input": [3, 32, 32], "layers": [{"type": "conv2d", "out_channels": 20, "kernel_size": 5,
                                               "padding": 1, "stride": 2}]}

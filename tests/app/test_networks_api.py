@@ -33,6 +33,20 @@ def test_presets(client):
     assert r.status_code == 404 and "resnet19" in r.json()["detail"]
 
 
+def test_presets_say_how_they_differ_from_the_papers_and_the_lecture(client):
+    by_name = {p["name"]: p for p in client.get("/api/presets").json()["presets"]}
+    assert set(by_name) == set(engine.PRESETS)
+    for name, p in by_name.items():
+        assert p["note"] == engine.PRESET_INFO[name]["note"]
+    for name in ("lenet5", "alexnet", "alexnet_paper", "vgg16", "googlenet"):
+        assert by_name[name]["note"], name
+    assert by_name["tinyvgg"]["note"] is None
+    assert by_name["alexnet_paper"]["params"] == 60_965_224
+    assert "60,965,224" in by_name["alexnet_paper"]["note"]
+    one = client.get("/api/presets/googlenet").json()
+    assert one["note"] == engine.PRESET_INFO["googlenet"]["note"] and "5 million" in one["note"]
+
+
 def test_validate_gives_the_summary_or_errors_by_path(client):
     spec = {"input": [3, 32, 32], "layers": [{"type": "conv2d", "out_channels": 20, "kernel_size": 5,
                                               "padding": 1, "stride": 2}]}

@@ -16,6 +16,22 @@ def test_lenet5_from_the_presets_shows_61706_parameters(page):
     page.shot("build")
 
 
+def test_a_famous_preset_shows_how_it_differs_from_its_paper(page):
+    page.open()
+    page.tab("build")
+    note = page.page.locator("[data-preset-note]")
+    page.page.select_option("[data-preset-select]", "vgg16")
+    page.page.wait_for_function(
+        "document.querySelector('[data-preset-note]').textContent.includes('138,357,544')")
+    assert note.is_visible() and "140M" in note.text_content()
+    page.page.select_option("[data-preset-select]", "alexnet_paper")
+    page.page.wait_for_function(
+        "document.querySelector('[data-total-params]').textContent.includes('60,965,224')")
+    assert "local response normalization is left out" in note.text_content().lower()
+    page.page.select_option("[data-preset-select]", "tinyvgg")
+    note.wait_for(state="hidden")
+
+
 def test_an_impossible_layer_shows_its_error_on_that_layer(page):
     page.open()
     page.tab("build")
