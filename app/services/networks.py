@@ -274,8 +274,10 @@ class NetworkService:
 
 
 def _set_init(layers: list, init: str) -> None:
+    """Every layer that has an init field (convolutions, transposed ones, linear) gets `init`."""
     for layer in layers:
-        if layer.get("type") in ("conv2d", "linear"):
+        cls = engine.REGISTRY.get(layer.get("type"))
+        if cls is not None and any(f.name == "init" for f in cls.fields):
             layer["init"] = init
         for key in ("body", "shortcut"):
             _set_init(layer.get(key) or [], init)

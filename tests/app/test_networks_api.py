@@ -127,6 +127,20 @@ def test_reinit_changes_weights_and_init(client, lenet):
     assert client.post(f"/api/networks/{nid}/reinit", json={"init": "glorot"}).status_code == 422
 
 
+def test_reinit_reaches_every_layer_with_weights(client):
+    spec = {"input": [2, 6, 6], "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 2, "dilation": 2},
+        {"type": "residual", "body": [
+            {"type": "conv_transpose2d", "out_channels": 4, "kernel_size": 3, "padding": 1}]},
+        {"type": "flatten"}, {"type": "linear", "out_features": 3}]}
+    nid = client.post("/api/networks", json={"spec": spec}).json()["id"]
+    r = client.post(f"/api/networks/{nid}/reinit", json={"init": "lecun_normal"})
+    layers = r.json()["spec"]["layers"]
+    inits = [layers[0]["init"], layers[1]["body"][0]["init"], layers[3]["init"]]
+    assert inits == ["lecun_normal"] * 3
+    assert "init" not in layers[2]
+
+
 def test_export_and_import_round_trip(client, lenet):
     nid = lenet["id"]
     data = client.get(f"/api/networks/{nid}/export?format=npz")

@@ -12,7 +12,7 @@ import math
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, find, given, settings
 from hypothesis import strategies as st
 
 import engine
@@ -115,6 +115,35 @@ def nearly_valid_layers(depth: int = 2) -> st.SearchStrategy:
     return st.lists(st.one_of([_catalogue_layer(e, inner) for e in engine.catalogue()]), min_size=1, max_size=6)
 
 
+def _pair_or(values: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(values, st.lists(values, min_size=2, max_size=2))
+
+
+def _convolution(kind: str) -> st.SearchStrategy:
+    """A conv2d or conv_transpose2d whose channels and groups often divide each other."""
+    optional = {"stride": _pair_or(st.integers(1, 3)), "dilation": _pair_or(st.integers(1, 3)),
+                "groups": st.sampled_from([1, 2, 4, 3]), "bias": st.booleans()}
+    if kind == "conv2d":
+        optional["padding"] = st.one_of(_pair_or(st.integers(0, 3)),
+                                        st.sampled_from(["same", "valid"]))
+    else:
+        optional["padding"] = _pair_or(st.integers(0, 2))
+        optional["output_padding"] = _pair_or(st.integers(0, 2))
+    required = {"type": st.just(kind), "out_channels": st.sampled_from([2, 4, 6, 8, 12]),
+                "kernel_size": _pair_or(st.integers(1, 4))}
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+# grouped, dilated and transposed convolutions, with "same" of even kernels: most of these work
+conv_family_specs = st.fixed_dictionaries({
+    "input": st.tuples(st.sampled_from([1, 2, 4, 6, 8]), st.integers(3, 20),
+                       st.integers(3, 20)).map(list),
+    "layers": st.lists(st.one_of(_convolution("conv2d"), _convolution("conv_transpose2d"),
+                                 st.sampled_from([{"type": "relu"}, {"type": "batchnorm2d"},
+                                                  {"type": "maxpool2d", "kernel_size": 2}])),
+                       min_size=1, max_size=5),
+})
+
 inputs = st.one_of(
     st.lists(st.integers(-2, 40), min_size=1, max_size=4),
     st.lists(numbers, min_size=3, max_size=3),
@@ -132,6 +161,7 @@ specs = st.one_of(
                     max_size=5),
     st.fixed_dictionaries({"input": st.lists(st.integers(1, 24), min_size=3, max_size=3),
                            "layers": nearly_valid_layers()}),  # twice: the case that gets furthest
+    conv_family_specs,
 )
 
 
@@ -161,6 +191,20 @@ EDGE_CASES = [
     {"input": [1, 28, 28], "layers": [{"type": "concat", "branches": [[], [{"type": "flatten"}], 3]}]},
     {"input": [1, 2**40, 2**40], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]},
     {"input": [4096, 8192, 8192], "layers": [{"type": "conv2d", "out_channels": 65536, "kernel_size": 1024}]},
+    {"input": [4096, 8192, 8192], "layers": [
+        {"type": "conv_transpose2d", "out_channels": 65536, "kernel_size": 1024, "stride": 1024,
+         "dilation": 1024}]},
+    {"input": [1, 8192, 1], "layers": [
+        {"type": "conv_transpose2d", "out_channels": 1, "kernel_size": 1, "groups": 65536}]},
+    {"input": [4096, 8192, 8192], "layers": [
+        {"type": "conv2d", "out_channels": 65536, "kernel_size": 1024, "dilation": 8,
+         "groups": 4096, "padding": "same"}]},
+    {"input": [2, 8192, 8192], "layers": [
+        {"type": "conv2d", "out_channels": 2, "kernel_size": 1, "stride": 1023, "dilation": 1024,
+         "groups": 2}]},
+    {"input": [4, 8, 8], "layers": [
+        {"type": "conv_transpose2d", "out_channels": 4, "kernel_size": 3, "stride": 2,
+         "output_padding": 1, "dilation": 2, "groups": 4}]},
     {"": 1, "input": [1, 8, 8], "layers": []},
     nested(100),
     HUGE,
@@ -275,6 +319,50 @@ def test_create_answers_201_413_or_422_with_paths(client, spec):
         assert isinstance(body["detail"], str) and ("limit" in body["detail"] or "at most" in body["detail"]), body
     else:
         assert _names_paths(body["detail"]), body
+
+
+def _works(spec) -> bool:
+    try:
+        engine.summarize(spec)
+    except engine.SpecErrors:
+        return False
+    return True
+
+
+def _convs(spec):
+    """Every convolution of a (random) spec, in blocks too."""
+    lists = [spec.get("layers")] if isinstance(spec, dict) else []
+    while lists:
+        layers = lists.pop()
+        for layer in layers if isinstance(layers, list) else []:
+            if not isinstance(layer, dict):
+                continue
+            if layer.get("type") in ("conv2d", "conv_transpose2d"):
+                yield layer
+            lists += [layer.get("body"), layer.get("shortcut")]
+            branches = layer.get("branches")
+            lists += branches if isinstance(branches, list) else []
+
+
+def _not_one(v) -> bool:
+    return v not in (None, 1, (1, 1), [1, 1])
+
+
+@pytest.mark.parametrize("what,wanted", [
+    ("groups", lambda c: c["type"] == "conv2d" and _not_one(c.get("groups"))),
+    ("dilation", lambda c: c["type"] == "conv2d" and _not_one(c.get("dilation"))),
+    ("conv_transpose2d", lambda c: c["type"] == "conv_transpose2d" and _not_one(c.get("stride"))),
+    ("grouped conv_transpose2d",
+     lambda c: c["type"] == "conv_transpose2d" and _not_one(c.get("groups"))),
+])
+def test_the_random_specs_reach_working_networks_with_each_new_convolution(what, wanted):
+    """The random specs reach networks that work and use each of the new options (the
+    catalogue's layers with random fields get there only rarely: channels and groups must
+    divide each other)."""
+    spec = find(specs, lambda s: any(wanted(c) for c in _convs(s)) and _works(s),
+                settings=settings(max_examples=5000, database=None, derandomize=True,
+                                  suppress_health_check=list(HealthCheck)))
+    assert any(wanted(c) for c in _convs(spec)), what
 
 
 @FUZZ

@@ -32,6 +32,44 @@ def test_a_famous_preset_shows_how_it_differs_from_its_paper(page):
     note.wait_for(state="hidden")
 
 
+def test_a_conv_card_offers_dilation_and_groups_and_a_transposed_one_output_padding(page):
+    """The Build form comes from the layer catalogue: the new fields appear with their defaults,
+    and what is typed into them reaches the summary beside the layer."""
+    page.open()
+    page.tab("build")
+    page.page.select_option("[data-preset-select]", "lenet5")
+    page.page.wait_for_function(
+        "document.querySelector('[data-total-params]').textContent.includes('61,706')")
+    page.page.click('[data-action="new-network"]')
+    page.page.select_option(".build-add-top [data-add-type]", "conv2d")
+    page.page.click('.build-add-top [data-action="add-layer"]')
+    card = '[data-layer-path="layers[0]"]'
+    page.page.wait_for_selector(f'{card} [data-field="groups"]')
+    defaults = {"stride": "1", "padding": "0", "dilation": "1", "groups": "1"}
+    for field, default in defaults.items():
+        editor = page.page.locator(f'{card} [data-field="{field}"]').first
+        assert editor.is_visible(), field
+        assert editor.get_attribute("placeholder") == default, field
+    page.page.locator(f'{card} [data-field="dilation"]').first.fill("2")
+    page.page.wait_for_function(
+        f"document.querySelector('{card} [data-layer-formula]').textContent"
+        ".includes('(28 + 2*0 - 2*(3 - 1) - 1)/1 + 1 = 24')")
+    page.page.locator(f'{card} [data-field="groups"]').first.fill("2")
+    error = page.page.locator(f"{card} [data-layer-error]").first
+    error.wait_for(state="visible")
+    assert "groups 2 does not divide in_channels 1" in error.text_content()
+    page.page.locator(f'{card} [data-field="groups"]').first.fill("")
+    page.page.select_option(f"{card} [data-layer-type]", "conv_transpose2d")
+    page.page.wait_for_selector(f'{card} [data-field="output_padding"]')
+    for field in ("stride", "padding", "output_padding", "dilation", "groups"):
+        assert page.page.locator(f'{card} [data-field="{field}"]').first.is_visible(), field
+    # the fields both types have keep their values: (28 - 1)*1 - 2*0 + 2*(3 - 1) + 0 + 1 = 32
+    page.page.wait_for_function(
+        "document.querySelector('[data-layer-path=\"layers[0]\"] [data-layer-shape]').textContent"
+        ".includes('8×32×32')")
+    page.shot("build-conv-fields")
+
+
 def test_an_impossible_layer_shows_its_error_on_that_layer(page):
     page.open()
     page.tab("build")
