@@ -25,10 +25,12 @@ class ConvExplainBody(BaseModel):
     w: Matrix = Field(description="the kernel (kh, kw)")
     stride: int = Field(1, ge=1, le=N)
     padding: int = Field(0, ge=0, le=conv_explain.MAX_PADDING)
+    dilation: int = Field(1, ge=1, le=N, description="spacing d between the kernel's taps")
     delta: Matrix | None = Field(None, description="dL/d(output), shaped like the output; default all ones")
 
 
 @router.post("/explain", responses=errors(400, 413, 422))
 def explain(body: ConvExplainBody):
     """The convolution of x by w: each window's products and sum, dW and dX (also as convolutions), pooling."""
-    return conv_explain.explain(body.x, body.w, body.stride, body.padding, body.delta)
+    return conv_explain.explain(body.x, body.w, body.stride, body.padding, body.delta,
+                                body.dilation)

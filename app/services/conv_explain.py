@@ -1,14 +1,17 @@
 """One convolution worked through by hand, as in the lecture.
 
-For a single-channel input X (H, W), a kernel W (kh, kw), stride S and
-padding P, explain() returns the forward pass cell by cell (each window's
+For a single-channel input X (H, W), a kernel W (kh, kw), stride S, padding P
+and dilation d, explain() returns the forward pass cell by cell (each window's
 elementwise products and their sum), the backward pass for an upstream
 gradient delta (dL/dW and dL/dX), and the same pair computed again as the
 lecture writes them, as convolutions:
 
-    dL/dW = Xpad  (*)  delta dilated by S                     (valid, stride 1)
-    dL/dX = (delta dilated by S, zero-padded by K-1)  (*)  rot180(W),
+    dL/dW = Xpad  (*)  delta dilated by S                     (valid, stride 1),
+            read every d-th row and column
+    dL/dX = (delta dilated by S, zero-padded by d(K-1))  (*)  rot180(W dilated by d),
             then the P border rows and columns are cut away
+
+(a kernel "dilated by d" has d-1 zeros between its taps; with d = 1 nothing changes.)
 
 ((*) is cross-correlation, which deep-learning libraries call convolution.)
 The forward and backward come from the engine's own Conv2D and pooling
@@ -98,19 +101,22 @@ def _agree(name: str, mine: np.ndarray, engine_value: np.ndarray, size) -> None:
                            f"({mine.tolist()} vs {engine_value.tolist()})")
 
 
-def _by_definition(xp: np.ndarray, w: np.ndarray, d: np.ndarray, s: int):
-    """The output, dL/dW and dL/dXpad written out window by window, and each window's products."""
-    (kh, kw), (ho, wo) = w.shape, d.shape
+def _by_definition(xp: np.ndarray, w: np.ndarray, delta: np.ndarray, s: int, d: int = 1):
+    """The output, dL/dW and dL/dXpad written out window by window, and each window's products.
+    A window's taps are d apart: rows r*S, r*S + d, ..., r*S + d(kh - 1)."""
+    (kh, kw), (ho, wo) = w.shape, delta.shape
     cells, out = [], np.zeros((ho, wo))
     dW, dxp = np.zeros_like(w), np.zeros_like(xp)
     for r in range(ho):
         for c in range(wo):
-            win = xp[r * s:r * s + kh, c * s:c * s + kw]
+            taps = (slice(r * s, r * s + d * (kh - 1) + 1, d),
+                    slice(c * s, c * s + d * (kw - 1) + 1, d))
+            win = xp[taps]
             prod = win * w
             out[r, c] = prod.sum()
-            dW += d[r, c] * win
-            dxp[r * s:r * s + kh, c * s:c * s + kw] += d[r, c] * w
-            window = {"top": r * s, "left": c * s, "rows": kh, "cols": kw}
+            dW += delta[r, c] * win
+            dxp[taps] += delta[r, c] * w
+            window = {"top": r * s, "left": c * s, "rows": kh, "cols": kw, "dilation": d}
             cells.append({"row": r, "col": c, "window": window, "products": prod.tolist(),
                           "sum": float(prod.sum())})
     return out, dW, dxp, cells
@@ -122,48 +128,54 @@ def _engine_layer(spec: dict, shape: tuple, path: str):
     return layer
 
 
-def explain(x, w, stride: int = 1, padding: int = 0, delta=None) -> dict:
+def explain(x, w, stride: int = 1, padding: int = 0, delta=None, dilation: int = 1) -> dict:
     x, w = _matrix(x, "x"), _matrix(w, "w")
-    s, p = int(stride), int(padding)
+    s, p, d = int(stride), int(padding), int(dilation)
     (h, wd), (kh, kw) = x.shape, w.shape
-    for axis, n, k in (("height", h, kh), ("width", wd, kw)):
-        if k > n + 2 * p:
-            raise _bad("w", f"the kernel {axis} {k} is larger than the padded input {axis} {n} + 2*{p} = {n + 2 * p}: "
-                            f"{formula(n, k, s, p)} leaves no output; use a smaller kernel or more padding")
-    ho, wo = (h + 2 * p - kh) // s + 1, (wd + 2 * p - kw) // s + 1
+    span_h, span_w = d * (kh - 1) + 1, d * (kw - 1) + 1  # what a dilated window spans
+    for axis, n, k, span in (("height", h, kh, span_h), ("width", wd, kw, span_w)):
+        if span > n + 2 * p:
+            what = f"the kernel {axis} {k}" + (f" dilated by {d} spans {span}, which" if d > 1 else "")
+            raise _bad("w", f"{what} is larger than the padded input {axis} {n} + 2*{p} = "
+                            f"{n + 2 * p}: {formula(n, k, s, p, d)} leaves no output; use a smaller "
+                            "kernel" + (" or dilation" if d > 1 else "") + " or more padding")
+    ho, wo = (h + 2 * p - span_h) // s + 1, (wd + 2 * p - span_w) // s + 1
     if delta is None:
-        d = np.ones((ho, wo))
+        delta_ = np.ones((ho, wo))
     else:
-        d = _matrix(delta, "delta")
-        if d.shape != (ho, wo):
-            raise _bad("delta", f"is {d.shape[0]}x{d.shape[1]} but the output is {ho}x{wo}; "
-                                "give one gradient per output cell")
+        delta_ = _matrix(delta, "delta")
+        if delta_.shape != (ho, wo):
+            raise _bad("delta", f"is {delta_.shape[0]}x{delta_.shape[1]} but the output is "
+                                f"{ho}x{wo}; give one gradient per output cell")
 
     # ---- forward and backward by the engine --------------------------------------------
     conv = _engine_layer({"type": "conv2d", "out_channels": 1, "kernel_size": [kh, kw], "stride": s,
-                          "padding": p, "bias": False}, (h, wd), "conv")
+                          "padding": p, "dilation": d, "bias": False}, (h, wd), "conv")
     # what flooring the output size leaves unread, in the engine's words (as the Build view says)
     warnings = [w.removeprefix(f"{conv.path}: ") for w in conv.warnings]
     conv.params["W"] = w[None, None].copy()
     y = conv.forward(x[None, None], record=True)[0, 0]
-    dx = conv.backward(d[None, None])[0, 0]
+    dx = conv.backward(delta_[None, None])[0, 0]
     dW = conv.grads["W"][0, 0]
 
     # ---- the same by definition -----------------------------------------------------------
     xp = np.pad(x, p)
-    out, dW_def, dxp_def, cells = _by_definition(xp, w, d, s)
+    out, dW_def, dxp_def, cells = _by_definition(xp, w, delta_, s, d)
     dx_def = dxp_def[p:p + h, p:p + wd]
-    size_y, size_dW, size_dxp, _ = _by_definition(np.abs(xp), np.abs(w), np.abs(d), s)
+    size_y, size_dW, size_dxp, _ = _by_definition(np.abs(xp), np.abs(w), np.abs(delta_), s, d)
     size_dx = size_dxp[p:p + h, p:p + wd]
     _agree("output", out, y, size_y)
     _agree("dW", dW_def, dW, size_dW)
     _agree("dX", dx_def, dx, size_dx)
 
     # ---- the backward pass as convolutions --------------------------------------------------
-    dd = dilate(d, s)
-    dW_conv = correlate(xp, dd)[:kh, :kw]  # extra rows/columns appear only where the stride skipped inputs
-    full = np.pad(dd, ((kh - 1, kh - 1), (kw - 1, kw - 1)))
-    rot = w[::-1, ::-1]
+    tap_a, tap_b = ("a", "b") if d == 1 else (f"{d}a", f"{d}b")  # a tap's offset in a window
+    dd = dilate(delta_, s)
+    # every d-th result, the first kh x kw of them: the others are where the stride or the
+    # dilation skipped inputs
+    dW_conv = correlate(xp, dd)[::d, ::d][:kh, :kw]
+    full = np.pad(dd, ((span_h - 1, span_h - 1), (span_w - 1, span_w - 1)))
+    rot = dilate(w, d)[::-1, ::-1]
     dxp_conv = np.zeros_like(xp)
     part = correlate(full, rot)  # covers the padded input up to the last row/column a window reached
     dxp_conv[:part.shape[0], :part.shape[1]] = part
@@ -172,39 +184,48 @@ def explain(x, w, stride: int = 1, padding: int = 0, delta=None) -> dict:
     _agree("dX as a convolution", dx_conv, dx, size_dx)
 
     return {
-        "input_shape": [h, wd], "kernel_shape": [kh, kw], "stride": s, "padding": p,
+        "input_shape": [h, wd], "kernel_shape": [kh, kw], "stride": s, "padding": p, "dilation": d,
         "output_shape": [ho, wo],
-        "formula": {"height": formula(h, kh, s, p), "width": formula(wd, kw, s, p)},
+        "formula": {"height": formula(h, kh, s, p, d), "width": formula(wd, kw, s, p, d)},
+        "kernel": w.tolist(),
         "warnings": warnings,
         "output": y.tolist(),
         "padded_x": xp.tolist(),
         "cells": cells,
         "backward": {
-            "delta": d.tolist(),
+            "delta": delta_.tolist(),
             "dW": dW.tolist(),
             "dX": dx.tolist(),
             "dW_as_convolution": {
                 "input": xp.tolist(), "kernel": dd.tolist(), "output": dW_conv.tolist(),
-                "description": (f"dL/dW[a,b] = sum over outputs (i,j) of delta[i,j] * Xpad[i*{s}+a, j*{s}+b]: "
+                "description": (f"dL/dW[a,b] = sum over outputs (i,j) of delta[i,j] * "
+                                f"Xpad[i*{s}+{tap_a}, j*{s}+{tap_b}]: "
                                 "the padded input cross-correlated (stride 1) with delta"
                                 + (f" dilated by the stride {s} ({s - 1} zeros between entries)" if s > 1 else "")
-                                + f", keeping the first {kh}x{kw} results"),
+                                + (f", keeping the results {d} apart (the dilation), the first "
+                                   if d > 1 else ", keeping the first ") + f"{kh}x{kw}"),
             },
             "dX_as_convolution": {
                 "input": full.tolist(), "kernel": rot.tolist(), "output": dx_conv.tolist(),
                 "description": (("delta dilated by the stride " + str(s) + ", then " if s > 1 else "delta ")
-                                + f"zero-padded by K-1 = {kh - 1}x{kw - 1} on every side (a full convolution), "
-                                "cross-correlated (stride 1) with W rotated 180 degrees; this gives dL/dXpad"
+                                + (f"zero-padded by K-1 = {kh - 1}x{kw - 1}" if d == 1 else
+                                   f"zero-padded by d(K-1) = {span_h - 1}x{span_w - 1}")
+                                + " on every side (a full convolution), cross-correlated (stride 1) "
+                                + ("with W rotated 180 degrees" if d == 1 else
+                                   f"with W dilated by {d} ({d - 1} zeros between its taps) and "
+                                   "rotated 180 degrees")
+                                + "; this gives dL/dXpad"
                                 + (f", and the {p} border rows and columns of padding are cut away" if p else "")
                                 + ". The lecture's dL/dX[i,j] = sum_ab delta[i-a, j-b] W[a,b]"),
             },
         },
-        "pooling": _pooling(x, (kh, kw), s, p, d),
+        "pooling": _pooling(x, (kh, kw), s, p, delta_, d),
     }
 
 
-def _pooling(x: np.ndarray, k: tuple, s: int, p: int, d: np.ndarray) -> dict:
-    """Max and average pooling with the same window and stride (padding too when at most K/2)."""
+def _pooling(x: np.ndarray, k: tuple, s: int, p: int, d: np.ndarray, dilation: int = 1) -> dict:
+    """Max and average pooling with the same window and stride (padding too when at most K/2);
+    the engine's pooling windows are not dilated."""
     h, wd = x.shape
     kh, kw = k
     pp = p if 2 * p <= min(kh, kw) else 0
@@ -214,8 +235,10 @@ def _pooling(x: np.ndarray, k: tuple, s: int, p: int, d: np.ndarray) -> dict:
                 "avg": None}
     dd = d if d.shape == (ho, wo) else np.ones((ho, wo))
     spec = {"kernel_size": [kh, kw], "stride": s, "padding": pp}
-    out = {"padding": pp, "delta": dd.tolist(),
-           "note": None if pp == p else f"pooling pads at most K/2, so padding {pp} is used instead of {p}"}
+    notes = [f"pooling pads at most K/2, so padding {pp} is used instead of {p}"] if pp != p else []
+    if dilation > 1:
+        notes.append(f"pooling windows are not dilated here: {kh}x{kw} neighbouring inputs each")
+    out = {"padding": pp, "delta": dd.tolist(), "note": "; ".join(notes) or None}
 
     # by definition: max over the window (padding never wins), the first maximum in reading order
     xp_max = np.pad(x, pp, constant_values=-np.inf)

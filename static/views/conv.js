@@ -1,14 +1,16 @@
 // Convolution, step by step: the lecture's 5x5 X and 3x3 W worked through one
 // output cell at a time, then the backward pass (dL/dW and dL/dX, each shown as
 // the convolution it is) and max/average pooling with their gradients.
-// Every number comes from POST /api/conv/explain (the engine's own layers).
+// Every number, and every warning and error, comes from POST /api/conv/explain
+// (the engine's own layers); the page composes none of its own.
 
 import { debounce, el, showError } from "../ui.js";
 
 const LECTURE_X = [[0, 1, 2, 1, 0], [4, 1, 0, 1, 0], [2, 0, 1, 1, 1], [1, 2, 3, 1, 0], [0, 4, 3, 2, 0]];
 const LECTURE_W = [[0, 1, 0], [1, 0, 1], [2, 1, 0]];
 // What the controls allow (the server takes up to 32x32; larger grids stop being readable).
-const LIMITS = { h: [1, 16], w: [1, 16], k: [1, 9], s: [1, 8], p: [0, 8] };
+const LIMITS = { h: [1, 16], w: [1, 16], k: [1, 9], s: [1, 8], p: [0, 8], d: [1, 8] };
+const NAMES = { h: "H", w: "W", k: "K", s: "S", p: "P", d: "d" };
 const PLAY_MS = 500; // about two cells a second
 
 // A number as a student would write it: 12, -0.5, 0.3333 (never "12.0" or "-0").
@@ -23,11 +25,9 @@ export function num(v) {
 const toStrings = (m) => m.map((r) => r.map(String));
 const resize = (m, rows, cols, fill) =>
   Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => (m[r] && m[r][c] !== undefined ? m[r][c] : fill)));
-const outSize = (n, k, s, p) => Math.floor((n + 2 * p - k) / s) + 1;
-const formula = (n, k, s, p) => {
-  const v = (n + 2 * p - k) / s + 1;
-  return `(${n} + 2*${p} - ${k})/${s} + 1 = ${Number.isInteger(v) ? v : Number(v.toPrecision(6))}`;
-};
+// the output size, to shape the δ editor before the server answers (a kernel of k taps dilated
+// by d spans d(k - 1) + 1 inputs)
+const outSize = (n, k, s, p, d) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 
 // A table of numbers; cellClass(r, c) gives extra classes, cellText(r, c, v) the text.
 function numberGrid(matrix, { label, cellClass, cellText, attrs = {} } = {}) {
@@ -53,6 +53,7 @@ export class ConvView {
     this.delta = null; // strings, shaped like the output; null = all ones
     this.stride = 1;
     this.padding = 0;
+    this.dilation = 1;
     this.result = null;
     this.step = 0;
     this.timer = null;
@@ -75,6 +76,7 @@ export class ConvView {
       number("conv-k", "k", 3, "kernel size K", LIMITS.k),
       number("conv-s", "s", 1, "stride S", LIMITS.s),
       number("conv-p", "p", 0, "padding P", LIMITS.p),
+      number("conv-d", "d", 1, "dilation d", LIMITS.d),
       el("button", { type: "button", "data-action": "conv-reset", onclick: () => this.reset() }, "Lecture example"));
     this.errorEl = el("p", { class: "error", "data-conv-error": "", hidden: true, role: "alert" });
     this.xEditor = el("div", { class: "editor" });
@@ -108,7 +110,8 @@ export class ConvView {
         el("h2", { id: "conv-h-input", text: "Input X and kernel W" }),
         el("p", { class: "muted" },
           "The lecture's single-channel 5×5 input and 3×3 filter, no stride, no padding, no bias. ",
-          "Edit any number, the sizes, the stride or the padding; everything below follows."),
+          "Edit any number, the sizes, the stride, the padding or the dilation (the spacing of the ",
+          "kernel's taps); everything below follows."),
         this.controls, this.errorEl,
         el("div", { class: "row conv-editors" },
           el("div", {}, el("h3", { text: "X (input)" }), this.xEditor),
@@ -116,7 +119,8 @@ export class ConvView {
           el("div", { class: "conv-formula-box" }, el("h3", { text: "Output size" }), this.formulaEl))),
       el("section", { class: "panel", "aria-labelledby": "conv-h-fwd" },
         el("h2", { id: "conv-h-fwd", text: "Forward: one output cell at a time" }),
-        el("p", { class: "muted" }, "I[i,j] = Σ_a,b W[a,b] · X[i·S + a, j·S + b]: lay W on the window of the (padded) input, multiply cell by cell, add up."),
+        el("p", { class: "muted" }, "I[i,j] = Σ_a,b W[a,b] · X[i·S + a·d, j·S + b·d]: lay W on the window of ",
+          "the (padded) input, its taps d apart, multiply cell by cell, add up."),
         this.stepper,
         el("div", { class: "row conv-forward" }, this.paddedEl, this.kernelEl, this.productsEl, this.outputEl),
         el("p", { class: "conv-sum-line" }, this.sumExpr, " = ", this.sumEl)),
@@ -152,7 +156,8 @@ export class ConvView {
 
   expectedOut() {
     const H = this.x.length, W = this.x[0].length, K = this.w.length;
-    return [outSize(H, K, this.stride, this.padding), outSize(W, K, this.stride, this.padding)];
+    const size = (n) => outSize(n, K, this.stride, this.padding, this.dilation);
+    return [size(H), size(W)];
   }
 
   rebuildDelta() {
@@ -180,17 +185,17 @@ export class ConvView {
       if (input.value === "" || !Number.isInteger(v) || v < min || v > max) return null;
       return v;
     };
-    const vals = Object.fromEntries(["h", "w", "k", "s", "p"].map((k) => [k, read(k)]));
+    const vals = Object.fromEntries(["h", "w", "k", "s", "p", "d"].map((k) => [k, read(k)]));
     const bad = Object.entries(vals).filter(([, v]) => v === null).map(([k]) => k);
     if (bad.length) {
-      const names = { h: "H", w: "W", k: "K", s: "S", p: "P" };
-      showError(this.errorEl, { message: bad.map((k) => `${names[k]} must be a whole number from ${LIMITS[k][0]} to ${LIMITS[k][1]}`).join("; ") });
+      showError(this.errorEl, { message: bad.map((k) => `${NAMES[k]} must be a whole number from ${LIMITS[k][0]} to ${LIMITS[k][1]}`).join("; ") });
       return;
     }
-    const { h, w, k, s, p } = vals;
+    const { h, w, k, s, p, d } = vals;
     const sizeChanged = h !== this.x.length || w !== this.x[0].length || k !== this.w.length;
     this.stride = s;
     this.padding = p;
+    this.dilation = d;
     if (sizeChanged) {
       this.x = resize(this.x, h, w, "0");
       this.w = resize(this.w, k, k, "0");
@@ -208,7 +213,8 @@ export class ConvView {
     this.delta = null;
     this.stride = 1;
     this.padding = 0;
-    for (const [k, v] of Object.entries({ h: 5, w: 5, k: 3, s: 1, p: 0 })) this.sizeInput(k).value = v;
+    this.dilation = 1;
+    for (const [k, v] of Object.entries({ h: 5, w: 5, k: 3, s: 1, p: 0, d: 1 })) this.sizeInput(k).value = v;
     this.rebuildEditors();
     this.step = 0;
     this.schedule();
@@ -229,16 +235,11 @@ export class ConvView {
     try {
       const x = this.parse(this.x, "X");
       const w = this.parse(this.w, "W");
-      const H = x.length, Wd = x[0].length, K = w.length, S = this.stride, P = this.padding;
-      // The one error a student meets by moving the sliders; said here with its formula, as the server would.
-      for (const [axis, n] of [["height", H], ["width", Wd]]) {
-        if (K > n + 2 * P) {
-          throw new Error(`the kernel ${axis} ${K} is larger than the padded input ${axis} ${n} + 2*${P} = ${n + 2 * P}: `
-            + `${formula(n, K, S, P)} leaves no output; use a smaller kernel or more padding`);
-        }
-      }
-      body = { x, w, stride: S, padding: P };
-      if (this.delta) body.delta = this.parse(this.delta, "δ");
+      body = { x, w, stride: this.stride, padding: this.padding, dilation: this.dilation };
+      // δ only when it has the output's shape (a kernel that leaves no output has none: the
+      // server then says why, with its formula)
+      const [ho, wo] = this.expectedOut();
+      if (this.delta && ho >= 1 && wo >= 1) body.delta = this.parse(this.delta, "δ");
     } catch (e) {
       this.stopPlay();
       showError(this.errorEl, e);
@@ -307,7 +308,8 @@ export class ConvView {
   drawFormula() {
     const r = this.result;
     this.formulaEl.replaceChildren(
-      el("p", { class: "mono", text: "N_out = (N_in + 2P − K)/S + 1" }),
+      el("p", { class: "mono",
+        text: r.dilation > 1 ? "N_out = (N_in + 2P − d(K − 1) − 1)/S + 1" : "N_out = (N_in + 2P − K)/S + 1" }),
       el("p", { class: "mono" }, "height: ", el("span", { "data-conv-formula-h": "", text: r.formula.height })),
       el("p", { class: "mono" }, "width:  ", el("span", { "data-conv-formula-w": "", text: r.formula.width })),
       el("p", {}, `output: ${r.output_shape[0]}×${r.output_shape[1]}`),
@@ -319,19 +321,24 @@ export class ConvView {
     if (!r) return;
     const cell = r.cells[this.step];
     const { top, left, rows, cols } = cell.window;
+    const D = cell.window.dilation || 1;
+    const bottom = top + D * (rows - 1), right = left + D * (cols - 1);
     const P = r.padding, [H, W] = r.input_shape;
-    const inWin = (i, j) => i >= top && i < top + rows && j >= left && j < left + cols;
+    // the window's taps: every D-th row and column from its top left corner
+    const inWin = (i, j) => i >= top && i <= bottom && j >= left && j <= right
+      && (i - top) % D === 0 && (j - left) % D === 0;
     const isPad = (i, j) => i < P || j < P || i >= P + H || j >= P + W;
     const padded = numberGrid(r.padded_x, {
       label: `X padded by ${P}; the window of cell (${cell.row}, ${cell.col}) is marked`,
       cellClass: (i, j) => [inWin(i, j) ? "win" : "", isPad(i, j) ? "pad" : "",
-        inWin(i, j) && i === top ? "wt" : "", inWin(i, j) && i === top + rows - 1 ? "wb" : "",
-        inWin(i, j) && j === left ? "wl" : "", inWin(i, j) && j === left + cols - 1 ? "wr" : ""].filter(Boolean).join(" "),
+        inWin(i, j) && (i === top || D > 1) ? "wt" : "", inWin(i, j) && (i === bottom || D > 1) ? "wb" : "",
+        inWin(i, j) && (j === left || D > 1) ? "wl" : "", inWin(i, j) && (j === right || D > 1) ? "wr" : ""].filter(Boolean).join(" "),
     });
-    this.paddedEl.replaceChildren(figure(P ? `X padded by P = ${P} (window: thick border)` : "X (window: thick border)", padded));
-    const kernel = this.result.backward.dX_as_convolution.kernel.map((row) => [...row].reverse()).reverse();
+    const marked = D > 1 ? `window: thick borders, its taps ${D} apart` : "window: thick border";
+    this.paddedEl.replaceChildren(figure(P ? `X padded by P = ${P} (${marked})` : `X (${marked})`, padded));
+    const kernel = r.kernel;
     this.kernelEl.replaceChildren(figure("W", numberGrid(kernel, { label: "the kernel W" })));
-    const win = r.padded_x.slice(top, top + rows).map((row) => row.slice(left, left + cols));
+    const win = kernel.map((row, a) => row.map((_, b) => r.padded_x[top + a * D][left + b * D]));
     const products = numberGrid(cell.products, {
       label: `elementwise products of the window and W for cell (${cell.row}, ${cell.col})`,
       cellText: (a, b, v) => el("span", { class: "prod" },
@@ -355,8 +362,9 @@ export class ConvView {
   drawBackward() {
     const b = this.result.backward;
     const [kh, kw] = this.result.kernel_shape;
-    const S = this.result.stride;
-    const W = b.dX_as_convolution.kernel.map((row) => [...row].reverse()).reverse();
+    const S = this.result.stride, D = this.result.dilation || 1;
+    const W = this.result.kernel;
+    const rotLabel = D > 1 ? `rot180(W dilated by d = ${D})` : "rot180(W)";
     const eq = (...parts) => el("div", { class: "row conv-eq" }, parts.map((p) => (typeof p === "string" ? el("span", { class: "op", text: p }) : p)));
     this.backwardEl.replaceChildren(
       el("div", { class: "row" },
@@ -368,15 +376,15 @@ export class ConvView {
         figure(S > 1 ? `δ dilated by S = ${S}` : "δ", numberGrid(b.dW_as_convolution.kernel, { label: "δ used as the kernel" })), "=",
         figure(`dL/dW (${kh}×${kw})`, numberGrid(b.dW_as_convolution.output, { label: "dL/dW computed as a convolution" }))),
       el("p", { class: "muted", text: b.dW_as_convolution.description }),
-      el("h3", { text: "dL/dX = δ (padded fully) ⋆ W rotated 180°" }),
+      el("h3", { text: D > 1 ? "dL/dX = δ (padded fully) ⋆ W dilated and rotated 180°" : "dL/dX = δ (padded fully) ⋆ W rotated 180°" }),
       el("p", { class: "muted mono", text: "dL/dX[i,j] = Σ_a,b δ[i−a, j−b] · W[a,b]" }),
-      eq(figure("W", numberGrid(W, { label: "W" })), "→ rotate 180° →",
-        figure("rot180(W)", numberGrid(b.dX_as_convolution.kernel, { label: "W rotated 180 degrees", attrs: { "data-conv-rot": "" } }))),
-      eq(figure(`δ${S > 1 ? " dilated," : ""} zero-padded by K−1 = ${kh - 1}`, numberGrid(b.dX_as_convolution.input, {
+      eq(figure("W", numberGrid(W, { label: "W" })), D > 1 ? "→ dilate, rotate 180° →" : "→ rotate 180° →",
+        figure(rotLabel, numberGrid(b.dX_as_convolution.kernel, { label: `W${D > 1 ? " dilated and" : ""} rotated 180 degrees`, attrs: { "data-conv-rot": "" } }))),
+      eq(figure(`δ${S > 1 ? " dilated," : ""} zero-padded by ${D > 1 ? `d(K−1) = ${D * (kh - 1)}` : `K−1 = ${kh - 1}`}`, numberGrid(b.dX_as_convolution.input, {
         label: "δ padded for a full convolution",
         cellClass: (i, j, v) => (v === 0 ? "zero" : null),
       })), "⋆",
-      figure("rot180(W)", numberGrid(b.dX_as_convolution.kernel, { label: "W rotated 180 degrees" })), "=",
+      figure(rotLabel, numberGrid(b.dX_as_convolution.kernel, { label: `W${D > 1 ? " dilated and" : ""} rotated 180 degrees` })), "=",
       figure("dL/dX", numberGrid(b.dX_as_convolution.output, { label: "dL/dX computed as a convolution" }))),
       el("p", { class: "muted", text: b.dX_as_convolution.description }));
   }

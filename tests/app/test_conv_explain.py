@@ -11,16 +11,18 @@ X = [[0, 1, 2, 1, 0], [4, 1, 0, 1, 0], [2, 0, 1, 1, 1], [1, 2, 3, 1, 0], [0, 4, 
 W = [[0, 1, 0], [1, 0, 1], [2, 1, 0]]
 
 
-def forward_by_hand(x, w, s, p):
+def forward_by_hand(x, w, s, p, dil=1):
     x, w = np.pad(np.asarray(x, float), p), np.asarray(w, float)
     kh, kw = w.shape
-    ho, wo = (x.shape[0] - kh) // s + 1, (x.shape[1] - kw) // s + 1
-    return np.array([[sum(w[a, b] * x[i * s + a, j * s + b] for a in range(kh) for b in range(kw))
+    ho, wo = (x.shape[0] - dil * (kh - 1) - 1) // s + 1, (x.shape[1] - dil * (kw - 1) - 1) // s + 1
+    return np.array([[sum(w[a, b] * x[i * s + a * dil, j * s + b * dil]
+                          for a in range(kh) for b in range(kw))
                       for j in range(wo)] for i in range(ho)])
 
 
-def backward_by_hand(x, w, s, p, delta):
-    """dW[a,b] = sum_ij delta[i,j] Xpad[i*S+a, j*S+b]; dXpad[i*S+a, j*S+b] += delta[i,j] W[a,b]."""
+def backward_by_hand(x, w, s, p, delta, dil=1):
+    """dW[a,b] = sum_ij delta[i,j] Xpad[i*S+a*d, j*S+b*d];
+    dXpad[i*S+a*d, j*S+b*d] += delta[i,j] W[a,b]."""
     x, w, d = np.asarray(x, float), np.asarray(w, float), np.asarray(delta, float)
     xp = np.pad(x, p)
     dW, dxp = np.zeros_like(w), np.zeros_like(xp)
@@ -28,17 +30,17 @@ def backward_by_hand(x, w, s, p, delta):
         for j in range(d.shape[1]):
             for a in range(w.shape[0]):
                 for b in range(w.shape[1]):
-                    dW[a, b] += d[i, j] * xp[i * s + a, j * s + b]
-                    dxp[i * s + a, j * s + b] += d[i, j] * w[a, b]
+                    dW[a, b] += d[i, j] * xp[i * s + a * dil, j * s + b * dil]
+                    dxp[i * s + a * dil, j * s + b * dil] += d[i, j] * w[a, b]
     return dW, dxp[p:p + x.shape[0], p:p + x.shape[1]]
 
 
-def numeric_grads(x, w, s, p, delta, h=1e-6):
+def numeric_grads(x, w, s, p, delta, h=1e-6, dil=1):
     """Central differences of L = sum(delta * conv(x, w))."""
     x, w, d = np.asarray(x, float), np.asarray(w, float), np.asarray(delta, float)
 
     def loss(x, w):
-        return float((d * forward_by_hand(x, w, s, p)).sum())
+        return float((d * forward_by_hand(x, w, s, p, dil)).sum())
 
     out = []
     for arr in (w, x):
@@ -60,7 +62,7 @@ def test_the_lecture_example():
     assert len(r["cells"]) == 9
     last = r["cells"][-1]
     assert (last["row"], last["col"]) == (2, 2) and last["sum"] == 12
-    assert last["window"] == {"top": 2, "left": 2, "rows": 3, "cols": 3}
+    assert last["window"] == {"top": 2, "left": 2, "rows": 3, "cols": 3, "dilation": 1}
     assert last["products"] == [[0, 1, 0], [3, 0, 0], [6, 2, 0]]
     assert r["padded_x"] == X and r["warnings"] == []
 
@@ -104,12 +106,57 @@ def test_strides_and_padding_against_hand_definitions(shape, k, s, p):
     assert np.array(r["padded_x"]).shape == (shape[0] + 2 * p, shape[1] + 2 * p)
 
 
+@pytest.mark.parametrize("shape,k,s,p,dil", [
+    ((7, 7), (3, 3), 1, 0, 2), ((8, 9), (3, 2), 2, 1, 2), ((9, 7), (2, 3), 1, 2, 3),
+    ((10, 10), (3, 3), 3, 0, 2)])
+def test_dilation_against_hand_definitions(shape, k, s, p, dil):
+    """A dilated kernel reads every d-th input: the same sums and gradients written out, by
+    central differences, and as the two convolutions of the backward pass."""
+    rng = np.random.default_rng(sum(shape) + 10 * s + p + 100 * dil)
+    x, w = rng.integers(-3, 4, size=shape).astype(float), rng.integers(-2, 3, size=k).astype(float)
+    span = [dil * (kk - 1) + 1 for kk in k]
+    ho, wo = (shape[0] + 2 * p - span[0]) // s + 1, (shape[1] + 2 * p - span[1]) // s + 1
+    delta = rng.integers(-2, 3, size=(ho, wo)).astype(float)
+    r = explain(x.tolist(), w.tolist(), s, p, delta.tolist(), dilation=dil)
+    assert r["dilation"] == dil and r["kernel"] == w.tolist()
+    np.testing.assert_allclose(r["output"], forward_by_hand(x, w, s, p, dil))
+    assert r["formula"]["height"] == f"({shape[0]} + 2*{p} - {dil}*({k[0]} - 1) - 1)/{s} + 1 = " + (
+        f"{(shape[0] + 2 * p - span[0]) / s + 1:g}")
+    last = r["cells"][-1]
+    assert last["window"] == {"top": (ho - 1) * s, "left": (wo - 1) * s, "rows": k[0], "cols": k[1],
+                              "dilation": dil}
+    xp = np.pad(x, p)
+    taps = xp[(ho - 1) * s::dil, (wo - 1) * s::dil][:k[0], :k[1]]
+    np.testing.assert_allclose(last["products"], taps * w)
+    dW, dX = backward_by_hand(x, w, s, p, delta, dil)
+    nW, nX = numeric_grads(x, w, s, p, delta, dil=dil)
+    b = r["backward"]
+    as_convolutions = (b["dW_as_convolution"]["output"], b["dX_as_convolution"]["output"])
+    for got, want in ((b["dW"], dW), (b["dX"], dX), (b["dW"], nW), (b["dX"], nX),
+                      (as_convolutions[0], dW), (as_convolutions[1], dX)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    rotated = np.array(b["dX_as_convolution"]["kernel"])[::-1, ::-1]
+    assert rotated.shape == tuple(span) and rotated[::dil, ::dil].tolist() == w.tolist()
+    assert "dilated by" in b["dX_as_convolution"]["description"]
+    assert "not dilated" in r["pooling"]["note"]
+
+
+def test_dilation_that_spans_more_than_the_input_says_so():
+    with pytest.raises(Invalid) as e:
+        explain(X, W, dilation=3)
+    (err,) = e.value.detail
+    assert err["loc"] == ["body", "w"]
+    assert ("the kernel height 3 dilated by 3 spans 7, which is larger than the padded input "
+            "height") in err["msg"]
+    assert "(5 + 2*0 - 3*(3 - 1) - 1)/1 + 1 = -1" in err["msg"]
+
+
 def test_stride_two_dilates_delta_and_padding_one_is_cut_away():
     x = np.arange(25, dtype=float).reshape(5, 5)
     r = explain(x.tolist(), W, stride=2, padding=1, delta=[[1, 2, 3], [4, 5, 6], [7, 8, 9]])
     assert r["formula"]["height"] == "(5 + 2*1 - 3)/2 + 1 = 3"
-    assert r["cells"][0]["window"] == {"top": 0, "left": 0, "rows": 3, "cols": 3}
-    assert r["cells"][-1]["window"] == {"top": 4, "left": 4, "rows": 3, "cols": 3}
+    assert r["cells"][0]["window"] == {"top": 0, "left": 0, "rows": 3, "cols": 3, "dilation": 1}
+    assert r["cells"][-1]["window"] == {"top": 4, "left": 4, "rows": 3, "cols": 3, "dilation": 1}
     kernel = np.array(r["backward"]["dW_as_convolution"]["kernel"])
     assert kernel.shape == (5, 5) and kernel[1].tolist() == [0] * 5 and kernel[::2, ::2].tolist() == \
         [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
@@ -178,6 +225,14 @@ def test_api_lecture_example(client):
 def test_api_stride_padding(client):
     r = client.post("/api/conv/explain", json={"x": X, "w": W, "stride": 2, "padding": 1})
     assert r.status_code == 200 and r.json()["formula"]["width"] == "(5 + 2*1 - 3)/2 + 1 = 3"
+
+
+def test_api_dilation(client):
+    r = client.post("/api/conv/explain", json={"x": X, "w": W, "padding": 2, "dilation": 2})
+    assert r.status_code == 200, r.text
+    assert r.json()["formula"]["width"] == "(5 + 2*2 - 2*(3 - 1) - 1)/1 + 1 = 5"
+    assert r.json()["cells"][0]["window"]["dilation"] == 2
+    assert client.post("/api/conv/explain", json={"x": X, "w": W, "dilation": 0}).status_code == 422
 
 
 @pytest.mark.parametrize("body,words", [

@@ -149,6 +149,40 @@ def test_stepping_the_convolution_to_its_last_cell_reads_12(page):
     page.shot("conv")
 
 
+def test_the_convolution_view_steps_through_a_dilated_kernel_and_says_what_the_server_says(page):
+    page.open()
+    page.tab("conv")
+    page.page.wait_for_selector("[data-conv-sum]")
+    page.page.fill("#conv-p", "2")
+    page.page.fill("#conv-d", "2")
+    page.page.wait_for_function(
+        "document.querySelector('[data-conv-formula-h]').textContent"
+        " === '(5 + 2*2 - 2*(3 - 1) - 1)/1 + 1 = 5'")
+    page.page.click("[data-action=conv-last]")
+    # the last window's taps: rows and columns 4, 6, 8 of the padded 9x9 input
+    taps = page.page.eval_on_selector_all(
+        ".conv-forward table.cgrid td.win",
+        "cells => cells.map(c => [+c.dataset.row, +c.dataset.col])")
+    assert sorted(taps) == [[r, c] for r in (4, 6, 8) for c in (4, 6, 8)]
+    assert page.page.locator("[data-conv-rot] tr").count() == 5  # W dilated by 2, rotated: 5x5
+    page.shot("conv-dilated")
+    # a warning and an error, both in the server's words
+    page.page.fill("#conv-d", "1")
+    page.page.fill("#conv-p", "0")
+    page.page.fill("#conv-h", "6")
+    page.page.fill("#conv-w", "6")
+    page.page.fill("#conv-s", "2")
+    page.page.wait_for_function(
+        "document.querySelector('[data-conv-formula] .warning')?.textContent"
+        ".includes('1 row and 1 column of input pixels are lost')")
+    page.expect_http_error(422)
+    page.page.fill("#conv-s", "1")
+    page.page.fill("#conv-d", "4")
+    page.page.wait_for_function(
+        "document.querySelector('[data-conv-error]').textContent"
+        ".includes('the kernel height 3 dilated by 4 spans 9, which is larger than the padded input')")
+
+
 def test_initialization_view(page):
     page.open()
     page.tab("init")
