@@ -135,10 +135,12 @@ def explain(x, w, stride: int = 1, padding: int = 0, delta=None, dilation: int =
     span_h, span_w = d * (kh - 1) + 1, d * (kw - 1) + 1  # what a dilated window spans
     for axis, n, k, span in (("height", h, kh, span_h), ("width", wd, kw, span_w)):
         if span > n + 2 * p:
-            what = f"the kernel {axis} {k}" + (f" dilated by {d} spans {span}, which" if d > 1 else "")
+            what = f"the kernel {axis} {k}"
+            if d > 1:
+                what += f" dilated by {d} spans {span}, which"
             raise _bad("w", f"{what} is larger than the padded input {axis} {n} + 2*{p} = "
-                            f"{n + 2 * p}: {formula(n, k, s, p, d)} leaves no output; use a smaller "
-                            "kernel" + (" or dilation" if d > 1 else "") + " or more padding")
+                            f"{n + 2 * p}: {formula(n, k, s, p, d)} leaves no output; use a "
+                            "smaller kernel" + (" or dilation" if d > 1 else "") + " or more padding")
     ho, wo = (h + 2 * p - span_h) // s + 1, (wd + 2 * p - span_w) // s + 1
     if delta is None:
         delta_ = np.ones((ho, wo))
@@ -210,9 +212,10 @@ def explain(x, w, stride: int = 1, padding: int = 0, delta=None, dilation: int =
                 "description": (("delta dilated by the stride " + str(s) + ", then " if s > 1 else "delta ")
                                 + (f"zero-padded by K-1 = {kh - 1}x{kw - 1}" if d == 1 else
                                    f"zero-padded by d(K-1) = {span_h - 1}x{span_w - 1}")
-                                + " on every side (a full convolution), cross-correlated (stride 1) "
+                                + " on every side (a full convolution), cross-correlated "
+                                + "(stride 1) "
                                 + ("with W rotated 180 degrees" if d == 1 else
-                                   f"with W dilated by {d} ({d - 1} zeros between its taps) and "
+                                   f"with W dilated by {d} ({d - 1} zero{'s' if d > 2 else ''} between its taps) and "
                                    "rotated 180 degrees")
                                 + "; this gives dL/dXpad"
                                 + (f", and the {p} border rows and columns of padding are cut away" if p else "")
