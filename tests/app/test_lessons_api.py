@@ -127,7 +127,11 @@ def test_the_lectures_numbers_come_back_from_the_api(client):
               for j in range(3)] for i in range(3)]
     assert cells == [[9, 5, 4], [8, 8, 10], [8, 15, 12]]
     size = answer(client, "output_size", 0, 15.5).json()  # the formula's value, not floored
-    assert size["correct"] is False and "15.5" in size["hint"] and "not covered" in size["hint"]
+    assert size["correct"] is False and "15.5" in size["hint"] and "fits" in size["hint"]
+    steps = " ".join(client.get("/api/exercises/output_size/0/solution").json()["steps"])
+    assert "only padding is left over" in steps and "no input pixel is lost" in steps  # the lecture's layer
+    steps = " ".join(client.get("/api/exercises/output_size/1/solution").json()["steps"])
+    assert "1 row and 1 column of input pixels are lost" in steps  # 14.5 with P = 0
     assert answer(client, "output_size", 0, 15).json()["correct"] is True
     assert answer(client, "output_size", 1, 14).json()["correct"] is True  # 14.5 with P = 0
 
