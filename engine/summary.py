@@ -24,6 +24,9 @@ def summarize(spec: dict) -> dict:
     rf = {}
     _receptive_fields(root, (1, 1), (1, 1), rf)
     _rows(root, rows, rf, depth=0)
+    if len(in_shape) == 3:
+        for r in rows:
+            r["receptive_field_note"] = _wider_than_input(r["receptive_field"], in_shape[1:])
     leaf = [r for r in rows if not r["block"]]
     trainable = sum(r["params_trainable"] for r in leaf)
     frozen = sum(r["params_frozen"] for r in leaf)
@@ -40,6 +43,14 @@ def summarize(spec: dict) -> dict:
     }
     return {"input": list(in_shape), "output": list(root.out_shape), "layers": rows,
             "totals": totals, "warnings": warnings}
+
+
+def _wider_than_input(field: list | None, size: tuple) -> str | None:
+    """Why a receptive field can be wider than the image: the windows reach into the padding."""
+    if not field or all(f <= n for f, n in zip(field, size)):
+        return None
+    return (f"wider than the {size[0]}x{size[1]} input: the windows near its edges reach into the padding, "
+            "and those zeros are counted in the field's size")
 
 
 def _rows(seq: Sequence, rows: list, rf: dict, depth: int) -> None:

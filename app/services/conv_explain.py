@@ -170,6 +170,13 @@ def explain(x, w, stride: int = 1, padding: int = 0, delta=None, dilation: int =
     _agree("dW", dW_def, dW, size_dW)
     _agree("dX", dx_def, dx, size_dx)
 
+    # ---- what mathematics calls convolution: W rotated 180 degrees first ------------------------
+    flipped = w[::-1, ::-1].copy()
+    conv.params["W"] = flipped[None, None].copy()
+    y_true = conv.forward(x[None, None])[0, 0]
+    true_def = _by_definition(xp, flipped, delta_, s, d)[0]
+    _agree("true convolution", true_def, y_true, _by_definition(np.abs(xp), np.abs(flipped), np.abs(delta_), s, d)[0])
+
     # ---- the backward pass as convolutions --------------------------------------------------
     tap_a, tap_b = ("a", "b") if d == 1 else (f"{d}a", f"{d}b")  # a tap's offset in a window
     dd = dilate(delta_, s)
@@ -192,6 +199,15 @@ def explain(x, w, stride: int = 1, padding: int = 0, delta=None, dilation: int =
         "kernel": w.tolist(),
         "warnings": warnings,
         "output": y.tolist(),
+        "true_convolution": {
+            "kernel": flipped.tolist(), "output": y_true.tolist(),
+            "description": ("The lecture's * slides W over X as it is: that is cross-correlation, which every "
+                            "deep-learning library (PyTorch's Conv2d, this engine) calls convolution. "
+                            "Mathematics' convolution first rotates W by 180 degrees (W[a, b] becomes "
+                            f"W[{kh - 1}-a, {kw - 1}-b]), which gives this output instead. A network learns its "
+                            "W either way, so the flip only matters when comparing with a signal-processing "
+                            "text."),
+        },
         "padded_x": xp.tolist(),
         "cells": cells,
         "backward": {

@@ -722,7 +722,8 @@ export class BuildView {
       } else {
         node.params.replaceChildren(el("strong", {}, fmt.int(r.params)), ` parameters${frozen}${r.block ? " in this block" : ""}`);
       }
-      const rf = r.receptive_field ? `receptive field ${r.receptive_field.join("×")}` : "";
+      const rf = r.receptive_field ? `receptive field ${r.receptive_field.join("×")}`
+        + (r.receptive_field_note ? ` (${r.receptive_field_note})` : "") : "";
       node.extra.textContent = [rf, r.macs ? `${fmt.int(r.macs)} multiply-adds` : ""].filter(Boolean).join(" · ");
       const prefix = `${path}: `;
       const warnings = (r.warnings || []).map((w) => (w.startsWith(prefix) ? w.slice(prefix.length) : w));

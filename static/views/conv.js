@@ -100,6 +100,10 @@ export class ConvView {
     this.sumEl = el("span", { class: "sum", "data-conv-sum": "" });
     this.sumExpr = el("span", { class: "mono sum-expr" });
     this.outputEl = el("div", { class: "cfig-holder", "data-conv-output": "" });
+    this.trueEl = el("div", { class: "cfig-holder", "data-conv-true": "", hidden: true });
+    this.trueToggle = el("input", { type: "checkbox", id: "conv-true", "data-conv-true-toggle": "" });
+    this.trueToggle.addEventListener("change", () => this.drawTrueConvolution());
+    this.indexNote = el("p", { class: "muted", "data-conv-index-note": "" });
 
     this.deltaEditor = el("div", { class: "editor" });
     this.backwardEl = el("div", { class: "conv-backward-body" });
@@ -120,10 +124,15 @@ export class ConvView {
       el("section", { class: "panel", "aria-labelledby": "conv-h-fwd" },
         el("h2", { id: "conv-h-fwd", text: "Forward: one output cell at a time" }),
         el("p", { class: "muted" }, "I[i,j] = Σ_a,b W[a,b] · X[i·S + a·d, j·S + b·d]: lay W on the window of ",
-          "the (padded) input, its taps d apart, multiply cell by cell, add up."),
+          "the (padded) input, its taps d apart, multiply cell by cell, add up. W is laid on as it is, ",
+          "not flipped: the lecture's * is cross-correlation, which deep-learning libraries call convolution."),
+        this.indexNote,
         this.stepper,
-        el("div", { class: "row conv-forward" }, this.paddedEl, this.kernelEl, this.productsEl, this.outputEl),
-        el("p", { class: "conv-sum-line" }, this.sumExpr, " = ", this.sumEl)),
+        el("div", { class: "row conv-forward" }, this.paddedEl, this.kernelEl, this.productsEl, this.outputEl,
+          this.trueEl),
+        el("p", { class: "conv-sum-line" }, this.sumExpr, " = ", this.sumEl),
+        el("p", { class: "conv-true-line" }, this.trueToggle,
+          el("label", { for: "conv-true", text: " Beside it, mathematics' convolution (W rotated 180° first)" }))),
       el("section", { class: "panel", "data-conv-backward": "", "aria-labelledby": "conv-h-bwd" },
         el("h2", { id: "conv-h-bwd", text: "Backward: dL/dW and dL/dX" }),
         el("p", { class: "muted" }, "δ[i,j] = dL/dI[i,j], the gradient arriving at each output cell. Edit it (by default every cell gets 1)."),
@@ -300,7 +309,9 @@ export class ConvView {
   // ---- drawing -------------------------------------------------------------------------------
   draw() {
     this.drawFormula();
+    this.drawIndexNote();
     this.drawForward();
+    this.drawTrueConvolution();
     this.drawBackward();
     this.drawPooling();
   }
@@ -357,6 +368,31 @@ export class ConvView {
     this.outputEl.replaceChildren(figure(`I = output (${r.output_shape[0]}×${r.output_shape[1]})`, output));
     this.root.querySelector("[data-conv-cell]").textContent = `cell (${cell.row}, ${cell.col})`;
     this.root.querySelector("[data-conv-progress]").textContent = ` — ${this.step + 1} of ${r.cells.length} (rows and columns counted from 0)`;
+  }
+
+  // What a signal-processing text calls convolution, beside the lecture's cross-correlation.
+  drawTrueConvolution() {
+    const r = this.result;
+    const on = this.trueToggle.checked && r && r.true_convolution;
+    this.trueEl.hidden = !on;
+    if (!on) return;
+    const t = r.true_convolution;
+    this.trueEl.replaceChildren(
+      figure("W rotated 180°", numberGrid(t.kernel, { label: "the kernel W rotated by 180 degrees" })),
+      figure("X convolved with W", numberGrid(t.output, { label: "the output of true convolution" })),
+      el("p", { class: "muted conv-true-note", text: t.description }));
+  }
+
+  // The lecture counts W's rows and columns from its centre; this view from its top-left corner.
+  drawIndexNote() {
+    const [kh, kw] = this.result.kernel_shape;
+    const [ch, cw] = [(kh - 1) / 2, (kw - 1) / 2];
+    this.indexNote.textContent = kh % 2 === 1 && kw % 2 === 1
+      ? `Here W's rows and columns are counted from its top-left corner (a from 0 to ${kh - 1}, b from 0 to `
+        + `${kw - 1}); the lecture counts from its centre (a from −${ch} to ${ch}, b from −${cw} to ${cw}), so `
+        + `its W[−${ch}, −${cw}] is W[0, 0] here, and X's index shifts the same way. The sums are the same.`
+      : `Here W's rows and columns are counted from its top-left corner (a from 0 to ${kh - 1}, b from 0 to `
+        + `${kw - 1}), as in PyTorch; an even kernel has no centre cell to count from, as the lecture does.`;
   }
 
   drawBackward() {

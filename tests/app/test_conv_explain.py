@@ -306,3 +306,21 @@ def test_a_wrong_engine_result_is_still_caught():
         _agree("output", np.array([[1e17 + 1e9]]), np.array([[1e17]]), np.array([[2e17]]))
     with pytest.raises(RuntimeError, match="disagree"):
         _agree("dX", np.array([[1.0, 0.0]]), np.array([[1.0, 1e-6]]), np.array([[1.0, 1.0]]))
+
+
+@pytest.mark.parametrize("s,p,dil", [(1, 0, 1), (2, 1, 1), (1, 2, 2)])
+def test_true_convolution_rotates_w_and_is_shown_beside_the_lectures_cross_correlation(s, p, dil):
+    r = explain(X, W, stride=s, padding=p, dilation=dil)
+    true = r["true_convolution"]
+    rotated = np.asarray(W)[::-1, ::-1]
+    assert true["kernel"] == rotated.tolist()
+    # convolution as mathematics defines it: (X * W)[i, j] = sum_ab W[a, b] Xpad[i - a, j - b], indices
+    # shifted so the flipped kernel's window starts where the cross-correlation's does
+    xp, k = np.pad(np.asarray(X, float), p), len(W)
+    span = dil * (k - 1)
+    expected = [[sum(W[a][b] * xp[i * s + span - a * dil, j * s + span - b * dil] for a in range(k) for b in range(k))
+                 for j in range(len(r["output"][0]))] for i in range(len(r["output"]))]
+    assert np.allclose(true["output"], expected)
+    assert "cross-correlation" in true["description"] and "180 degrees" in true["description"]
+    if (s, p, dil) == (1, 0, 1):
+        assert true["output"] != r["output"]  # the lecture's X and W: the flip changes the result

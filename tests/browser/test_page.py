@@ -149,6 +149,22 @@ def test_stepping_the_convolution_to_its_last_cell_reads_12(page):
     page.shot("conv")
 
 
+def test_the_convolution_view_says_it_cross_correlates_and_shows_true_convolution_beside(page):
+    page.open()
+    page.tab("conv")
+    page.page.wait_for_selector("[data-conv-sum]")
+    note = page.page.text_content("[data-conv-index-note]")
+    assert "top-left corner" in note and "a from −1 to 1" in note and "W[−1, −1] is W[0, 0]" in note
+    assert "cross-correlation" in page.page.text_content('[aria-labelledby="conv-h-fwd"]')
+    assert page.page.locator("[data-conv-true]").is_hidden()
+    page.page.check("[data-conv-true-toggle]")
+    shown = page.page.locator("[data-conv-true]")
+    shown.wait_for(state="visible")
+    text = shown.text_content()
+    assert "rotated 180" in text and all(str(v) in text for v in (7, 2, 6, 4, 10, 9))  # [[9,7,2],[6,6,4],[10,9,8]]
+    page.shot("conv-true-convolution")
+
+
 def test_the_convolution_view_steps_through_a_dilated_kernel_and_says_what_the_server_says(page):
     page.open()
     page.tab("conv")

@@ -186,3 +186,11 @@ def test_catalogue_lists_every_type_with_fields():
     assert conv_fields["out_channels"]["required"] and conv_fields["out_channels"]["min"] == 1
     assert conv_fields["stride"]["default"] == 1
     assert "he_normal" in conv_fields["init"]["choices"]
+
+
+def test_a_receptive_field_wider_than_the_image_says_why():
+    rows = {r["path"]: r for r in engine.summarize(engine.PRESETS["lenet5"])["layers"]}
+    flatten = rows["layers[6]"]  # LeNet-5's 16x5x5 maps, 4 input pixels apart: 16 + 4*4 = 32 on a 28x28 input
+    assert flatten["receptive_field"] == [32, 32]
+    assert "wider than the 28x28 input" in flatten["receptive_field_note"] and "padding" in flatten["receptive_field_note"]
+    assert rows["layers[0]"]["receptive_field"] == [5, 5] and rows["layers[0]"]["receptive_field_note"] is None
