@@ -346,3 +346,15 @@ def test_a_malformed_answer_is_refused_naming_the_format(name, bad, words):
     with pytest.raises(Malformed) as e:
         ex.format.read(bad)
     assert words in str(e.value)
+
+
+def test_an_answer_formats_example_never_gives_away_a_lecture_exercise():
+    # the page shows the format's description and a malformed answer's message, both of which
+    # quote the example; the lecture's exercises (the first seeds) are the ones met first
+    for kind in KINDS.values():
+        for seed in range(9):
+            ex = kind.generate(seed)
+            example = getattr(ex.format, "example", None)
+            if example is None:
+                continue
+            assert not ex.format.grade(ex.format.read(example), kind.answer(ex)), (kind.name, seed)

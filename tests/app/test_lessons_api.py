@@ -158,7 +158,7 @@ def test_a_cell_and_a_choice_are_graded(client):
 
 
 @pytest.mark.parametrize(("kind", "value", "words"), [
-    ("output_size", "15", 'expected a JSON number, e.g. {"answer": 15}'),
+    ("output_size", "15", 'expected a JSON number, e.g. {"answer": 28}'),
     ("output_size", None, "expected a JSON number"),
     ("output_size", [15], "expected a JSON number"),
     ("avgpool_gradient", {"value": 1}, "expected a finite JSON number"),

@@ -89,7 +89,7 @@ class ConvOutputCell(Kind):
         prompt = (f"The {n}×{n} input X is convolved (cross-correlated, as in PyTorch) with the "
                   f"{k}×{k} kernel W, {setup_text(g)}, no bias. What is I[{i}, {j}], the output at "
                   f"row {i}, column {j} (counted from 0)?")
-        return Exercise(self.name, seed, prompt, g, Integer(example=9))
+        return Exercise(self.name, seed, prompt, g, Integer(example=7))
 
     def answer(self, ex):
         i, j = ex.given["cell"]
@@ -146,7 +146,7 @@ class ConvWeightGradientCell(Kind):
         prompt = (f"A {k}×{k} kernel W slides over the {n}×{n} input X with {setup_text(g)}. The "
                   f"gradient of the loss with respect to the {side}×{side} output is δ = dL/dI. "
                   f"What is dL/dW[{a}, {b}] (rows and columns counted from 0)?")
-        return Exercise(self.name, seed, prompt, g, Integer(example=4))
+        return Exercise(self.name, seed, prompt, g, Integer(example=6))
 
     def answer(self, ex):
         a, b = ex.given["cell"]
@@ -202,7 +202,7 @@ class ConvInputGradientCell(Kind):
         prompt = (f"A {k}×{k} kernel W slides over a {n}×{n} input X with {setup_text(g)}. The "
                   f"gradient of the loss with respect to the {side}×{side} output is δ = dL/dI. "
                   f"What is dL/dX[{i}, {j}] (rows and columns counted from 0)?")
-        return Exercise(self.name, seed, prompt, g, Integer(example=2))
+        return Exercise(self.name, seed, prompt, g, Integer(example=3))
 
     def answer(self, ex):
         i, j = ex.given["cell"]

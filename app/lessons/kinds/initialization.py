@@ -61,7 +61,7 @@ class XavierVariance(Kind):
                   f"variance of each weight, Var(W)? ({XAVIER_TOLERANCE.describe().capitalize()} "
                   "counts.)")
         return Exercise(self.name, seed, prompt, g,
-                        Number(tolerance=XAVIER_TOLERANCE, example=0.0035))
+                        Number(tolerance=XAVIER_TOLERANCE, example=0.04))
 
     def answer(self, ex):
         return weight_variance("xavier_normal", *fans(ex.given))

@@ -31,7 +31,7 @@ class BatchNormParams(Kind):
             g = {"layer": "batchnorm1d", "input": [pick(rng, [10, 32, 84, 100, 120, 256])]}
             where = f"the {g['input'][0]} outputs of a linear layer"
         prompt = f"A {g['layer']} layer normalizes {where}. How many parameters does it learn?"
-        return Exercise(self.name, seed, prompt, g, Integer(example=32))
+        return Exercise(self.name, seed, prompt, g, Integer(example=6))
 
     def answer(self, ex):
         return summary_row(ex.given["input"], [{"type": ex.given["layer"]}])["params"]

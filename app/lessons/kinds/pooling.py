@@ -124,7 +124,7 @@ class AvgPoolGradient(Kind):
         prompt = (f"Average pooling {window_text(g)} turns a {n}×{n} input X into a {side}×{side} "
                   f"output. The gradient of the loss with respect to that output is δ. What is "
                   f"dL/dX[{i}, {j}] (rows and columns counted from 0)?")
-        return Exercise(self.name, seed, prompt, g, Number(tolerance=AVG_TOLERANCE, example=0.75))
+        return Exercise(self.name, seed, prompt, g, Number(tolerance=AVG_TOLERANCE, example=0.125))
 
     def answer(self, ex):
         i, j = ex.given["cell"]

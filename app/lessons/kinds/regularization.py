@@ -34,7 +34,7 @@ class DropoutScale(Kind):
             prompt = (f"A network trained with inverted dropout (p = {p}, the probability of "
                       f"dropping a unit) is now tested. A unit holding {v} reaches the dropout "
                       "layer. What value does it pass on?")
-        return Exercise(self.name, seed, prompt, g, Number(tolerance=DROPOUT_TOLERANCE, example=4))
+        return Exercise(self.name, seed, prompt, g, Number(tolerance=DROPOUT_TOLERANCE, example=2))
 
     def answer(self, ex):
         g = ex.given

@@ -37,7 +37,7 @@ class ResidualGradient(Kind):
         prompt = (f"A residual block computes y = ReLU(W x) + x for x = {g['x']} and W = {g['w']} "
                   "(rows are outputs). The gradient of the loss with respect to y is dL/dy = "
                   f"{g['dy']}. What is dL/dx[{i}] (counted from 0)?")
-        return Exercise(self.name, seed, prompt, g, Integer(example=3))
+        return Exercise(self.name, seed, prompt, g, Integer(example=2))
 
     def answer(self, ex):
         g = ex.given

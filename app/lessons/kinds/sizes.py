@@ -51,7 +51,7 @@ class ImageValues(Kind):
         prompt = (f"{DEPTHS[g['channels']].capitalize()} image of {g['height']}×{g['width']} "
                   "pixels (height × width) is flattened into one vector for a fully connected "
                   "layer. How many numbers does the vector hold?")
-        return Exercise(self.name, seed, prompt, g, Integer(example=3072))
+        return Exercise(self.name, seed, prompt, g, Integer(example=784))
 
     def answer(self, ex):
         return summary_row(chw(ex.given), [{"type": "flatten"}])["output_shape"][0]
@@ -132,7 +132,7 @@ class OutputSize(Kind):
         prompt = (f"A conv2d layer with kernel size K = {g['kernel_size']}, padding "
                   f"P = {g['padding']} and stride S = {g['stride']} takes a {n}×{n} input. What is "
                   "its output size (height = width), as PyTorch computes it?")
-        return Exercise(self.name, seed, prompt, g, Integer(example=15))
+        return Exercise(self.name, seed, prompt, g, Integer(example=28))
 
     def _row(self, g):
         return summary_row([1, g["n_in"], g["n_in"]], [conv({"filters": 1, **g})])
@@ -192,7 +192,7 @@ class ConvParams(Kind):
         bias = "weights and biases" if g["bias"] else "it has no bias, as before a batch norm"
         prompt = (f"A conv2d layer with {conv_text(g)} takes a {shape_text(g)} input. How many "
                   f"parameters does it learn ({bias})?")
-        return Exercise(self.name, seed, prompt, g, Integer(example=1520))
+        return Exercise(self.name, seed, prompt, g, Integer(example=456))
 
     def answer(self, ex):
         return summary_row(chw(ex.given), [conv(ex.given, ex.given["bias"])])["params"]
@@ -235,7 +235,7 @@ class LinearParams(Kind):
         prompt = (f"A {shape_text(g)} feature map is flattened and fed to a linear layer with "
                   f"{g['out_features']} outputs. How many parameters does the linear layer learn "
                   f"({bias})?")
-        return Exercise(self.name, seed, prompt, g, Integer(example=48120))
+        return Exercise(self.name, seed, prompt, g, Integer(example=850))
 
     def answer(self, ex):
         g = ex.given
@@ -276,7 +276,7 @@ class MultiplyAdds(Kind):
                  "padding": int(rng.integers(0, k // 2 + 1)), "stride": pick(rng, [1, 1, 2])}
         prompt = (f"A conv2d layer with {conv_text(g)} takes a {shape_text(g)} input. How many "
                   "multiply-adds does it do for one image (the bias additions not counted)?")
-        return Exercise(self.name, seed, prompt, g, Integer(example=337500))
+        return Exercise(self.name, seed, prompt, g, Integer(example=117600))
 
     def _row(self, g):
         return summary_row(chw(g), [conv(g)])
@@ -331,7 +331,7 @@ class ReceptiveField(Kind):
         prompt = (f"A stack of layers: {described} (no padding). One value of the last layer's "
                   "output depends on a square of input pixels: how many pixels wide is it (its "
                   "receptive field)?")
-        return Exercise(self.name, seed, prompt, {"layers": layers}, Integer(example=5))
+        return Exercise(self.name, seed, prompt, {"layers": layers}, Integer(example=3))
 
     def answer(self, ex):
         layers = [{**layer, "out_channels": 1} if layer["type"] == "conv2d" else layer
