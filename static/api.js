@@ -128,4 +128,7 @@ export const api = {
   occlusion: (id, input) => post(`/api/networks/${id}/occlusion`, input),
   gradcheck: (id, body) => post(`/api/networks/${id}/gradcheck`, body),
   convExplain: (body) => post("/api/conv/explain", body),
+
+  // The page itself with a setup in its hash; with embed, only that view (a lesson's widget).
+  pageUrl: (hash, { embed, part } = {}) => `/${qs({ embed, part })}#${hash}`,
 };

@@ -2,6 +2,7 @@
 
 import { api } from "./api.js";
 import { RunBadge } from "./badge.js";
+import { embedding, showPart } from "./embed.js";
 import { Runs } from "./runs.js";
 import { Session } from "./session.js";
 import { Store } from "./store.js";
@@ -16,7 +17,14 @@ import { TrainView } from "./views/train.js";
 const VIEWS = { build: BuildView, data: DataView, train: TrainView, inspect: InspectView, conv: ConvView, init: InitView };
 
 async function start() {
-  const fromLink = Store.parseHash(location.hash);
+  const embedded = embedding(location.search); // a lesson's widget: one view, no header
+  // a widget's hash sets it up, but never shows another view than its own
+  const readHash = (hash) => {
+    const shared = Store.parseHash(hash);
+    return embedded && !shared.hashError ? { ...shared, view: embedded.view } : shared;
+  };
+  if (embedded) document.documentElement.dataset.embed = embedded.view;
+  const fromLink = readHash(location.hash);
   const store = new Store(fromLink);
   const session = new Session(store);
   const banner = document.querySelector("[data-page-error]");
@@ -35,7 +43,8 @@ async function start() {
   const runs = new Runs(store, api);
   const ctx = { store, api, session, runs };
   const views = {};
-  for (const [name, View] of Object.entries(VIEWS)) {
+  const made = embedded ? { [embedded.view]: VIEWS[embedded.view] } : VIEWS;
+  for (const [name, View] of Object.entries(made)) {
     const root = document.querySelector(`[data-view="${name}"]`);
     views[name] = new View(root, ctx);
   }
@@ -77,10 +86,11 @@ async function start() {
   }
   store.addEventListener("change", render);
   window.addEventListener("hashchange", () => {
-    const shared = Store.parseHash(location.hash);
+    const shared = readHash(location.hash);
     if (!shared.hashError) store.set(shared);
   });
   render();
+  if (embedded) showPart(views[embedded.view].root, embedded.view, embedded.part);
   window.playground = { store, session, runs }; // for the browser tests and the curious student
 }
 

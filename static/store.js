@@ -36,6 +36,11 @@ export class Store extends EventTarget {
   toHash() {
     const shared = {};
     for (const k of SHARED) shared[k] = this.state[k];
+    return Store.encode(shared);
+  }
+
+  // Any part of the shareable setup as a hash (what parseHash reads back), e.g. a lesson's widget.
+  static encode(shared) {
     const bytes = new TextEncoder().encode(JSON.stringify(shared));
     let bin = "";
     bytes.forEach((b) => { bin += String.fromCharCode(b); });

@@ -121,7 +121,7 @@ export class ConvView {
           el("div", {}, el("h3", { text: "X (input)" }), this.xEditor),
           el("div", {}, el("h3", { text: "W (kernel)" }), this.wEditor),
           el("div", { class: "conv-formula-box" }, el("h3", { text: "Output size" }), this.formulaEl))),
-      el("section", { class: "panel", "aria-labelledby": "conv-h-fwd" },
+      el("section", { class: "panel", "data-conv-forward": "", "aria-labelledby": "conv-h-fwd" },
         el("h2", { id: "conv-h-fwd", text: "Forward: one output cell at a time" }),
         el("p", { class: "muted" }, "I[i,j] = Σ_a,b W[a,b] · X[i·S + a·d, j·S + b·d]: lay W on the window of ",
           "the (padded) input, its taps d apart, multiply cell by cell, add up. W is laid on as it is, ",

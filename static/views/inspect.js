@@ -120,7 +120,7 @@ export class InspectView {
 
     this.filtersError = el("p", { class: "error", "data-filters-error": "", hidden: true });
     this.filtersBox = el("div", { class: "filters", "data-filters": "" });
-    const filtersPanel = el("section", { class: "panel inspect-filters", "aria-labelledby": "inspect-filters-h" },
+    const filtersPanel = el("section", { class: "panel inspect-filters", "data-inspect-filters": "", "aria-labelledby": "inspect-filters-h" },
       el("h2", { id: "inspect-filters-h" }, "Conv filters and their gradients"),
       el("p", { class: "muted" },
         "One group per filter (its number, then one tile per input channel it reads). Zero is the middle of the scale. ",

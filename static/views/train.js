@@ -141,7 +141,10 @@ export class TrainView {
         f.kind === "bool" ? el("span", { class: "check" }, input, el("label", { for: id, text: f.label })) : el("label", { for: id, text: f.label }),
         f.kind === "bool" ? null : input, note, error);
       this.inputs.set(f.path, { field: f, input, error, note, row });
-      if (!groups.has(f.group)) groups.set(f.group, el("fieldset", { class: "train-group" }, el("legend", { text: f.group })));
+      // data-train-regularization and so on: a lesson's widget can open the view at its group
+      if (!groups.has(f.group)) {
+        groups.set(f.group, el("fieldset", { class: "train-group", [`data-train-${f.group.toLowerCase()}`]: "" }, el("legend", { text: f.group })));
+      }
       groups.get(f.group).append(row);
     }
 
