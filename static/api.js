@@ -129,6 +129,15 @@ export const api = {
   gradcheck: (id, body) => post(`/api/networks/${id}/gradcheck`, body),
   convExplain: (body) => post("/api/conv/explain", body),
 
+  // Lessons and exercises. The learner is a cookie the server sets; nothing to send for it.
+  lessons: () => get("/api/lessons"),
+  lesson: (id) => get(`/api/lessons/${encodeURIComponent(id)}`),
+  progress: () => get("/api/progress"),
+  exercise: (kind, seed) => get(`/api/exercises/${encodeURIComponent(kind)}/${seed}`),
+  randomExercise: (kind) => post("/api/exercises", { kind }),
+  answer: (kind, seed, answer) => post(`/api/exercises/${encodeURIComponent(kind)}/${seed}/answer`, { answer }),
+  solution: (kind, seed) => get(`/api/exercises/${encodeURIComponent(kind)}/${seed}/solution`),
+
   // The page itself with a setup in its hash; with embed, only that view (a lesson's widget).
   pageUrl: (hash, { embed, part } = {}) => `/${qs({ embed, part })}#${hash}`,
 };

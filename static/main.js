@@ -12,9 +12,10 @@ import { ConvView } from "./views/conv.js";
 import { DataView } from "./views/data.js";
 import { InitView } from "./views/init.js";
 import { InspectView } from "./views/inspect.js";
+import { LearnView } from "./views/learn.js";
 import { TrainView } from "./views/train.js";
 
-const VIEWS = { build: BuildView, data: DataView, train: TrainView, inspect: InspectView, conv: ConvView, init: InitView };
+const VIEWS = { learn: LearnView, build: BuildView, data: DataView, train: TrainView, inspect: InspectView, conv: ConvView, init: InitView };
 
 async function start() {
   const embedded = embedding(location.search); // a lesson's widget: one view, no header

@@ -1,6 +1,6 @@
 // The page's state in one place. Views read it in render(state) and change it
 // only through store.set(); every change fires "change". The shareable part
-// (spec, dataset, hyperparameters, seed, view) round-trips through the URL hash.
+// (spec, dataset, hyperparameters, seed, view, lesson) round-trips through the URL hash.
 // The page's own URL also names its server network (net=), so a reload comes back
 // to it and its run; a shared link never does: whoever opens it gets a network of
 // their own instead of training the sharer's.
@@ -11,13 +11,14 @@ export const DEFAULT_HYPER = {
   augment: { shift: 0, flip: false, noise: 0 },
 };
 
-const SHARED = ["view", "spec", "preset", "dataset", "hyper", "seed"];
+const SHARED = ["view", "spec", "preset", "dataset", "hyper", "seed", "lesson"];
 
 export class Store extends EventTarget {
   constructor(initial) {
     super();
     this.state = {
       view: "build", spec: null, preset: "lenet5", dataset: "strokes", hyper: { ...DEFAULT_HYPER }, seed: 0,
+      lesson: null, // the Learn view's lesson; null: the first
       networkId: null, networkSpecKey: null, runs: [], activeRun: null, summary: null,
       notice: null, // a quiet message for the whole page (not an error)
       ...initial,
