@@ -3,6 +3,7 @@
 // previous and next lessons.
 
 import { el } from "../../ui.js";
+import { ExerciseCard } from "./exercise-card.js";
 import { LessonWidget } from "./lesson-widget.js";
 import { mathText } from "./math-text.js";
 
@@ -37,6 +38,11 @@ export class LessonPanel {
     const step = (id, label, action) => (id
       ? el("button", { type: "button", "data-action": action, onclick: () => this.onOpen(id) }, label)
       : el("span"));
+    const exercises = lesson.exercises.map((kind, i) => new ExerciseCard(kind, {
+      api: this.api, number: i + 1, seed: this.seeds.get(kind.name) ?? 0,
+      onSeed: (name, seed) => this.seeds.set(name, seed),
+      onAnswered: (progress) => this.onAnswered(lesson.id, progress),
+    }));
     this.widget.show(lesson.widget, revealed);
     this.element.replaceChildren(
       el("header", { class: "lesson-head" },
@@ -46,6 +52,7 @@ export class LessonPanel {
         lesson.paragraphs.map((p) => el("p", {}, mathText(p))),
         el("div", { class: "formulas", "data-formulas": "" },
           lesson.formulas.map((f) => el("p", { class: "formula", "data-formula": "", title: f.tex }, mathText(f.text))))),
+      el("section", { class: "lesson-exercises", "aria-label": "Exercises" }, exercises.map((card) => card.element)),
       this.widget.element,
       el("nav", { class: "lesson-steps", "aria-label": "Previous and next lesson" },
         step(lesson.previous, `← ${this.titleOf(lesson.previous)}`, "previous-lesson"),
