@@ -61,7 +61,7 @@ export class ExerciseCard {
     this.element.dataset.exerciseId = exercise.id;
     this.element.dataset.state = "open";
     // seed 0 is the lecture's own example where the lecture has one (the API does not say which)
-    this.origin.textContent = exercise.seed === 0 ? "the first one" : `drawn at random (no. ${exercise.seed})`;
+    this.origin.textContent = exercise.seed === 0 ? "no. 0, the first" : `no. ${exercise.seed}, drawn at random`;
     const format = exercise.answer_format;
     const skip = new Set(format.options ? ["options", "preset"] : ["preset"]);
     this.control = answerControl(format, exercise.given, `${this.id}-answer`);

@@ -43,7 +43,7 @@ export class LessonList {
         progressText(p && p.progress))));
     }));
     const count = lessons.filter(done).length;
-    this.summary.textContent = `${count} of ${lessons.length} lessons with every exercise answered right`;
+    this.summary.textContent = `${count} of ${lessons.length} done (every exercise right)`;
     const now = lessons.find((l) => l.id === current);
     this.toggle.textContent = now ? `Lessons ▾  (${now.order} of ${lessons.length}: ${now.title})` : "Lessons ▾";
   }
