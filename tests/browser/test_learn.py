@@ -279,10 +279,11 @@ def test_a_lesson_with_its_widget_and_an_answered_exercise_fits_a_projector_and_
     assert not p.page.evaluate(UNLABELLED), "controls without a label"
     overflow = p.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 2, f"the lesson is wider than the window by {overflow}px"
-    c.scroll_into_view_if_needed()
+    # scrollIntoView, which keeps the scroll-margin that clears the sticky header
+    c.locator("[data-feedback]").evaluate("feedback => feedback.scrollIntoView({block: 'end'})")
     SHOTS.mkdir(parents=True, exist_ok=True)
     p.page.screenshot(path=str(SHOTS / f"learn-{name}.png"))
-    p.page.locator("[data-lesson-widget]").scroll_into_view_if_needed()
+    p.page.locator("[data-lesson-widget]").evaluate("widget => widget.scrollIntoView({block: 'start'})")
     p.page.screenshot(path=str(SHOTS / f"learn-{name}-widget.png"))
     p.shot(f"learn-{name}-full")
     context.close()
