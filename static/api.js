@@ -136,7 +136,7 @@ export const api = {
   exercise: (kind, seed) => get(`/api/exercises/${encodeURIComponent(kind)}/${seed}`),
   randomExercise: (kind) => post("/api/exercises", { kind }),
   answer: (kind, seed, answer) => post(`/api/exercises/${encodeURIComponent(kind)}/${seed}/answer`, { answer }),
-  solution: (kind, seed) => get(`/api/exercises/${encodeURIComponent(kind)}/${seed}/solution`),
+  solution: (kind, seed) => post(`/api/exercises/${encodeURIComponent(kind)}/${seed}/solution`),
 
   // The page itself with a setup in its hash; with embed, only that view (a lesson's widget).
   pageUrl: (hash, { embed, part } = {}) => `/${qs({ embed, part })}#${hash}`,

@@ -61,7 +61,7 @@ LESSONS: tuple[Lesson, ...] = (
         ),
         Widget("data",
                "Open a colour dataset and look at one image's three channels apart.",
-               {"dataset": "shapes"}),
+               {"dataset": "shapes", "preset": "cnn_small_32"}),  # a network that fits it: no misfit warning
         ("image_values",),
     ),
     Lesson(

@@ -68,10 +68,11 @@ def answer_exercise(kind: Kind, seed: Seed, body: AnswerBody, services: Services
     return services.lessons.answer(learner, kind, seed, body.answer)
 
 
-@router.get("/exercises/{kind}/{seed}/solution", response_model=Solution,
-            responses=errors(404, 422))
-def read_solution(kind: Kind, seed: Seed, services: ServicesDep, learner: LearnerDep):
-    """The worked steps and the answer; recorded, so later correct answers are not 'solved'."""
+@router.post("/exercises/{kind}/{seed}/solution", response_model=Solution,
+             responses=errors(404, 422))
+def show_solution(kind: Kind, seed: Seed, services: ServicesDep, learner: LearnerDep):
+    """The worked steps and the answer. A POST, since it is recorded: later correct answers to this
+    exercise no longer count as solved (and no link prefetcher shows a solution by itself)."""
     return services.lessons.solution(learner, kind, seed)
 
 

@@ -15,6 +15,9 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent.par
 @router.get("/", response_class=HTMLResponse)
 def read_page(request: Request):
     response = templates.TemplateResponse(request, "index.html", {})
+    # only this server's own pages may frame it (the Learn view's widgets do); no other site
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
     token = request.query_params.get("token")
     settings = request.app.state.services.settings
     if settings.token and token == settings.token:

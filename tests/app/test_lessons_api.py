@@ -90,7 +90,7 @@ def test_the_same_seed_is_the_same_exercise_and_post_draws_a_seed(client):
     ("get", "/api/exercises/no_such_kind/0", None),
     ("post", "/api/exercises", {"kind": "no_such_kind"}),
     ("post", "/api/exercises/no_such_kind/0/answer", {"answer": 1}),
-    ("get", "/api/exercises/no_such_kind/0/solution", None),
+    ("post", "/api/exercises/no_such_kind/0/solution", None),
 ])
 def test_an_unknown_kind_is_404_naming_the_kinds(client, method, path, body):
     r = client.request(method, path, json=body)
@@ -123,14 +123,14 @@ def test_a_correct_answer_shows_the_answer_and_counts_as_solved(client):
 
 
 def test_the_lectures_numbers_come_back_from_the_api(client):
-    cells = [[client.get(f"/api/exercises/conv_output_cell/{3 * i + j}/solution").json()["expected"]
+    cells = [[client.post(f"/api/exercises/conv_output_cell/{3 * i + j}/solution").json()["expected"]
               for j in range(3)] for i in range(3)]
     assert cells == [[9, 5, 4], [8, 8, 10], [8, 15, 12]]
     size = answer(client, "output_size", 0, 15.5).json()  # the formula's value, not floored
     assert size["correct"] is False and "15.5" in size["hint"] and "fits" in size["hint"]
-    steps = " ".join(client.get("/api/exercises/output_size/0/solution").json()["steps"])
+    steps = " ".join(client.post("/api/exercises/output_size/0/solution").json()["steps"])
     assert "only padding is left over" in steps and "no input pixel is lost" in steps  # the lecture's layer
-    steps = " ".join(client.get("/api/exercises/output_size/1/solution").json()["steps"])
+    steps = " ".join(client.post("/api/exercises/output_size/1/solution").json()["steps"])
     assert "1 row and 1 column of input pixels are lost" in steps  # 14.5 with P = 0
     assert answer(client, "output_size", 0, 15).json()["correct"] is True
     assert answer(client, "output_size", 1, 14).json()["correct"] is True  # 14.5 with P = 0
@@ -181,7 +181,7 @@ def test_an_answer_body_without_answer_is_422(client):
 
 # ---- solutions and progress ---------------------------------------------------------------------
 def test_a_solution_shows_the_steps_and_later_answers_are_not_solved(client):
-    r = client.get("/api/exercises/conv_dx_cell/0/solution")
+    r = client.post("/api/exercises/conv_dx_cell/0/solution")
     assert r.status_code == 200
     solution = r.json()
     assert solution["exercise_id"] == "conv_dx_cell-0" and solution["steps"]

@@ -54,7 +54,7 @@ WORKING = {
     ("POST", "/api/exercises"): [{"body": {"kind": "maxpool_route"}}],
     ("GET", "/api/exercises/{kind}/{seed}"): [{"path_parameters": {"kind": "conv_dx_cell"}}],
     ("POST", "/api/exercises/{kind}/{seed}/answer"): [{"path_parameters": {"kind": "output_size"}}],
-    ("GET", "/api/exercises/{kind}/{seed}/solution"): [{"path_parameters": {"kind": "vanishing_init"}}],
+    ("POST", "/api/exercises/{kind}/{seed}/solution"): [{"path_parameters": {"kind": "vanishing_init"}}],
 }
 EXAMPLES = 25  # per operation: valid, invalid and working requests
 

@@ -79,3 +79,9 @@ def test_a_body_over_the_limit_is_413(tmp_path):
         assert r.status_code == 413
         r = c.post("/api/networks/import", files={"file": ("x.npz", b"0" * 100_000)})
         assert r.status_code == 413
+
+
+def test_only_the_servers_own_pages_may_frame_the_page(client):
+    r = client.get("/")
+    assert r.headers["content-security-policy"] == "frame-ancestors 'self'"
+    assert r.headers["x-frame-options"] == "SAMEORIGIN"
