@@ -4,10 +4,13 @@ pydantic union could not do as precisely."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
+
+from engine.data.augment import MAX_NOISE, MAX_SHIFT
 
 from .runs.status import RunStatus
 from .services.networks import NAME_MAX, check_network_name
@@ -66,9 +69,17 @@ class NetworkPublic(BaseModel):
     training_run: str | None = None
 
 
-# The limits of one run on this server: each field's bounds are here, where the OpenAPI schema shows them.
+# The limits of one run on this server: each field's bounds are here, where the OpenAPI schema shows them
+# and GET /api/train/options serves them to the page, which builds its form from them.
 MAX_EPOCHS = 500
 MAX_BATCH_SIZE = 1024
+
+
+class AugmentCreate(Strict):
+    shift: int = Field(0, ge=0, le=MAX_SHIFT, description="move each image by up to this many pixels")
+    crop: bool = Field(False, description="pad 4 pixels and crop at random, as for CIFAR-10")
+    flip: bool = Field(False, description="mirror left-right at random (not for digits)")
+    noise: float = Field(0.0, ge=0, le=MAX_NOISE, description="standard deviation of noise on the 0..1 scale")
 
 
 class RunCreate(Strict):
@@ -76,23 +87,64 @@ class RunCreate(Strict):
     epochs: int = Field(1, ge=1, le=MAX_EPOCHS, description=f"passes over the training data, 1 to {MAX_EPOCHS}")
     batch_size: int = Field(64, ge=1, le=MAX_BATCH_SIZE, description=f"examples per step, 1 to {MAX_BATCH_SIZE}")
     optimizer: Literal["sgd", "adam", "rmsprop", "adagrad"] = "sgd"
-    lr: float = Field(0.01, gt=0, le=1e6)
-    momentum: float = Field(0.9, ge=0, lt=1)
+    lr: float = Field(0.01, gt=0, le=1e6, description="learning rate: the size of each step")
+    momentum: float = Field(0.9, ge=0, lt=1, description="for sgd and rmsprop: how much of the last step goes on")
     nesterov: bool = False
     beta1: float = Field(0.9, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
-    weight_decay: float = Field(0.0, ge=0, le=10)
-    l1: float = Field(0.0, ge=0, le=10)
+    weight_decay: float = Field(0.0, ge=0, le=10, description="L2 penalty: pulls each weight toward 0")
+    l1: float = Field(0.0, ge=0, le=10, description="L1 penalty: pushes weights to exactly 0")
     schedule: Literal["constant", "step", "cosine"] = "constant"
-    step_size: int = Field(1, ge=1, le=10_000)
-    gamma: float = Field(0.1, ge=0, le=1)
+    step_size: int = Field(1, ge=1, le=10_000, description="with schedule step: epochs between steps")
+    gamma: float = Field(0.1, ge=0, le=1, description="with schedule step: the factor at each step")
     min_lr: float = Field(0.0, ge=0, le=1e6)
-    validation: float = Field(0.1, ge=0, lt=1)
+    validation: float = Field(0.1, ge=0, lt=1, description="fraction of the training examples kept aside")
     holdout: int | None = Field(None, ge=1)
-    augment: dict[str, Any] = Field(default_factory=dict)
+    augment: AugmentCreate = Field(default_factory=AugmentCreate)
     early_stopping: int | None = Field(None, ge=1, le=1000)
     seed: int = Field(0, ge=0, lt=2**32)
-    max_train: int | None = Field(None, ge=2)
+    max_train: int | None = Field(None, ge=2, description="use only the first N training examples")
+
+    def config(self) -> dict[str, Any]:
+        """The trainer's config: every field but the dataset; augment with only what was set."""
+        config = self.model_dump(exclude={"dataset"})
+        config["augment"] = self.augment.model_dump(exclude_defaults=True)
+        return config
+
+
+def options(model: type[BaseModel], prefix: str = "") -> list[dict[str, Any]]:
+    """A model's fields as the page's forms take them (the layer catalogue's shape): name, kind, help,
+    default, and min, max, exclusive_min, exclusive_max, choices and nullable where they apply.
+    A nested model's fields follow with dotted names (augment.shift)."""
+    out = []
+    for name, info in model.model_fields.items():
+        kind, nullable = _kind(info.annotation)
+        if kind == "group":
+            out.extend(options(info.annotation, f"{prefix}{name}."))
+            continue
+        field: dict[str, Any] = {"name": prefix + name, "kind": kind, "help": info.description or "",
+                                 "default": info.get_default(call_default_factory=True), "nullable": nullable}
+        if kind == "choice":
+            field["choices"] = list(get_args(info.annotation))
+        for rule in info.metadata:
+            for attr, key in (("ge", "min"), ("gt", "min"), ("le", "max"), ("lt", "max")):
+                if getattr(rule, attr, None) is not None:
+                    field[key] = getattr(rule, attr)
+                    field[f"exclusive_{key}"] = attr in ("gt", "lt")
+        out.append(field)
+    return out
+
+
+def _kind(annotation) -> tuple[str, bool]:
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    nullable = get_origin(annotation) in (Union, UnionType) and len(args) < len(get_args(annotation))
+    if nullable:
+        annotation = args[0]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "group", nullable
+    if get_origin(annotation) is Literal:
+        return "choice", nullable
+    return {bool: "bool", int: "int", float: "float"}.get(annotation, "str"), nullable
 
 
 class RunPublic(BaseModel):

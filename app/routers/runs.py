@@ -12,7 +12,7 @@ from ..deps import ServicesDep
 from ..errors import AppError, NotFound
 from ..files import check_id
 from ..runs.events import FellBehind, Stream
-from ..schemas import RunCreate, RunPublic
+from ..schemas import RunCreate, RunPublic, options
 from .responses import errors
 
 router = APIRouter(tags=["runs"])
@@ -29,9 +29,13 @@ def _id(value: str, what: str = "run") -> str:
              responses=errors(400, 404, 409, 413, 422, 429))
 def create_run(network_id: str, body: RunCreate, services: ServicesDep):
     """Start training a network; the run waits in the queue when all workers are busy."""
-    config = body.model_dump()
-    dataset = config.pop("dataset")
-    return services.runs.start(_id(network_id, "network"), dataset, config)
+    return services.runs.start(_id(network_id, "network"), body.dataset, body.config())
+
+
+@router.get("/train/options")
+def read_train_options():
+    """The options a run takes, with their defaults and limits (the page builds its form from them)."""
+    return {"options": options(RunCreate)}
 
 
 @router.get("/runs", response_model=list[RunPublic], responses=errors(422))

@@ -8,6 +8,9 @@ import numpy as np
 
 from .base import DatasetError
 
+MAX_SHIFT = 16     # pixels: a larger shift moves a 28x28 digit mostly out of its image
+MAX_NOISE = 1.0    # standard deviation on the [0, 1] scale
+
 
 def _gather_windows(padded: np.ndarray, oy: np.ndarray, ox: np.ndarray, h: int, w: int) -> np.ndarray:
     """Crop an (h, w) window at per-example offsets (oy, ox) from padded (B, C, H', W')."""
@@ -36,10 +39,10 @@ class Augment:
     noise: float = 0.0
 
     def __post_init__(self) -> None:
-        if int(self.shift) != self.shift or not 0 <= self.shift <= 16:
-            raise DatasetError("augment shift must be a whole number of pixels between 0 and 16")
-        if not (0.0 <= float(self.noise) <= 1.0) or not np.isfinite(self.noise):
-            raise DatasetError("augment noise must be a standard deviation between 0 and 1")
+        if int(self.shift) != self.shift or not 0 <= self.shift <= MAX_SHIFT:
+            raise DatasetError(f"augment shift must be a whole number of pixels between 0 and {MAX_SHIFT}")
+        if not (0.0 <= float(self.noise) <= MAX_NOISE) or not np.isfinite(self.noise):
+            raise DatasetError(f"augment noise must be a standard deviation between 0 and {MAX_NOISE:g}")
 
     @property
     def active(self) -> bool:

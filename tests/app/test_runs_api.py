@@ -143,6 +143,21 @@ def test_each_run_limit_has_one_value_and_one_status_shown_in_the_schema(client,
     assert schema["maximum"] == limit and schema["minimum"] == 1
 
 
+def test_train_options_are_the_run_schema_with_its_defaults_and_limits(client, lenet):
+    listed = {o["name"]: o for o in client.get("/api/train/options").json()["options"]}
+    assert listed["epochs"] | {"min": 1, "max": 500, "default": 1} == listed["epochs"]
+    assert listed["batch_size"]["max"] == 1024 and listed["lr"]["exclusive_min"] is True
+    assert listed["optimizer"]["choices"] == ["sgd", "adam", "rmsprop", "adagrad"]
+    assert listed["max_train"]["nullable"] and listed["augment.shift"]["max"] == 16
+    # every limit served is the one the server holds a run to
+    for name in ("epochs", "batch_size", "augment.shift", "augment.noise"):
+        o = listed[name]
+        over = o["max"] + (1 if o["kind"] == "int" else 0.5)
+        body = {"dataset": "strokes", "augment": {name[8:]: over}} if "." in name else {"dataset": "strokes", name: over}
+        r = client.post(f"/api/networks/{lenet['id']}/runs", json=body)
+        assert r.status_code == 422 and name.split(".")[-1] in str(r.json()["detail"]), r.text
+
+
 def test_a_restarted_server_sees_networks_and_runs(settings, tmp_path):
     with TestClient(create_app(settings)) as c:
         nid = c.post("/api/networks", json={"preset": "lenet5", "name": "keep me"}).json()["id"]
