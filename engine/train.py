@@ -8,7 +8,8 @@ Events (plain dicts, JSON-ready, never NaN):
   batch  step, epoch, batch, batches, loss, accuracy, samples_per_s, lr
   epoch  epoch, train_loss, train_accuracy, val_loss, val_accuracy, elapsed, lr
   status status (paused, running) when a run is paused or resumed
-  done   status (completed, stopped, diverged), message, metrics, evaluation
+  done   status (completed, stopped, diverged), message, metrics, evaluation (with its
+         diagnosis: a collapse to one class or no learning, see diagnosis.py, else None)
   error  message (an unexpected failure; status "failed")
 
 pause(), resume() and stop() may be called from another thread; they take
@@ -32,6 +33,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .data import Augment, Dataset, DatasetError
+from .diagnosis import diagnose
 from .errors import CheckpointError
 from .io import read_checkpoint, to_bytes
 from .losses import LOSSES, softmax
@@ -414,6 +416,10 @@ class Trainer:
         if evaluation:  # where each example is in the dataset, so a page can show its picture
             for item in evaluation["most_confused"]:
                 item["split"], item["dataset_index"] = self.val_split, int(self.val_rows[item["index"]])
+            # said once, here, for every client: "completed" alone would hide a network that learned nothing
+            evaluation["diagnosis"] = diagnose(evaluation, self.dataset.class_names, cfg.lr, cfg.optimizer)
+            if evaluation["diagnosis"]:
+                message = f"{message}, but {evaluation['diagnosis']['message']}"
         test = None
         if status != "diverged" and len(self.dataset.x_train) and len(self.dataset.x_test):
             test = evaluate(self.net, self.dataset, self.dataset.x_test, self.dataset.y_test, loss=cfg.loss, top=0)
