@@ -100,6 +100,7 @@ export const api = {
     });
   },
 
+  trainOptions: () => get("/api/train/options"), // a run's options with their defaults and limits
   startRun: (networkId, body) => post(`/api/networks/${networkId}/runs`, body),
   runs: (networkId) => get(`/api/runs${qs({ network_id: networkId })}`),
   run: (id) => get(`/api/runs/${id}`),

@@ -7,8 +7,12 @@
 //
 // The Train view draws what it hears: "active" (another run is the one the buttons
 // control), "event" (one event of a run, replayed or live), "status", "end", "redraw"
-// (a resumed run goes on from its checkpoint: its curves start again from there) and
-// "problem" (a message about following a run, or null when it has passed).
+// (a resumed run goes on from its checkpoint: its curves start again from there),
+// "labels" (the runs' labels changed: a run came or went, and each is labelled by what
+// differs between them) and "problem" (a message about following a run, or null when it
+// has passed).
+
+import { labelRuns } from "./runlabels.js";
 
 export const ACTIVE = ["queued", "running", "paused"];
 export const RESUMABLE = ["paused", "interrupted"];
@@ -105,13 +109,21 @@ export class Runs extends EventTarget {
     const config = r.config || {};
     const run = {
       id: r.id, networkId: r.network_id, dataset: r.dataset, config, status: r.status,
-      label: `run ${this.count} (${config.optimizer}, lr ${config.lr})`, colour: COLOURS[(this.count - 1) % COLOURS.length],
+      name: `run ${this.count}`, label: `run ${this.count}`, colour: COLOURS[(this.count - 1) % COLOURS.length],
       lastSeq: 0, lastBatch: r.last_batch || null, finished: false, metrics: null, evaluation: null, message: null,
       unfollow: null, problem: null, dropped: false,
     };
     this.records.push(run);
     this.trained.add(run.networkId);
+    this.relabel();
     return run;
+  }
+
+  // Each run on the charts labelled by what differs between it and the others.
+  relabel() {
+    const labels = labelRuns(this.records);
+    this.records.forEach((r, i) => { r.label = labels[i]; });
+    this.emit("labels", { runs: this.records });
   }
 
   setActive(run) {
@@ -162,6 +174,7 @@ export class Runs extends EventTarget {
       this.unfollow(r);
     }
     this.records = this.records.filter((r) => !r.dropped);
+    this.relabel();
     this.publish();
   }
 
@@ -203,7 +216,7 @@ export class Runs extends EventTarget {
       r = await this.api.run(run.id);
     } catch (e) {
       if (e.status === 404) {
-        this.problem(run, `${run.label} is no longer on the server (its network was deleted)`);
+        this.problem(run, `${run.name} is no longer on the server (its network was deleted)`);
         this.end(run, { type: "done", status: "gone" });
       } else {
         this.retry(run, 2000); // the server is restarting, or the connection dropped
@@ -215,7 +228,7 @@ export class Runs extends EventTarget {
       this.replay(run, r); // the events missed since, then the socket again
     } else {
       // refused before any event while the run goes on: the server has too many followers
-      this.problem(run, `cannot follow ${run.label} live: too many pages follow it; trying again in a few seconds`);
+      this.problem(run, `cannot follow ${run.name} live: too many pages follow it; trying again in a few seconds`);
       this.retry(run, 5000);
     }
   }

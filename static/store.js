@@ -5,11 +5,10 @@
 // to it and its run; a shared link never does: whoever opens it gets a network of
 // their own instead of training the sharer's.
 
-export const DEFAULT_HYPER = {
-  optimizer: "sgd", lr: 0.05, momentum: 0.9, batch_size: 64, epochs: 1,
-  l1: 0, weight_decay: 0, dropout: 0, schedule: "constant", validation: 0.1,
-  augment: { shift: 0, flip: false, noise: 0 },
-};
+// Only the page's own choices: every other training option starts at the server's
+// default (GET /api/train/options), so the two cannot differ. lr 0.05: a first epoch
+// visibly learns. dropout is the network's, not a run option.
+export const DEFAULT_HYPER = { lr: 0.05, dropout: 0, augment: {} };
 
 const SHARED = ["view", "spec", "preset", "dataset", "hyper", "seed", "lesson"];
 

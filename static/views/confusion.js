@@ -36,8 +36,9 @@ export function confusionTable(confusion, classNames, perClassAccuracy = []) {
     legend(0, 1, "viridis", "share of the row (true class)"));
 }
 
-// items: evaluation.most_confused ({index, true, predicted, confidence, [image]}).
-export function mostConfusedList(items, classNames) {
+// items: evaluation.most_confused ({index, true, predicted, confidence, [image]}). Below
+// `confident`, a probability is not called sureness: it is what the network gave the answer.
+export function mostConfusedList(items, classNames, confident = 0) {
   const name = (i) => (classNames && classNames[i] !== undefined ? classNames[i] : String(i));
   if (!items || !items.length) return el("p", { class: "muted", text: "No wrong predictions on the validation set." });
   return el("ol", { class: "confused-list" }, ...items.map((m) => el("li", { class: "confused" },
@@ -45,5 +46,6 @@ export function mostConfusedList(items, classNames) {
     el("span", {},
       el("strong", { text: `${name(m.true)} → ${name(m.predicted)}` }),
       el("br"),
-      el("span", { class: "muted", text: `${fmt.pct(m.confidence)} sure; validation example #${m.index}` })))));
+      el("span", { class: "muted", text: `${fmt.pct(m.confidence)} ${m.confidence >= confident ? "sure" : "probability"}; `
+        + `validation example #${m.index}` })))));
 }
