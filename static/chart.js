@@ -200,7 +200,9 @@ export class LineChart {
     if (!this.box) return;
     const r = this.plot.getBoundingClientRect();
     const x = e.clientX - r.left;
-    this.pointer = x >= this.box.x0 && x <= this.box.x1 ? x : null;
+    const edge = 12; // a point on the plot's edge is still under a pointer just outside it
+    this.pointer = x >= this.box.x0 - edge && x <= this.box.x1 + edge
+      ? Math.min(this.box.x1, Math.max(this.box.x0, x)) : null;
     this.showTip();
   }
 

@@ -58,7 +58,7 @@ export class RunResults {
     const items = (e.most_confused || []).map((m) => ({ ...m }));
     const top = Math.max(0, ...items.map((m) => m.confidence));
     this.wrongHeading.textContent = !items.length || top >= CONFIDENT ? "Most confidently wrong"
-      : `Wrong answers, none of them confident (at most ${fmt.pct(top)} sure)`;
+      : `Wrong answers, all unsure (the highest probability given to one: ${fmt.pct(top)})`;
     this.wrong.replaceChildren(mostConfusedList(items, classNames, CONFIDENT));
     this.loadImages(run, items, classNames, isActive);
   }

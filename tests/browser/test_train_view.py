@@ -1,0 +1,105 @@
+"""The Train view in a live demo: invalid settings hold Start back, a collapsed run says what happened,
+the time left reads as a person says it, and the form follows the server's own limits."""
+
+import json
+
+import httpx
+
+from tests.browser.conftest import Page
+from tests.browser.test_charts import run_to_the_end, set_field
+
+
+def runs_of_the_page(p: Page, base_url: str) -> int:
+    network = p.page.evaluate("window.playground.store.state.networkId")
+    return len(httpx.get(f"{base_url}/api/runs", params={"network_id": network}, timeout=30).json()) if network else 0
+
+
+def test_start_is_refused_until_every_field_is_valid(page: Page, live_server):
+    page.open()
+    page.tab("train")
+    set_field(page, "lr", -1)
+    set_field(page, "batch_size", 0)
+    for name, words in (("lr", "above 0"), ("batch_size", "at least 1")):
+        error = page.page.locator(f'.field:has([data-hyper="{name}"]) .field-error')
+        assert error.is_visible() and words in error.text_content()
+    start = page.page.locator('[data-action="start-run"]')
+    assert start.is_disabled()
+    blocked = page.page.locator("[data-start-blocked]").text_content()
+    assert "Learning rate" in blocked and "Batch size" in blocked
+    before = runs_of_the_page(page, live_server.url)
+    start.dispatch_event("click")  # even a click that gets through starts nothing
+    page.page.wait_for_timeout(1000)
+    assert runs_of_the_page(page, live_server.url) == before
+    # the fields keep what the student typed, with their errors, and the store was not rewritten
+    assert page.page.input_value('[data-hyper="lr"]') == "-1"
+    assert page.page.input_value('[data-hyper="batch_size"]') == "0"
+    assert page.page.evaluate("window.playground.store.state.hyper.lr") == 0.05
+    set_field(page, "lr", 0.05)
+    set_field(page, "batch_size", 64)
+    assert not start.is_disabled() and page.page.locator("[data-start-blocked]").is_hidden()
+
+
+def test_a_run_collapsed_to_one_class_says_what_happened_and_why(page: Page):
+    page.open()
+    page.tab("train")
+    run_to_the_end(page, lr=0.5, epochs=1, max_train=3000)
+    status = page.page.locator("[data-run-status]")
+    assert "collapsed to one class" in status.text_content()
+    assert status.get_attribute("data-diagnosis") == "collapsed"  # the warning colour, not completed's green
+    message = page.page.text_content("[data-run-message]")
+    assert "learning rate" in message and "0.05" in message, message
+    result = page.page.text_content("[data-run-result]")
+    assert "collapsed to one class" in result, result
+    heading = page.page.text_content("[data-wrong-heading]")
+    assert "confident" not in heading.lower() and "unsure" in heading, heading
+    cards = page.page.locator("[data-most-confused] li").all_text_contents()
+    assert cards and all("sure" not in c for c in cards), cards
+
+
+def test_time_left_reads_as_a_person_says_it(page: Page):
+    page.open()
+    page.tab("train")
+    page.page.evaluate("""() => { window.etas = [];
+        new MutationObserver(() => window.etas.push(document.querySelector('[data-run-eta]').textContent))
+            .observe(document.querySelector('[data-run-eta]'), { childList: true, characterData: true, subtree: true });
+    }""")
+    run_to_the_end(page, epochs=1, max_train=640, batch_size=16)
+    seen = page.page.evaluate("window.etas")
+    assert seen and not any("about under" in t for t in seen), seen
+    said = page.page.evaluate("""async () => {
+        const { timeLeft } = await import('/static/views/train/facts.js');
+        return [0.3, 12.4, 125].map(timeLeft);
+    }""")
+    assert said == ["less than a second", "about 12 s", "about 2 min 5 s"]
+
+
+def test_the_form_is_built_from_the_servers_definitions(page: Page, live_server):
+    served = {o["name"]: o for o in httpx.get(f"{live_server.url}/api/train/options", timeout=30).json()["options"]}
+    page.open()
+    page.tab("train")
+    epochs = page.page.locator('[data-hyper="epochs"]')
+    assert epochs.get_attribute("max") == str(served["epochs"]["max"]) == "500"
+    assert page.page.get_attribute('[data-hyper="batch_size"]', "max") == "1024"
+    assert page.page.input_value('[data-hyper="momentum"]') == str(served["momentum"]["default"])
+    choices = page.page.locator('[data-hyper="optimizer"] option').evaluate_all("(os) => os.map((o) => o.value)")
+    assert choices == served["optimizer"]["choices"]
+
+
+def test_the_form_follows_a_server_with_other_limits(page: Page, live_server):
+    answer = httpx.get(f"{live_server.url}/api/train/options", timeout=30).json()
+    for o in answer["options"]:
+        if o["name"] == "epochs":
+            o["max"] = 7
+        if o["name"] == "optimizer":
+            o["choices"] = ["sgd", "adam"]
+    page.page.route("**/api/train/options", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps(answer)))
+    page.open()
+    page.tab("train")
+    assert page.page.get_attribute('[data-hyper="epochs"]', "max") == "7"
+    assert page.page.locator('[data-hyper="optimizer"] option').count() == 2
+    set_field(page, "epochs", 8)
+    assert "at most 7" in page.page.text_content('[data-field-error="epochs"]')
+    assert page.page.locator('[data-action="start-run"]').is_disabled()
+    set_field(page, "epochs", 7)
+    assert not page.page.locator('[data-action="start-run"]').is_disabled()
