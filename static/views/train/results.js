@@ -54,6 +54,7 @@ export class RunResults {
       : " It did not learn: that is what guessing gives.") : "";
     this.title.textContent = `${run.label}: ${fmt.pct(e.accuracy)} of ${fmt.int(e.n)} validation examples right.${why}`;
     this.title.classList.toggle("warning", Boolean(d));
+    this.title.classList.toggle("muted", !d);
     this.confusion.replaceChildren(confusionTable(e.confusion, classNames, e.per_class_accuracy));
     const items = (e.most_confused || []).map((m) => ({ ...m }));
     const top = Math.max(0, ...items.map((m) => m.confidence));
