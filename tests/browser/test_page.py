@@ -107,7 +107,7 @@ def test_training_one_epoch_moves_the_curves_and_accuracy_rises(page):
     text = page.page.text_content("[data-val-accuracy]")
     accuracy = float(re.search(r"([\d.]+)\s*%", text).group(1))
     assert accuracy > 50, text
-    assert page.page.locator("[data-chart=loss] canvas").count() >= 1
+    assert page.page.locator("[data-chart=loss] [data-series-style] path").count() >= 1
     assert page.page.locator("[data-confusion] td").count() >= 100
     page.shot("train")
 

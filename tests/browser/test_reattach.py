@@ -23,8 +23,8 @@ def status_is(p: Page, *statuses: str, timeout: int = WAIT):
 
 
 def chart_points(p: Page) -> int:
-    """The series drawn on the loss chart (its key lists each one once it has a point)."""
-    return p.page.locator("[data-chart=loss] .chart-key li").count()
+    """The series drawn on the loss chart (each is drawn once it has a point)."""
+    return p.page.locator("[data-chart=loss] [data-series-style]").count()
 
 
 def start_long_run_from_the_page(p: Page) -> dict:
@@ -119,7 +119,7 @@ def test_a_reload_during_training_comes_back_to_the_run(browser, live_server):
         assert p.page.is_enabled('[data-action="pause-run"]')
         assert p.page.is_enabled('[data-action="stop-run"]')
         assert not p.page.is_enabled('[data-action="start-run"]')
-        p.page.wait_for_function("document.querySelectorAll('[data-chart=loss] .chart-key li').length > 0",
+        p.page.wait_for_function("document.querySelectorAll('[data-chart=loss] [data-series-style]').length > 0",
                                  timeout=WAIT)
         assert f"net={run['network_id']}" in p.page.evaluate("location.hash")
         state = p.page.evaluate("window.playground.store.state")
@@ -182,7 +182,7 @@ def test_a_second_tab_sees_the_same_run_and_picks_up_a_new_one(browser, live_ser
         b.page.goto(a.page.url)
         b.page.wait_for_selector('[data-view="train"]:not([hidden])')
         status_is(b, "running")
-        b.page.wait_for_function("document.querySelectorAll('[data-chart=loss] .chart-key li').length > 0",
+        b.page.wait_for_function("document.querySelectorAll('[data-chart=loss] [data-series-style]').length > 0",
                                  timeout=WAIT)
         assert b.page.evaluate("window.playground.store.state.activeRun.id") == first["id"]
 
@@ -234,7 +234,7 @@ def test_an_interrupted_run_shows_why_and_resumes_from_the_page(browser, tmp_pat
         p.page.click('[data-action="resume-run"]')
         status_is(p, "queued", "running", "completed", timeout=60_000)
         assert wait_run(second.url, run["id"], ("running", "completed"))["status"] in ("running", "completed")
-        p.page.wait_for_function("document.querySelectorAll('[data-chart=loss] .chart-key li').length > 0",
+        p.page.wait_for_function("document.querySelectorAll('[data-chart=loss] [data-series-style]').length > 0",
                                  timeout=WAIT)
         status_is(p, "running", "completed", timeout=60_000)
         stop(second.url, run["id"])

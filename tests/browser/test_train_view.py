@@ -44,7 +44,7 @@ def test_a_run_collapsed_to_one_class_says_what_happened_and_why(page: Page):
     page.tab("train")
     run_to_the_end(page, lr=0.5, epochs=1, max_train=3000)
     status = page.page.locator("[data-run-status]")
-    assert "collapsed to one class" in status.text_content()
+    assert "collapsed to one class" in page.page.text_content("[data-run-diagnosis]")
     assert status.get_attribute("data-diagnosis") == "collapsed"  # the warning colour, not completed's green
     message = page.page.text_content("[data-run-message]")
     assert "learning rate" in message and "0.05" in message, message

@@ -19,6 +19,7 @@ const has = (v) => v !== null && v !== undefined;
 export class RunFacts {
   constructor() {
     this.status = el("span", { class: "run-status", "data-run-status": true, text: "not started" });
+    this.diagnosis = el("span", { class: "run-diagnosis warning", "data-run-diagnosis": true });
     this.speed = el("span", { "data-run-speed": true, text: "–" });
     this.eta = el("span", { "data-run-eta": true, text: "–" });
     this.epochText = el("span", { "data-run-epoch": true, text: "–" });
@@ -29,7 +30,7 @@ export class RunFacts {
     this.epochAcc = { epoch: null, values: [] }; // the active run's accuracies in its current epoch
     this.root = el("div", {},
       el("dl", { class: "run-facts" },
-        el("dt", { text: "Status" }), el("dd", {}, this.status),
+        el("dt", { text: "Status" }), el("dd", {}, this.status, this.diagnosis),
         el("dt", { text: "Epoch" }), el("dd", {}, this.epochText, " ", this.progress),
         el("dt", { text: "Speed" }), el("dd", {}, this.speed),
         el("dt", { text: "Time left" }), el("dd", {}, this.eta),
@@ -54,12 +55,13 @@ export class RunFacts {
     this.epochAcc = { epoch: null, values: [] };
   }
 
-  // A run that completed but learned nothing is not a green "completed".
+  // A run that completed but learned nothing is not a green "completed": the status stays the
+  // run's own word, in the warning colour, and what went wrong stands beside it.
   showStatus(run) {
     const diagnosis = run.evaluation && run.evaluation.diagnosis;
-    this.status.textContent = diagnosis
-      ? `${run.status}, but ${diagnosis.kind === "collapsed" ? "collapsed to one class" : "it did not learn"}`
-      : run.status;
+    this.status.textContent = run.status;
+    this.diagnosis.textContent = diagnosis
+      ? `, but ${diagnosis.kind === "collapsed" ? "collapsed to one class" : "it did not learn"}` : "";
     this.status.dataset.status = run.status;
     if (diagnosis) this.status.dataset.diagnosis = diagnosis.kind;
     else delete this.status.dataset.diagnosis;

@@ -68,7 +68,16 @@ export class TrainSettings {
     this.invalid = new Map();     // name -> why its text is refused
     this.onValidity = () => {};
     this.status = el("p", { class: "muted", "data-settings-status": true, text: "Loading the training options…" });
-    root.append(el("h2", { id: "train-settings-h", text: "Settings" }), this.status);
+    // the groups are there at once, before their fields arrive: data-train-regularization and
+    // so on let a lesson's widget open the view at its group
+    this.groups = new Map();
+    for (const { group } of SHOWN) {
+      if (!this.groups.has(group)) {
+        this.groups.set(group, el("fieldset", { class: "train-group", [`data-train-${group.toLowerCase()}`]: "" },
+          el("legend", { text: group })));
+      }
+    }
+    root.append(el("h2", { id: "train-settings-h", text: "Settings" }), this.status, ...this.groups.values());
   }
 
   // The server's definitions: a run's options and the dropout layer's p.
@@ -88,19 +97,11 @@ export class TrainSettings {
   build(options) {
     this.options = options;
     this.status.remove();
-    const groups = new Map();
     for (const shown of SHOWN) {
       const o = options[shown.name];
-      if (!o) continue; // an option this server does not have
-      const row = this.field(shown, o);
-      // data-train-regularization and so on: a lesson's widget can open the view at its group
-      if (!groups.has(shown.group)) {
-        groups.set(shown.group, el("fieldset", { class: "train-group", [`data-train-${shown.group.toLowerCase()}`]: "" },
-          el("legend", { text: shown.group })));
-      }
-      groups.get(shown.group).append(row);
+      if (o) this.groups.get(shown.group).append(this.field(shown, o)); // else: not on this server
     }
-    this.root.append(...groups.values());
+    for (const group of this.groups.values()) group.hidden = !group.querySelector(".field");
   }
 
   field(shown, o) {
