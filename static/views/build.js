@@ -19,6 +19,9 @@ import { TotalsPanel } from "./build/totals-panel.js";
 const STALE = "The numbers shown are from the last network that worked; "
   + "fix the error to update them.";
 
+// The same network, though perhaps another object (the same preset chosen again).
+const sameSpec = (a, b) => a === b || JSON.stringify(a) === JSON.stringify(b);
+
 export class BuildView {
   constructor(root, { store, api, session }) {
     this.root = root;
@@ -192,7 +195,7 @@ export class BuildView {
     } catch (e) {
       if (seq !== this.validateSeq) return;
       this.totals.say("");
-      this.lastError = e;
+      this.lastError = { spec, error: e };
       this.applyErrors(e);
       this.store.set({ summary: null });
     }
@@ -260,7 +263,11 @@ export class BuildView {
     this.json.clearError();
     this.start.renderInput(spec);
     this.cards.render(spec);
-    if (this.lastSummary) this.applySummary();
-    if (this.lastError) this.applyErrors(this.lastError);
+    // the numbers of another spec (the preset before, the layer list before a move) would
+    // sit on the wrong cards: the new cards wait for their own, a moment away
+    if (this.lastSummary && sameSpec(this.lastSummary.spec, spec)) this.applySummary();
+    if (this.lastError && sameSpec(this.lastError.spec, spec)) {
+      this.applyErrors(this.lastError.error);
+    }
   }
 }

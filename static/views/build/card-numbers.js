@@ -1,9 +1,21 @@
 // The server's numbers on the cards: each layer's input and output shape, the output-size
 // formula with its numbers, the parameter count with its formula, receptive field,
 // multiply-adds and warnings; or, when the spec cannot work, the error on the layer it
-// concerns.
+// concerns. A layer in error shows no numbers at all: the last ones that worked belong to
+// another layer (the one before the edit), and beside the error they would mislead.
 
 import { el, fmt, showError } from "../../ui.js";
+
+function blank(node) {
+  node.inShape.textContent = "–";
+  node.shape.textContent = "–";
+  node.formula.replaceChildren();
+  node.formula.hidden = true;
+  node.params.replaceChildren();
+  node.extra.textContent = "";
+  node.warning.textContent = "";
+  node.warning.hidden = true;
+}
 
 export function clearMarks(nodes) {
   for (const node of nodes.values()) {
@@ -52,6 +64,7 @@ export function showNumbers(nodes, summary) {
     const r = rows.get(path);
     node.card.classList.toggle("stale", !r);
     if (r) showRow(node, r, path);
+    else blank(node);
   }
 }
 
@@ -87,6 +100,7 @@ export function showErrors(nodes, details) {
   for (const [node, messages] of byNode) {
     node.card.classList.add("has-error");
     node.card.classList.remove("stale");
+    blank(node);
     showError(node.error, { message: messages.join(" ") });
     failed.set(node.card.dataset.layerPath, messages.join(" "));
   }
