@@ -5,7 +5,7 @@
 // (views/build/) and owns the spec's edits and their validation by the server.
 
 import { ApiError } from "../api.js";
-import { pathString } from "../layer-label.js";
+import { finderOf, pathString, withLabels } from "../layer-label.js";
 import { debounce, el, showError } from "../ui.js";
 import { showErrors, showNumbers } from "./build/card-numbers.js";
 import { FilesPanel } from "./build/files-panel.js";
@@ -202,13 +202,15 @@ export class BuildView {
   }
 
   applySummary() {
-    const { summary } = this.lastSummary;
+    const { spec, summary } = this.lastSummary;
     showNumbers(this.cards.nodes, summary);
     this.start.markInput(null);
     showError(this.cards.globalError, null);
     this.root.classList.remove("build-stale");
     const onLayers = new Set(summary.layers.flatMap((r) => r.warnings || []));
-    const global = (summary.warnings || []).filter((w) => !onLayers.has(w));
+    const find = finderOf(spec);
+    const global = (summary.warnings || []).filter((w) => !onLayers.has(w))
+      .map((w) => withLabels(w, find));
     this.cards.globalWarning.textContent = global.join(" ");
     this.cards.globalWarning.hidden = !global.length;
     this.totals.show(summary);
@@ -235,7 +237,12 @@ export class BuildView {
     const onLayers = details.filter((d) => !where(d).startsWith("input"))
       .map((d) => ({ ...d, path: where(d) }));
     const { unplaced } = showErrors(this.cards.nodes, onLayers);
-    if (unplaced.length) showError(this.cards.globalError, new ApiError(422, unplaced));
+    if (unplaced.length) {
+      const at = (d) => (d.path ? `${d.path}${d.field ? `.${d.field}` : ""}: ` : "");
+      const message = unplaced.map((d) => `${at(d)}${d.message || d.msg}`).join("; ");
+      showError(this.cards.globalError,
+        { message: withLabels(message, finderOf(this.store.state.spec)) });
+    }
     this.totals.say(STALE);
   }
 

@@ -4,13 +4,19 @@
 // places for its numbers (card-numbers.js fills them). The cards only report what the
 // student asks for (actions); the view changes the spec.
 
-import { pathString } from "../../layer-label.js";
+import { layerLabel, finderOf, pathString } from "../../layer-label.js";
 import { el } from "../../ui.js";
 import { fieldEditor } from "./field-editor.js";
 import { uid } from "./ids.js";
 
 // Fields tucked under "more options" (the ones a first model rarely touches).
 const ADVANCED = new Set(["init", "std", "momentum", "eps"]);
+
+// The name of a nested list as people say it: "body", "shortcut", "branch 2".
+function laneName(listParts) {
+  const last = listParts[listParts.length - 1];
+  return typeof last === "number" ? `branch ${last + 1}` : String(last);
+}
 
 export class LayerCards {
   // actions: setField(parts, field, value), addLayer(listParts, type), changeType(parts, type),
@@ -19,6 +25,7 @@ export class LayerCards {
     this.actions = actions;
     this.catalogue = null;
     this.nodes = new Map(); // layer path -> its card's elements
+    this.label = () => "";
     this.list = el("div", { class: "build-layers", "data-layers": true });
     this.globalError = el("p", { class: "error", "data-validate-error": true, hidden: true });
     this.globalWarning = el("p", { class: "warning", "data-global-warnings": true, hidden: true });
@@ -41,6 +48,8 @@ export class LayerCards {
 
   render(spec) {
     this.nodes.clear();
+    const find = finderOf(spec);
+    this.label = (path) => layerLabel(path, find);
     const layers = spec && Array.isArray(spec.layers) ? spec.layers : [];
     this.list.replaceChildren(this.renderList(["layers"], layers));
   }
@@ -99,10 +108,14 @@ export class LayerCards {
     const select = el("select", { id, "data-add-type": true },
       Object.values(this.catalogue)
         .map((l) => el("option", { value: l.type, title: l.doc }, l.type)));
+    const lane = laneName(listParts);
+    const ownerParts = listParts.slice(0, typeof listParts.at(-1) === "number" ? -2 : -1);
+    const owner = top ? "" : `${this.label(pathString(ownerParts))}, `;
     container.replaceChildren(
-      el("label", { for: id }, top ? "Add a" : `Add to ${where.replace(/^layers\[\d+\]\./, "")}:`),
+      el("label", { for: id }, top ? "Add a" : `Add to ${lane}:`),
       select,
       el("button", { type: "button", "data-action": "add-layer", "data-list-path": where,
+        "aria-label": top ? null : `add a layer to ${owner}${lane}`,
         onclick: () => this.actions.addLayer(listParts, select.value) },
       top ? "Add layer at the end" : "Add layer"));
   }
@@ -110,8 +123,8 @@ export class LayerCards {
   renderCard(layer, parts, index, count) {
     const path = pathString(parts);
     const info = layer && this.catalogue[layer.type];
-    const label = `${path} (${layer && layer.type})`;
-    const typeSelect = this.typeSelect(layer, parts, path);
+    const label = this.label(path);
+    const typeSelect = this.typeSelect(layer, parts, label);
     const node = {
       shape: el("span", { class: "layer-shape", "data-layer-shape": true }, "–"),
       inShape: el("span", { class: "muted" }, "–"),
@@ -124,8 +137,9 @@ export class LayerCards {
       fields: {},
     };
     const head = el("div", { class: "layer-head" },
-      el("span", { class: "layer-index", "aria-hidden": "true" },
-        `${parts.length > 2 ? "" : "#"}${index + 1}`),
+      el("span", { class: "layer-index", "data-layer-index": true, "aria-hidden": "true",
+        title: `${path}: where this layer is in the spec and the API` },
+      `${parts.length > 2 ? "" : "#"}${index + 1}`),
       typeSelect.label, typeSelect.select);
     const main = el("div", { class: "layer-fields" });
     const more = el("div", { class: "layer-fields" });
@@ -136,7 +150,7 @@ export class LayerCards {
       if (f.kind === "layers") {
         children.push(this.subList(parts, f, layer));
       } else if (f.kind === "branches") {
-        children.push(...this.branches(parts, f, layer, path));
+        children.push(...this.branches(parts, f, layer, label));
       } else if (f.name === "trainable" && !info.has_params && !isBlock
         && !("trainable" in layer)) {
         continue; // nothing to freeze in relu, pooling, flatten...
@@ -159,7 +173,7 @@ export class LayerCards {
       main.append(node.details);
     }
     node.card = el("li", { class: `layer${isBlock ? " layer-block" : ""}`,
-      "data-layer-path": path, "data-layer-type-name": layer && layer.type },
+      "aria-label": label, "data-layer-path": path, "data-layer-type-name": layer && layer.type },
     head,
     info ? el("p", { class: "layer-doc muted" }, info.doc) : null,
     el("div", { class: "layer-body" },
@@ -172,29 +186,26 @@ export class LayerCards {
     return node.card;
   }
 
-  typeSelect(layer, parts, path) {
+  typeSelect(layer, parts, label) {
     const id = uid("type");
-    const select = el("select", { id, "data-layer-type": true,
-      "aria-label": `type of layer ${path}`,
+    const select = el("select", { id, "data-layer-type": true, "aria-label": `type of ${label}`,
       onchange: (e) => this.actions.changeType(parts, e.target.value) },
     Object.values(this.catalogue).map((l) => el("option", { value: l.type }, l.type)));
     const type = layer && layer.type;
     if (this.catalogue[type]) select.value = type;
     else select.prepend(el("option", { value: type, selected: true }, String(type)));
-    const hidden = el("label", { for: id, class: "visually-hidden" }, `type of layer ${path}`);
+    const hidden = el("label", { for: id, class: "visually-hidden" }, `type of ${label}`);
     return { select, label: hidden };
   }
 
   cardActions(parts, index, count, label) {
-    const button = (action, text, title, said, disabled, onclick) => el("button", {
-      type: "button", "data-action": action, "aria-label": said, title, disabled, onclick }, text);
+    const button = (action, text, title, disabled, onclick) => el("button", { type: "button",
+      "data-action": action, "aria-label": `${title} ${label}`, title, disabled, onclick }, text);
     return el("span", { class: "layer-actions" },
-      button("move-up", "↑", "move up", `move layer ${label} up`, index === 0,
-        () => this.actions.moveLayer(parts, -1)),
-      button("move-down", "↓", "move down", `move layer ${label} down`, index === count - 1,
+      button("move-up", "↑", "move up", index === 0, () => this.actions.moveLayer(parts, -1)),
+      button("move-down", "↓", "move down", index === count - 1,
         () => this.actions.moveLayer(parts, +1)),
-      button("remove-layer", "✕", "remove", `remove layer ${label}`, false,
-        () => this.actions.removeLayer(parts)));
+      button("remove-layer", "✕", "remove", false, () => this.actions.removeLayer(parts)));
   }
 
   subList(parts, f, layer) {
@@ -204,13 +215,13 @@ export class LayerCards {
       this.renderList([...parts, f.name], Array.isArray(layer[f.name]) ? layer[f.name] : []));
   }
 
-  branches(parts, f, layer, path) {
+  branches(parts, f, layer, label) {
     const branches = Array.isArray(layer[f.name]) ? layer[f.name] : [];
     const out = branches.map((b, bi) => el("div",
       { class: "layer-sub", "data-sub": `branches[${bi}]` },
       el("h3", { class: "layer-sub-title" }, `branch ${bi + 1}`,
         el("button", { type: "button", class: "layer-sub-remove", "data-action": "remove-branch",
-          "aria-label": `remove branch ${bi + 1} of ${path}`,
+          "aria-label": `remove branch ${bi + 1} of ${label}`,
           onclick: () => this.actions.removeBranch(parts, bi) }, "Remove branch")),
       this.renderList([...parts, "branches", bi], Array.isArray(b) ? b : [])));
     out.push(el("div", { class: "layer-add" },
