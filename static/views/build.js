@@ -1,8 +1,9 @@
 // Build: start from a preset or from nothing, edit the layers with forms built from the
 // layer catalogue, and see beside every layer (live, as you type) its output shape with
 // N_out = (N_in + 2P - K)/S + 1 filled in, its parameter count with its formula, its
-// receptive field and any error or warning on it. This module wires the parts
-// (views/build/) and owns the spec's edits and their validation by the server.
+// receptive field and any error or warning on it; and above the cards the whole network
+// as a diagram or a table. This module wires the parts (views/build/) and owns the spec's
+// edits and their validation by the server.
 
 import { ApiError } from "../api.js";
 import { finderOf, pathString, withLabels } from "../layer-label.js";
@@ -12,6 +13,7 @@ import { FilesPanel } from "./build/files-panel.js";
 import { parseNumber } from "./build/field-editor.js";
 import { JsonPanel } from "./build/json-panel.js";
 import { LayerCards } from "./build/layer-cards.js";
+import { NetworkDiagram } from "./build/network-diagram.js";
 import * as edits from "./build/spec-edits.js";
 import { StartPanel } from "./build/start-panel.js";
 import { TotalsPanel } from "./build/totals-panel.js";
@@ -32,11 +34,12 @@ export class BuildView {
     this.validateSeq = 0;
     this.lastSummary = null; // {spec, summary} of the last spec that worked
     this.lastError = null;
+    this.selected = null; // the path of the layer being edited or looked at
     this.validateSoon = debounce(() => this.validate(), 250);
 
     this.start = new StartPanel({ onPreset: (name) => this.choosePreset(name),
       onNew: () => this.newNetwork(), onInput: (i, raw) => this.setInput(i, raw) });
-    this.cards = new LayerCards({ actions: {
+    this.cards = new LayerCards({ onSelect: (path) => this.select(path), actions: {
       setField: (parts, field, value) => this.edit((s) => edits.setField(s, parts, field, value)),
       addLayer: (listParts, type) => this.addLayer(listParts, type),
       changeType: (parts, type) => this.changeType(parts, type),
@@ -46,11 +49,14 @@ export class BuildView {
       removeBranch: (parts, b) => this.edit((s) => edits.removeBranch(s, parts, b), true,
         { path: pathString(parts), selector: '[data-action="add-branch"]' }),
     } });
+    this.diagram = new NetworkDiagram({ onPick: (path) => this.pick(path),
+      onSelect: (path) => this.select(path),
+      fieldsOf: (type) => (this.catalogue?.[type] ? this.catalogue[type].fields : []) });
     this.totals = new TotalsPanel();
     this.files = new FilesPanel({ api, network: () => session.network(),
       onImported: (net) => { session.adopt(net); store.set({ preset: null }); } });
     this.json = new JsonPanel({ onApply: (spec) => this.replaceSpec(spec) });
-    root.append(this.start.element,
+    root.append(this.start.element, this.diagram.element,
       el("div", { class: "build-grid" },
         el("div", { class: "build-main" }, this.cards.element),
         el("div", { class: "build-side" }, this.totals.element, this.files.element,
@@ -172,6 +178,20 @@ export class BuildView {
     this.cards.focusAdd([...parts, "branches", n - 1]);
   }
 
+  // A block of the diagram or a row of the table: its card, focused.
+  pick(path) {
+    if (path === "input") { this.start.focusInput(); return; }
+    this.cards.focusCard(path);
+    this.select(path);
+  }
+
+  select(path) {
+    if (path === this.selected) return;
+    this.selected = path;
+    this.cards.markSelected(path);
+    this.diagram.select(path);
+  }
+
   // -------------------------------------------------------------- validation
 
   async validate() {
@@ -216,6 +236,7 @@ export class BuildView {
     this.totals.show(summary);
     this.start.showBuildable(summary, this.store.state.preset);
     this.files.setBuildable(summary.buildable !== false);
+    this.diagram.show(spec, summary);
   }
 
   applyErrors(error) {
@@ -226,6 +247,7 @@ export class BuildView {
     if (!details) {
       showErrors(this.cards.nodes, []);
       showError(this.cards.globalError, error);
+      this.diagram.showErrors(new Map(), []);
       return;
     }
     const where = (d) => d.path || (d.loc ? d.loc.filter((x) => x !== "body").join(".") : "");
@@ -236,13 +258,15 @@ export class BuildView {
     }
     const onLayers = details.filter((d) => !where(d).startsWith("input"))
       .map((d) => ({ ...d, path: where(d) }));
-    const { unplaced } = showErrors(this.cards.nodes, onLayers);
+    const { failed, unplaced } = showErrors(this.cards.nodes, onLayers);
+    const find = finderOf(this.store.state.spec);
     if (unplaced.length) {
       const at = (d) => (d.path ? `${d.path}${d.field ? `.${d.field}` : ""}: ` : "");
       const message = unplaced.map((d) => `${at(d)}${d.message || d.msg}`).join("; ");
-      showError(this.cards.globalError,
-        { message: withLabels(message, finderOf(this.store.state.spec)) });
+      showError(this.cards.globalError, { message: withLabels(message, find) });
     }
+    const names = [...failed.keys()].map((p) => withLabels(p, find));
+    this.diagram.showErrors(failed, names);
     this.totals.say(STALE);
   }
 
@@ -270,6 +294,7 @@ export class BuildView {
     this.json.clearError();
     this.start.renderInput(spec);
     this.cards.render(spec);
+    this.cards.markSelected(this.selected);
     // the numbers of another spec (the preset before, the layer list before a move) would
     // sit on the wrong cards: the new cards wait for their own, a moment away
     if (this.lastSummary && sameSpec(this.lastSummary.spec, spec)) this.applySummary();

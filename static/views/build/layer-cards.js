@@ -20,9 +20,11 @@ function laneName(listParts) {
 
 export class LayerCards {
   // actions: setField(parts, field, value), addLayer(listParts, type), changeType(parts, type),
-  // removeLayer(parts), moveLayer(parts, delta), addBranch(parts), removeBranch(parts, b)
-  constructor({ actions }) {
+  // removeLayer(parts), moveLayer(parts, delta), addBranch(parts), removeBranch(parts, b);
+  // onSelect(path): the card being edited or focused.
+  constructor({ actions, onSelect }) {
     this.actions = actions;
+    this.onSelect = onSelect;
     this.catalogue = null;
     this.nodes = new Map(); // layer path -> its card's elements
     this.label = () => "";
@@ -39,6 +41,12 @@ export class LayerCards {
           " count."),
         this.addTop),
       this.globalError, this.globalWarning, this.list);
+    const select = (e) => {
+      const card = e.target.closest && e.target.closest("[data-layer-path]");
+      if (card && this.list.contains(card)) this.onSelect(card.dataset.layerPath);
+    };
+    this.list.addEventListener("focusin", select);
+    this.list.addEventListener("click", select);
   }
 
   setCatalogue(catalogue) {
@@ -52,6 +60,16 @@ export class LayerCards {
     this.label = (path) => layerLabel(path, find);
     const layers = spec && Array.isArray(spec.layers) ? spec.layers : [];
     this.list.replaceChildren(this.renderList(["layers"], layers));
+  }
+
+  // The card's own focus: a click on its diagram block or table row lands here, and Tab
+  // goes on into its fields.
+  focusCard(path) {
+    const node = this.nodes.get(path);
+    if (!node) return false;
+    node.card.focus({ preventScroll: true });
+    node.card.scrollIntoView({ block: "start", behavior: "instant" });
+    return true;
   }
 
   // Focus a control of a card (after a structural edit rebuilt the cards).
@@ -83,6 +101,10 @@ export class LayerCards {
     const add = this.list.querySelector(`[data-action="add-layer"][data-list-path="${where}"]`)
       || this.addTop.querySelector('[data-action="add-layer"]');
     if (add) add.focus();
+  }
+
+  markSelected(path) {
+    for (const [p, node] of this.nodes) node.card.toggleAttribute("data-selected", p === path);
   }
 
   renderList(listParts, layers) {
@@ -172,7 +194,7 @@ export class LayerCards {
         el("summary", {}, "more options"), more);
       main.append(node.details);
     }
-    node.card = el("li", { class: `layer${isBlock ? " layer-block" : ""}`,
+    node.card = el("li", { class: `layer${isBlock ? " layer-block" : ""}`, tabindex: "-1",
       "aria-label": label, "data-layer-path": path, "data-layer-type-name": layer && layer.type },
     head,
     info ? el("p", { class: "layer-doc muted" }, info.doc) : null,
