@@ -44,6 +44,21 @@ function figure(title, ...content) {
   return el("figure", { class: "cfig" }, el("figcaption", { text: title }), ...content);
 }
 
+// The server answers channel by channel; this view shows one channel.
+function firstChannel(r) {
+  const b = r.backward, pool = r.pooling;
+  const one = (p) => (p ? { ...p, output: p.output[0], dx: p.dx[0], argmax: p.argmax && p.argmax[0] } : p);
+  return {
+    ...r, padded_x: r.padded_x[0], kernel: r.kernel[0],
+    cells: r.cells.map((c) => ({ ...c, products: c.products[0] })),
+    true_convolution: { ...r.true_convolution, kernel: r.true_convolution.kernel[0] },
+    backward: { ...b, dW: b.dW[0], dX: b.dX[0],
+      dW_as_convolution: { ...b.dW_as_convolution, input: b.dW_as_convolution.input[0], output: b.dW_as_convolution.output[0] },
+      dX_as_convolution: { ...b.dX_as_convolution, kernel: b.dX_as_convolution.kernel[0], output: b.dX_as_convolution.output[0] } },
+    pooling: { ...pool, note: pool.error, max: pool.error ? null : one(pool.max), avg: pool.error ? null : one(pool.avg) },
+  };
+}
+
 export class ConvView {
   constructor(root, { api }) {
     this.root = root;
@@ -248,7 +263,7 @@ export class ConvView {
       // δ only when it has the output's shape (a kernel that leaves no output has none: the
       // server then says why, with its formula)
       const [ho, wo] = this.expectedOut();
-      if (this.delta && ho >= 1 && wo >= 1) body.delta = this.parse(this.delta, "δ");
+      if (this.delta && ho >= 1 && wo >= 1) body.dl_do = this.parse(this.delta, "δ");
     } catch (e) {
       this.stopPlay();
       showError(this.errorEl, e);
@@ -259,7 +274,7 @@ export class ConvView {
       const result = await this.api.convExplain(body);
       if (seq !== this.seq) return;
       showError(this.errorEl, null);
-      this.result = result;
+      this.result = firstChannel(result);
       this.step = Math.min(this.step, result.cells.length - 1);
       this.setStale(false);
       this.draw();
@@ -427,8 +442,7 @@ export class ConvView {
 
   drawPooling() {
     const pool = this.result.pooling;
-    const [kh, kw] = this.result.kernel_shape;
-    const S = this.result.stride;
+    const kh = pool.kernel_size, kw = pool.kernel_size, S = pool.stride;
     const parts = [el("p", {}, `Window ${kh}×${kw}, stride ${S}, padding ${pool.padding}.`)];
     if (pool.note) parts.push(el("p", { class: "warning", text: pool.note }));
     if (!pool.max) { this.poolingEl.replaceChildren(...parts); return; }
