@@ -139,7 +139,7 @@ def test_drawing_a_digit_gives_probabilities_and_feature_maps(page):
 def test_stepping_the_convolution_to_its_last_cell_reads_12(page):
     page.open()
     page.tab("conv")
-    page.page.wait_for_selector("[data-action=conv-last]")
+    page.page.wait_for_selector("[data-view=conv][data-conv-state=ready]")  # the server has answered
     page.page.click("[data-action=conv-first]")
     page.page.click("[data-action=conv-step]")
     page.page.click("[data-action=conv-last]")
@@ -152,7 +152,7 @@ def test_stepping_the_convolution_to_its_last_cell_reads_12(page):
 def test_the_convolution_view_says_it_cross_correlates_and_shows_true_convolution_beside(page):
     page.open()
     page.tab("conv")
-    page.page.wait_for_selector("[data-conv-sum]")
+    page.page.wait_for_selector("[data-view=conv][data-conv-state=ready]")  # the server has answered
     note = page.page.text_content("[data-conv-index-note]")
     assert "top-left corner" in note and "a from −1 to 1" in note and "W[−1, −1] is W[0, 0]" in note
     assert "cross-correlation" in page.page.text_content('[aria-labelledby="conv-h-fwd"]')
@@ -168,7 +168,7 @@ def test_the_convolution_view_says_it_cross_correlates_and_shows_true_convolutio
 def test_the_convolution_view_steps_through_a_dilated_kernel_and_says_what_the_server_says(page):
     page.open()
     page.tab("conv")
-    page.page.wait_for_selector("[data-conv-sum]")
+    page.page.wait_for_selector("[data-view=conv][data-conv-state=ready]")  # the server has answered
     page.page.fill("#conv-p", "2")
     page.page.fill("#conv-d", "2")
     page.page.wait_for_function(
