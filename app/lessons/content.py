@@ -181,8 +181,9 @@ LESSONS: tuple[Lesson, ...] = (
                 r"\frac{\partial L}{\partial X_{i,j}} = \sum_{a,b} \delta_{i-a,\,j-b} W_{a,b}"),
         ),
         Widget("conv",
-               ("Edit δ and see dL/dW and dL/dX, each computed twice: by the definition and as a "
-                "convolution."),
+               ("Edit dL/dO, the gradient arriving from above (it is δ when there is no activation), "
+                "and step through every cell of dL/dW and dL/dX with the terms that make it, then see "
+                "both as convolutions."),
                {"part": "backward"}),
         ("conv_dw_cell", "conv_dx_cell"),
     ),
