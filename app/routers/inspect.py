@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
@@ -51,7 +51,10 @@ class SaliencyBody(InputBody):
 class OcclusionBody(SaliencyBody):
     patch: int | None = Field(None, ge=1, le=4096, description="side of the occluding square; default: 1/4 of the input")
     stride: int | None = Field(None, ge=1, le=4096, description="step between patches; default: half the patch")
-    fill: Literal["zero", "mean"] = Field("zero", description="the patch's value: 0 (after normalization) or the image mean")
+    fill: Literal["background", "zero", "mean"] = Field(
+        "background", description="the patch's value: the image's background (the median of its "
+                                  "border pixels, per channel), 0 after normalization, or the image's "
+                                  "mean")
 
 
 class GradcheckBody(BaseModel):
@@ -70,8 +73,8 @@ def predict(network_id: str, body: InputBody, services: ServicesDep):
 
 
 @router.post("/{network_id}/predict/image", responses=INPUT_ERRORS)
-def predict_image(network_id: str, services: ServicesDep, file: UploadFile = File(...),
-                  dataset: str | None = Form(None, min_length=1, max_length=100)):
+def predict_image(network_id: str, services: ServicesDep, file: Annotated[UploadFile, File()],
+                  dataset: Annotated[str | None, Form(min_length=1, max_length=100)] = None):
     """Class probabilities for an uploaded PNG or JPEG, converted and resized to the network's input."""
     limit = services.settings.max_upload_bytes
     data = file.file.read(limit + 1)
@@ -96,9 +99,24 @@ def activations(network_id: str, body: ActivationsBody, services: ServicesDep,
     return svc.activations(services, _id(network_id), body, encoding)
 
 
+@router.post("/{network_id}/overview", responses=INPUT_ERRORS)
+def overview(network_id: str, body: InputBody, services: ServicesDep):
+    """Every layer's output (float16), the class probabilities and whether the weights are trained,
+    all from the same weights: what the page's overview of the network draws."""
+    return svc.overview(services, _id(network_id), body)
+
+
 @router.get("/{network_id}/weights", responses=errors(404, 409, 422))
-def weights(network_id: str, services: ServicesDep, layer: str | None = Query(None, min_length=1, max_length=200)):
-    """The layers having weights; with ?layer=, one layer's filters or weight statistics and last gradients."""
+def weights(network_id: str, services: ServicesDep,
+            layer: str | None = Query(None, min_length=1, max_length=200),
+            unit: int | None = Query(None, ge=0, lt=2**31,
+                                     description="with layer: one conv filter or linear row")):
+    """The layers having weights; with ?layer=, one layer's filters or weight statistics and last
+    gradients; with ?layer=&unit=, the weights of one unit as numbers."""
+    if unit is not None:
+        if layer is None:
+            raise svc.bad("layer", "?unit= needs ?layer=<a conv2d or linear layer>", loc="query")
+        return svc.unit_weights(services, _id(network_id), layer, unit)
     return svc.weights(services, _id(network_id), layer)
 
 

@@ -29,6 +29,7 @@ from engine.network import describe
 
 from ..errors import Invalid, TooLarge
 from ..runs.events import clean
+from ..runs.status import RunStatus
 
 MAX_IMAGE_PIXELS = 4096 * 4096     # an uploaded image, from its header, before decoding
 MAX_PIXEL_SIDE = 4096              # a canvas side
@@ -107,9 +108,25 @@ def _dataset(services, name: str, net, loc: str = "body"):
 
 
 def _class_names(ds, k: int) -> list[str]:
-    if ds is not None and len(ds.class_names) == k:
-        return list(ds.class_names)
-    return [str(i) for i in range(k)]
+    """A name per output: the dataset's class names, 'output i' for an output with no class."""
+    names = list(ds.class_names) if ds is not None else []
+    return [names[i] if i < len(names) else (f"output {i}" if names else str(i)) for i in range(k)]
+
+
+def fit_warning(ds, k: int) -> str | None:
+    """What a student should know when the network's outputs and the dataset's classes differ."""
+    if ds is None or len(ds.class_names) == k:
+        return None
+    n = len(ds.class_names)
+    if k > n:
+        extra = (f"output {n}" if k == n + 1 else f"outputs {n} and {n + 1}" if k == n + 2
+                 else f"outputs {n} to {k - 1}")
+        why = f"{extra} stand{'s' if k == n + 1 else ''} for no class of {ds.name}"
+    else:
+        missing = ", ".join(ds.class_names[k:k + 3]) + (", ..." if n - k > 3 else "")
+        why = f"it can never predict {ds.name}'s classes {missing}"
+    return (f"This network does not fit {ds.name}: it has {k} outputs but {ds.name} has {n} "
+            f"classes, so {why}. Adapt the network to the dataset in the Data view.")
 
 
 def _resize(a: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -283,7 +300,26 @@ def _prediction(net, x: np.ndarray, ds) -> dict:
     names = _class_names(ds, k)
     order = np.argsort(-p, kind="stable")[:min(5, k)]
     return {"probabilities": p.tolist(), "class_names": names, "predicted": int(order[0]),
-            "top": [{"class": names[i], "index": int(i), "probability": float(p[i])} for i in order]}
+            "top": [{"class": names[i], "index": int(i), "probability": float(p[i])}
+                    for i in order],
+            "fit_warning": fit_warning(ds, k)}
+
+
+def weights_state(services, network_id: str) -> dict:
+    """Whether a run has trained the weights an inspection reads, so the page can mark untrained
+    ones: 'training' while a run is active (readers see the weights it publishes); 'trained' once a
+    run has left its weights in the network (completed or stopped after a step, or interrupted
+    after an epoch's checkpoint); else 'untrained': as built (or imported).
+    """
+    runs = services.runs.store.list(network_id)
+    ended = (RunStatus.COMPLETED, RunStatus.STOPPED)
+    kept = [r for r in runs if (r["status"] in ended and r["steps"] > 0)
+            or (r["status"] is RunStatus.INTERRUPTED and r["epoch"] > 0)]
+    active = [r for r in runs if r["status"].active]
+    state = "training" if active else "trained" if kept else "untrained"
+    return {"state": state, "runs": len(kept), "epochs": sum(r["epoch"] for r in kept + active),
+            "steps": sum(r["steps"] for r in kept + active),
+            "run": (active or kept or [{"id": None}])[-1]["id"]}
 
 
 def predict(services, network_id: str, body) -> dict:
@@ -294,6 +330,7 @@ def predict(services, network_id: str, body) -> dict:
         out = _prediction(net, x, info["ds"])
     if "label" in info:
         out["label"] = info["label"]
+    out["weights"] = weights_state(services, network_id)
     return clean(out)
 
 
@@ -354,6 +391,46 @@ def activations(services, network_id: str, body, encoding: str = "uint8") -> dic
             layers.append(item)
         return clean({"input_shape": list(net.input_shape), "layers": layers,
                       "normalization": normalization(how["ds"], net.input_shape[0])})
+
+
+def _layer_facts(layer) -> dict:
+    """What the overview needs to link a layer to its input and to say what it computes."""
+    facts = {}
+    window = layer.window()
+    if window is not None:
+        kernel, stride, padding = map(list, window)
+        facts["window"] = {"kernel": kernel, "stride": stride, "padding": padding}
+    if hasattr(layer, "g"):
+        facts["groups"] = int(layer.g)
+    return facts
+
+
+def overview(services, network_id: str, body) -> dict:
+    """Everything Inspect's overview draws, read under one lock so that it all comes from the same
+    weights while a run trains: every layer's output as float16 (hover shows values), the class
+    probabilities (when the network ends in class scores) and whether the weights are trained."""
+    summary = _summary(services, network_id)
+    _check_memory(services, summary, 1, "the feature maps of one example")
+    entry = _entry(services, network_id)
+    with entry.reading() as net:
+        x, how = resolve_input(services, net, body)
+        taps = net.feature_maps(x[None])
+        prediction = _prediction(net, x, how["ds"]) if len(net.output_shape) == 1 else None
+        by_path = {layer.path: layer for layer in net.layers()}
+        layers = []
+        for path, a in taps.items():
+            a = np.asarray(a[0])
+            lo, hi, _ = _range(a)
+            layer = by_path.get(path)
+            layers.append({"path": path, "type": layer.type if layer else "input",
+                           "name": layer.name if layer else None, "shape": list(a.shape),
+                           "min": lo, "max": hi, "encoding": "float16", "dtype": "<f2",
+                           "data": b64(a.astype("<f2")), **(_layer_facts(layer) if layer else {})})
+    if prediction is not None and "label" in how:
+        prediction["label"] = how["label"]
+    return clean({"input_shape": list(net.input_shape), "layers": layers, "prediction": prediction,
+                  "weights": weights_state(services, network_id),
+                  "normalization": normalization(how["ds"], net.input_shape[0])})
 
 
 def normalization(ds, channels: int) -> dict:
@@ -431,6 +508,42 @@ def weights(services, network_id: str, layer: str | None) -> dict:
         return clean(out)
 
 
+def _numbers(a: np.ndarray | None) -> dict | None:
+    if a is None:
+        return None
+    a = np.asarray(a, dtype=np.float64)
+    lo, hi, _ = _range(a)
+    return {"shape": list(a.shape), "min": lo, "max": hi, "values": a.tolist()}
+
+
+def unit_weights(services, network_id: str, layer: str, unit: int) -> dict:
+    """The weights one unit reads with: filter `unit` of a conv layer, (in_channels / groups, kh,
+    kw), or row `unit` of a linear layer, (in_features,); with its bias and their last gradients."""
+    entry = _entry(services, network_id)
+    with entry.reading() as net:
+        (path,) = _pick(net, [layer], "layer", "query")
+        l = net.layer(path)
+        if l.type not in ("conv2d", "linear"):
+            raise bad("layer", f"{path} ({l.type}) has no units with weights of their own: ask for "
+                               "a conv2d or linear layer", loc="query")
+        units = l.params["W"].shape[0]
+        if unit >= units:
+            raise bad("unit", f"unit {unit} is out of range: {path} has {units} (0 to {units - 1})",
+                      loc="query")
+        grads = l.grads
+        out = {"path": l.path, "type": l.type, "name": l.name, "unit": unit,
+               "weights": _numbers(l.params["W"][unit]),
+               "grad": _numbers(grads["W"][unit]) if "W" in grads else None,
+               "bias": float(l.params["b"][unit]) if "b" in l.params else None,
+               "bias_grad": float(grads["b"][unit]) if "b" in grads else None}
+        if l.type == "conv2d":
+            per_group = l.in_shape[0] // l.g
+            first = (unit // (units // l.g)) * per_group
+            out["reads"] = [first, first + per_group]  # the input channels this filter sees
+            out["kernel_size"], out["stride"], out["padding"] = map(list, l.window())
+        return clean(out)
+
+
 # ---- statistics ---------------------------------------------------------------------------
 def stats(services, network_id: str, dataset: str | None, n: int, train: bool, split: str, seed: int) -> dict:
     summary = _summary(services, network_id)
@@ -457,7 +570,7 @@ def stats(services, network_id: str, dataset: str | None, n: int, train: bool, s
                 layers = net.stats(x, y, train=train)
             except ValueError as e:  # e.g. batch norm in training mode on one example
                 raise Invalid(str(e)) from None
-    return clean({"dataset": dataset, "n": int(len(x)), "train": train, "labels": y is not None, "layers": layers})
+    return clean({"dataset": dataset, "n": len(x), "train": train, "labels": y is not None, "layers": layers})
 
 
 # ---- saliency -----------------------------------------------------------------------------
@@ -493,6 +606,26 @@ def saliency(services, network_id: str, body) -> dict:
 
 
 # ---- occlusion ----------------------------------------------------------------------------
+def _occlusion_fill(x: np.ndarray, how: str) -> np.ndarray:
+    """The patch's value per channel, as the network sees it. 'background': the median of the
+    image's border pixels, so a patch on an empty part changes nothing (on a black digit background
+    0 after normalization is grey ink); 'zero': 0 after normalization; 'mean': the image's mean."""
+    if how == "zero":
+        return np.zeros(x.shape[0], x.dtype)
+    if how == "mean":
+        return x.mean(axis=(1, 2))
+    border = np.concatenate([x[:, 0, :], x[:, -1, :], x[:, :, 0], x[:, :, -1]], axis=1)
+    return np.median(border, axis=1).astype(x.dtype)
+
+
+def _pixel_values(values: np.ndarray, ds) -> list[float]:
+    """Normalized values per channel back on the image's 0-255 scale, to say what they are."""
+    v = np.asarray(values, dtype=np.float64)
+    if ds is not None:
+        v = v * np.asarray(ds.std, np.float64) + np.asarray(ds.mean, np.float64)
+    return (np.round(v * 255, 1) + 0.0).tolist()  # + 0.0: no -0.0
+
+
 def occlusion(services, network_id: str, body) -> dict:
     summary = _summary(services, network_id)
     entry = _entry(services, network_id)
@@ -513,7 +646,7 @@ def occlusion(services, network_id: str, body) -> dict:
         x, info = resolve_input(services, net, body)
         base = net.predict_proba(x[None])[0].astype(np.float64)
         cls = int(base.argmax()) if body.cls is None else body.cls
-        fill = np.zeros(x.shape[0], x.dtype) if body.fill == "zero" else x.mean(axis=(1, 2))
+        fill = _occlusion_fill(x, body.fill)
         tops = [(i * stride, j * stride) for i in range(nh) for j in range(nw)]
         probs = np.empty(len(tops))
         for start in range(0, len(tops), batch):
@@ -526,7 +659,10 @@ def occlusion(services, network_id: str, body) -> dict:
     drop = (base[cls] - probs).reshape(nh, nw)
     lo, hi, _ = _range(drop)
     return clean({"class": cls, "class_name": names[cls], "baseline": float(base[cls]), "patch": ph,
-                  "stride": stride, "fill": body.fill, "shape": [nh, nw], "map": drop.tolist(), "min": lo, "max": hi,
+                  "stride": stride, "fill": body.fill,
+                  "fill_value": fill.astype(np.float64).tolist(),
+                  "fill_pixel": _pixel_values(fill, info["ds"]),
+                  "shape": [nh, nw], "map": drop.tolist(), "min": lo, "max": hi,
                   "png": data_url(png_bytes(to_uint8(drop, lo, hi)))})
 
 

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import time
 
 import numpy as np
 import pytest
@@ -72,6 +73,37 @@ def test_predict_a_dataset_sample(client, lenet):
     ds = client.app.state.services.datasets.load("strokes")
     assert body["label"] == int(ds.y_test[3])
     np.testing.assert_allclose(p, local_net(client, lenet).predict_proba(ds.normalize(ds.x_test[3]))[0], atol=1e-6)
+
+
+def test_predict_says_whether_the_weights_are_trained(client):
+    id = make(client, preset="lenet5", seed=5)
+    body = client.post(f"/api/networks/{id}/predict", json=SAMPLE).json()
+    assert body["weights"] == {"state": "untrained", "runs": 0, "epochs": 0, "steps": 0, "run": None}
+    quick = {"dataset": "strokes", "epochs": 1, "batch_size": 50, "max_train": 200, "validation": 0.25}
+    run = client.post(f"/api/networks/{id}/runs", json=quick).json()["id"]
+    deadline = time.monotonic() + 120
+    while client.get(f"/api/runs/{run}").json()["status"] != "completed":
+        assert time.monotonic() < deadline, "the run did not complete"
+        time.sleep(0.05)
+    weights = client.post(f"/api/networks/{id}/predict", json=SAMPLE).json()["weights"]
+    assert weights["state"] == "trained" and weights["runs"] == 1 and weights["run"] == run
+    assert weights["epochs"] == 1 and weights["steps"] > 0
+
+
+@pytest.mark.parametrize("outputs,words", [
+    (12, "it has 12 outputs but strokes has 10 classes, so outputs 10 and 11 stand for no class"),
+    (4, "it can never predict strokes's classes 4, 5, 6, ..."),
+])
+def test_predict_warns_when_the_network_does_not_fit_the_dataset(client, outputs, words):
+    spec = {"input": [1, 28, 28], "layers": [{"type": "flatten"},
+                                             {"type": "linear", "out_features": outputs}]}
+    body = client.post(f"/api/networks/{make(client, spec=spec)}/predict", json=SAMPLE).json()
+    assert words in body["fit_warning"]
+    names = body["class_names"]
+    assert len(names) == outputs and names[:4] == ["0", "1", "2", "3"]
+    assert outputs < 10 or names[10:] == ["output 10", "output 11"]
+    fits = client.post("/api/networks", json={"preset": "lenet5"}).json()["id"]
+    assert client.post(f"/api/networks/{fits}/predict", json=SAMPLE).json()["fit_warning"] is None
 
 
 def test_predict_pixels_normalized_by_255_or_by_the_dataset(client, lenet):
@@ -176,7 +208,7 @@ def test_activations_of_every_layer(client, lenet):
     body = r.json()
     assert body["input_shape"] == [1, 28, 28]
     layers = {l["path"]: l for l in body["layers"]}
-    assert list(layers)[0] == "input" and len(layers) == 13
+    assert next(iter(layers)) == "input" and len(layers) == 13
     conv1 = layers["layers[0]"]
     assert conv1["type"] == "conv2d" and conv1["name"] == "conv1" and conv1["shape"] == [6, 28, 28]
     assert layers["layers[11]"]["shape"] == [10]
@@ -235,6 +267,42 @@ def test_activations_errors(client, lenet, monkeypatch):
     monkeypatch.setattr(settings, "max_request_activation_bytes", 10_000)
     r = client.post(f"/api/networks/{lenet}/activations", json=SAMPLE)
     assert r.status_code == 413 and "MiB" in r.json()["detail"]
+
+
+def test_overview_is_every_layer_and_the_prediction_from_one_set_of_weights(client, lenet):
+    r = client.post(f"/api/networks/{lenet}/overview", json=SAMPLE)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    ds = client.app.state.services.datasets.load("strokes")
+    x = ds.normalize(ds.x_test[3])
+    net = local_net(client, lenet)
+    taps = net.feature_maps(x)
+    assert [l["path"] for l in body["layers"]] == list(taps)
+    conv2 = body["layers"][4]
+    assert conv2["name"] == "conv2" and conv2["type"] == "conv2d" and conv2["shape"] == [16, 10, 10]
+    assert conv2["window"] == {"kernel": [5, 5], "stride": [1, 1], "padding": [0, 0]}
+    assert conv2["groups"] == 1 and body["layers"][3]["window"]["kernel"] == [2, 2]  # pool1
+    values = np.frombuffer(base64.b64decode(conv2["data"]), "<f2").reshape(16, 10, 10)
+    np.testing.assert_allclose(values, taps["layers[3]"][0], rtol=2e-3, atol=2e-3)
+    prediction = body["prediction"]
+    np.testing.assert_allclose(prediction["probabilities"], net.predict_proba(x)[0], atol=1e-6)
+    assert prediction["label"] == int(ds.y_test[3]) and body["weights"]["state"] == "untrained"
+    assert "(value/255 - mean) / std" in body["normalization"]["text"]
+
+
+def test_the_weights_of_one_unit(client, lenet):
+    net = local_net(client, lenet)
+    body = client.get(f"/api/networks/{lenet}/weights?layer=conv2&unit=3").json()
+    assert body["weights"]["shape"] == [6, 5, 5] and body["reads"] == [0, 6]
+    np.testing.assert_allclose(body["weights"]["values"], net.layer("conv2").params["W"][3], atol=1e-7)
+    assert body["bias"] == 0 and body["grad"] is None and body["kernel_size"] == [5, 5]
+    row = client.get(f"/api/networks/{lenet}/weights?layer=fc1&unit=7").json()
+    np.testing.assert_allclose(row["weights"]["values"], net.layer("fc1").params["W"][7], atol=1e-7)
+    r = client.get(f"/api/networks/{lenet}/weights?layer=fc1&unit=120")
+    assert r.status_code == 422 and "0 to 119" in r.text and loc_of(r) == [["query", "unit"]]
+    r = client.get(f"/api/networks/{lenet}/weights?layer=pool1&unit=0")
+    assert r.status_code == 422 and "conv2d or linear" in r.text
+    assert client.get(f"/api/networks/{lenet}/weights?unit=0").status_code == 422
 
 
 # ---- weights ---------------------------------------------------------------------------------
@@ -333,7 +401,7 @@ def test_saliency_errors(client, lenet):
 def test_occlusion_matches_covering_a_patch_by_hand(client, lenet):
     px = digit_pixels(4)
     r = client.post(f"/api/networks/{lenet}/occlusion", json={"pixels": px.tolist(), "class": 3, "patch": 7,
-                                                              "stride": 7})
+                                                              "stride": 7, "fill": "zero"})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["shape"] == [4, 4] and np.array(body["map"]).shape == (4, 4) and body["class"] == 3
@@ -347,6 +415,19 @@ def test_occlusion_matches_covering_a_patch_by_hand(client, lenet):
     assert body["png"].startswith("data:image/png;base64,")
     default = client.post(f"/api/networks/{lenet}/occlusion", json={**SAMPLE, "fill": "mean"}).json()
     assert default["patch"] == 7 and default["stride"] == 3 and default["shape"] == [8, 8]
+
+
+def test_occlusion_covers_with_the_background_by_default(client, lenet):
+    """A patch over an empty corner of a digit changes nothing: it is filled with the background
+    (black), not with 0 after normalization (grey ink on a black background)."""
+    r = client.post(f"/api/networks/{lenet}/occlusion", json={**SAMPLE, "patch": 4, "stride": 4})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["fill"] == "background" and body["fill_pixel"] == [0.0]
+    assert body["map"][0][0] == pytest.approx(0, abs=1e-5)  # the top-left corner holds no ink
+    zero = client.post(f"/api/networks/{lenet}/occlusion",
+                       json={**SAMPLE, "patch": 4, "stride": 4, "fill": "zero"}).json()
+    assert zero["fill_pixel"][0] > 10 and abs(zero["map"][0][0]) > 1e-5  # grey, and it shows
 
 
 def test_occlusion_limits(client, lenet):
