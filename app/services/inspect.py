@@ -598,11 +598,17 @@ def saliency(services, network_id: str, body) -> dict:
         with _untouched(net):
             g, cls = net.saliency(x, body.cls)
         names = _class_names(info["ds"], k)
-    m = np.abs(np.asarray(g, dtype=np.float64)).max(axis=0)
+    g = np.asarray(g, dtype=np.float64)
+    m = np.abs(g).max(axis=0)
     lo, hi, _ = _range(m)
     u8 = to_uint8(m, lo, hi)
+    # with its sign: how the score moves when the pixel brightens (in every channel at once)
+    signed = g.sum(axis=0)
+    s_lo, s_hi, _ = _range(signed)
     return clean({"class": cls, "class_name": names[cls], "shape": list(m.shape), "encoding": "uint8",
-                  "map": b64(u8), "min": lo, "max": hi, "png": data_url(png_bytes(u8))})
+                  "map": b64(u8), "min": lo, "max": hi, "png": data_url(png_bytes(u8)),
+                  "gradient": {"shape": list(signed.shape), "min": s_lo, "max": s_hi,
+                               "encoding": "float32", "data": b64(signed.astype("<f4"))}})
 
 
 # ---- occlusion ----------------------------------------------------------------------------

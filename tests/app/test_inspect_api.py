@@ -383,6 +383,10 @@ def test_saliency(client, lenet):
     expect = np.abs(g).max(axis=0)
     assert body["max"] == pytest.approx(expect.max(), rel=1e-5)
     assert np.unravel_index(m.argmax(), m.shape) == np.unravel_index(expect.argmax(), expect.shape)
+    signed = body["gradient"]  # with its sign: the channels' sum
+    values = np.frombuffer(base64.b64decode(signed["data"]), "<f4").reshape(signed["shape"])
+    np.testing.assert_allclose(values, g.sum(axis=0), rtol=1e-5, atol=1e-7)
+    assert signed["min"] == pytest.approx(g.sum(axis=0).min(), rel=1e-5)
     png = Image.open(io.BytesIO(base64.b64decode(body["png"].split(",", 1)[1])))
     assert png.size == (28, 28)
     default = client.post(f"/api/networks/{lenet}/saliency", json=SAMPLE).json()
