@@ -1,6 +1,7 @@
 // A drawing pad: white strokes on black, like an MNIST digit, drawn with a mouse,
 // a finger or a pen (pointer events). It reports strokes through callbacks and
-// hands out its pixels as a 2-D list of 0-255 numbers.
+// hands out its pixels as a 2-D list of 0-255 numbers. Between drawings it can
+// show a picture, the sample being inspected.
 
 import { el } from "../ui.js";
 
@@ -14,6 +15,7 @@ export class DrawPad {
     this.onDraw = onDraw;
     this.onEnd = onEnd;
     this.empty = true;
+    this.showing = false; // a picture is shown, not a drawing
     this.pointer = null; // the id of the pointer drawing, one at a time
     this.last = null;
     this.canvas = el("canvas", {
@@ -32,6 +34,15 @@ export class DrawPad {
     this.ctx.fillStyle = "#000";
     this.ctx.fillRect(0, 0, this.size, this.size);
     this.empty = true;
+    this.showing = false;
+  }
+
+  // Show a picture (the dataset sample being inspected) until the next stroke clears it.
+  show(image) {
+    this.ctx.imageSmoothingEnabled = false; // its pixels, as the network gets them
+    this.ctx.drawImage(image, 0, 0, this.size, this.size);
+    this.empty = true;
+    this.showing = true;
   }
 
   // The event's position in canvas pixels (the canvas may be shown smaller than it is).
@@ -44,6 +55,7 @@ export class DrawPad {
   down(e) {
     if (this.pointer !== null || (e.pointerType === "mouse" && e.button !== 0)) return;
     e.preventDefault();
+    if (this.showing) this.clear(); // a stroke starts a drawing of one's own
     this.pointer = e.pointerId;
     try { this.canvas.setPointerCapture(e.pointerId); } catch { /* synthetic events have no capture */ }
     this.last = this.point(e);

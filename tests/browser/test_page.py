@@ -127,10 +127,11 @@ def test_drawing_a_digit_gives_probabilities_and_feature_maps(page):
     mouse.up()
     page.page.wait_for_selector("[data-probabilities] [data-class]")
     assert page.page.locator("[data-probabilities] [data-class]").count() == 10
-    page.page.wait_for_selector('[data-maps-layer="layers[0]"] canvas')
-    assert page.page.locator("[data-maps-layer]").count() >= 10
+    page.page.wait_for_selector('[data-overview-layer="layers[0]"] [data-map]')
+    assert page.page.locator("[data-overview-layer]").count() >= 10
     # the input's numbers are normalized, and the page says how
-    note = page.page.locator('[data-maps-layer="input"] [data-maps-note]')
+    page.page.click(".inspect-normalization summary")
+    note = page.page.locator("[data-input-normalization]")
     note.wait_for(state="visible")
     assert "(value/255 - mean) / std" in note.text_content()
     page.shot("inspect")

@@ -140,7 +140,7 @@ def test_a_reload_during_training_comes_back_to_the_run(browser, live_server):
         # Inspect shows the network being trained: no other network is built for it
         before = len(httpx.get(f"{live_server.url}/api/networks").json())
         p.tab("inspect")
-        p.page.wait_for_selector('[data-maps-layer="layers[0]"] canvas', timeout=60_000)
+        p.page.wait_for_selector('[data-overview-layer="layers[0]"] [data-map]', timeout=60_000)
         assert len(httpx.get(f"{live_server.url}/api/networks").json()) == before
         assert p.page.evaluate("window.playground.store.state.networkId") == run["network_id"]
     finally:
