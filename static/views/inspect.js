@@ -13,6 +13,10 @@ import { PredictionPanel } from "./inspect/prediction-panel.js";
 import { RefreshLoop } from "./inspect/refresh-loop.js";
 import { el } from "../ui.js";
 
+// Conv weights a refresh always fetches; a network with more fetches them every few refreshes.
+const SMALL_FILTERS = 250_000;
+const BIG_FILTERS_EVERY = 8;
+
 export class InspectView {
   constructor(root, { store, api, session }) {
     this.root = root;
@@ -26,6 +30,8 @@ export class InspectView {
     this.connecting = false;
     this.dataset = null;
     this.convPaths = null;  // the conv layers of the network, for the filters
+    this.filtersEvery = 1;  // refreshes per refresh of the filters
+    this.refreshes = 0;
     this.snapshot = null;   // the last overview answer
     this.live = false;
     this.serverTraining = false;
@@ -91,7 +97,10 @@ export class InspectView {
     if (gen !== this.netGen) return;
     this.connecting = false;
     this.netId = id;
-    this.convPaths = list.layers.filter((l) => l.type === "conv2d").map((l) => l.path);
+    const convs = list.layers.filter((l) => l.type === "conv2d");
+    this.convPaths = convs.map((l) => l.path);
+    const size = convs.reduce((sum, l) => sum + l.params.W.reduce((a, b) => a * b, 1), 0);
+    this.filtersEvery = size <= SMALL_FILTERS ? 1 : BIG_FILTERS_EVERY;
     this.clear();
     this.loop.request({ explain: true });
     this.updateLive(this.store.state);
@@ -114,14 +123,15 @@ export class InspectView {
     if (!id || !this.visible) return;
     const body = this.input.body(this.store.state.dataset);
     const unit = this.detail.open ? this.detail.wantedUnit() : null;
+    const withFilters = explain || this.refreshes++ % this.filtersEvery === 0;
     const [overview, filters, unitAnswer] = await Promise.allSettled([
       body ? this.api.overview(id, body) : null,
-      Promise.all(this.convPaths.map((path) => this.api.weights(id, path))),
+      withFilters ? Promise.all(this.convPaths.map((path) => this.api.weights(id, path))) : null,
       unit ? this.api.weights(id, unit.path, unit.unit) : null,
     ]);
     if (gen !== this.netGen) return;
-    if (filters.status === "fulfilled") this.filters.render(filters.value);
-    else this.filters.showError(filters.reason);
+    if (filters.status === "rejected") this.filters.showError(filters.reason);
+    else if (filters.value) this.filters.render(filters.value);
     if (overview.status === "rejected") {
       this.input.showError(overview.reason);
       this.snapshot = null;

@@ -5,7 +5,7 @@
 
 import { el, fmt } from "../../ui.js";
 import { colourBar, extent, picture, rangeFor, scaleOf, short } from "./colours.js";
-import { isSpatial, layerName, mapValues, mapsRead } from "./layers.js";
+import { isSpatial, layerName, linkKind, mapValues, mapsRead } from "./layers.js";
 
 const MAX_READ = 16;      // maps (and kernels) shown beside a conv map
 const READ_SIDE = 84;     // px: a map it reads
@@ -116,12 +116,21 @@ function squareOf(values, range) {
     { "data-kernel": 0, class: "kernel", role: "img", title: `${values.length} weights` });
 }
 
-// A map of an elementwise or pooling layer: the one map it reads, larger.
-export function sameMapParts({ snapshot, before, j }) {
-  return [el("h3", { text: `It reads map ${j + 1} of ${layerName(before)}` }),
-    readMap(snapshot, before, j, 2 * READ_SIDE)];
+// A map of a layer without weights of its own: the one map it reads (an elementwise or
+// pooling layer), larger, or the maps a block mixes.
+export function mapsParts({ snapshot, layer, before, j }) {
+  if (linkKind(layer, before) === "one") {
+    return [el("h3", { text: `It reads map ${j + 1} of ${layerName(before)}` }),
+      readMap(snapshot, before, j, 2 * READ_SIDE)];
+  }
+  const reads = mapsRead(layer, before, j);
+  const shown = reads.slice(0, MAX_READ);
+  return [el("h3", { text: `It reads all ${reads.length} maps of ${layerName(before)}` }),
+    el("div", { class: "read-rows" }, ...shown.map((i) => readMap(snapshot, before, i))),
+    reads.length > shown.length
+      ? el("p", { class: "muted", text: `+${reads.length - shown.length} more` }) : null];
 }
 
-// Whether the layer's maps each read the one map of the same number before them.
-export const readsSameMap = (layer, before) => Boolean(before) && isSpatial(layer)
-  && isSpatial(before) && before.shape[0] === layer.shape[0] && layer.type !== "conv2d";
+// Whether a map of the layer reads maps of the column before it, and none of its own weights.
+export const readsMaps = (layer, before) => Boolean(before) && isSpatial(layer)
+  && isSpatial(before) && !["conv2d", "linear"].includes(layer.type);

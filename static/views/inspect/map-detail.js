@@ -5,9 +5,11 @@
 import { el, fmt } from "../../ui.js";
 import { BigMap } from "./big-map.js";
 import { extent, rangeFor, scaleOf } from "./colours.js";
-import { filterParts, readsSameMap, rowParts, sameMapParts } from "./detail-reads.js";
+import { filterParts, mapsParts, readsMaps, rowParts } from "./detail-reads.js";
 import { whatItComputes } from "./layer-words.js";
-import { columnsOf, isSpatial, layerLongName, layerName, mapCount, mapValues } from "./layers.js";
+import {
+  columnsOf, isSpatial, layerLongName, layerName, linkKind, mapCount, mapValues,
+} from "./layers.js";
 
 export class MapDetail {
   // onClose(): the student closed it; onUnit(): another unit was picked, fetch its weights.
@@ -122,10 +124,10 @@ export class MapDetail {
       const title = this.isScores(layer)
         ? `the score of ${snapshot.prediction.class_names[want.unit]}` : `unit ${want.unit}`;
       parts = rowParts({ snapshot, before, unit, title, maps: this.flattened(before) });
-    } else if (readsSameMap(layer, before)) {
-      parts = sameMapParts({ snapshot, before, j });
+    } else if (readsMaps(layer, before)) {
+      parts = mapsParts({ snapshot, layer, before, j });
     }
-    this.reads.replaceChildren(...parts);
+    this.reads.replaceChildren(...parts.filter(Boolean));
     this.markWindows(this.hover);
   }
 
@@ -141,10 +143,13 @@ export class MapDetail {
     this.hover = cell;
     const layer = this.target && this.snapshot && this.snapshot.layer(this.target.path);
     const before = layer && this.snapshot.before(layer.path);
-    const win = (layer && layer.window) || { kernel: [1, 1], stride: [1, 1], padding: [0, 0] };
+    // a layer with a window reads that window; an elementwise one the same cell; a block more
+    const one = before && isSpatial(before) && linkKind(layer, before) === "one";
+    const cellOnly = { kernel: [1, 1], stride: [1, 1], padding: [0, 0] };
+    const win = (layer && layer.window) || (one ? cellOnly : null);
     for (const read of this.reads.querySelectorAll("[data-input-map]")) {
       const box = read.querySelector(".window-box");
-      box.hidden = !cell || !before || !isSpatial(before);
+      box.hidden = !cell || !win || !before || !isSpatial(before);
       if (box.hidden) continue;
       const [, h, w] = before.shape;
       const top = cell.row * win.stride[0] - win.padding[0];

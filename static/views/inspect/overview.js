@@ -10,7 +10,11 @@ import { Links } from "./links.js";
 
 const MAX_MAPS = 128;  // thumbnails per column; a bigger layer says how many more it has
 const MAX_THUMB = 72;  // px
+const MIN_FIT = 20;    // px: thumbnails shrink to fit the width down to this, then it scrolls
 const GAP = 4;         // px between thumbnails
+const COLUMN_GAP = 20; // px between columns (inspect.css)
+const STRIP_WIDTH = 52;   // px: a strip's column, about (inspect.css)
+const SCORES_WIDTH = 190; // px: the class scores' column, about
 // px: below this a column wraps into more sub-columns; many maps make do with less
 const minThumb = (maps) => (maps > 32 ? 24 : 40);
 
@@ -42,6 +46,7 @@ export class Overview {
       el("option", { value: "layer" }, "one range per layer (compare maps)"),
       el("option", { value: "map" }, "each map its own range (see faint maps)"));
     this.columnsBox = el("div", { class: "overview-columns" });
+    this.width = 0; // of the scrolling box the columns are fitted into
     this.stage = el("div", { class: "overview-stage" }, this.links.svg, this.columnsBox);
     this.node = el("section", { class: "panel inspect-overview", "data-overview": "",
       "data-refreshes": "0", "aria-labelledby": "overview-h" },
@@ -52,9 +57,10 @@ export class Overview {
         "Each column is a layer's output, from the input to the class scores; each square one ",
         "feature map. Lines join a map to the maps it reads. Click a map to open it large with ",
         "its filter."),
-      el("div", { class: "overview-scroll", tabindex: "0",
+      this.scroller = el("div", { class: "overview-scroll", tabindex: "0",
         "aria-label": "The network's layers, scroll sideways" }, this.stage));
     new ResizeObserver(() => this.drawLinks()).observe(this.columnsBox);
+    new ResizeObserver(() => this.refit()).observe(this.scroller);
   }
 
   // A new answer: rebuild the columns when the layers changed, then paint every picture.
@@ -62,10 +68,12 @@ export class Overview {
     this.snapshot = snapshot;
     const layers = columnsOf(snapshot.layers);
     const key = `${layers.map((l) => `${l.path}:${l.shape.join("x")}`).join("|")}|${bodyHeight()}`
-      + `|${Boolean(snapshot.prediction)}`;
+      + `|${Boolean(snapshot.prediction)}|${this.width}`;
     if (key !== this.key) {
       this.key = key;
-      this.columns = layers.map((layer, k) => this.makeColumn(layer, k === layers.length - 1));
+      const sides = fitSides(layers, this.width, Boolean(snapshot.prediction));
+      this.columns = layers.map((layer, k) => this.makeColumn(layer, k === layers.length - 1,
+        sides[k]));
       this.columnsBox.replaceChildren(...this.columns.map((c) => c.node));
       this.mark(this.selected); // the same picture, in the new columns
       requestAnimationFrame(() => this.drawLinks());
@@ -80,6 +88,14 @@ export class Overview {
     this.selected = null;
     this.columnsBox.replaceChildren();
     this.links.svg.replaceChildren();
+  }
+
+  // The box's width changed (a window resized, the view shown): fit the columns again.
+  refit() {
+    const width = this.scroller.clientWidth;
+    if (!width || width === this.width) return;
+    this.width = width;
+    if (this.snapshot && this.key !== null) this.render(this.snapshot);
   }
 
   drawLinks() {
@@ -108,9 +124,10 @@ export class Overview {
   }
 
   // ---- columns ------------------------------------------------------------------------------
-  makeColumn(layer, last) {
+  makeColumn(layer, last, plan) {
     const scores = last && !isSpatial(layer) && this.snapshot.prediction;
-    const body = scores ? scoresBody(layer) : isSpatial(layer) ? mapsBody(layer) : stripBody(layer);
+    const body = scores ? scoresBody(layer) : isSpatial(layer) ? mapsBody(layer, plan)
+      : stripBody(layer);
     const bars = el("div", { class: "column-bars" });
     const node = el("div", { class: `overview-column kind-${body.kind}`,
       "data-overview-layer": layer.path, "data-layer-type": layer.type },
@@ -145,14 +162,34 @@ export class Overview {
 }
 
 // ---- a column's pictures ----------------------------------------------------------------------
-// Maps as thumbnails, in as many sub-columns as keep them big enough to see.
-function mapsBody(layer) {
+// How a column of n maps is laid out: in as many sub-columns as keep its thumbnails big
+// enough to see, in the height the columns share.
+function gridPlan(n) {
+  const height = bodyHeight();
+  const maxRows = Math.max(1, Math.floor(height / (minThumb(n) + GAP)));
+  const cols = Math.ceil(n / maxRows);
+  const rows = Math.ceil(n / cols);
+  return { cols, rows, side: Math.max(16, Math.min(MAX_THUMB, Math.floor(height / rows) - GAP)) };
+}
+
+// Each column's plan, the thumbnails shrunk (not below MIN_FIT) so that the whole network
+// fits the width of a projector's screen; a network too wide even then scrolls.
+function fitSides(layers, width, scores) {
+  const plans = layers.map((l) => (isSpatial(l) ? gridPlan(Math.min(l.shape[0], MAX_MAPS)) : null));
+  const wide = (p) => p.cols * p.side + (p.cols - 1) * GAP;
+  const fixed = layers.reduce((sum, l, k) => sum + (plans[k] ? 0
+    : scores && k === layers.length - 1 ? SCORES_WIDTH : STRIP_WIDTH), 0)
+    + COLUMN_GAP * (layers.length - 1);
+  const maps = plans.reduce((sum, p) => sum + (p ? wide(p) : 0), 0);
+  if (!width || !maps || fixed + maps <= width) return plans;
+  const scale = Math.max(0, (width - fixed) / maps);
+  return plans.map((p) => p && { ...p, side: Math.max(MIN_FIT, Math.floor(p.side * scale)) });
+}
+
+// Maps as thumbnails.
+function mapsBody(layer, { rows, side }) {
   const [n, h, w] = layer.shape;
   const shown = Math.min(n, MAX_MAPS);
-  const height = bodyHeight();
-  const maxRows = Math.max(1, Math.floor(height / (minThumb(shown) + GAP)));
-  const rows = Math.ceil(shown / Math.ceil(shown / maxRows));
-  const side = Math.max(16, Math.min(MAX_THUMB, Math.floor(height / rows) - GAP));
   const name = layerName(layer);
   const canvases = Array.from({ length: shown }, (_, i) => {
     const canvas = clickable(el("canvas", { class: "thumb", width: w, height: h, "data-map": i,
@@ -164,7 +201,7 @@ function mapsBody(layer) {
   });
   const grid = el("div", { class: "column-maps" }, ...canvases);
   grid.style.gridTemplateRows = `repeat(${rows}, auto)`;
-  grid.style.height = `${height}px`;
+  grid.style.height = `${bodyHeight()}px`;
   const more = n > shown
     ? el("p", { class: "muted column-more", text: `+${n - shown} more` }) : null;
   return { kind: "maps", node: grid, canvases, targets: () => canvases, more };
