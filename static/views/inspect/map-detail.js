@@ -92,7 +92,7 @@ export class MapDetail {
     const values = snapshot.values(layer.path);
     const own = spatial ? mapValues(layer, values, j) : values;
     const scale = scaleOf(layer, j);
-    const ends = spatial && layer.path !== "input" ? layer : extent(own);
+    const ends = extent(own); // large, a map shows its own contrast (the overview compares)
     const range = rangeFor(scale, ends.min, ends.max);
     const scores = this.isScores(layer);
     const name = layerName(layer);
@@ -102,7 +102,7 @@ export class MapDetail {
     this.what.textContent = whatItComputes(layer, snapshot.before(layer.path), j, snapshot);
     this.big.show(own, { h: layer.shape[1], w: layer.shape[2], vector: !spatial, scale, range,
       names: scores ? snapshot.prediction.class_names : null,
-      label: spatial && layer.path !== "input" ? "this layer's range" : "values",
+      label: spatial ? "this map's range" : "values",
       describe: `${this.title.textContent}, drawn large` });
     const want = this.wantedUnit();
     this.big.markPicked(!spatial && want ? want.unit : null);

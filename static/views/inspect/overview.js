@@ -10,7 +10,8 @@ import { Links } from "./links.js";
 
 const MAX_MAPS = 128;  // thumbnails per column; a bigger layer says how many more it has
 const MAX_THUMB = 72;  // px
-const MIN_FIT = 20;    // px: thumbnails shrink to fit the width down to this, then it scrolls
+const MIN_FIT = 24;    // px: thumbnails shrink to fit the width down to this, then it scrolls
+const MIN_SCALE = 0.5; // a screen that would shrink them more (a phone's) scrolls instead
 const GAP = 4;         // px between thumbnails
 const COLUMN_GAP = 20; // px between columns (inspect.css)
 const STRIP_WIDTH = 52;   // px: a strip's column, about (inspect.css)
@@ -183,6 +184,7 @@ function fitSides(layers, width, scores) {
   const maps = plans.reduce((sum, p) => sum + (p ? wide(p) : 0), 0);
   if (!width || !maps || fixed + maps <= width) return plans;
   const scale = Math.max(0, (width - fixed) / maps);
+  if (scale < MIN_SCALE) return plans;
   return plans.map((p) => p && { ...p, side: Math.max(MIN_FIT, Math.floor(p.side * scale)) });
 }
 
