@@ -1,7 +1,8 @@
 // The overview, in CNN Explainer's manner: a column per layer from the input to the class
 // scores, every feature map a thumbnail, a vector a strip, lines from each map to the maps
 // that read it, and a colour bar under every column. Clicking a picture selects it (the
-// detail below opens it large); hovering one lights up the lines into it.
+// detail below opens it large); hovering one lights up the lines into it. From the
+// keyboard the overview is one stop: the arrow keys move between pictures, Enter opens one.
 
 import { el, fmt } from "../../ui.js";
 import { colourBar, extent, paint, rangeFor, scaleOf, short } from "./colours.js";
@@ -61,6 +62,7 @@ export class Overview {
       this.scroller = el("div", { class: "overview-scroll", tabindex: "0",
         "aria-label": "The network's layers, scroll sideways" }, this.stage));
     new ResizeObserver(() => this.drawLinks()).observe(this.columnsBox);
+    this.columnsBox.addEventListener("keydown", (e) => this.move(e));
     new ResizeObserver(() => this.refit()).observe(this.scroller);
   }
 
@@ -77,6 +79,7 @@ export class Overview {
         sides[k]));
       this.columnsBox.replaceChildren(...this.columns.map((c) => c.node));
       this.mark(this.selected); // the same picture, in the new columns
+      this.rove(this.columns[0].targets()[0]);
       requestAnimationFrame(() => this.drawLinks());
     }
     this.repaint();
@@ -124,6 +127,26 @@ export class Overview {
     this.lightUp(target);
   }
 
+  // ---- the keyboard: one tab stop, the arrow keys between pictures -----------------------------
+  rove(target) {
+    for (const c of this.columns) for (const t of c.targets()) t.tabIndex = t === target ? 0 : -1;
+  }
+
+  move(e) {
+    const steps = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] };
+    const step = steps[e.key];
+    const k = this.columns.findIndex((c) => c.targets().includes(e.target));
+    if (!step || k < 0) return;
+    e.preventDefault();
+    const i = this.columns[k].targets().indexOf(e.target);
+    const next = this.columns[Math.min(this.columns.length - 1, Math.max(0, k + step[0]))];
+    const targets = next.targets();
+    const target = targets[Math.min(targets.length - 1, Math.max(0, i + step[1]))];
+    this.rove(target);
+    target.focus();
+    this.lightUp({ path: next.layer.path, index: targets.indexOf(target) });
+  }
+
   // ---- columns ------------------------------------------------------------------------------
   makeColumn(layer, last, plan) {
     const scores = last && !isSpatial(layer) && this.snapshot.prediction;
@@ -138,7 +161,10 @@ export class Overview {
         el("span", { class: "column-shape", text: fmt.shape(layer.shape) })),
       body.node, body.more || null, bars);
     for (const [i, target] of body.targets().entries()) {
-      target.addEventListener("click", () => this.select(layer.path, i));
+      target.addEventListener("click", () => {
+        this.rove(target);
+        this.select(layer.path, i);
+      });
       target.addEventListener("pointerenter", () => this.lightUp({ path: layer.path, index: i }));
       target.addEventListener("pointerleave", () => this.lightUp(this.selected));
     }
