@@ -319,7 +319,8 @@ def weights_state(services, network_id: str) -> dict:
     state = "training" if active else "trained" if kept else "untrained"
     return {"state": state, "runs": len(kept), "epochs": sum(r["epoch"] for r in kept + active),
             "steps": sum(r["steps"] for r in kept + active),
-            "run": (active or kept or [{"id": None}])[-1]["id"]}
+            "run": (active or kept or [{"id": None}])[-1]["id"],
+            "status": active[-1]["status"].value if active else None}
 
 
 def predict(services, network_id: str, body) -> dict:

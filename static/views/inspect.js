@@ -158,7 +158,9 @@ export class InspectView {
       this.detail.render(snapshot);
       if (unitAnswer) this.detail.renderUnit(unitAnswer);
     }
-    this.serverTraining = Boolean(weights) && weights.state === "training";
+    // paused, the weights stand still: no need to follow them
+    this.serverTraining = Boolean(weights) && weights.state === "training"
+      && weights.status !== "paused";
     this.updateLive(this.store.state);
   }
 
@@ -211,12 +213,13 @@ export class InspectView {
   }
 
   // ---- live while a run trains --------------------------------------------------------------
-  // The store knows the page's own run; the server's answers tell of one started elsewhere.
+  // The store knows the page's own run as it starts; the server's answers tell of one started
+  // elsewhere, and of a run's end only once its weights are the network's (the store may hear
+  // of the end a moment before): live while either says it trains.
   updateLive(state) {
     const run = state.activeRun;
-    const mine = run && run.network_id === this.netId;
-    const training = mine ? ["queued", "running"].includes(run.status) : this.serverTraining;
-    const live = this.visible && Boolean(this.netId) && training;
+    const mine = run && run.network_id === this.netId && ["queued", "running"].includes(run.status);
+    const live = this.visible && Boolean(this.netId) && (mine || this.serverTraining);
     // the run ended: show its final weights, once
     if (this.live && !live && this.visible) this.loop.request({ explain: true });
     this.live = live;

@@ -78,7 +78,8 @@ def test_predict_a_dataset_sample(client, lenet):
 def test_predict_says_whether_the_weights_are_trained(client):
     id = make(client, preset="lenet5", seed=5)
     body = client.post(f"/api/networks/{id}/predict", json=SAMPLE).json()
-    assert body["weights"] == {"state": "untrained", "runs": 0, "epochs": 0, "steps": 0, "run": None}
+    assert body["weights"] == {"state": "untrained", "runs": 0, "epochs": 0, "steps": 0, "run": None,
+                               "status": None}
     quick = {"dataset": "strokes", "epochs": 1, "batch_size": 50, "max_train": 200, "validation": 0.25}
     run = client.post(f"/api/networks/{id}/runs", json=quick).json()["id"]
     deadline = time.monotonic() + 120
@@ -87,7 +88,7 @@ def test_predict_says_whether_the_weights_are_trained(client):
         time.sleep(0.05)
     weights = client.post(f"/api/networks/{id}/predict", json=SAMPLE).json()["weights"]
     assert weights["state"] == "trained" and weights["runs"] == 1 and weights["run"] == run
-    assert weights["epochs"] == 1 and weights["steps"] > 0
+    assert weights["epochs"] == 1 and weights["steps"] > 0 and weights["status"] is None
 
 
 @pytest.mark.parametrize("outputs,words", [

@@ -13,6 +13,9 @@ function weightsWords(w) {
     return "Untrained: these are the random weights the network started with. No run has "
       + "trained it, so its answer is a guess. Train it in the Train view.";
   }
+  if (w.state === "training" && w.status === "paused") {
+    return "Training paused: what you see are the run's weights so far.";
+  }
   if (w.state === "training") {
     return "Training now: what you see follows the run's weights as it learns.";
   }
