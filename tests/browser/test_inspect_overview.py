@@ -119,9 +119,11 @@ def test_clicking_a_map_opens_it_large_with_values_on_hover_and_its_filter(page,
     kernels = page.page.locator("[data-detail-filter] [data-kernel]")
     kernels.first.wait_for()
     assert kernels.count() == 6
-    lo, hi = bar_ends(page, "[data-detail-filter] [data-colour-bar]")
+    bars = page.page.locator("[data-detail-filter] [data-colour-bar]")
+    scales = [bars.nth(i).get_attribute("data-scale") for i in range(bars.count())]
+    assert scales == ["sequential", "diverging"]  # the maps it reads (pooled ReLUs), its weights
+    lo, hi = bar_ends(page, '[data-detail-filter] [data-colour-bar][data-scale="diverging"]')
     assert lo == pytest.approx(-hi) and hi > 0
-    assert page.page.get_attribute("[data-detail-filter] [data-colour-bar]", "data-scale") == "diverging"
     assert page.page.locator("[data-detail-reads] [data-input-map]").count() == 6
     page.shot("inspect-detail-1366")
 

@@ -17,15 +17,31 @@ const symmetric = (t) => Math.max(Math.abs(t.min ?? 0), Math.abs(t.max ?? 0)) ||
 // Map i of the column before, with a box (hidden) for the window a pointed-at value reads.
 export function readMap(snapshot, before, i, side = READ_SIDE) {
   const [, h, w] = before.shape;
-  const scale = scaleOf(before, i);
-  const values = mapValues(before, snapshot.values(before.path), i);
-  const range = before.path === "input" ? rangeFor(scale, ...Object.values(extent(values)))
-    : rangeFor(scale, before.min, before.max);
+  const { scale, range, values } = readScale(snapshot, before, i);
   const name = `map ${i + 1} of ${layerName(before)}`;
   const canvas = picture(values, h, w, scale, range, side / Math.max(h, w),
     { role: "img", "aria-label": name });
   return el("div", { class: "read-map", "data-input-map": i, title: name },
     canvas, el("div", { class: "window-box", hidden: true }));
+}
+
+// The colours of map i of the column before: its layer's range (an image channel: its own).
+function readScale(snapshot, before, i) {
+  const scale = scaleOf(before, i);
+  const values = mapValues(before, snapshot.values(before.path), i);
+  const ends = before.path === "input" ? extent(values) : before;
+  return { scale, range: rangeFor(scale, ends.min, ends.max), values };
+}
+
+// The colour bars of the maps read: one for a layer, one per channel of a colour image.
+function readBars(snapshot, before, reads) {
+  const channels = before.path === "input" ? reads : reads.slice(0, 1);
+  return el("div", { class: "read-bars" }, ...channels.map((i) => {
+    const { scale, range } = readScale(snapshot, before, i);
+    const what = before.path === "input" && before.shape[0] === 3
+      ? `${["red", "green", "blue"][i]} of the input` : `maps of ${layerName(before)}`;
+    return colourBar(scale, range.min, range.max, what, { width: 120 });
+  }));
 }
 
 // A conv map: "map i ⊛ kernel i" for every map its filter reads, then the filter's gradient.
@@ -51,7 +67,8 @@ export function filterParts({ snapshot, layer, before, j, unit }) {
   return [
     el("h3", { text: `Filter ${j + 1}: one ${kh}×${kw} kernel per map it reads${bias}` }),
     el("div", { class: "detail-filter", "data-detail-filter": "" },
-      weights ? colourBar("diverging", -m, m, "weight", { width: 160 }) : null,
+      el("div", { class: "read-bars" }, readBars(snapshot, before, shown),
+        weights ? colourBar("diverging", -m, m, "weight", { width: 160 }) : null),
       el("div", { class: "read-rows" }, ...rows),
       more > 0 ? el("p", { class: "muted", text: `+${more} more` }) : null),
     gradientPart(unit, kh, kw, Math.max(4, px - 4)),
@@ -121,11 +138,12 @@ function squareOf(values, range) {
 export function mapsParts({ snapshot, layer, before, j }) {
   if (linkKind(layer, before) === "one") {
     return [el("h3", { text: `It reads map ${j + 1} of ${layerName(before)}` }),
-      readMap(snapshot, before, j, 2 * READ_SIDE)];
+      readBars(snapshot, before, [j]), readMap(snapshot, before, j, 2 * READ_SIDE)];
   }
   const reads = mapsRead(layer, before, j);
   const shown = reads.slice(0, MAX_READ);
   return [el("h3", { text: `It reads all ${reads.length} maps of ${layerName(before)}` }),
+    readBars(snapshot, before, shown),
     el("div", { class: "read-rows" }, ...shown.map((i) => readMap(snapshot, before, i))),
     reads.length > shown.length
       ? el("p", { class: "muted", text: `+${reads.length - shown.length} more` }) : null];
