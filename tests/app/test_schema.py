@@ -47,6 +47,8 @@ WORKING = {
                                                          {"body": SAMPLE, "query": {"format": "png", "layer": "c"}}],
     ("POST", "/api/networks/{network_id}/saliency"): [{"body": SAMPLE}],
     ("POST", "/api/networks/{network_id}/occlusion"): [{"body": {**SAMPLE, "patch": 7}}],
+    ("POST", "/api/networks/{network_id}/overview"): [{"body": SAMPLE}],
+    ("GET", "/api/networks/{network_id}/weights"): [{"query": {"layer": "c", "unit": 1}}],
     ("POST", "/api/networks/{network_id}/gradcheck"): [{"body": {"n": 1, "max_entries": 2}}],
     ("POST", "/api/networks"): [{"body": {"spec": TINY, "name": "tiny"}}],
     ("POST", "/api/networks/validate"): [{"body": TINY}],
