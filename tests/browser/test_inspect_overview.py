@@ -218,7 +218,10 @@ def test_the_input_pane_shows_the_selected_sample_and_says_what_the_network_take
         return false; }""", timeout=30_000)
     text = page.page.text_content("[data-view=inspect] .inspect-input")
     assert "digit" not in text.lower() and "colour" in text
-    assert page.page.locator(f'{column("input")} [data-map]').count() == 3  # red, green, blue
+    # the overview of the new network: the input as red, green and blue
+    page.page.wait_for_function(
+        "document.querySelectorAll('[data-overview-layer=\"input\"] [data-map]').length === 3",
+        timeout=60_000)
 
 
 def test_an_untrained_network_is_marked_untrained(page):
