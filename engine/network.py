@@ -13,6 +13,18 @@ from .layers.activations import Softmax
 from .losses import LOSSES, softmax
 from .spec import parse_spec
 
+#: The output layer's weights start this many times smaller than its init draws them (its bias
+#: starts at zero, as every bias does). Its logits then start near 0, every class about equally
+#: likely, so the first loss is about ln(classes): the sanity check of a first run (a loss far
+#: above it means the network starts out confidently wrong, and its first steps only undo that).
+#: He and Xavier keep the signal's size through the hidden layers; the output layer has no layer
+#: after it to feed, so it may start small. A spec that gives the output layer an init of its own
+#: gets exactly that init.
+OUTPUT_GAIN = 0.01
+# between the output layer and the loss only these may stand: each passes logits on unchanged or
+# only rearranged or averaged, so a small output layer still means small logits
+_AFTER_OUTPUT = {"softmax", "flatten", "dropout", "global_avgpool2d", "avgpool2d"}
+
 
 @dataclass
 class Param:
@@ -57,6 +69,9 @@ class Network:
             layer.init_params(rng, self.dtype)
             if hasattr(layer, "rng"):  # dropout: its own stream, fixed by seed and position
                 layer.rng = np.random.default_rng([self.seed, 7, i])
+        output = self.output_layer()
+        if output is not None and "init" not in spec["layers"][self.root.layers.index(output)]:
+            output.params["W"] *= self.dtype.type(OUTPUT_GAIN)
         top = self.root.layers
         # a trailing softmax is folded into the loss, which works on logits (numerically stable)
         self.ends_in_softmax = bool(top) and isinstance(top[-1], Softmax)
@@ -72,6 +87,16 @@ class Network:
             if layer.path == path or (layer.name and layer.name == path):
                 return layer
         raise KeyError(f"no layer {path!r}; layers are: " + ", ".join(l.path for l in self.root.walk()))
+
+    def output_layer(self) -> Layer | None:
+        """The layer whose weights give the logits: the last top-level layer with weights, when
+        only layers that pass its output on unchanged follow it (else None: then a relu or a
+        batch norm stands between it and the loss, and it is not an output layer)."""
+        for layer in reversed(self.root.layers):
+            if layer.type in _AFTER_OUTPUT:
+                continue
+            return layer if "W" in layer.params else None
+        return None
 
     def parameters(self) -> list[Param]:
         return [Param(f"{l.path}.{n}", l, n) for l in self.root.walk() for n in l.params]
@@ -102,7 +127,7 @@ class Network:
                 for n in d:
                     d[n] = np.array(state[f"{layer.path}.{n}"], dtype=self.dtype)
 
-    def astype(self, dtype) -> "Network":
+    def astype(self, dtype) -> Network:
         """Convert weights in place (float64 for gradient checks)."""
         self.dtype = np.dtype(dtype)
         for layer in self.root.walk():
@@ -111,7 +136,7 @@ class Network:
                     d[n] = d[n].astype(dtype)
         return self
 
-    def copy(self) -> "Network":
+    def copy(self) -> Network:
         """An independent network with the same spec and weights."""
         other = Network.__new__(Network)
         other.__dict__.update(self.__dict__)

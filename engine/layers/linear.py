@@ -58,6 +58,8 @@ class Linear(Layer):
         return self.in_shape[0] * self.out_shape[0]
 
     def init_params(self, rng, dtype=np.float32):
+        """W by its init, b zero. As a network's output layer, W then starts smaller (see
+        network.OUTPUT_GAIN): the first loss is then about ln(classes)."""
         fin, fout = self.in_shape[0], self.out_shape[0]
         self.params["W"] = init_weight(self.cfg["init"], (fout, fin), fin, fout, rng, self.cfg["std"], dtype)
         if self.cfg["bias"]:
