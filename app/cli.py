@@ -144,7 +144,8 @@ def cmd_serve(args) -> int:
     from .settings import Settings, default_data_dir
 
     settings = Settings(host=args.host, port=args.port, data_dir=Path(args.data_dir) if args.data_dir else default_data_dir(),
-                        token=args.token, **({"threads": args.threads} if args.threads else {}))
+                        token=args.token, offline=args.offline,
+                        **({"threads": args.threads} if args.threads else {}))
     if not settings.loopback and not settings.token:
         settings.token = secrets.token_urlsafe(24)
     import socket
@@ -196,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("serve", help="start the playground (page, REST API, WebSockets)")
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     v.add_argument("--port", type=int, default=8000)
+    v.add_argument("--offline", action="store_true",
+                   help="never download MNIST, Fashion-MNIST or CIFAR-10: "
+                        "only what is already on disk")
     v.add_argument("--data-dir", help="where networks, datasets and runs are kept "
                                       "(default: $CNN_PLAYGROUND_HOME or ~/.local/share/cnn-playground)")
     v.add_argument("--token", help="require this token (generated when listening beyond loopback)")

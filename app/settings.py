@@ -23,6 +23,9 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     token: str | None = None  # required on every request when set (always set off loopback)
+    # never download a dataset (a room without internet, and the tests): MNIST, Fashion-MNIST and
+    # CIFAR-10 are then only what is already on disk
+    offline: bool = False
 
     max_params: int = 20_000_000               # parameters of a network that can be built
     max_request_activation_bytes: int = 512 * 2**20   # one inspection request's activations

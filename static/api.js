@@ -78,6 +78,8 @@ export const api = {
   },
 
   datasets: () => get("/api/datasets"),
+  // MNIST, Fashion-MNIST, CIFAR-10 onto the server; resolves when it is there (can take minutes)
+  downloadDataset: (name) => post(`/api/datasets/${encodeURIComponent(name)}/download`),
   samples: (name, params) => get(`/api/datasets/${encodeURIComponent(name)}/samples${qs(params)}`),
   deleteDataset: (name) => request("DELETE", `/api/datasets/${encodeURIComponent(name)}`),
   // XMLHttpRequest, not fetch: it reports upload progress.

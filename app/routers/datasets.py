@@ -36,6 +36,13 @@ def read_datasets(services: ServicesDep):
     return services.datasets.list()
 
 
+@router.post("/{name}/download", responses=errors(404, 422))
+def download_dataset(name: str, services: ServicesDep):
+    """Download MNIST, Fashion-MNIST or CIFAR-10 to the server if it is not there yet (checksums
+    checked); its listing entry. 422 with one sentence when it cannot be downloaded."""
+    return services.datasets.download(name)
+
+
 @router.get("/{name}/samples", responses=errors(404, 422))
 def read_dataset_samples(
     name: str,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import os
 import re
 import shutil
@@ -48,6 +49,9 @@ NAME_MAX = 64
 _NAME = re.compile(r"[^\W_][\w .-]{0,%d}" % (NAME_MAX - 1))
 _NOT_NAME = re.compile(r"[^\w .-]+")
 _ALIASES = getattr(edata, "_ALIASES", {})
+log = logging.getLogger("uvicorn.error")
+# where a teacher finds how to give the server files they already have
+README_HINT = "the README says how to use files you already have (CNN_PLAYGROUND_DATASETS)"
 
 
 def accepted_types() -> str:
@@ -123,10 +127,21 @@ class DatasetService:
             d = dict(d)
             d.pop("folder", None)  # a path on the server; `cnn-playground datasets --json` shows it
             d["deletable"] = False
+            if d["source"] == "download":
+                d["downloadable"] = not self.settings.offline
+                d["how_to_get"] = None if d["cached"] else self._how_to_get(d)
             out.append(d)
         for row in self.db.datasets():
             out.append(self._public(row))
         return out
+
+    def _how_to_get(self, d: dict) -> str:
+        """One sentence on getting a dataset that is not downloaded."""
+        if self.settings.offline:
+            return f"Not downloaded, and this server works offline: {README_HINT}."
+        mb = d["download_bytes"] / 1e6
+        return (f"Not downloaded yet: Download fetches it ({mb:,.0f} MB, over the internet); "
+                f"{README_HINT}.")
 
     @staticmethod
     def _public(row: dict) -> dict:
@@ -180,11 +195,28 @@ class DatasetService:
                     self._cache.popitem(last=False)
             return ds
 
+    def download(self, name: str) -> dict:
+        """Download a built-in dataset that is not on disk yet (nothing to do for the others);
+        its listing entry."""
+        self.load(self.builtin(name) or name)
+        return self.get(name)
+
     def _load_builtin(self, name: str) -> Dataset:
         try:
-            return edata.load_dataset(name, root=self.download_root(), download=True)
+            return edata.load_dataset(name, root=self.download_root(),
+                                      download=not self.settings.offline)
         except DatasetError as e:
-            raise Invalid(str(e)) from None
+            entry = self.get(name)
+            if entry["source"] != "download" or entry["cached"]:
+                # files there but broken: the engine says which and why
+                raise Invalid(str(e)) from None
+            # not there, not downloaded: a sentence for the page, the engine's story for the log
+            log.warning("dataset %s could not be loaded: %s", name, e)
+            if self.settings.offline:
+                raise Invalid(f"{entry['title']} is not downloaded, and this server works offline: "
+                              f"{README_HINT}.") from None
+            raise Invalid(f"{entry['title']} is not downloaded, and the server could not download "
+                          f"it (is it connected to the internet?): {README_HINT}.") from None
 
     def _load_upload(self, row: dict) -> Dataset:
         path = self.files.path("datasets", row["file_id"])

@@ -37,6 +37,9 @@ export function misfit(spec, ds) {
   return out;
 }
 
+// A dataset downloaded on first use that is not on the server yet.
+export const notDownloaded = (ds) => ds.source === "download" && !ds.cached;
+
 export class DataView {
   constructor(root, { store, api }) {
     this.root = root;
@@ -48,6 +51,8 @@ export class DataView {
     this.page = null;        // the samples response on show
     this.selected = null;    // index in page.items
     this.requestId = 0;
+    this.downloading = false; // a download of this.downloadFor is under way
+    this.downloadFor = null;
 
     this.select = el("select", { id: "data-dataset", "data-dataset-select": true });
     this.select.addEventListener("change", () => store.set({ dataset: this.select.value }));
@@ -55,6 +60,18 @@ export class DataView {
     this.datasetError = el("p", { class: "error", "data-dataset-error": true, hidden: true });
     this.description = el("p", { class: "muted", "data-dataset-description": true });
     this.datasetFacts = el("dl", { class: "data-facts", "data-dataset-facts": true });
+
+    // a dataset that is downloaded on first use but is not on the server yet
+    this.missingBox = el("div", { class: "data-missing", "data-dataset-missing": true,
+      hidden: true });
+    this.missingText = el("p", { "data-how-to-get": true });
+    this.downloadButton = el("button", { type: "button", class: "primary",
+      "data-action": "download-dataset", onclick: () => this.download() });
+    this.downloadStatus = el("span", { class: "muted", "aria-live": "polite" });
+    this.downloadError = el("p", { class: "error", "data-download-error": true, hidden: true });
+    this.missingBox.append(this.missingText,
+      el("div", { class: "row download-row" }, this.downloadButton, this.downloadStatus),
+      this.downloadError);
 
     this.fitBox = el("div", { class: "data-fit", "data-dataset-fit": true, hidden: true });
     this.fitText = el("ul", { class: "warning" });
@@ -93,7 +110,8 @@ export class DataView {
         el("section", { class: "panel data-choose", "aria-labelledby": "data-choose-h" },
           el("h2", { id: "data-choose-h", text: "Dataset" }),
           el("div", { class: "dataset-choice" }, el("label", { for: "data-dataset" }, "Train on"), this.select),
-          this.datasetError, this.description, this.datasetFacts, this.deleteButton, this.fitBox, this.fitOk),
+          this.datasetError, this.missingBox, this.description, this.datasetFacts,
+          this.deleteButton, this.fitBox, this.fitOk),
         el("div", { class: "data-main" },
           el("section", { class: "panel data-samples", "aria-labelledby": "data-samples-h" },
             el("h2", { id: "data-samples-h", text: "Samples" }),
@@ -136,8 +154,9 @@ export class DataView {
   fillSelect() {
     const groups = { builtin: el("optgroup", { label: "Built in" }), upload: el("optgroup", { label: "Uploaded" }) };
     for (const d of this.datasets || []) {
-      const size = d.source === "download" && !d.cached ? " (downloads on first use)" : "";
-      groups[d.source === "upload" ? "upload" : "builtin"].append(el("option", { value: d.name }, `${d.title || d.name}${size}`));
+      const missing = notDownloaded(d) ? " (not downloaded)" : "";
+      const group = groups[d.source === "upload" ? "upload" : "builtin"];
+      group.append(el("option", { value: d.name }, `${d.title || d.name}${missing}`));
     }
     this.select.replaceChildren(...Object.values(groups).filter((g) => g.children.length));
     this.select.value = this.store.state.dataset;
@@ -168,11 +187,15 @@ export class DataView {
       ["Depth", `${c} (${c === 3 ? "red, green, blue" : c === 1 ? "grey" : "channels"})`],
       ["Classes", `${ds.num_classes}: ${ds.class_names.join(", ")}`],
       ["Images", `${fmt.int(ds.train_size)} for training, ${fmt.int(ds.test_size)} for testing`],
-      ["Source", ds.source === "upload" ? `uploaded${ds.filename ? ` (${ds.filename})` : ""}` : ds.source],
+      ["Source", ds.source === "upload" ? `uploaded${ds.filename ? ` (${ds.filename})` : ""}`
+        : ds.source === "download" ? `downloaded from the internet${ds.cached ? "" : " (not yet)"}`
+          : ds.source],
     ];
     this.datasetFacts.replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
     this.deleteButton.hidden = !ds.deletable;
     this.renderFit(state, ds);
+    this.renderMissing(ds);
+    if (notDownloaded(ds)) return; // no images to show, and asking for them would start a download
     const key = `${ds.name}|${this.splitSelect.value}`;
     if (!this.loadedKey || !this.loadedKey.startsWith(key + "|")) this.loadSamples(ds.name, this.splitSelect.value, 0);
   }
@@ -187,6 +210,54 @@ export class DataView {
     this.presetButton.hidden = !recommended || recommended === state.preset;
     if (recommended) this.presetButton.textContent = `Use the recommended network: ${info ? info.title : recommended}`;
     this.adaptButton.disabled = !state.spec;
+  }
+
+  renderMissing(ds) {
+    const missing = notDownloaded(ds);
+    this.missingBox.hidden = !missing;
+    if (!missing) return;
+    this.missingText.textContent = ds.how_to_get || "Not downloaded yet.";
+    this.downloadButton.hidden = !ds.downloadable;
+    const mb = Math.round((ds.download_bytes || 0) / 1e6);
+    const size = mb ? ` (${mb} MB)` : "";
+    const label = `Download ${ds.title || ds.name}${size}`;
+    if (!this.downloading) this.downloadButton.textContent = label;
+    // an error of another dataset's download
+    if (this.downloadFor !== ds.name) showError(this.downloadError, null);
+    // the grid of another dataset must not stay under this one's name, nor one still on its way
+    this.requestId++;
+    this.loadedKey = null;
+    this.page = null;
+    this.grid.replaceChildren(el("p", { class: "muted samples-missing",
+      "data-samples-missing": true,
+      text: `${ds.title || ds.name}'s images appear here once it is on the server.` }));
+    this.pageText.textContent = "";
+    this.prevButton.disabled = this.nextButton.disabled = true;
+    showError(this.samplesError, null);
+    this.facts.replaceChildren();
+  }
+
+  async download() {
+    const ds = this.current(this.store.state);
+    if (!ds || this.downloading) return;
+    this.downloading = true;
+    this.downloadFor = ds.name;
+    this.downloadButton.disabled = true;
+    showError(this.downloadError, null);
+    this.downloadStatus.textContent =
+      `Downloading ${ds.title || ds.name}; this can take a few minutes…`;
+    try {
+      await this.api.downloadDataset(ds.name);
+      this.downloadStatus.textContent = "";
+      await this.loadDatasets();
+    } catch (e) {
+      this.downloadStatus.textContent = "";
+      showError(this.downloadError, e);
+    } finally {
+      this.downloading = false;
+      this.downloadButton.disabled = false;
+      this.rerender();
+    }
   }
 
   async adapt() {

@@ -328,3 +328,82 @@ def test_the_dataset_list_shows_no_server_paths(client, data_dir, monkeypatch, t
         assert all("folder" not in d for d in listing)
         leaks = [s for s in strings(listing) if str(data_dir) in s or str(tmp_path) in s]
         assert not leaks, leaks
+
+
+# ---------------------------------------------------------------------------- not downloaded
+
+def fake_mnist(folder, n_train=30, n_test=10):
+    """MNIST's four files, uncompressed and tiny (the IDX reader checks them, not a checksum)."""
+    from engine.data import download as dl
+    from engine.data import write_idx
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    files = {k: rf.filename.removesuffix(".gz") for k, rf in dl.FILES["mnist"].items()}
+    for split, n in (("train", n_train), ("test", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        write_idx(folder / files[f"{split}_images"], images)
+        write_idx(folder / files[f"{split}_labels"], (np.arange(n) % 10).astype(np.uint8))
+
+
+def assert_one_short_sentence(detail: str):
+    assert len(detail) < 200 and "urlopen" not in detail and "http" not in detail, detail
+    assert "README" in detail and "CNN_PLAYGROUND_DATASETS" in detail, detail
+
+
+@pytest.fixture
+def offline_client(data_dir, monkeypatch):
+    from engine.data import download as dl
+    monkeypatch.delenv("CNN_PLAYGROUND_DATASETS", raising=False)
+    monkeypatch.setattr(dl, "fetch", lambda *a, **k: pytest.fail("tried to download"))
+    with TestClient(create_app(Settings(data_dir=data_dir, offline=True))) as c:
+        yield c
+
+
+def test_an_offline_server_lists_what_is_not_downloaded_with_how_to_get_it(offline_client):
+    by_name = {d["name"]: d for d in offline_client.get("/api/datasets").json()}
+    for name in ("mnist", "fashion-mnist", "cifar10"):
+        d = by_name[name]
+        assert d["cached"] is False and d["downloadable"] is False
+        assert d["how_to_get"].startswith("Not downloaded, and this server works offline")
+        assert_one_short_sentence(d["how_to_get"])
+    assert "how_to_get" not in by_name["strokes"]
+    for r in (offline_client.get("/api/datasets/cifar10/samples"),
+              offline_client.post("/api/datasets/cifar10/download")):
+        assert r.status_code == 422
+        detail = r.json()["detail"]
+        assert detail.startswith("CIFAR-10 is not downloaded, and this server works offline")
+        assert_one_short_sentence(detail)
+
+
+def test_a_download_that_fails_says_so_in_one_sentence(client, monkeypatch):
+    from engine.data import DatasetError
+    from engine.data import download as dl
+
+    def no_internet(name, *a, **k):
+        raise DatasetError(f"could not download {dl.MIRRORS[name][0]}x: <urlopen error [Errno -3] "
+                           "Temporary failure in name resolution>")
+
+    monkeypatch.setattr(dl, "fetch", no_internet)
+    mnist = {d["name"]: d for d in client.get("/api/datasets").json()}["mnist"]
+    assert mnist["downloadable"] is True and "Download fetches it (12 MB" in mnist["how_to_get"]
+    assert_one_short_sentence(mnist["how_to_get"])
+    net = client.post("/api/networks", json={"preset": "lenet5"}).json()["id"]
+    for r in (client.get("/api/datasets/mnist/samples"),
+              client.post("/api/datasets/mnist/download"),
+              client.post(f"/api/networks/{net}/runs", json={"dataset": "mnist"})):
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"]
+        assert detail.startswith("MNIST is not downloaded, and the server could not download it")
+        assert_one_short_sentence(detail)
+
+
+def test_download_brings_a_dataset_to_the_server(client, monkeypatch, tmp_path):
+    from engine.data import download as dl
+    monkeypatch.setenv("CNN_PLAYGROUND_DATASETS", str(tmp_path / "dl"))
+    monkeypatch.setattr(dl, "fetch", lambda name, folder, files, **k: fake_mnist(folder))
+    r = client.post("/api/datasets/mnist/download")
+    assert r.status_code == 200, r.text
+    assert r.json()["cached"] is True and r.json()["how_to_get"] is None
+    assert client.get("/api/datasets/mnist/samples", params={"split": "test"}).json()["total"] == 10
+    assert client.post("/api/datasets/strokes/download").json()["name"] == "strokes"
+    assert client.post("/api/datasets/nothing/download").status_code == 404
