@@ -60,7 +60,8 @@ export const api = {
   health: () => get("/api/health"),
   layers: () => get("/api/layers"),
   presets: () => get("/api/presets"),
-  preset: (name) => get(`/api/presets/${encodeURIComponent(name)}`),
+  // with a dataset: the preset made to fit it (input shape, one output per class)
+  preset: (name, dataset) => get(`/api/presets/${encodeURIComponent(name)}${qs({ dataset })}`),
   // ?report=true: an invalid spec is a normal answer ({valid: false, errors}), not a failed request
   validate: (spec) => post("/api/networks/validate?report=true", spec),
 

@@ -35,7 +35,11 @@ async function start() {
   if (linked) await session.restore(linked);
   if (!store.state.spec) {
     try {
-      const preset = await api.preset(store.state.preset || "lenet5");
+      const name = store.state.preset || "lenet5";
+      let preset = await api.preset(name);
+      // made for this dataset's images: one output per class of it too (shapes has 8, not 10)
+      const { dataset } = store.state;
+      if (preset.input === dataset) preset = await api.preset(name, dataset);
       store.set({ spec: preset.spec });
     } catch (e) {
       showError(banner, e);

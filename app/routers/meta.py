@@ -7,7 +7,7 @@ import copy
 from fastapi import APIRouter
 
 import engine
-from engine.presets import DEFAULT_FOR_DATASET
+from engine.presets import DEFAULT_FOR_DATASET, adapt
 
 from ..deps import ServicesDep
 from ..errors import Invalid, NotFound
@@ -15,6 +15,10 @@ from ..schemas import Health
 from .responses import errors
 
 router = APIRouter(tags=["meta"])
+
+
+def fmt_shape(shape) -> str:
+    return "x".join(map(str, shape))
 
 
 @router.get("/health", response_model=Health)
@@ -44,13 +48,27 @@ def read_presets():
     return {"presets": out, "default_for_dataset": DEFAULT_FOR_DATASET}
 
 
-@router.get("/presets/{name}", responses=errors(404))
-def read_preset(name: str):
-    """One preset's spec, with its summary."""
+@router.get("/presets/{name}", responses=errors(404, 422))
+def read_preset(name: str, services: ServicesDep, dataset: str | None = None):
+    """One preset's spec, with its summary; with ?dataset= made to fit that dataset (its input
+    takes the dataset's images and its last linear layer has one output per class)."""
     if name not in engine.PRESETS:
         raise NotFound(f"no preset {name!r}; presets: {', '.join(engine.PRESETS)}")
     spec = copy.deepcopy(engine.PRESETS[name])
-    return {"name": name, **engine.PRESET_INFO.get(name, {}), "spec": spec, "summary": engine.summarize(spec)}
+    ds = None
+    if dataset is not None:
+        ds = services.datasets.get(dataset)  # its listing: nothing is loaded or downloaded
+        spec = adapt(spec, ds["shape"], ds["num_classes"])
+        try:
+            summary = engine.summarize(spec)
+        except engine.SpecErrors as e:
+            first = e.errors[0]
+            raise Invalid(f"{name} cannot take the {fmt_shape(ds['shape'])} images of "
+                          f"{ds['name']}: {first.path}: {first.message}") from None
+    else:
+        summary = engine.summarize(spec)
+    return {"name": name, **engine.PRESET_INFO.get(name, {}), "spec": spec, "summary": summary,
+            "adapted_to": ds["name"] if ds else None}
 
 
 @router.post("/networks/validate", responses=errors(400, 413, 422))

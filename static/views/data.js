@@ -207,7 +207,9 @@ export class DataView {
     this.fitText.replaceChildren(...problems.map((p) => el("li", { text: p })));
     const recommended = this.presets && this.presets.default_for_dataset ? this.presets.default_for_dataset[ds.name] : null;
     const info = recommended && this.presets.presets.find((p) => p.name === recommended);
-    this.presetButton.hidden = !recommended || recommended === state.preset;
+    // shown only while the network does not fit: then even the recommended preset's name in
+    // state.preset may stand for a spec made for another dataset
+    this.presetButton.hidden = !recommended;
     if (recommended) this.presetButton.textContent = `Use the recommended network: ${info ? info.title : recommended}`;
     this.adaptButton.disabled = !state.spec;
   }
@@ -289,7 +291,7 @@ export class DataView {
     if (!name) return;
     showError(this.fitError, null);
     try {
-      const preset = await this.api.preset(name);
+      const preset = await this.api.preset(name, ds.name); // made to fit this dataset
       this.store.set({ preset: name, spec: preset.spec });
       this.fitOk.textContent = `Now using ${preset.title || name}.`;
       this.fitOk.hidden = false;

@@ -325,3 +325,30 @@ def test_free_text_network_names_are_kept(client, lenet, name, stored):
     r = client.post("/api/networks/import", params={"name": name},
                     files={"file": ("n.json", spec_file())})
     assert r.status_code == 201 and r.json()["name"] == stored, r.text[:300]
+
+
+def test_the_recommended_preset_of_every_built_in_dataset_fits_it(client):
+    """'Use the recommended network' in the Data view: the preset comes adapted to the dataset."""
+    data = client.get("/api/presets").json()
+    datasets = {d["name"]: d for d in client.get("/api/datasets").json()}
+    assert data["default_for_dataset"]["shapes"] == "cnn_small_32"
+    assert datasets["shapes"]["num_classes"] == 8
+    for name, preset in data["default_for_dataset"].items():
+        r = client.get(f"/api/presets/{preset}", params={"dataset": name})
+        assert r.status_code == 200, r.text
+        one = r.json()
+        assert one["adapted_to"] == name
+        assert one["spec"]["input"] == datasets[name]["shape"], name
+        assert one["spec"]["layers"][-1]["out_features"] == datasets[name]["num_classes"], name
+        assert one["summary"]["layers"][-1]["output_shape"] == [datasets[name]["num_classes"]], name
+    # nothing was downloaded to answer
+    assert not {d["name"]: d for d in client.get("/api/datasets").json()}["mnist"]["cached"]
+
+
+def test_a_preset_that_cannot_take_a_dataset_says_why(client):
+    r = client.get("/api/presets/alexnet", params={"dataset": "strokes"})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith(
+        "alexnet cannot take the 1x28x28 images of strokes: layers[5]: kernel_size 3")
+    r = client.get("/api/presets/lenet5", params={"dataset": "no-such-data"})
+    assert r.status_code == 404 and "no-such-data" in r.json()["detail"]

@@ -3,6 +3,7 @@ open, the header on a phone, datasets that are not downloaded, the recommended n
 Initialization view. The server here works offline, as every test does: nothing is downloaded."""
 
 
+import httpx
 import pytest
 
 from tests.browser.conftest import SHOTS, Page
@@ -84,3 +85,23 @@ def test_a_dataset_that_is_not_downloaded_says_so_and_how_to_get_it(open_page, v
     p.page.select_option("[data-dataset-select]", "strokes")  # and back: the images come back
     p.page.wait_for_selector("[data-sample-grid] img")
     assert not missing.is_visible()
+
+
+def test_the_recommended_network_for_shapes_fits_it_and_trains(open_page, live_server):
+    p = open_page()
+    p.open()
+    p.tab("data")
+    p.page.select_option("[data-dataset-select]", "shapes")
+    p.page.locator("[data-dataset-fit]").wait_for(state="visible")
+    p.page.click("[data-action=use-recommended-preset]")
+    p.page.locator("[data-dataset-fit]").wait_for(state="hidden")
+    spec = p.page.evaluate("window.playground.store.state.spec")
+    assert spec["input"] == [3, 32, 32] and spec["layers"][-1]["out_features"] == 8
+    p.tab("train")
+    p.page.click("[data-action=start-run]")
+    p.page.wait_for_function(
+        "(window.playground.store.state.activeRun || {}).epoch >= 1", timeout=60_000
+    )
+    run = p.page.evaluate("window.playground.store.state.activeRun")
+    httpx.post(f"{live_server.url}/api/runs/{run['id']}/stop", timeout=30)
+    assert p.page.locator("[data-view=train] .error:visible").count() == 0
