@@ -3,9 +3,11 @@
 // For each initializer one temporary server network is built from a generated
 // spec, its per-layer statistics fetched (GET /stats on random inputs), and the
 // network deleted again. A plain stack is then set against the same layers
-// wrapped in residual blocks.
+// wrapped in residual blocks. The analysis runs when the view is first shown and
+// again after each change of its settings, so the view is never empty.
 
 import { debounce, el, showError } from "../ui.js";
+import { short, verdictActs, verdictGrads } from "./init-verdict.js";
 
 const INITS = ["zeros", "normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "lecun_normal"];
 const DEFAULT_INITS = ["zeros", "normal", "xavier_uniform", "he_normal"];
@@ -26,6 +28,8 @@ const STYLES = {
   residual: { colour: "#1f4e9c", dash: [], marker: "circle" },
 };
 const LIMITS = { depth: [2, 30], width: { linear: [2, 256], conv2d: [1, 32] } };
+// each layer type keeps a width of its own: 64 channels of 8x8 maps would be a slow analysis
+const DEFAULT_WIDTH = { linear: 64, conv2d: 16 };
 const N_INPUTS = 64;
 const CONV_SIZE = 8; // conv stacks work on 8x8 maps
 
@@ -41,8 +45,6 @@ const varianceFormula = (init, fin, fout) => ({
   he_uniform: `Var(W) = 2/fan_in = 2/${fin}`, he_normal: `Var(W) = 2/fan_in = 2/${fin}`,
   lecun_normal: `Var(W) = 1/fan_in = 1/${fin}`,
 }[init]);
-
-const short = (v) => (v === null || v === undefined ? "–" : v === 0 ? "0" : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(1) : String(Number(v.toPrecision(2))));
 
 // The layers of a generated stack: depth x (weight layer + activation), then a small readout.
 export function stackSpec({ kind, depth, width, activation, init, residual }) {
@@ -96,7 +98,9 @@ function logRange(seriesList) {
 // A log-scale line chart of per-layer values; zeros sit in a band of their own under the axis.
 function drawLogChart(canvas, seriesList, { range, height = 190, xLabel = "layer (1 = nearest the input)" } = {}) {
   // drawn at the size the page gives the canvas, sharp on high-density screens
-  const W = Math.max(200, Math.round(canvas.clientWidth || 380)), H = height, L = 50, R = 10, T = 10, B = 46, ZB = 16;
+  // 13px labels: read on a projector from the back of the room
+  const W = Math.max(200, Math.round(canvas.clientWidth || 380)), H = height;
+  const L = 54, R = 10, T = 10, B = 50, ZB = 18;
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(W * dpr);
   canvas.height = Math.round(H * dpr);
@@ -111,7 +115,7 @@ function drawLogChart(canvas, seriesList, { range, height = 190, xLabel = "layer
   const px = (i) => L + (i / (n - 1)) * (W - L - R);
   const bottom = H - B - ZB; // the log axis ends here; the zero band lies below
   const py = (v) => bottom - ((Math.log10(v) - a) / (b - a)) * (bottom - T);
-  ctx.font = "11px system-ui, sans-serif";
+  ctx.font = "13px system-ui, sans-serif";
   ctx.lineWidth = 1;
   ctx.setLineDash([]);
   const step = Math.max(1, Math.ceil((b - a) / 5));
@@ -124,11 +128,13 @@ function drawLogChart(canvas, seriesList, { range, height = 190, xLabel = "layer
   ctx.fillStyle = "#f1f1ec";
   ctx.fillRect(L, bottom + 4, W - L - R, ZB - 4);
   ctx.fillStyle = "#333";
-  ctx.fillText("0", 30, bottom + 14);
+  ctx.fillText("0", 34, bottom + 15);
   ctx.strokeStyle = "#555";
   ctx.beginPath(); ctx.moveTo(L, T); ctx.lineTo(L, H - B); ctx.lineTo(W - R, H - B); ctx.stroke();
   const ticks = n <= 10 ? 1 : n <= 20 ? 2 : 5;
-  for (let i = 0; i < n; i++) if ((i + 1) % ticks === 0 || i === 0) ctx.fillText(String(i + 1), px(i) - 3, H - B + 13);
+  for (let i = 0; i < n; i++) {
+    if ((i + 1) % ticks === 0 || i === 0) ctx.fillText(String(i + 1), px(i) - 4, H - B + 15);
+  }
   ctx.fillText(xLabel, L, H - 8);
   for (const s of seriesList) {
     const st = STYLES[s.style] || STYLES.plain;
@@ -189,47 +195,6 @@ function histogram(stat, label) {
     c, el("figcaption", {}, el("span", { class: "hl", text: label }), el("span", { class: "hr", text: range })));
 }
 
-// ---- verdicts ------------------------------------------------------------------------------
-function verdictActs(values, activation, layers) {
-  const finite = values.filter((v) => v !== null && Number.isFinite(v));
-  const D = values.length;
-  if (finite.length < values.length) {
-    const k = values.findIndex((v) => v === null || !Number.isFinite(v)) + 1;
-    return { kind: "explode", text: `Activations overflow to infinity from layer ${k}.` };
-  }
-  if (finite.every((v) => v === 0)) {
-    return { kind: "dead", text: "Activations: std 0 at every layer: all units compute the same value, so the network is dead (it cannot break the symmetry)." };
-  }
-  const first = values[0], last = values[D - 1];
-  const ratio = first > 0 ? last / first : Infinity;
-  let kind = "constant", how = "stays in the same range";
-  if (ratio < 0.01) { kind = "vanish"; how = "shrinks toward 0 (vanishing)"; }
-  else if (ratio > 100) { kind = "explode"; how = "grows with depth (exploding)"; }
-  let text = `Activations: std ${short(first)} at layer 1 → ${short(last)} at layer ${D}: ${how}.`;
-  const top = layers[D - 1].activation;
-  if (activation === "tanh" && top && top.histogram.counts.length) {
-    const { counts, edges } = top.histogram;
-    const total = counts.reduce((s, n) => s + n, 0);
-    const sat = counts.reduce((s, n, i) => s + (Math.abs((edges[i] + edges[i + 1]) / 2) > 0.9 ? n : 0), 0) / Math.max(1, total);
-    if (sat > 0.5) { text += ` ${Math.round(100 * sat)}% of the tanh outputs at layer ${D} are saturated (|a| > 0.9), where tanh' ≈ 0.`; if (kind === "constant") kind = "saturated"; }
-  }
-  return { kind, text };
-}
-
-function verdictGrads(values) {
-  const D = values.length;
-  const finite = values.filter((v) => v !== null && Number.isFinite(v));
-  if (finite.length < D) return { kind: "explode", text: "Gradients overflow to infinity." };
-  if (finite.every((v) => v === 0)) return { kind: "dead", text: "Gradients: 0 at every layer: no weight ever changes." };
-  const g1 = values[0], gD = values[D - 1];
-  const ratio = gD > 0 ? g1 / gD : Infinity;
-  const pos = finite.filter((v) => v > 0);
-  const spread = Math.max(...pos) / Math.min(...pos);
-  if (ratio > 100) return { kind: "explode", text: `Gradients explode toward the input: std ${short(g1)} at layer 1 is ×${short(ratio)} the ${short(gD)} at layer ${D}.` };
-  if (ratio < 0.01) return { kind: "vanish", text: `Gradients vanish toward the input: std ${short(g1)} at layer 1 is ${short(ratio)} × the ${short(gD)} at layer ${D}.` };
-  return { kind: "constant", text: `Gradients stay roughly constant: std ${short(g1)} at layer 1, ${short(gD)} at layer ${D} (within ×${short(spread)} across all layers).` };
-}
-
 // ---- the view --------------------------------------------------------------------------------
 export class InitView {
   constructor(root, { api, store }) {
@@ -240,6 +205,9 @@ export class InitView {
     this.running = false;
     this.charts = { results: [], residual: [] };
     this.visible = false;
+    this.again = false; // settings changed during a run: run once more after it
+    this.ran = false;   // the first analysis has been started
+    this.widths = { ...DEFAULT_WIDTH };
     this.build();
     const again = debounce(() => { if (this.visible) this.redraw(); }, 150);
     window.addEventListener("resize", again);
@@ -265,7 +233,8 @@ export class InitView {
       INITS.map((name) => el("label", { class: "check" },
         el("input", { type: "checkbox", value: name, checked: DEFAULT_INITS.includes(name), "data-init-choice": name }), ` ${LABELS[name]}`)));
     this.resultsEl = el("div", { class: "init-results", "data-init-results": "" },
-      el("p", { class: "muted", text: "Press “Run the analysis”: one network per initializer is built on the server, looked at once, then deleted." }));
+      el("p", { class: "muted", text: "Computing: one network per initializer is built on the "
+        + "server, looked at once, then deleted." }));
     this.residualEl = el("div", { class: "init-residual-body" });
 
     this.root.append(
@@ -277,7 +246,8 @@ export class InitView {
           "backward, gradients are multiplied the same way. Xavier picks Var(W) = 2/(fan_in + fan_out) to keep it constant; He uses 2/fan_in because ReLU zeroes half the units."),
         el("div", { class: "row init-controls" },
           numberCtl("init-depth", "depth", 15, "depth (layers)", LIMITS.depth[0], LIMITS.depth[1]),
-          numberCtl("init-width", "width", 64, "width (units or channels)", 1, 256),
+          numberCtl("init-width", "width", DEFAULT_WIDTH.linear, "width (units or channels)",
+            1, 256),
           this.kindSel,
           selectCtl("init-act", "activation", "tanh", "activation", acts),
           initBoxes),
@@ -296,10 +266,29 @@ export class InitView {
         el("div", { class: "row init-controls" },
           selectCtl("init-res-act", "res-activation", "sigmoid", "activation for this comparison", acts),
           selectCtl("init-res-init", "res-init", "xavier_uniform", "initializer for this comparison", INITS.map((i) => [i, LABELS[i]])),
-          el("span", { class: "muted hint", text: "depth, width and layer type as above; computed by the same Run button" })),
+          el("span", { class: "muted hint",
+            text: "depth, width and layer type as above; computed with the analysis above" })),
         this.residualEl));
-    this.kindSel.querySelector("select").addEventListener("change", () => this.updateHint());
+    this.kind = "linear";
+    this.kindSel.querySelector("select").addEventListener("change", () => this.switchKind());
     this.ctl("width").parentElement.append(this.widthHint);
+    this.updateHint();
+    // every setting re-runs the analysis, as TensorFlow Playground redraws on every change
+    const rerun = debounce(() => this.run(), 400);
+    for (const input of this.root.querySelectorAll("[data-init-ctl], [data-init-choice]")) {
+      input.addEventListener("change", rerun);
+    }
+  }
+
+  // Conv2d and linear layers each keep their own width: 64 units fit a linear stack, a conv2d
+  // one takes 1 to 32 channels.
+  switchKind() {
+    const kind = this.ctl("kind").value;
+    const width = Number(this.ctl("width").value);
+    const [lo, hi] = LIMITS.width[this.kind];
+    if (Number.isInteger(width) && width >= lo && width <= hi) this.widths[this.kind] = width;
+    this.kind = kind;
+    this.ctl("width").value = this.widths[kind];
     this.updateHint();
   }
 
@@ -354,10 +343,12 @@ export class InitView {
   }
 
   async run() {
-    if (this.running) return;
+    this.ran = true;
+    if (this.running) { this.again = true; return; }
     let s;
     try { s = this.readSettings(); } catch (e) { showError(this.errorEl, e); return; }
     this.running = true;
+    this.again = false;
     this.runBtn.disabled = true;
     showError(this.errorEl, null);
     const started = performance.now();
@@ -390,6 +381,7 @@ export class InitView {
       this.running = false;
       this.runBtn.disabled = false;
     }
+    if (this.again) this.run();
   }
 
   drawResults(s, results) {
@@ -450,9 +442,11 @@ export class InitView {
   }
 
   render(state, visible) {
-    // Nothing to follow in the store: the analysis runs only when its button is pressed.
+    // Nothing to follow in the store: the analysis runs when the view is first shown, and
+    // again when one of its own settings changes.
     const wasHidden = !this.visible;
     this.visible = visible;
-    if (visible && wasHidden) this.redraw(); // charts drawn while hidden had no width
+    if (visible && !this.ran) this.run();
+    else if (visible && wasHidden) this.redraw(); // charts drawn while hidden had no width
   }
 }

@@ -2,6 +2,8 @@
 open, the header on a phone, datasets that are not downloaded, the recommended network, and the
 Initialization view. The server here works offline, as every test does: nothing is downloaded."""
 
+import math
+import re
 
 import httpx
 import pytest
@@ -105,3 +107,66 @@ def test_the_recommended_network_for_shapes_fits_it_and_trains(open_page, live_s
     run = p.page.evaluate("window.playground.store.state.activeRun")
     httpx.post(f"{live_server.url}/api/runs/{run['id']}/stop", timeout=30)
     assert p.page.locator("[data-view=train] .error:visible").count() == 0
+
+
+# ---------------------------------------------------------------------------------- Initialization
+
+
+@SIZES
+def test_the_initialization_view_shows_its_analysis_before_run_is_pressed(open_page, viewport):
+    p = open_page(viewport)
+    p.open()
+    p.tab("init")
+    p.page.wait_for_selector('[data-init="xavier_uniform"] [data-init-verdict]', timeout=120_000)
+    p.page.wait_for_selector("[data-init-stack=residual]")
+    shot(p, f"init-before-run-{viewport['width']}")
+
+
+def test_conv2d_layers_get_a_width_they_take(open_page):
+    p = open_page()
+    p.open()
+    p.tab("init")
+    p.page.select_option("[data-init-ctl=kind]", "conv2d")
+    assert 1 <= int(p.page.input_value("[data-init-ctl=width]")) <= 32
+    p.page.click("[data-action=init-run]")
+    p.page.wait_for_function(
+        "document.querySelector('[data-init-results]').textContent.includes('conv2d 3×3')",
+        timeout=120_000,
+    )
+    assert not p.page.locator("[data-init-error]").is_visible()
+    p.page.select_option("[data-init-ctl=kind]", "linear")  # and back: its own width again
+    assert p.page.input_value("[data-init-ctl=width]") == "64"
+
+
+NUMBER = r"(-?[\d.]+(?:e[+-]?\d+)?)"
+MEASURED = re.compile(rf"std {NUMBER} at layer (\d+) → {NUMBER} at layer (\d+), (.*)")
+
+
+def test_every_initialization_verdict_says_what_its_numbers_show(open_page):
+    p = open_page()
+    p.open()
+    p.tab("init")
+    p.page.click("[data-action=init-run]")
+    p.page.wait_for_selector('[data-init="xavier_uniform"] [data-init-verdict]', timeout=120_000)
+    verdicts = p.page.eval_on_selector_all(
+        "[data-init-verdict]", "vs => vs.map(v => v.textContent)"
+    )
+    checked = 0
+    for text in verdicts:
+        m = MEASURED.search(text)
+        if not m:
+            continue
+        before, after, words = float(m.group(1)), float(m.group(3)), m.group(5)
+        ratio = after / before
+        if 0.5 <= ratio <= 2:
+            assert words.startswith("about the same size"), text
+        else:
+            factor = float(re.match(rf"{NUMBER} times (smaller|larger)", words).group(1))
+            assert math.isclose(factor, max(ratio, 1 / ratio), rel_tol=0.1), text
+            assert ("larger" in words) == (ratio > 1) and "same" not in words, text
+        checked += 1
+    assert checked >= 8, verdicts
+    xavier = p.page.text_content('[data-init="xavier_uniform"] [data-init-verdict=activations]')
+    assert "times smaller" in xavier, (
+        xavier
+    )  # tanh under Xavier: about 3 times smaller over 15 layers
