@@ -76,14 +76,18 @@ async function start() {
 
   function render() {
     const { state } = store;
+    let selectedChanged = null;
     badge.render(state);
     notice.textContent = state.notice || "";
     notice.hidden = !state.notice;
     for (const tab of tabs) {
       const on = tab.dataset.tab === state.view;
+      if (on && tab.getAttribute("aria-selected") !== "true") selectedChanged = tab;
       tab.setAttribute("aria-selected", String(on));
       tab.tabIndex = on ? 0 : -1;
     }
+    // on a phone the tabs scroll in one row: keep the chosen one in sight
+    if (selectedChanged) selectedChanged.scrollIntoView({ block: "nearest", inline: "nearest" });
     for (const [name, view] of Object.entries(views)) {
       view.root.hidden = name !== state.view;
       view.render(state, name === state.view);

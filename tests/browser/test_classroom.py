@@ -53,6 +53,74 @@ def box(p: Page, selector: str) -> dict:
     return p.page.locator(selector).first.bounding_box()
 
 
+# ---------------------------------------------------------------------------------- the header
+
+OVERFLOW = "(d => d.scrollWidth - d.clientWidth)(document.documentElement)"
+HEADER_CONTROLS = """() => [...document.querySelectorAll('header :is(button, a, input)')]
+  .filter((c) => c.offsetParent !== null)
+  .map((c) => ({ name: (c.getAttribute('aria-label') || c.textContent
+                         || c.labels?.[0]?.textContent || '').trim(),
+                 tab: c.getAttribute('role') === 'tab', reachable: c.tabIndex >= 0 }))"""
+
+
+def test_on_a_phone_the_header_is_two_short_rows_with_every_control_named(open_page):
+    p = open_page(PHONE)
+    p.open()
+    header = box(p, "header")
+    assert header["height"] <= 90, header  # it was 185 of 844
+    assert p.page.evaluate(OVERFLOW) <= 2  # the tabs scroll inside the header, not the page
+    tops = {round(b["y"]) for b in (box(p, f"[data-tab={t}]") for t in ("learn", "build", "init"))}
+    assert len(tops) == 1, tops  # the tabs in one row, scrolling sideways
+    assert p.page.evaluate(
+        "(n => n.scrollWidth > n.clientWidth)(document.querySelector('[role=tablist]'))"
+    )
+    # shortened labels keep their full names
+    assert p.page.get_by_role("button", name="Share this setup").count() == 1
+    assert p.page.get_by_role("tab", name="5. Convolution, step by step").count() == 1
+    controls = p.page.evaluate(HEADER_CONTROLS)
+    assert all(c["name"] for c in controls), controls
+    # by the keyboard: every control, and of the tabs the chosen one (the arrows move among them)
+    assert all(c["reachable"] for c in controls if not c["tab"]), controls
+    assert sum(c["reachable"] for c in controls if c["tab"]) == 1, controls
+    shot(p, "header-390")
+    # a run in progress fits the first row too
+    p.page.evaluate(
+        "window.playground.store.set({activeRun: "
+        "{status: 'running', epoch: 3, epochs: 10, percent: 42}})"
+    )
+    badge = p.page.locator("[data-run-badge]")
+    badge.wait_for(state="visible")
+    assert box(p, "header")["height"] <= 90 and p.page.evaluate(OVERFLOW) <= 2
+    assert round(box(p, "[data-run-badge]")["y"]) < round(box(p, "[data-tab=build]")["y"])
+    assert badge.text_content() == "Training: epoch 3 of 10 · 42%"  # what a screen reader reads
+    shot(p, "header-390-run")
+    # the arrow keys move along the tabs, and the chosen one scrolls into sight
+    p.page.focus("[data-tab=build]")
+    for _ in range(5):
+        p.page.keyboard.press("ArrowRight")
+    p.page.wait_for_selector('[data-view="init"]:not([hidden])')
+    assert p.page.evaluate("document.activeElement.dataset.tab") == "init"
+    nav, tab = box(p, "[role=tablist]"), box(p, "[data-tab=init]")
+    assert nav["x"] - 1 <= tab["x"] and tab["x"] + tab["width"] <= nav["x"] + nav["width"] + 1, (
+        nav,
+        tab,
+    )
+
+
+def test_on_a_projector_the_header_stays_one_row_with_a_run(open_page):
+    p = open_page(PROJECTOR)
+    p.open()
+    one_row = box(p, "header")["height"]
+    p.page.evaluate(
+        "window.playground.store.set({activeRun: "
+        "{status: 'running', epoch: 3, epochs: 10, percent: 42}})"
+    )
+    p.page.locator("[data-run-badge]").wait_for(state="visible")
+    assert box(p, "header")["height"] == one_row
+    assert p.page.get_by_role("tab", name="5. Convolution, step by step").count() == 1
+    shot(p, "header-1366-run")
+
+
 # ---------------------------------------------------------------------------------- the Data view
 
 
