@@ -14,11 +14,13 @@ import { InitView } from "./views/init.js";
 import { InspectView } from "./views/inspect.js";
 import { LearnView } from "./views/learn.js";
 import { TrainView } from "./views/train.js";
+import { Welcome, coldOpen } from "./welcome.js";
 
 const VIEWS = { learn: LearnView, build: BuildView, data: DataView, train: TrainView, inspect: InspectView, conv: ConvView, init: InitView };
 
 async function start() {
   const embedded = embedding(location.search); // a lesson's widget: one view, no header
+  const cold = coldOpen(location.hash, embedded); // read before the page writes its setup there
   // a widget's hash sets it up, but never shows another view than its own
   const readHash = (hash) => {
     const shared = Store.parseHash(hash);
@@ -54,6 +56,7 @@ async function start() {
     views[name] = new View(root, ctx);
   }
   const badge = new RunBadge(document.querySelector("[data-run-badge]"), store);
+  if (cold) new Welcome(document.querySelector("[data-welcome]"), ctx).show();
   const notice = document.querySelector("[data-page-notice]");
   const tabs = [...document.querySelectorAll("[data-tab]")];
   for (const tab of tabs) tab.addEventListener("click", () => store.set({ view: tab.dataset.tab }));

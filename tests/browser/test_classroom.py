@@ -53,6 +53,90 @@ def box(p: Page, selector: str) -> dict:
     return p.page.locator(selector).first.bounding_box()
 
 
+# ---------------------------------------------------------------------------------- the cold open
+
+
+@SIZES
+def test_a_cold_open_says_what_this_is_and_offers_three_first_things_in_one_screen(
+    open_page, viewport
+):
+    p = open_page(viewport, welcomed=False)
+    p.open()
+    welcome = p.page.locator("[data-welcome]")
+    welcome.wait_for(state="visible")
+    actions = p.page.eval_on_selector_all(
+        "[data-welcome-action]", "bs => bs.map(b => b.dataset.welcomeAction)"
+    )
+    assert actions == ["build", "train", "draw", "learn"]
+    assert "convolutional network" in p.page.text_content("#welcome-h")
+    bottom = box(p, "[data-welcome]")
+    assert bottom["y"] + bottom["height"] <= viewport["height"], bottom  # one screen, no scrolling
+    shot(p, f"cold-open-{viewport['width']}")
+    p.page.click("[data-action=close-welcome]")
+    welcome.wait_for(state="hidden")
+    p.open()  # remembered in this browser
+    p.page.wait_for_timeout(300)
+    assert not welcome.is_visible()
+
+
+def test_a_shared_link_or_a_chosen_tab_goes_straight_to_the_page(open_page):
+    p = open_page(welcomed=False)
+    p.open()
+    p.page.locator("[data-welcome]").wait_for(state="visible")
+    url = p.page.evaluate("window.playground.store.shareUrl()")
+    p.tab("conv")  # a tab chosen: the student found their own way in
+    assert not p.page.locator("[data-welcome]").is_visible()
+    other = open_page(welcomed=False)
+    other.page.goto(url)
+    other.page.wait_for_selector("[data-view]:not([hidden])")
+    other.page.wait_for_timeout(300)
+    assert not other.page.locator("[data-welcome]").is_visible()
+
+
+def test_build_the_lectures_layer_is_one_click_away(open_page):
+    p = open_page(welcomed=False)
+    p.open()
+    p.page.click("[data-welcome-action=build]")
+    p.page.wait_for_selector('[data-view="build"]:not([hidden])')
+    p.page.wait_for_function(
+        "document.querySelector('[data-total-params]').textContent.includes('1,520')"
+    )
+    assert p.page.evaluate("window.playground.store.state.spec.input") == [3, 32, 32]
+    assert not p.page.locator("[data-welcome]").is_visible()
+
+
+def test_train_lenet5_and_watch_it_learn_is_one_click_away(open_page, live_server):
+    p = open_page(welcomed=False)
+    p.open()
+    p.page.click("[data-welcome-action=train]")
+    p.page.wait_for_selector('[data-view="train"]:not([hidden])')
+    state = p.page.evaluate("window.playground.store.state")
+    assert (
+        state["preset"] == "lenet5"
+        and state["dataset"] == "strokes"
+        and state["hyper"]["epochs"] == 3
+    )
+    # the run starts by itself and its curves move
+    p.page.wait_for_function(
+        "(window.playground.store.state.activeRun || {}).epoch >= 1", timeout=60_000
+    )
+    run = p.page.evaluate("window.playground.store.state.activeRun")
+    httpx.post(f"{live_server.url}/api/runs/{run['id']}/stop", timeout=30)
+
+
+def test_draw_a_digit_and_the_first_lesson_are_one_click_away(open_page):
+    p = open_page(PHONE, welcomed=False)
+    p.open()
+    p.page.click("[data-welcome-action=draw]")
+    p.page.wait_for_selector('[data-view="inspect"]:not([hidden])')
+    assert p.page.locator("[data-draw]").is_visible()
+    assert p.page.evaluate("window.playground.store.state.spec.layers.at(-1).out_features") == 10
+    q = open_page(welcomed=False)
+    q.open()
+    q.page.click("[data-welcome-action=learn]")
+    q.page.wait_for_selector('[data-view="learn"]:not([hidden]) [data-lesson-list] li')
+
+
 # ---------------------------------------------------------------------------------- the header
 
 OVERFLOW = "(d => d.scrollWidth - d.clientWidth)(document.documentElement)"
