@@ -429,10 +429,12 @@ def test_occlusion_covers_with_the_background_by_default(client, lenet):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["fill"] == "background" and body["fill_pixel"] == [0.0]
-    assert body["map"][0][0] == pytest.approx(0, abs=1e-5)  # the top-left corner holds no ink
+    # the top-left corner holds no ink: covering it with black leaves the very same input
+    assert abs(body["map"][0][0]) < 1e-12
     zero = client.post(f"/api/networks/{lenet}/occlusion",
                        json={**SAMPLE, "patch": 4, "stride": 4, "fill": "zero"}).json()
-    assert zero["fill_pixel"][0] > 10 and abs(zero["map"][0][0]) > 1e-5  # grey, and it shows
+    # grey ink, and it changes the prediction (slightly: an untrained network's output layer starts small)
+    assert zero["fill_pixel"][0] > 10 and abs(zero["map"][0][0]) > 1e-9
 
 
 def test_occlusion_limits(client, lenet):

@@ -22,14 +22,14 @@ def lenet_run(strokes, lr):
     return Trainer(net, strokes, TrainConfig(epochs=1, lr=lr, max_train=3000)).run()
 
 
-def test_lenet5_at_learning_rate_half_collapses_to_one_class_and_says_why(strokes):
-    done = lenet_run(strokes, 0.5)
+def test_lenet5_at_learning_rate_one_collapses_to_one_class_and_says_why(strokes):
+    done = lenet_run(strokes, 1.0)
     d = done["evaluation"]["diagnosis"]
     assert done["status"] == "completed" and d["kind"] == "collapsed"
     assert d["share"] >= 0.9 and d["accuracy"] < 0.2 and d["high_learning_rate"]
     assert abs(d["loss"] - math.log(10)) < 0.1 * math.log(10)
     assert "collapsed to one class" in done["message"] and "learning rate" in done["message"]
-    assert "0.05" in done["message"]  # the suggestion: a tenth of it
+    assert "(0.1)" in done["message"]  # the suggestion: a tenth of it
 
 
 def test_a_healthy_run_has_no_diagnosis(strokes):
