@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { RunBadge } from "./badge.js";
 import { embedding, showPart } from "./embed.js";
+import { presetFor } from "./presets.js";
 import { Runs } from "./runs.js";
 import { Session } from "./session.js";
 import { Store } from "./store.js";
@@ -38,10 +39,7 @@ async function start() {
   if (!store.state.spec) {
     try {
       const name = store.state.preset || "lenet5";
-      let preset = await api.preset(name);
-      // made for this dataset's images: one output per class of it too (shapes has 8, not 10)
-      const { dataset } = store.state;
-      if (preset.input === dataset) preset = await api.preset(name, dataset);
+      const preset = await presetFor(api, name, store.state.dataset);
       store.set({ spec: preset.spec });
     } catch (e) {
       showError(banner, e);

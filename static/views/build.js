@@ -7,6 +7,7 @@
 
 import { ApiError } from "../api.js";
 import { finderOf, pathString, withLabels } from "../layer-label.js";
+import { presetFor } from "../presets.js";
 import { debounce, el, showError } from "../ui.js";
 import { showErrors, showNumbers } from "./build/card-numbers.js";
 import { FilesPanel } from "./build/files-panel.js";
@@ -83,7 +84,7 @@ export class BuildView {
     this.start.showPresetError(null);
     if (!name) { this.emit(this.store.state.spec); return; }
     try {
-      const preset = await this.api.preset(name);
+      const preset = await presetFor(this.api, name, this.store.state.dataset);
       this.store.set({ spec: preset.spec, preset: name });
     } catch (e) {
       this.start.showPresetError(e);

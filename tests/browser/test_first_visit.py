@@ -19,7 +19,7 @@ WELCOMED = "localStorage.setItem('cnn-playground.welcomed', '1')"
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("classroom") / "data", "--offline") as s:
+    with running_server(tmp_path_factory.mktemp("first-visit") / "data", "--offline") as s:
         yield s
 
 
@@ -259,6 +259,17 @@ def test_the_recommended_network_for_shapes_fits_it_and_trains(open_page, live_s
     run = p.page.evaluate("window.playground.store.state.activeRun")
     httpx.post(f"{live_server.url}/api/runs/{run['id']}/stop", timeout=30)
     assert p.page.locator("[data-view=train] .error:visible").count() == 0
+
+
+def test_a_preset_chosen_in_build_fits_the_chosen_dataset(open_page):
+    p = open_page()
+    p.open()
+    p.tab("data")
+    p.page.select_option("[data-dataset-select]", "shapes")
+    p.tab("build")
+    p.page.select_option("[data-preset-select]", "cnn_small_32")
+    p.page.wait_for_function("(window.playground.store.state.spec || {}).layers?.at(-1)?.out_features === 8")
+    assert p.page.evaluate("window.playground.store.state.spec.input") == [3, 32, 32]
 
 
 # ---------------------------------------------------------------------------------- Initialization
