@@ -312,6 +312,14 @@ export class DataView {
     this.loadedKey = `${name}|${split}|${offset}`;
     this.grid.setAttribute("aria-busy", "true");
     showError(this.samplesError, null);
+    if (!this.page || this.page.dataset !== name || this.page.split !== split) {
+      // another dataset's pictures must not stand under this one's name while it loads
+      this.page = null;
+      this.grid.replaceChildren(el("p", { class: "muted", "data-samples-loading": "",
+        text: `Loading ${name}'s images… (a built-in dataset is generated the first time: a few seconds)` }));
+      this.pageText.textContent = "";
+      this.choose(null);
+    }
     let page;
     try {
       page = await this.api.samples(name, { split, offset, n: PAGE, format: "png" });

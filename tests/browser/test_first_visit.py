@@ -261,6 +261,18 @@ def test_the_recommended_network_for_shapes_fits_it_and_trains(open_page, live_s
     assert p.page.locator("[data-view=train] .error:visible").count() == 0
 
 
+def test_another_datasets_pictures_never_stand_under_the_chosen_one(open_page):
+    p = open_page()
+    p.open()
+    p.tab("data")
+    p.page.wait_for_selector("[data-sample-grid] img")  # strokes' digits
+    p.page.select_option("[data-dataset-select]", "shapes")
+    labels = p.page.eval_on_selector_all("[data-sample-grid] .sample-label", "ls => ls.map((l) => l.textContent)")
+    assert not [x for x in labels if x.isdigit()], labels  # at once: a loading note or the shapes, no digits
+    p.page.wait_for_function("""[...document.querySelectorAll('[data-sample-grid] .sample-label')]
+                                .some((l) => /circle|square|triangle|cross|star|ring|arrow|crescent/.test(l.textContent))""")
+
+
 def test_a_preset_chosen_in_build_fits_the_chosen_dataset(open_page):
     p = open_page()
     p.open()
