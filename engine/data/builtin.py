@@ -6,6 +6,8 @@ Train and test splits come from different random streams of the same seed.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 # ----------------------------------------------------------------------------- shapes
@@ -144,96 +146,179 @@ def generate_shapes(n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np.
 STROKE_CLASSES = [str(i) for i in range(10)]
 STROKE_SIZE = 28
 
-
-def _arc(cx, cy, rx, ry, a0, a1, segs):
-    """Points on an elliptical arc (angles in degrees, y axis pointing down)."""
-    t = np.radians(np.linspace(a0, a1, segs + 1))
-    return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=1)
-
-
-def _bezier(p0, p1, p2, segs=6):
-    t = np.linspace(0, 1, segs + 1)[:, None]
-    p0, p1, p2 = (np.asarray(p, dtype=float) for p in (p0, p1, p2))
-    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
+# How widely every random distortion of `strokes` spreads (a factor on the spreads written in
+# generate_strokes). Measured against the real MNIST test set: neater digits (0.75 here) teach a
+# network that reads real handwriting worse, wilder ones (1.6) too.
+_HANDWRITING_SPREAD = 1.45
 
 
-def _line(*pts):
-    return np.asarray(pts, dtype=float)
+class _Corner(tuple):
+    """A point of a stroke where the pen turns sharply; the stroke is smooth through the others."""
 
 
-def _digit_templates() -> list[list[list[np.ndarray]]]:
-    """For each digit, a list of variants; each variant is a list of strokes (polylines)
-    in a unit box with x to the right and y down (digits span y in [0, 1])."""
-    cat = np.concatenate
-    t: list[list[list[np.ndarray]]] = [[] for _ in range(10)]
-    # 0
-    t[0].append([_arc(0.5, 0.5, 0.33, 0.5, -90, 270, 16)])
-    t[0].append([_arc(0.5, 0.5, 0.30, 0.5, -70, 300, 16)])
-    # 1
-    t[1].append([_line((0.5, 0.0), (0.5, 1.0))])
-    t[1].append([_line((0.28, 0.22), (0.52, 0.0), (0.52, 1.0))])
-    t[1].append([_line((0.3, 0.2), (0.52, 0.0), (0.52, 1.0)), _line((0.3, 1.0), (0.74, 1.0))])
-    # 2
-    t[2].append([cat([_arc(0.5, 0.3, 0.32, 0.3, -170, 25, 9), _line((0.12, 1.0), (0.88, 1.0))])])
-    t[2].append([cat([_arc(0.5, 0.28, 0.3, 0.28, -160, 10, 8), _bezier((0.78, 0.38), (0.4, 0.7), (0.14, 0.98)),
-                      _line((0.4, 0.93), (0.88, 1.0))])])
-    # 3
-    t[3].append([cat([_arc(0.48, 0.26, 0.3, 0.24, -160, 90, 10), _arc(0.48, 0.75, 0.33, 0.25, -90, 160, 10)])])
-    t[3].append([cat([_line((0.18, 0.0), (0.8, 0.0), (0.42, 0.45)), _arc(0.48, 0.72, 0.33, 0.28, -110, 155, 10)])])
-    # 4
-    t[4].append([_line((0.66, 0.0), (0.1, 0.68), (0.9, 0.68)), _line((0.66, 0.0), (0.66, 1.0))])
-    t[4].append([_line((0.2, 0.0), (0.14, 0.6), (0.86, 0.6)), _line((0.68, 0.12), (0.68, 1.0))])
-    # 5
-    t[5].append([cat([_line((0.82, 0.0), (0.26, 0.0), (0.22, 0.44)), _arc(0.47, 0.69, 0.33, 0.31, -135, 150, 10)])])
-    t[5].append([_line((0.26, 0.0), (0.82, 0.0)),
-                 cat([_line((0.26, 0.0), (0.2, 0.46)), _arc(0.48, 0.7, 0.32, 0.3, -140, 150, 10)])])
-    # 6
-    t[6].append([cat([_bezier((0.74, 0.0), (0.22, 0.2), (0.18, 0.68)), _arc(0.49, 0.69, 0.31, 0.31, 180, 540, 14)])])
-    t[6].append([cat([_bezier((0.68, 0.0), (0.3, 0.3), (0.2, 0.75)), _arc(0.5, 0.72, 0.3, 0.28, 170, 520, 14)])])
-    # 7
-    t[7].append([_line((0.12, 0.0), (0.88, 0.0), (0.4, 1.0))])
-    t[7].append([_line((0.12, 0.0), (0.88, 0.0), (0.42, 1.0)), _line((0.42, 0.5), (0.84, 0.5))])
-    t[7].append([cat([_line((0.12, 0.08), (0.12, 0.0), (0.88, 0.0)), _bezier((0.88, 0.0), (0.55, 0.45), (0.5, 1.0))])])
-    # 8
-    t[8].append([_arc(0.5, 0.25, 0.24, 0.25, 0, 360, 12), _arc(0.5, 0.74, 0.3, 0.26, 0, 360, 12)])
-    t[8].append([cat([_arc(0.5, 0.25, 0.25, 0.25, 60, 410, 12), _arc(0.5, 0.74, 0.3, 0.26, -110, 235, 12)])])
-    # 9
-    t[9].append([_arc(0.48, 0.3, 0.31, 0.3, 0, 360, 14), _line((0.79, 0.3), (0.76, 1.0))])
-    t[9].append([_arc(0.48, 0.3, 0.31, 0.3, 0, 360, 14), _bezier((0.79, 0.3), (0.78, 0.9), (0.35, 1.0))])
-    return t
+def _corner(x: float, y: float) -> _Corner:
+    return _Corner((x, y))
 
 
-_TEMPLATES = None
+def _ring(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float) -> list[tuple]:
+    """Control points along an elliptical arc, about 45 degrees apart (y down, in degrees)."""
+    t = np.radians(np.linspace(a0, a1, max(2, int(np.ceil(abs(a1 - a0) / 45)) + 1)))
+    return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in t]
 
 
-def _segments_for(variant: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(S, 2) segment starts, (S, 2) ends and (S,) stroke index for one template variant."""
-    a, b, sid = [], [], []
-    for i, pts in enumerate(variant):
-        a.append(pts[:-1])
-        b.append(pts[1:])
-        sid.append(np.full(len(pts) - 1, i))
-    return np.concatenate(a), np.concatenate(b), np.concatenate(sid)
+def _digit_styles() -> list[list[tuple[float, list[list[tuple]]]]]:
+    """For each digit, its handwriting styles as (weight, strokes). A stroke is a list of control
+    points in a unit box (x to the right, y down); the pen passes through them smoothly, turning
+    sharply only at corners. Weights say how often a style is drawn among its digit's styles."""
+    c, ring = _corner, _ring
+    s: list[list[tuple[float, list[list[tuple]]]]] = [[] for _ in range(10)]
+    # 0: oval, narrow or round; the pen overshoots where it closes
+    s[0] += [(2, [ring(0.5, 0.5, 0.36, 0.5, -90, 280)]),
+             (2, [ring(0.5, 0.5, 0.26, 0.5, -100, 268)]),
+             (2, [ring(0.5, 0.5, 0.46, 0.5, -95, 275)])]
+    # 1: mostly a bare stroke; sometimes a flag, rarely a flag and a foot
+    s[1] += [(5, [[(0.5, 0.0), (0.5, 0.5), (0.5, 1.0)]]),
+             (2, [[(0.3, 0.18), c(0.52, 0.0), (0.52, 0.5), (0.52, 1.0)]]),
+             (0.3, [[(0.3, 0.2), c(0.52, 0.0), (0.52, 1.0)], [(0.3, 1.0), (0.74, 1.0)]])]
+    # 2: a straight or curved neck, a flat or wavy base, often a loop where neck and base meet
+    s[2] += [(2, [[*ring(0.5, 0.28, 0.34, 0.28, -170, 20), c(0.12, 1.0), (0.9, 1.0)]]),
+             (2, [[(0.15, 0.22), (0.38, 0.01), (0.66, 0.02), (0.82, 0.22), (0.72, 0.48),
+                   (0.4, 0.76), c(0.12, 0.98), (0.9, 0.98)]]),
+             (2, [[(0.15, 0.22), (0.4, 0.01), (0.72, 0.05), (0.8, 0.3), (0.6, 0.6), (0.3, 0.86),
+                   (0.14, 0.97), (0.09, 0.86), (0.22, 0.8), (0.36, 0.9), (0.58, 0.98),
+                   (0.9, 0.95)]]),
+             (2, [[(0.3, 0.3), (0.18, 0.2), (0.3, 0.04), (0.6, 0.0), (0.78, 0.2), (0.65, 0.5),
+                   (0.35, 0.8), (0.18, 0.95), (0.12, 0.85), (0.25, 0.8), (0.45, 0.92),
+                   (0.9, 0.98)]]),
+             (1, [[(0.15, 0.25), (0.35, 0.02), (0.65, 0.0), (0.8, 0.2), (0.7, 0.45), (0.35, 0.78),
+                   c(0.1, 1.0), (0.4, 0.9), (0.7, 0.96), (0.92, 0.88)]])]
+    # 3: two round bowls meeting in a point, a flat top, or a smooth waist
+    s[3] += [(2, [[*ring(0.48, 0.26, 0.3, 0.24, -160, 70), c(0.42, 0.5),
+                   *ring(0.48, 0.75, 0.33, 0.25, -70, 160)]]),
+             (1, [[(0.18, 0.0), c(0.8, 0.0), c(0.42, 0.45),
+                   *ring(0.48, 0.72, 0.33, 0.28, -100, 155)]]),
+             (2, [[(0.15, 0.1), (0.45, 0.0), (0.75, 0.12), (0.7, 0.35), (0.4, 0.48), (0.75, 0.6),
+                   (0.82, 0.82), (0.55, 1.0), (0.15, 0.9)]])]
+    # 4: closed (a triangle) or, more often, open at the top
+    s[4] += [(1, [[(0.66, 0.0), c(0.08, 0.68), (0.92, 0.68)], [(0.66, 0.0), (0.66, 1.0)]]),
+             (2, [[(0.18, 0.0), c(0.12, 0.6), (0.9, 0.6)], [(0.7, 0.05), (0.7, 1.0)]]),
+             (2, [[(0.3, 0.0), c(0.1, 0.55), (0.88, 0.52)], [(0.68, 0.0), (0.66, 1.0)]])]
+    # 5: the flag drawn first or last; a round, open or curled belly
+    s[5] += [(2, [[(0.82, 0.0), c(0.26, 0.0), c(0.22, 0.44),
+                   *ring(0.47, 0.69, 0.33, 0.31, -135, 150)]]),
+             (1, [[(0.26, 0.0), (0.82, 0.0)],
+                  [(0.26, 0.0), c(0.2, 0.46), *ring(0.48, 0.7, 0.32, 0.3, -140, 150)]]),
+             (2, [[(0.25, 0.02), (0.85, 0.0)],
+                  [(0.27, 0.02), c(0.22, 0.42), (0.5, 0.36), (0.78, 0.5), (0.8, 0.78), (0.55, 0.98),
+                   (0.15, 0.9)]]),
+             (1, [[(0.3, 0.0), (0.9, 0.02)],
+                  [(0.3, 0.0), c(0.2, 0.45), (0.55, 0.4), (0.8, 0.6), (0.7, 0.92), (0.4, 1.0),
+                   (0.2, 0.85), (0.3, 0.72)]])]
+    # 6: a long curve into a loop, large or small
+    s[6] += [(1, [[(0.74, 0.0), (0.32, 0.25), *ring(0.49, 0.69, 0.31, 0.31, 180, 540)]]),
+             (1, [[(0.68, 0.0), (0.35, 0.3), *ring(0.5, 0.68, 0.32, 0.32, 180, 530)]]),
+             (2, [[(0.72, 0.0), (0.4, 0.2), (0.22, 0.55), (0.25, 0.88), (0.5, 1.0), (0.75, 0.85),
+                   (0.7, 0.6), (0.45, 0.55), (0.25, 0.7)]]),
+             (3, [[(0.75, 0.0), (0.5, 0.25), (0.3, 0.55), (0.25, 0.85), (0.45, 1.0), (0.68, 0.9),
+                   (0.65, 0.68), (0.45, 0.62), (0.28, 0.75)]])]
+    # 7: plain, crossed, hooked, with a curved stem or a curved bar
+    s[7] += [(3, [[(0.1, 0.0), c(0.9, 0.0), (0.66, 0.5), (0.42, 1.0)]]),
+             (1, [[(0.1, 0.0), c(0.9, 0.0), (0.42, 1.0)], [(0.42, 0.5), (0.86, 0.5)]]),
+             (1, [[(0.12, 0.1), c(0.12, 0.0), c(0.88, 0.0), (0.62, 0.45), (0.5, 1.0)]]),
+             (2, [[(0.1, 0.02), c(0.88, 0.0), (0.7, 0.35), (0.55, 0.7), (0.5, 1.0)]]),
+             (2, [[(0.1, 0.15), (0.2, 0.03), (0.5, 0.02), c(0.88, 0.0), (0.72, 0.3), (0.6, 0.65),
+                   (0.52, 1.0)]])]
+    # 8: two loops, or one stroke crossing itself, the top loop often smaller
+    s[8] += [(1, [ring(0.5, 0.25, 0.24, 0.25, 0, 360), ring(0.5, 0.74, 0.3, 0.26, 0, 360)]),
+             (1, [[*ring(0.5, 0.25, 0.25, 0.25, 60, 410), *ring(0.5, 0.74, 0.3, 0.26, -110, 235)]]),
+             (2, [[(0.78, 0.12), (0.5, 0.0), (0.22, 0.15), (0.3, 0.35), (0.7, 0.6), (0.78, 0.85),
+                   (0.5, 1.0), (0.22, 0.85), (0.3, 0.6), (0.7, 0.35), (0.76, 0.15)]]),
+             (1, [ring(0.52, 0.22, 0.2, 0.22, 0, 360), ring(0.5, 0.7, 0.32, 0.3, 0, 360)]),
+             (2, [[(0.75, 0.05), (0.45, 0.0), (0.3, 0.15), (0.45, 0.4), (0.65, 0.65), (0.6, 0.92),
+                   (0.35, 0.98), (0.25, 0.75), (0.5, 0.45), (0.72, 0.2), (0.75, 0.05)]])]
+    # 9: a loop and a straight, curved or slanting stem, in one stroke or two
+    s[9] += [(2, [ring(0.48, 0.3, 0.31, 0.3, 0, 360), [(0.79, 0.3), (0.76, 1.0)]]),
+             (1, [ring(0.48, 0.3, 0.31, 0.3, 0, 360), [(0.79, 0.3), (0.78, 0.75), (0.35, 1.0)]]),
+             (2, [[*ring(0.45, 0.28, 0.32, 0.28, 10, -350), c(0.77, 0.33), (0.7, 1.0)]]),
+             (1, [ring(0.45, 0.25, 0.3, 0.25, 0, 360), [(0.75, 0.2), (0.6, 1.0)]]),
+             (2, [[*ring(0.5, 0.22, 0.26, 0.22, 0, -360), c(0.76, 0.2), (0.74, 0.6), (0.72, 1.0)]])]
+    return s
 
 
-def _templates():
-    global _TEMPLATES
-    if _TEMPLATES is None:
-        _TEMPLATES = [[_segments_for(v) for v in digit] for digit in _digit_templates()]
-    return _TEMPLATES
+def _piece_weights(q: int, per: int) -> np.ndarray:
+    """(per * (q - 1) + 1, q): the points of a smooth piece (a Catmull-Rom spline) through q
+    control points, ``per`` segments between two; a straight line when q is 2."""
+    t = np.linspace(0, 1, per, endpoint=False)[:, None]
+    if q == 2:
+        return np.vstack([np.hstack([1 - t, t]), [0.0, 1.0]])
+    ext = np.zeros((q + 2, q))  # the control points with a mirrored one beyond each end
+    ext[1:-1] = np.eye(q)
+    ext[0, :2] = 2, -1
+    ext[-1, -2:] = -1, 2
+    basis = 0.5 * np.hstack([-t + 2 * t**2 - t**3, 2 - 5 * t**2 + 3 * t**3,
+                             t + 4 * t**2 - 3 * t**3, t**3 - t**2])
+    rows = [basis @ ext[i:i + 4] for i in range(q - 1)]
+    return np.vstack(rows + [np.eye(q)[-1:]])
+
+
+class _Style:
+    """One handwriting style of a digit, ready to draw: its control points, the matrix that turns
+    them into the pen's path (linear, so moving control points is one matmul), and the segments.
+
+    control : ndarray, shape (K, 2)      stroke_of : ndarray, shape (K,), each point's stroke
+    path : ndarray, shape (P, K)         starts : ndarray, shape (S,), segment i joins path points
+                                         starts[i] and starts[i] + 1
+    """
+
+    def __init__(self, strokes: list[list[tuple]], per: int = 3):
+        blocks, control, stroke_of, starts = [], [], [], []
+        n_points = 0
+        for i, stroke in enumerate(strokes):
+            last = len(stroke) - 1
+            cuts = [0] + [j for j in range(1, last) if isinstance(stroke[j], _Corner)] + [last]
+            weights = np.zeros((0, len(stroke)))
+            for lo, hi in pairwise(cuts):
+                piece = np.zeros((per * (hi - lo) + 1, len(stroke)))
+                piece[:, lo:hi + 1] = _piece_weights(hi - lo + 1, per)
+                weights = np.vstack([weights[:-1], piece])  # pieces share their corner point
+            blocks.append(weights)
+            control += [tuple(p) for p in stroke]
+            stroke_of += [i] * len(stroke)
+            starts += list(range(n_points, n_points + len(weights) - 1))
+            n_points += len(weights)
+        self.path = np.zeros((n_points, len(control)))
+        row = col = 0
+        for w in blocks:
+            self.path[row:row + w.shape[0], col:col + w.shape[1]] = w
+            row, col = row + w.shape[0], col + w.shape[1]
+        self.control = np.asarray(control, dtype=float)
+        self.stroke_of = np.asarray(stroke_of)
+        self.starts = np.asarray(starts)
+
+
+_STYLES = None
+
+
+def _styles() -> list[tuple[np.ndarray, list[_Style]]]:
+    """Per digit: the styles' cumulative weights (ending at 1) and the styles."""
+    global _STYLES
+    if _STYLES is None:
+        out = []
+        for digit in _digit_styles():
+            w = np.cumsum([weight for weight, _ in digit])
+            out.append((w / w[-1], [_Style(strokes) for _, strokes in digit]))
+        _STYLES = out
+    return _STYLES
 
 
 def _warp(p: np.ndarray, params: dict) -> np.ndarray:
     """Apply the per-example geometric distortion to points p (n, P, 2) in unit space."""
     x, y = p[..., 0] - 0.5, p[..., 1] - 0.5
-    # elastic: a sum of smooth random sinusoids (low and medium frequency)
+    # a smooth random field bends the pen's path (a few random plane waves), before the slant
     fx, fy, ph, amp = params["freq_x"], params["freq_y"], params["phase"], params["amp"]  # (n, K)
     arg = fx[:, None, :] * x[..., None] + fy[:, None, :] * y[..., None] + ph[:, None, :]
-    wave = np.sin(arg)  # (n, P, K)
-    dx = (wave * amp[:, None, :, 0]).sum(-1)
-    dy = (np.cos(arg) * amp[:, None, :, 1]).sum(-1)
-    x = x + dx
-    y = y + dy
+    x = x + (np.sin(arg) * amp[:, None, :, 0]).sum(-1)
+    y = y + (np.cos(arg) * amp[:, None, :, 1]).sum(-1)
     # aspect, slant (shear), rotation
     x = x * params["aspect"][:, None]
     x = x - params["slant"][:, None] * y
@@ -241,72 +326,96 @@ def _warp(p: np.ndarray, params: dict) -> np.ndarray:
     return np.stack([c * x - s * y, s * x + c * y], axis=-1)
 
 
-def generate_strokes(n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Generate ``n`` 1x28x28 uint8 MNIST-like digit images (white on black) and labels."""
+def _elastic(pts: np.ndarray, coarse: np.ndarray, size: int) -> np.ndarray:
+    """Points (m, P, 2) in pixels moved by a smooth random displacement field, as in Simard et
+    al. (2003): random shifts ``coarse`` (m, 2, G, G) on a GxG grid over the image, spread by
+    Gaussians one cell wide. Moving the pen's path rather than the pixels keeps edges crisp."""
+    grid = coarse.shape[-1]
+    centres = (np.arange(grid) + 0.5) * size / grid
+    wx = np.exp(-0.5 * ((pts[..., 0, None] - centres) / (size / grid)) ** 2)
+    wy = np.exp(-0.5 * ((pts[..., 1, None] - centres) / (size / grid)) ** 2)
+    wx /= wx.sum(-1, keepdims=True)
+    wy /= wy.sum(-1, keepdims=True)
+    return pts + np.einsum("mpj,mcjk,mpk->mpc", wy, coarse, wx)
+
+
+def generate_strokes(n: int, seed: int | np.random.SeedSequence = 0, *,
+                     distortion: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Generate ``n`` 1x28x28 uint8 MNIST-like digit images (white on black) and labels.
+
+    Each digit is drawn in one of several handwriting styles, its proportions varied (the
+    control points of the pen's path move), bent, stretched, slanted and turned, then placed as
+    MNIST places its digits (the longer side of the ink fitted to about 20 pixels, the centre of
+    mass at the centre) and distorted elastically; the pen has a width, a pressure that varies
+    along the stroke and a soft edge. ``distortion`` scales every random distortion (1 reads like
+    handwriting, 1.5 is scrawl).
+    """
     rng = np.random.default_rng(seed)
     size = STROKE_SIZE
+    k = _HANDWRITING_SPREAD * float(distortion)
     y = rng.integers(0, 10, size=n).astype(np.int64)
-    templates = _templates()
-    variant = rng.random(n)
-    radius = rng.uniform(0.9, 1.9, size=n).astype(_F32)  # stroke half-width in pixels
-    box = rng.uniform(16.0, 20.0, size=n)  # size of the longer side, like MNIST's 20x20 box
-    shift = rng.uniform(-1.2, 1.2, size=(n, 2))
-    K = 3
+    styles = _styles()
+    style_draw = rng.random(n)
+    radius = (0.7 + 1.5 * rng.beta(1.6, 2.4, size=n)).astype(_F32)  # pen half-width in pixels
+    # the antialiased edge, about MNIST's; never so soft that the middle of a stroke is not white
+    edge = np.minimum(rng.uniform(0.8, 1.6, size=n), 2 * radius).astype(_F32)
+    box = rng.uniform(19.0, 20.5, size=n)  # the ink's longer side, as MNIST fits a 20x20 box
+    shift = rng.normal(0, 0.5 * k, size=(n, 2))
+    K = 4
     params = {
-        "freq_x": rng.uniform(-7, 7, size=(n, K)),
-        "freq_y": rng.uniform(-7, 7, size=(n, K)),
+        "freq_x": rng.uniform(-8, 8, size=(n, K)),
+        "freq_y": rng.uniform(-8, 8, size=(n, K)),
         "phase": rng.uniform(0, 2 * np.pi, size=(n, K)),
-        "amp": rng.normal(0, 0.025, size=(n, K, 2)),
-        "aspect": rng.uniform(0.8, 1.2, size=n),
-        "slant": rng.uniform(-0.35, 0.35, size=n),
+        "amp": rng.normal(0, 0.025 * k, size=(n, K, 2)),
+        "aspect": np.exp(np.clip(rng.normal(0, 0.18 * k, size=n), -0.4 * k, 0.4 * k)),
+        "slant": np.clip(rng.normal(0.15, 0.28 * k, size=n), -0.7 * k, 0.9 * k),  # most lean right
     }
-    rot = np.radians(rng.uniform(-10, 10, size=n))
+    rot = np.radians(rng.normal(0, 8 * k, size=n))
     params["cos"], params["sin"] = np.cos(rot), np.sin(rot)
-    stroke_jitter = rng.normal(0, 0.035, size=(n, 4, 2))  # per-stroke offsets
-    point_jitter_seed = rng.integers(0, 2**63)
-    prng = np.random.default_rng(point_jitter_seed)
+    stroke_jitter = rng.normal(0, 0.03 * k, size=(n, 4, 2))  # where each stroke lies, loosely
+    # pen pressure: the width swells and thins along the stroke, by up to +-35%
+    pressure = rng.uniform(0, 0.35, size=n)
+    pressure_freq = rng.uniform(0.1, 0.5, size=n)  # radians per segment
+    pressure_phase = rng.uniform(0, 2 * np.pi, size=n)
+    control_seed, field_seed = rng.integers(0, 2**63, size=2)
+    coarse = np.random.default_rng(field_seed).normal(0, 1.44 * k, size=(n, 2, 6, 6))
+    control_rng = np.random.default_rng(control_seed)
 
     coords = np.arange(size, dtype=_F32) + _F32(0.5)
     gy, gx = np.meshgrid(coords, coords, indexing="ij")
     pix = np.stack([gx.ravel(), gy.ravel()], axis=1)  # (784, 2)
     pix_sq = (pix**2).sum(1)  # (784,)
-    out = np.zeros((n, size * size), dtype=np.uint8)
+    out = np.zeros((n, size * size), dtype=_F32)
 
     for d in range(10):
-        nv = len(templates[d])
-        for vi in range(nv):
-            sel = (y == d) & (np.floor(variant * nv).astype(int) == vi)
-            idx = np.nonzero(sel)[0]
+        cumulative, digit_styles = styles[d]
+        which = np.searchsorted(cumulative, style_draw, side="right")
+        for vi, style in enumerate(digit_styles):
+            idx = np.nonzero((y == d) & (which == vi))[0]
             if idx.size == 0:
                 continue
-            a0, b0, sid = templates[d][vi]
             m = idx.size
-            # per-point jitter: shared endpoints of consecutive segments move together
-            ja = prng.normal(0, 0.012, size=(m,) + a0.shape)
-            jb = np.concatenate([ja[:, 1:], prng.normal(0, 0.012, size=(m, 1, 2))], axis=1)
-            same_stroke = np.append(sid[1:] == sid[:-1], False)
-            jb = np.where(same_stroke[None, :, None], jb, prng.normal(0, 0.012, size=(m,) + b0.shape))
-            offs = stroke_jitter[idx][:, sid]  # (m, S, 2)
-            a = a0[None] + ja + offs
-            b = b0[None] + jb + offs
-            sub = {k: v[idx] for k, v in params.items()}
-            both = _warp(np.concatenate([a, b], axis=1), sub)
-            S = a0.shape[0]
-            a, b = both[:, :S], both[:, S:]
+            # proportions: every control point moves a little, each stroke as a whole too
+            moves = control_rng.normal(0, 0.05 * k, size=(m,) + style.control.shape)
+            control = (style.control[None] + np.clip(moves, -0.1 * k, 0.1 * k)
+                       + stroke_jitter[idx][:, style.stroke_of])
+            own = {key: v[idx] for key, v in params.items()}
+            pts = _warp(np.matmul(style.path[None], control), own)
             # fit the longer side of the bounding box into `box` pixels, keep the aspect ratio
-            lo = np.minimum(a.min(1), b.min(1))
-            hi = np.maximum(a.max(1), b.max(1))
+            lo, hi = pts.min(1), pts.max(1)
             ext = np.maximum((hi - lo).max(1), 1e-3)
-            scale = (box[idx] - 2 * radius[idx]) / ext  # thickness counts inside the box
-            a = (a - lo[:, None]) * scale[:, None, None]
-            b = (b - lo[:, None]) * scale[:, None, None]
+            scale = (box[idx] - 2 * radius[idx]) / ext  # the pen's width counts inside the box
+            pts = (pts - lo[:, None]) * scale[:, None, None]
+            a, b = pts[:, style.starts], pts[:, style.starts + 1]
             # centre of mass of the ink (length-weighted segment midpoints) to the image centre
             seg_len = np.linalg.norm(b - a, axis=2) + 1e-6
-            mid = (a + b) / 2
-            com = (mid * seg_len[..., None]).sum(1) / seg_len.sum(1)[:, None]
-            delta = size / 2 - com + shift[idx]
-            a = (a + delta[:, None]).astype(_F32)
-            b = (b + delta[:, None]).astype(_F32)
+            com = ((a + b) / 2 * seg_len[..., None]).sum(1) / seg_len.sum(1)[:, None]
+            pts = _elastic(pts + (size / 2 - com + shift[idx])[:, None], coarse[idx], size)
+            a = pts[:, style.starts].astype(_F32)
+            b = pts[:, style.starts + 1].astype(_F32)
+            along = np.arange(len(style.starts))[None]
+            seg_radius = (radius[idx, None] * np.exp(pressure[idx, None] * np.sin(
+                pressure_freq[idx, None] * along + pressure_phase[idx, None]))).astype(_F32)
             # distance from every pixel centre to every segment (chunked, vectorised)
             dvec = b - a  # (m, S, 2)
             dd = (dvec**2).sum(-1)
@@ -321,12 +430,16 @@ def generate_strokes(n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np
                 proj = pd - ad[sl, :, None]
                 t = np.clip(proj / dd[sl, :, None], 0.0, 1.0)
                 # |p - a - t d|^2 = |p|^2 - 2 p.a + |a|^2 - 2 t (p.d - a.d) + t^2 |d|^2
-                dist2 = pix_sq[None, None, :] - 2 * pa + aa[sl, :, None] + t * (t * dd[sl, :, None] - 2 * proj)
-                dmin = np.sqrt(np.maximum(dist2.min(axis=1), 0.0))  # (c, 784)
-                r = radius[idx[sl], None]
-                val = np.clip(r + 0.5 - dmin, 0.0, 1.0)  # antialiased edge
-                out[idx[sl]] = (val * 255.0 + 0.5).astype(np.uint8)
-    return out.reshape(n, 1, size, size), y
+                dist2 = (pix_sq[None, None, :] - 2 * pa + aa[sl, :, None]
+                         + t * (t * dd[sl, :, None] - 2 * proj))
+                nearest = dist2.argmin(axis=1)[:, None]  # (c, 1, 784): the segment that inks it
+                dmin = np.sqrt(np.maximum(np.take_along_axis(dist2, nearest, axis=1)[:, 0], 0.0))
+                r = np.take_along_axis(seg_radius[sl], nearest[:, 0], axis=1)
+                e = edge[idx[sl], None]
+                out[idx[sl]] = np.clip((r - dmin) / e + _F32(0.5), 0.0, 1.0)  # a ramp `e` wide
+    out *= _F32(255.0)
+    out += _F32(0.5)
+    return out.astype(np.uint8).reshape(n, 1, size, size), y
 
 
 # ----------------------------------------------------------------------------- registry
