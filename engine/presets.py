@@ -571,7 +571,8 @@ def get_preset(name: str) -> dict:
 
 # The preset a dataset opens with: small enough to train in under a minute on two cores.
 DEFAULT_FOR_DATASET = {"strokes": "lenet5", "mnist": "lenet5", "fashion-mnist": "lenet5",
-                       "shapes": "cnn_small_32", "cifar10": "cnn_small_32"}
+                       "shapes": "cnn_small_32", "cifar10": "cnn_small_32",
+                       "strokes-hard": "lenet5", "shapes-hard": "cnn_small_32"}
 
 
 def adapt(spec: dict, input_shape=None, num_classes: int | None = None) -> dict:

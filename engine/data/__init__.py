@@ -8,11 +8,12 @@ Typical use::
     for xb, yb in ds.batches(ds.x_train, ds.y_train, 64, rng, augment=Augment(shift=2)):
         ...
 
-``load_dataset`` accepts a built-in name (``shapes``, ``strokes``, ``mnist``,
-``fashion-mnist``, ``cifar10``) or a path: an ``.npz`` file, an IDX image file
-(``*-images-idx3-ubyte[.gz]`` with its ``*-labels-idx1-ubyte[.gz]`` beside it) or a folder
-holding IDX pairs (``train-*`` and ``t10k-*``; a folder with only the ``t10k`` pair gives a
-*test-only* dataset: empty train split, everything in the test split, stats from the test split).
+``load_dataset`` accepts a built-in name (``shapes``, ``strokes``, their ``-hard`` variants
+made to overfit, ``mnist``, ``fashion-mnist``, ``cifar10``) or a path: an ``.npz`` file, an
+IDX image file (``*-images-idx3-ubyte[.gz]`` with its ``*-labels-idx1-ubyte[.gz]`` beside it)
+or a folder holding IDX pairs (``train-*`` and ``t10k-*``; a folder with only the ``t10k``
+pair gives a *test-only* dataset: empty train split, everything in the test split, stats from
+the test split).
 """
 
 from __future__ import annotations
@@ -107,10 +108,11 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- generated
 
 def _load_generated(name: str, seed: int, n: int | None) -> Dataset:
-    n_train = _builtin.DEFAULT_TRAIN if n is None else int(n)
+    n_train, n_test = _builtin.default_sizes(name)
+    if n is not None:
+        n_train, n_test = int(n), max(1, int(n) // 5)
     if n_train < 1 or n_train > 200_000:
         raise DatasetError("n (number of training examples) must be between 1 and 200000")
-    n_test = _builtin.DEFAULT_TEST if n is None else max(1, n_train // 5)
     key = ("gen", name, int(seed), n_train, n_test)
     with _cache_lock:
         if key in _cache:
@@ -303,9 +305,10 @@ def load_dataset(
 ) -> Dataset:
     """Load a dataset by name or path.
 
-    name_or_path: ``shapes``, ``strokes`` (generated from ``seed``), ``mnist``,
-        ``fashion-mnist``, ``cifar10`` (downloaded into ``<root>/<name>/`` on first use), or a
-        path (see the package docstring).
+    name_or_path: ``shapes``, ``strokes``, ``shapes-hard``, ``strokes-hard`` (generated from
+        ``seed``; the ``-hard`` ones have fewer training examples, 15% of them mislabelled),
+        ``mnist``, ``fashion-mnist``, ``cifar10`` (downloaded into ``<root>/<name>/`` on first
+        use), or a path (see the package docstring).
     root: data directory (default: ``$CNN_PLAYGROUND_DATASETS`` or ``~/.cache/cnn-playground/datasets``).
     download: allow downloading missing files; otherwise a missing file raises
         :class:`DatasetError` naming the files and the folder to put them in.
@@ -347,11 +350,12 @@ def list_datasets(root: str | os.PathLike | None = None) -> list[dict]:
     """Describe every built-in dataset (no loading, no network)."""
     out = []
     for name, info in _builtin.GENERATORS.items():
+        n_train, n_test = _builtin.default_sizes(name)
         out.append({
             "name": name, "title": info["title"], "source": "generated", "kind": info["kind"],
             "shape": list(info["shape"]), "num_classes": len(info["class_names"]),
-            "class_names": list(info["class_names"]), "train_size": _builtin.DEFAULT_TRAIN,
-            "test_size": _builtin.DEFAULT_TEST, "cached": True, "download_bytes": 0,
+            "class_names": list(info["class_names"]), "train_size": n_train,
+            "test_size": n_test, "cached": True, "download_bytes": 0,
             "description": info["description"],
         })
     base = data_root(root)

@@ -80,29 +80,35 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114])
 
 
-def generate_shapes(n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Generate ``n`` 3x32x32 uint8 images of coloured shapes and their int64 labels."""
+def generate_shapes(n: int, seed: int | np.random.SeedSequence = 0, *,
+                    distortion: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Generate ``n`` 3x32x32 uint8 images of coloured shapes and their int64 labels.
+
+    ``distortion`` above 1 makes them harder to tell apart: smaller, more stretched shapes,
+    less contrast, more noise.
+    """
     rng = np.random.default_rng(seed)
     s = SHAPE_SIZE
     k = len(SHAPE_CLASSES)
+    wild = float(distortion)
     y = rng.integers(0, k, size=n).astype(np.int64)
-    radius = rng.uniform(8.0, 13.5, size=n)  # pixels
+    radius = rng.uniform(8.0 / wild, 13.5, size=n)  # pixels
     margin = radius * 0.9 + 0.5
     cx = rng.uniform(margin, s - margin)
     cy = rng.uniform(margin, s - margin)
     theta = rng.uniform(0, 2 * np.pi, size=n)
-    aspect = rng.uniform(0.9, 1.1, size=n)
+    aspect = rng.uniform(1 - 0.1 * wild**2, 1 + 0.1 * wild**2, size=n)
 
     # colours: foreground and background with a clear luminance difference
     fg = rng.uniform(0, 1, size=(n, 3))
     bg = rng.uniform(0, 1, size=(n, 3))
     for _ in range(50):
-        bad = np.abs(_luma(fg) - _luma(bg)) < 0.35
+        bad = np.abs(_luma(fg) - _luma(bg)) < 0.35 / wild
         if not bad.any():
             break
         fg[bad] = rng.uniform(0, 1, size=(int(bad.sum()), 3))
         bg[bad] = rng.uniform(0, 1, size=(int(bad.sum()), 3))
-    noise_std = rng.uniform(0.01, 0.06, size=n)
+    noise_std = rng.uniform(0.01, 0.06 * wild**2, size=n)
 
     coords = np.arange(s, dtype=_F32) + _F32(0.5)
     gy, gx = np.meshgrid(coords, coords, indexing="ij")  # (H, W)
@@ -124,7 +130,7 @@ def generate_shapes(n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np.
 
     # background: base colour + smooth gradient + per-pixel noise
     grad_dir = rng.uniform(0, 2 * np.pi, size=n)
-    grad_amp = rng.uniform(0.0, 0.12, size=n) / s
+    grad_amp = rng.uniform(0.0, 0.12 * wild, size=n) / s
     gcx = (np.cos(grad_dir) * grad_amp).astype(_F32)[:, None, None]
     gcy = (np.sin(grad_dir) * grad_amp).astype(_F32)[:, None, None]
     ramp = gcx * (gx - _F32(s / 2))[None] + gcy * (gy - _F32(s / 2))[None]  # (n, H, W) float32
@@ -444,6 +450,18 @@ def generate_strokes(n: int, seed: int | np.random.SeedSequence = 0, *,
 
 # ----------------------------------------------------------------------------- registry
 
+# The "-hard" variants are made to be overfitted, so that a student sees it: few training
+# examples and some of their labels wrong. A network first learns the images, then learns the
+# wrong labels by heart; its validation loss turns up while its training loss goes on falling.
+# (Wilder images alone do not show it: with a thousand of them a small network hardly learns.)
+HARD_LABEL_NOISE = 0.15
+
+_OVERFIT = ("A network first learns the {things}, then learns the wrong labels by heart: train "
+            "20 epochs or more and watch the validation loss turn up after a few epochs while "
+            "the training loss keeps falling, and the confusion matrix fill off its diagonal. "
+            "The validation examples are taken from the training images, so about 15% of their "
+            "labels are wrong too; the 2,000 test labels are all right.")
+
 GENERATORS = {
     "shapes": {
         "fn": generate_shapes,
@@ -451,7 +469,8 @@ GENERATORS = {
         "shape": (3, SHAPE_SIZE, SHAPE_SIZE),
         "kind": "images",
         "title": "Shapes",
-        "description": "Generated 32x32 colour images of 8 shapes at random size, position, rotation and colour on a noisy background.",
+        "description": "Generated 32x32 colour images of 8 shapes at random size, position, "
+                       "rotation and colour on a noisy background.",
     },
     "strokes": {
         "fn": generate_strokes,
@@ -459,15 +478,62 @@ GENERATORS = {
         "shape": (1, STROKE_SIZE, STROKE_SIZE),
         "kind": "digits",
         "title": "Strokes (generated digits)",
-        "description": "Generated 28x28 handwriting-like digits 0-9, white on black and centred like MNIST.",
+        "description": "Generated 28x28 handwriting-like digits 0-9, white on black and centred "
+                       "like MNIST: several handwriting styles per digit, with varied proportions, "
+                       "slant, pen width and pressure, and elastic distortion.",
+    },
+    "shapes-hard": {
+        "fn": generate_shapes,
+        "options": {"distortion": 1.1},
+        "label_noise": HARD_LABEL_NOISE,
+        "train_size": 3_000,
+        "class_names": SHAPE_CLASSES,
+        "shape": (3, SHAPE_SIZE, SHAPE_SIZE),
+        "kind": "images",
+        "title": "Shapes, made to overfit",
+        "description": "The generated shapes, made so that overfitting shows: only 3,000 training "
+                       "images (not 10,000), the shapes a little smaller and more stretched, with "
+                       "less contrast and more noise, and 15% of the training labels wrong (a "
+                       "random other shape). " + _OVERFIT.format(things="shapes"),
+    },
+    "strokes-hard": {
+        "fn": generate_strokes,
+        "options": {"distortion": 0.8},
+        "label_noise": HARD_LABEL_NOISE,
+        "train_size": 1_000,
+        "class_names": STROKE_CLASSES,
+        "shape": (1, STROKE_SIZE, STROKE_SIZE),
+        "kind": "digits",
+        "title": "Strokes, made to overfit",
+        "description": "The generated digits, made so that overfitting shows: only 1,000 training "
+                       "images (not 10,000), written a little more neatly, and 15% of their "
+                       "labels wrong (a random other digit). " + _OVERFIT.format(things="digits"),
     },
 }
 DEFAULT_TRAIN = 10_000
 DEFAULT_TEST = 2_000
 
 
+def default_sizes(name: str) -> tuple[int, int]:
+    """The (train, test) sizes of built-in ``name`` when no size is asked for."""
+    info = GENERATORS[name]
+    return info.get("train_size", DEFAULT_TRAIN), info.get("test_size", DEFAULT_TEST)
+
+
 def generate(name: str, n: int, seed: int, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Generate ``n`` examples of built-in ``name`` for ``split`` ("train" or "test")."""
+    """Generate ``n`` examples of built-in ``name`` for ``split`` ("train" or "test").
+
+    A dataset with label noise gets that fraction of its training labels replaced by another
+    class, chosen at random; its test labels are never touched.
+    """
+    info = GENERATORS[name]
     stream = {"train": 0, "test": 1}[split]
     ss = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, stream, 0xC44])
-    return GENERATORS[name]["fn"](int(n), ss)
+    x, y = info["fn"](int(n), ss, **info.get("options", {}))
+    noise = info.get("label_noise", 0.0)
+    if split == "train" and noise > 0:
+        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, stream, 0xC44, 0x1AB])
+        wrong = rng.choice(len(y), size=round(noise * len(y)), replace=False)
+        classes = len(info["class_names"])
+        y[wrong] = (y[wrong] + rng.integers(1, classes, size=len(wrong))) % classes
+    return x, y

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import time
 import zipfile
 
 import numpy as np
@@ -74,6 +75,24 @@ def test_list_has_the_builtins(client):
         for key in ("title", "kind", "train_size", "test_size", "description"):
             assert key in d
     assert by_name["mnist"]["source"] == "download" and by_name["mnist"]["cached"] is False
+
+
+def test_the_builtins_made_to_overfit_are_listed_and_trainable(client):
+    by_name = {d["name"]: d for d in client.get("/api/datasets").json()}
+    hard = by_name["strokes-hard"]
+    assert hard["source"] == "generated" and hard["train_size"] == 1000 and hard["test_size"] == 2000
+    assert "overfitting" in hard["description"] and "15% of their labels wrong" in hard["description"]
+    assert by_name["shapes-hard"]["shape"] == [3, 32, 32]
+    net = client.post("/api/networks", json={"preset": "lenet5"}).json()["id"]
+    r = client.post(f"/api/networks/{net}/runs", json={"dataset": "strokes-hard", "epochs": 2})
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 60
+    while (run := client.get(f"/api/runs/{r.json()['id']}").json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, run
+        time.sleep(0.05)
+    assert run["status"] == "completed", run
+    assert run["metrics"]["test_accuracy"] is not None
+    assert [e["epoch"] for e in run["history"] if e["type"] == "epoch"] == [1, 2]
 
 
 def test_samples_png_and_array(client):

@@ -190,7 +190,8 @@ def test_test_only_folder_as_named_dataset_is_a_clear_error(tmp_path, monkeypatc
 
 def test_list_datasets(tmp_path):
     rows = {r["name"]: r for r in list_datasets(tmp_path)}
-    assert set(rows) == {"shapes", "strokes", "mnist", "fashion-mnist", "cifar10"}
+    assert set(rows) == {"shapes", "strokes", "shapes-hard", "strokes-hard",
+                         "mnist", "fashion-mnist", "cifar10"}
     assert rows["cifar10"]["shape"] == [3, 32, 32] and rows["cifar10"]["cached"] is False
     assert rows["strokes"]["kind"] == "digits" and rows["shapes"]["num_classes"] == len(rows["shapes"]["class_names"])
     assert rows["mnist"]["train_size"] == 60000
