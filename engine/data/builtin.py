@@ -379,7 +379,7 @@ def generate_strokes(n: int, seed: int | np.random.SeedSequence = 0, *,
     rot = np.radians(rng.normal(0, 8 * k, size=n))
     params["cos"], params["sin"] = np.cos(rot), np.sin(rot)
     stroke_jitter = rng.normal(0, 0.03 * k, size=(n, 4, 2))  # where each stroke lies, loosely
-    # pen pressure: the width swells and thins along the stroke, by up to +-35%
+    # pen pressure: the width swells and thins along the stroke, by a factor of up to 1.4
     pressure = rng.uniform(0, 0.35, size=n)
     pressure_freq = rng.uniform(0.1, 0.5, size=n)  # radians per segment
     pressure_phase = rng.uniform(0, 2 * np.pi, size=n)
@@ -431,13 +431,21 @@ def generate_strokes(n: int, seed: int | np.random.SeedSequence = 0, *,
             chunk = 128
             for s0 in range(0, m, chunk):
                 sl = slice(s0, s0 + chunk)
-                pa = np.matmul(a[sl], pix.T)  # (c, S, 784)
-                pd = np.matmul(dvec[sl], pix.T)
-                proj = pd - ad[sl, :, None]
-                t = np.clip(proj / dd[sl, :, None], 0.0, 1.0)
-                # |p - a - t d|^2 = |p|^2 - 2 p.a + |a|^2 - 2 t (p.d - a.d) + t^2 |d|^2
-                dist2 = (pix_sq[None, None, :] - 2 * pa + aa[sl, :, None]
-                         + t * (t * dd[sl, :, None] - 2 * proj))
+                # |p - a - t d|^2 = |p|^2 - 2 p.a + |a|^2 + t (t |d|^2 - 2 (p.d - a.d)), computed
+                # in place on (c, S, 784) arrays: this loop is most of the generation time
+                dist2 = np.matmul(a[sl], pix.T)  # p.a
+                proj = np.matmul(dvec[sl], pix.T)
+                proj -= ad[sl, :, None]  # p.d - a.d
+                t = np.divide(proj, dd[sl, :, None])
+                np.clip(t, 0.0, 1.0, out=t)  # where along its segment p's nearest point lies
+                dist2 *= 2
+                np.subtract(pix_sq[None, None, :], dist2, out=dist2)
+                dist2 += aa[sl, :, None]
+                proj *= 2
+                bend = np.multiply(t, dd[sl, :, None])
+                bend -= proj
+                bend *= t
+                dist2 += bend
                 nearest = dist2.argmin(axis=1)[:, None]  # (c, 1, 784): the segment that inks it
                 dmin = np.sqrt(np.maximum(np.take_along_axis(dist2, nearest, axis=1)[:, 0], 0.0))
                 r = np.take_along_axis(seg_radius[sl], nearest[:, 0], axis=1)
