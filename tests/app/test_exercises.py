@@ -358,3 +358,10 @@ def test_an_answer_formats_example_never_gives_away_a_lecture_exercise():
             if example is None:
                 continue
             assert not ex.format.grade(ex.format.read(example), kind.answer(ex)), (kind.name, seed)
+
+
+def test_a_largest_layer_option_names_its_layer_as_people_do_and_every_label_is_distinct():
+    for ex, _ in drawn("largest_layer"):
+        labels = [o.label for o in ex.format.options]
+        assert not [x for x in labels if "layers[" in x], labels  # the path is the API's id, not a name
+        assert len(set(labels)) == len(labels), labels

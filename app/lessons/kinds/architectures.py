@@ -15,10 +15,15 @@ OPTIONS = 4
 
 
 @functools.cache
+def all_layers(preset: str) -> tuple[dict, ...]:
+    """Every row of a preset's summary, blocks too (their names name the layers inside)."""
+    return tuple(engine.summarize(engine.PRESETS[preset])["layers"])
+
+
+@functools.cache
 def weighted_layers(preset: str) -> tuple[dict, ...]:
     """The conv2d and linear rows of a preset's summary, in order."""
-    rows = engine.summarize(engine.PRESETS[preset])["layers"]
-    return tuple(r for r in rows if r["type"] in ("conv2d", "linear"))
+    return tuple(r for r in all_layers(preset) if r["type"] in ("conv2d", "linear"))
 
 
 @functools.cache
@@ -26,18 +31,25 @@ def total_params(preset: str) -> int:
     return engine.summarize(engine.PRESETS[preset])["totals"]["params"]
 
 
-def describe(row: dict) -> dict:
+def layer_name(row: dict, rows: tuple) -> str:
+    """A layer as people name it: its own name, inside its block's ("layer1.0 conv2",
+    "inception3a 5x5_reduce"), else its type; the path is the API's, not a student's."""
+    blocks = [r for r in rows if r["block"] and r["name"] and row["path"].startswith(r["path"] + ".")]
+    return " ".join([b["name"] for b in blocks] + [row["name"] or row["type"]])
+
+
+def describe(row: dict, rows: tuple = ()) -> dict:
     """What a student needs to count a layer's parameters, read from its weight shape."""
     w = row["param_shapes"]["W"]
     bias = "b" in row["param_shapes"]
     if row["type"] == "conv2d":
         f, c, kh, kw = w
-        text = f"{row['path']} conv2d: {f} filters of {kh}×{kw} on a {c}-channel input"
+        text = f"{layer_name(row, rows)}: {f} conv filters of {kh}×{kw} on a {c}-channel input"
         return {"id": row["path"], "type": "conv2d", "filters": f, "in_channels": c,
                 "kernel_size": [kh, kw], "bias": bias,
                 "label": text + ("" if bias else ", no bias")}
     out, inp = w
-    text = f"{row['path']} linear: {inp:,} inputs to {out:,} outputs"
+    text = f"{layer_name(row, rows)}: linear, {inp:,} inputs to {out:,} outputs"
     return {"id": row["path"], "type": "linear", "in_features": inp, "out_features": out,
             "bias": bias, "label": text + ("" if bias else ", no bias")}
 
@@ -65,7 +77,7 @@ class LargestLayer(Kind):
             counts = [rows[i]["params"] for i in picked]
             if len(set(counts)) == len(counts):
                 break
-        options = [describe(rows[i]) for i in picked]
+        options = [describe(rows[i], all_layers(preset)) for i in picked]
         title = engine.PRESET_INFO[preset].get("title", preset)
         prompt = (f"{title} has {total_params(preset):,} parameters. Which of these four layers "
                   "holds the most? (Count weights and biases: F × (K × K × C + 1) for a conv, "
