@@ -21,7 +21,7 @@ from .internal_errors import InternalErrors
 from .lessons.service import LessonService
 from .lessons.store import AttemptStore
 from .log_redaction import token_redacted
-from .routers import conv, datasets, inspect, lessons, meta, networks, page, runs
+from .routers import conv, datasets, init_lab, inspect, lessons, meta, networks, page, runs
 from .runs.events import clean
 from .runs.inprocess import InProcessRunner
 from .runs.service import RunService
@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": encodable(clean(errors))}, status_code=422)
 
     for router in (meta.router, networks.router, datasets.router, runs.router, inspect.router, conv.router,
-                   lessons.router):
+                   lessons.router, init_lab.router):
         app.include_router(router, prefix="/api")
     app.include_router(page.router)
 
