@@ -21,12 +21,21 @@ from ..errors import Conflict, Invalid, TooLarge
 from ..runs.events import clean
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
-INITS = ("zeros", "normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "lecun_normal")
+INITS = (
+    "zeros",
+    "normal",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_normal",
+)
 WIDTHS = {"linear": (2, 256), "conv2d": (1, 32)}
 DEPTHS = (2, 30)
 CONV_SIZE = 8  # the measured conv stacks work on 8x8 maps
 # Measured in training mode: batch norm then normalizes with the batch's own mean and std. In
-# evaluation mode it would use its running averages, which at step 0 are 0 and 1: it would do nothing.
+# evaluation mode it would use its running averages, which at step 0 are 0 and 1: it would do
+# nothing.
 TRAIN_MODE = True
 
 # The training comparison: the stack reads the strokes digits (flattened, or pooled to 7x7 maps
@@ -36,9 +45,10 @@ DATASET = "strokes"
 DIGIT = (1, 28, 28)
 EPOCHS = 4
 BATCH = 32
-MAX_EXAMPLES = 4000     # 3,600 to train on and 400 to validate: 452 steps
-MIN_EXAMPLES = 320
-TRAIN_MACS = 45e9       # multiply-adds one run may do (forward and backward): about 8 s here
+MAX_EXAMPLES = 4000  # 3,600 to train on and 400 to validate: 452 steps
+MIN_EXAMPLES = 320  # the fewest a slow stack is cut to
+FEWEST_EXAMPLES = 20  # the fewest one may ask for: 18 to train on and 2 to validate
+TRAIN_MACS = 45e9  # multiply-adds one run may do (forward and backward): about 8 s here
 
 
 @dataclass(frozen=True)
@@ -55,8 +65,15 @@ class Stack:
         lo, hi = WIDTHS[self.kind]
         if not lo <= self.width <= hi:
             unit = "channels" if self.kind == "conv2d" else "units"
-            raise Invalid([{"loc": ["body", "width"], "type": "value_error",
-                            "msg": f"a {self.kind} stack takes {lo} to {hi} {unit}, not {self.width}"}])
+            raise Invalid(
+                [
+                    {
+                        "loc": ["body", "width"],
+                        "type": "value_error",
+                        "msg": f"a {self.kind} stack takes {lo} to {hi} {unit}, not {self.width}",
+                    }
+                ]
+            )
 
 
 def _weight(stack: Stack) -> dict:
@@ -72,7 +89,11 @@ def _weight(stack: Stack) -> dict:
 
 def _unit(stack: Stack) -> list[dict]:
     """One weight layer, its batch norm if asked (after the weights, before the activation)."""
-    norm = [{"type": "batchnorm2d" if stack.kind == "conv2d" else "batchnorm1d"}] if stack.batchnorm else []
+    norm = (
+        [{"type": "batchnorm2d" if stack.kind == "conv2d" else "batchnorm1d"}]
+        if stack.batchnorm
+        else []
+    )
     return [_weight(stack), *norm, {"type": stack.activation}]
 
 
@@ -83,9 +104,13 @@ def _units(stack: Stack) -> list[dict]:
 
 
 def name(stack: Stack) -> str:
-    how = ", ".join(w for w, on in (("residual", stack.residual), ("batch norm", stack.batchnorm)) if on)
-    return f"init lab: {stack.depth} x {stack.kind} {stack.width} + {stack.activation}, {stack.init}" + (
-        f", {how}" if how else "")
+    how = ", ".join(
+        w for w, on in (("residual", stack.residual), ("batch norm", stack.batchnorm)) if on
+    )
+    return (
+        f"init lab: {stack.depth} x {stack.kind} {stack.width} + {stack.activation}, {stack.init}"
+        + (f", {how}" if how else "")
+    )
 
 
 def stack_spec(stack: Stack) -> dict:
@@ -105,8 +130,11 @@ def digit_spec(stack: Stack) -> dict:
         into, out = [{"type": "avgpool2d", "kernel_size": 4}], [{"type": "flatten"}]  # 7x7 maps
     else:
         into, out = [{"type": "flatten"}], []
-    return {"name": name(stack), "input": list(DIGIT),
-            "layers": [*into, *_units(stack), *out, {"type": "linear", "out_features": 10}]}
+    return {
+        "name": name(stack),
+        "input": list(DIGIT),
+        "layers": [*into, *_units(stack), *out, {"type": "linear", "out_features": 10}],
+    }
 
 
 # ---- measuring ---------------------------------------------------------------------------------
@@ -114,11 +142,17 @@ def _check_size(services, spec: dict, n: int) -> None:
     summary = services.networks.check_spec(spec)
     services.networks.check_buildable(summary)
     per = summary["totals"]["activation_bytes"]
-    need, limit = per * n * 3, services.settings.max_request_activation_bytes  # outputs, caches, gradients
+    need, limit = (
+        per * n * 3,
+        services.settings.max_request_activation_bytes,
+    )  # outputs, caches, gradients
     if need > limit:
-        raise TooLarge(f"measuring this stack on {n} inputs needs about {need / 2**20:,.0f} MiB of activations; "
-                       f"this server allows {limit / 2**20:,.0f} MiB per request: use fewer inputs, "
-                       "or a shallower or narrower stack")
+        raise TooLarge(
+            f"measuring this stack on {n} inputs needs about {need / 2**20:,.0f} MiB of "
+            "activations; "
+            f"this server allows {limit / 2**20:,.0f} MiB per request: use fewer inputs, "
+            "or a shallower or narrower stack"
+        )
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -146,33 +180,50 @@ def measure(services, stack: Stack, n: int, seed: int) -> dict:
         else:
             per = len(_unit(stack))
             out, pre = f"layers[{k * per + per - 1}]", f"layers[{k * per + per - 2}]"
-        units.append({"layer": k + 1, "path": out, "pre_activation": layers[pre]["activation"],
-                      "activation": layers[out]["activation"], "gradient": layers[out]["gradient"]})
+        units.append(
+            {
+                "layer": k + 1,
+                "path": out,
+                "pre_activation": layers[pre]["activation"],
+                "activation": layers[out]["activation"],
+                "gradient": layers[out]["gradient"],
+            }
+        )
     first, last = units[0], units[-1]
-    return clean({
-        "settings": asdict(stack), "n": n, "seed": seed, "train_mode": TRAIN_MODE, "spec": spec,
-        "layers": units,
-        "activation_ratio": _ratio(last["activation"]["std"], first["activation"]["std"]),
-        "gradient_ratio": _ratio(first["gradient"]["std"], last["gradient"]["std"]),
-    })
+    return clean(
+        {
+            "settings": asdict(stack),
+            "n": n,
+            "seed": seed,
+            "train_mode": TRAIN_MODE,
+            "spec": spec,
+            "layers": units,
+            "activation_ratio": _ratio(last["activation"]["std"], first["activation"]["std"]),
+            "gradient_ratio": _ratio(first["gradient"]["std"], last["gradient"]["std"]),
+        }
+    )
 
 
 # ---- training with and without batch norm --------------------------------------------------------
-def _examples(spec: dict) -> int:
-    """How many digits the stack trains on: all MAX_EXAMPLES when it is cheap, fewer when it is not."""
+def _examples(spec: dict, epochs: int, asked: int | None) -> int:
+    """How many digits the stack trains on: all MAX_EXAMPLES (or those asked for) when cheap,
+    fewer when not."""
     macs = engine.summarize(spec)["totals"]["macs"]
-    affordable = TRAIN_MACS / (3 * macs * EPOCHS)  # backward costs about twice the forward
-    return int(max(MIN_EXAMPLES, min(MAX_EXAMPLES, affordable // BATCH * BATCH)))
+    affordable = TRAIN_MACS / (3 * macs * epochs)  # backward costs about twice the forward
+    most = max(MIN_EXAMPLES, min(MAX_EXAMPLES, affordable // BATCH * BATCH))
+    return int(most if asked is None else min(asked, most))
 
 
-def train_pair(services, stack: Stack, lr: float, seed: int) -> dict:
+def train_pair(
+    services, stack: Stack, lr: float, seed: int, epochs: int = EPOCHS, examples: int | None = None
+) -> dict:
     """Two networks, the same stack without and with batch norm (the same weights, the same
     digits in the same order), each training in a run of its own; the runs are queued as any."""
     stack.check()
     pair = [replace(stack, batchnorm=False), replace(stack, batchnorm=True)]
     specs = [digit_spec(s) for s in pair]
-    examples = _examples(specs[1])
-    config = {"epochs": EPOCHS, "batch_size": BATCH, "lr": lr, "max_train": examples, "seed": seed}
+    examples = _examples(specs[1], epochs, examples)
+    config = {"epochs": epochs, "batch_size": BATCH, "lr": lr, "max_train": examples, "seed": seed}
     made, started = [], []
     try:
         for s, spec in zip(pair, specs):
@@ -181,10 +232,18 @@ def train_pair(services, stack: Stack, lr: float, seed: int) -> dict:
     except Exception:
         _undo(services, made, started)
         raise
-    steps = steps_per_epoch(services.datasets.load(DATASET), TrainConfig.from_dict(config)) * EPOCHS
-    return {"dataset": DATASET, "examples": examples, "epochs": EPOCHS, "batch_size": BATCH, "steps": steps,
-            "stacks": [{"batchnorm": s.batchnorm, "network_id": id, "run": run}
-                       for s, id, run in zip(pair, made, started)]}
+    steps = steps_per_epoch(services.datasets.load(DATASET), TrainConfig.from_dict(config)) * epochs
+    return {
+        "dataset": DATASET,
+        "examples": examples,
+        "epochs": epochs,
+        "batch_size": BATCH,
+        "steps": steps,
+        "stacks": [
+            {"batchnorm": s.batchnorm, "network_id": id, "run": run}
+            for s, id, run in zip(pair, made, started)
+        ],
+    }
 
 
 def _undo(services, networks: list[str], runs: list[dict]) -> None:
