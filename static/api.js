@@ -134,6 +134,10 @@ export const api = {
   gradcheck: (id, body) => post(`/api/networks/${id}/gradcheck`, body),
   convExplain: (body) => post("/api/conv/explain", body),
 
+  // The Initialization lab: a deep stack measured at step 0; the stack trained with and without batch norm.
+  initStack: (body) => post("/api/init/stack", body),
+  trainBatchNormPair: (body) => post("/api/init/batchnorm/runs", body),
+
   // Lessons and exercises. The learner is a cookie the server sets; nothing to send for it.
   lessons: () => get("/api/lessons"),
   lesson: (id) => get(`/api/lessons/${encodeURIComponent(id)}`),

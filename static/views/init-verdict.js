@@ -85,3 +85,51 @@ export function verdictGrads(values) {
     + `${words}${apart}.`;
   return { kind, text };
 }
+
+// ---- a stack without and with batch norm, side by side ---------------------------------------
+
+// What one stack's values do from one end to the other: activations from layer 1 to the last,
+// gradients (backward) from the last layer to layer 1. spread: the largest over the smallest.
+function ends(values, backward) {
+  const D = values.length;
+  const k = values.findIndex(broken);
+  if (k >= 0) return { overflow: k + 1 };
+  if (values.every((v) => v === 0)) return { zero: true };
+  const [from, to] = backward ? [D, 1] : [1, D];
+  const pos = values.filter((v) => v > 0);
+  return { from, to, ratio: values[from - 1] > 0 ? values[to - 1] / values[from - 1] : Infinity,
+    spread: Math.max(...pos) / Math.min(...pos) };
+}
+
+// "5.0e+10 times larger at layer 15 than at layer 1"
+function factor({ from, to, ratio }) {
+  if (ratio === Infinity) return `0 at layer ${from} but not at layer ${to}`;
+  const larger = ratio > 1;
+  const times = short(larger ? ratio : 1 / ratio);
+  return `${times} times ${larger ? "larger" : "smaller"} at layer ${to} than at layer ${from}`;
+}
+
+const TREND = {
+  explode: " (exploding)", vanish: " (vanishing)", grow: " (growing)", shrink: " (shrinking)",
+};
+
+// One sentence setting the two stacks' std per layer side by side, from the numbers alone:
+// what = "activations" or "gradients"; plain and normed: the std of each layer, layer 1 first.
+export function compareBatchNorm(what, plain, normed) {
+  const backward = what === "gradients";
+  const p = ends(plain, backward), n = ends(normed, backward);
+  const Q = what[0].toUpperCase() + what.slice(1);
+  let without;
+  if (p.overflow) without = `overflow to infinity from layer ${p.overflow}`;
+  else if (p.zero) without = "are 0 at every layer";
+  else without = `are ${factor(p)}${TREND[change(p.ratio, "").kind] || ""}`;
+  let withIt;
+  if (n.overflow) withIt = `they overflow too, from layer ${n.overflow}`;
+  else if (n.zero) withIt = "they are 0 at every layer too";
+  else if (n.spread <= SAME) {
+    const within = n.spread.toPrecision(3);
+    withIt = `they stay within a factor of ${within} at all ${normed.length} layers`;
+  }
+  else withIt = `they are ${factor(n)}, and up to ${short(n.spread)} times apart between layers`;
+  return `${Q} without batch norm ${without}; with it, ${withIt}.`;
+}
