@@ -312,6 +312,10 @@ LESSONS: tuple[Lesson, ...] = (
              "layer back any mean and spread that serve the loss."),
             ("It learns two numbers per channel. It also keeps running averages of the mean and "
              "variance, which replace the batch's own when testing; those are not learned."),
+            ("Because every layer's output is brought back to mean 0 and std 1, the signal keeps "
+             "its size through a deep stack however the weights were drawn, and so does the "
+             "gradient on its way back. Such a network learns in fewer steps, and stands larger "
+             "learning rates."),
         ),
         (
             Formula(
@@ -321,9 +325,11 @@ LESSONS: tuple[Lesson, ...] = (
                 "parameters = 2 × C",
                 r"2C"),
         ),
-        Widget("build",
-               "Find the batch-norm layers of a small ResNet and their 2 × C parameters.",
-               {"preset": "resnet8"}),
+        Widget("init",
+               ("The same deep stack without and with batch norm: each layer's activations and "
+                "gradients at step 0, then both trained on digits. Try ReLU under normal "
+                "(std 1), or a learning rate of 0.1."),
+               {"part": "batchnorm"}),
         ("batchnorm_params", "batchnorm_output"),
     ),
     Lesson(
