@@ -7,6 +7,7 @@ moment."""
 import json
 import re
 
+import httpx
 import pytest
 
 from tests.browser.conftest import SHOTS, Page
@@ -159,3 +160,19 @@ def test_train_both_follows_the_two_runs_onto_one_loss_and_one_accuracy_chart(la
             assert chart.locator(f'[data-series-group="{run}"][data-series-style=val]').count()
     assert overflow(p) <= 2, f"the page is wider than the window by {overflow(p)}px"
     shot(p, f"init-batchnorm-trained-{viewport['width']}", "[data-init-bn-training]")
+
+
+@pytest.mark.parametrize("viewport", [PROJECTOR], ids=["1366"])
+def test_a_depth_out_of_range_says_what_to_change_and_trains_nothing(lab, live_server):
+    p = lab
+    runs = httpx.get(f"{live_server.url}/api/runs", timeout=30).json()
+    asked = []
+    p.page.on("request", lambda r: asked.append(r.url) if "/api/init/" in r.url else None)
+    p.page.fill("[data-init-ctl=depth]", "40")
+    p.page.click("[data-action=init-bn-train]")
+    error = p.page.locator("[data-init-bn-training] .error")
+    error.wait_for(state="visible")
+    assert error.text_content() == "depth must be a whole number from 2 to 30"
+    assert not any(url.endswith("/api/init/batchnorm/runs") for url in asked), asked
+    assert p.page.locator("[data-init-bn-training] [data-series-group]").count() == 0
+    assert httpx.get(f"{live_server.url}/api/runs", timeout=30).json() == runs
