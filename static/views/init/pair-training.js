@@ -9,6 +9,7 @@ import { LineChart } from "../../chart.js";
 import { formatTick } from "../../ticks.js";
 import { el, fmt, showError } from "../../ui.js";
 import { LABELS, stackTitle } from "./names.js";
+import { reached, said } from "./pair-words.js";
 
 const SMOOTH = 20; // mini-batches of 32 digits are too noisy to compare one by one
 const STYLES = {
@@ -222,10 +223,10 @@ export class PairTraining {
     clearInterval(this.ticker);
     this.stopBtn.hidden = true;
     this.trainBtn.disabled = false;
-    this.verdictEl.textContent = this.verdict();
+    this.verdictEl.textContent = reached(this.runs);
     this.verdictEl.hidden = false;
     const seconds = ((performance.now() - this.started) / 1000).toFixed(1);
-    this.statusEl.textContent = `Done in ${seconds} s: ${this.said()}. `
+    this.statusEl.textContent = `Done in ${seconds} s: ${said(this.runs, this.pair.steps)}. `
       + "Both networks are deleted from the server again.";
     for (const run of this.runs) {
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -241,40 +242,10 @@ export class PairTraining {
     }
   }
 
-  // "without batch norm, step 120 of 452; with batch norm, queued (waiting for a free worker)"
-  said() {
-    const one = (run) => {
-      if (run.ended) {
-        return run.status === "completed" ? `done, ${run.step} steps`
-          : `${run.status} at step ${run.step}`;
-      }
-      if (run.status === "queued") return "queued (waiting for a free worker)";
-      if (run.status === "running") return `step ${run.step} of ${this.pair.steps}`;
-      return run.status;
-    };
-    return this.runs.map((run) => `${run.label}, ${one(run)}`).join("; ");
-  }
-
   showStatus() {
     if (!this.busy()) return;
     const seconds = ((performance.now() - this.started) / 1000).toFixed(0);
     this.statusEl.textContent = `Training two networks on the server (${seconds} s): `
-      + `${this.said()}.`;
-  }
-
-  // What the two runs reached, from their final metrics, in one sentence.
-  verdict() {
-    const reached = (run) => {
-      const m = run.metrics;
-      if (run.status === "diverged") return `${run.label}, ${run.message || "the loss overflowed"}`;
-      if (!m || m.val_accuracy === undefined || m.val_accuracy === null) {
-        return `${run.label}, ${run.status}`;
-      }
-      return `${run.label}, ${fmt.pct(m.val_accuracy)} of the validation digits named right `
-        + `(loss ${fmt.num(m.val_loss, 3)})`;
-    };
-    const [plain, normed] = this.runs;
-    return `After ${Math.max(plain.step, normed.step)} steps: ${reached(plain)}; `
-      + `${reached(normed)}. A guess names 10% right.`;
+      + `${said(this.runs, this.pair.steps)}.`;
   }
 }
