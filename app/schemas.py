@@ -172,6 +172,54 @@ class RunPublic(BaseModel):
     history: list[dict[str, Any]] | None = None
 
 
+class WeightHistogram(BaseModel):
+    """Weights in `bins` equal bins over -range..range; the middle bin is centred on 0."""
+
+    range: float = Field(description="the bins cover -range..range: 1, 2 or 5 times a power of "
+                                     "10, the smallest at least the largest |w|, so snapshots "
+                                     "often share their bins")
+    counts: list[int] = Field(description="weights in each bin, from -range up")
+    n: int = Field(description="weights in all")
+    nonfinite: int = Field(0, description="NaN or infinite weights (not in any bin)")
+    mean: float | None
+    std: float | None = Field(description="their spread: L2 makes it smaller")
+    min: float | None
+    max: float | None
+    zeros: float = Field(description="the share of weights exactly 0")
+    near_zero: float = Field(description="the share of weights with |w| below near_zero_below: "
+                                         "where L1 leaves the weights it pulled to 0 (its steps "
+                                         "make them hover there)")
+
+
+class LayerWeights(WeightHistogram):
+    path: str = Field(description="the layer's path in the spec, e.g. layers[3]")
+    type: str
+    name: str | None = None
+
+
+class WeightSnapshot(BaseModel):
+    type: Literal["weights"] = "weights"
+    at: Literal["start", "epoch", "end"] = Field(
+        description="start: before the first step; epoch: at an epoch's checkpoint; end: the "
+                    "weights the run kept, when they are not an epoch's (stopped mid-epoch, or "
+                    "early stopping's best)")
+    epoch: int = Field(description="epochs finished")
+    step: int
+    seq: int | None = Field(None, description="its place among the run's events")
+    all: WeightHistogram = Field(description="every layer's weights together")
+    layers: list[LayerWeights] = Field(description="each layer with weights W (not its biases)")
+
+
+class RunWeights(BaseModel):
+    run_id: str
+    status: RunStatus
+    bins: int
+    near_zero_below: float
+    snapshots: list[WeightSnapshot] = Field(
+        description="oldest first: the start, then every epoch (every few epochs of a long run, "
+                    "and the last), then the end")
+
+
 class Health(BaseModel):
     status: str
     version: str

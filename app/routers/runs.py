@@ -1,4 +1,4 @@
-"""Training runs: start, follow (REST and WebSocket), pause, resume, stop."""
+"""Training runs: start, follow (REST and WebSocket), pause, resume, stop; their weights."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..deps import ServicesDep
 from ..errors import AppError, NotFound
 from ..files import check_id
 from ..runs.events import FellBehind, Stream
-from ..schemas import RunCreate, RunPublic, options
+from ..schemas import RunCreate, RunPublic, RunWeights, options
 from .responses import errors
 
 router = APIRouter(tags=["runs"])
@@ -48,6 +48,13 @@ def read_runs(services: ServicesDep, network_id: str | None = Query(None, max_le
 def read_run(run_id: str, services: ServicesDep):
     """One run: config, status, its whole metric history and the final evaluation."""
     return services.runs.describe(_id(run_id), history=True)
+
+
+@router.get("/runs/{run_id}/weights", response_model=RunWeights, responses=errors(404))
+def read_run_weights(run_id: str, services: ServicesDep):
+    """Histograms of the run's weights, per layer and all together, at its start and after each
+    epoch."""
+    return services.runs.weight_snapshots(_id(run_id))
 
 
 @router.post("/runs/{run_id}/pause", response_model=RunPublic, responses=errors(404, 409))

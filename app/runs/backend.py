@@ -39,7 +39,7 @@ class RunSink(Protocol):
         """The worker begins; False means the service no longer wants the run (do not train)."""
 
     def event(self, run_id: str, event: dict) -> None:
-        """A batch, epoch or status event (not the final one)."""
+        """A batch, epoch, status or weights event (not the final one)."""
 
     def checkpoint(self, run_id: str, data: bytes, epoch_event: dict) -> None:
         """At an epoch end: a file from which the run can go on (Trainer.checkpoint_bytes)."""

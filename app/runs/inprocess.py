@@ -20,6 +20,7 @@ from engine.data import Dataset
 from engine.io import to_bytes
 from engine.train import TrainConfig, Trainer
 
+from . import weight_histograms
 from .backend import RunJob, RunSink
 from .status import RunStatus
 
@@ -36,6 +37,7 @@ class _Control:
         self.lock = threading.Lock()
         self.trainer: Trainer | None = None
         self.paused = self.stopped = self.interrupted = False
+        self.snapshot_step: int | None = None  # the step of the last weights snapshot reported
 
     def attach(self, trainer: Trainer) -> None:
         with self.lock:
@@ -138,8 +140,10 @@ class InProcessRunner:
         if not sink.started(job.run_id):
             return
         try:
-            trainer = self._trainer(job, sink)
+            trainer = self._trainer(job, control)
             control.attach(trainer)
+            if not job.resume:
+                self._snapshot(control, trainer, "start")
             final = None
             for event in trainer.events():
                 if event["type"] in ("done", "error"):
@@ -154,12 +158,25 @@ class InProcessRunner:
         if final.get("status") == "stopped" and control.interrupted:
             final.update(status=RunStatus.INTERRUPTED.value, message="the server stopped during this run")
         keep = final.get("status") in (RunStatus.COMPLETED, RunStatus.STOPPED)
+        # the weights it keeps, unless its last snapshot has them (stopped mid-epoch; early stop)
+        if keep and control.snapshot_step != trainer.step:
+            self._snapshot(control, trainer, "end")
         sink.ended(job.run_id, final, to_bytes(trainer.net) if keep else None)
 
-    def _trainer(self, job: RunJob, sink: RunSink) -> Trainer:
+    @staticmethod
+    def _snapshot(control: _Control, trainer: Trainer, at: str) -> None:
+        event = weight_histograms.snapshot(trainer.net, at, trainer.epoch, trainer.step)
+        control.sink.event(control.job.run_id, event)
+        control.snapshot_step = trainer.step
+
+    def _trainer(self, job: RunJob, control: _Control) -> Trainer:
+        sink = control.sink
         last = [0.0]
 
         def checkpoint(trainer: Trainer) -> None:
+            # the snapshot first: a checkpoint saved means its epoch's snapshot is saved too
+            if weight_histograms.due(trainer.epoch, trainer.config.epochs):
+                self._snapshot(control, trainer, "epoch")
             sink.checkpoint(job.run_id, trainer.checkpoint_bytes({"run": job.run_id}), trainer.history[-1])
 
         def after_step(net: engine.Network) -> None:
@@ -170,6 +187,10 @@ class InProcessRunner:
 
         dataset = self.load_dataset(job.dataset)
         if job.resume:
-            return Trainer.from_checkpoint(job.weights, dataset, checkpoint=checkpoint, batch_hook=after_step)
+            trainer = Trainer.from_checkpoint(job.weights, dataset, checkpoint=checkpoint,
+                                              batch_hook=after_step)
+            if weight_histograms.due(trainer.epoch, trainer.config.epochs):
+                control.snapshot_step = trainer.step  # that checkpoint's snapshot is kept
+            return trainer
         net = engine.load_checkpoint(job.weights)[0]
         return Trainer(net, dataset, TrainConfig.from_dict(job.config), checkpoint=checkpoint, batch_hook=after_step)

@@ -36,6 +36,7 @@ from ..instance import LEASE_SECONDS, RENEW_SECONDS, Instance
 from ..services.datasets import DatasetService
 from ..services.networks import NetworkService
 from ..settings import Settings
+from . import weight_histograms
 from .backend import RunJob, RunnerBackend
 from .events import EventBus, Stream, clean
 from .status import RunStatus
@@ -183,9 +184,11 @@ class RunService:
         else:  # interrupted before its first epoch ended: it starts again, from the network as it is
             job = RunJob(run_id, network_id, row["dataset"], cfg.to_dict(), str(self.files.path("networks", network_id)))
             why = "started again from the beginning (it was interrupted before its first epoch ended)"
-        # the log keeps what the checkpoint holds; numbering goes on, so a follower never sees a seq twice
-        epoch_events = [e for e in self.store.events(run_id) if e["type"] == "epoch" and e["epoch"] <= row["epoch"]]
-        keep_until = epoch_events[-1]["seq"] if (epoch_events and job.resume) else 0
+        # the log keeps what the checkpoint holds (its epochs and their weights); numbering goes on,
+        # so a follower never sees a seq twice
+        held = [e for e in self.store.events(run_id)
+                if e["type"] in ("epoch", "weights") and e["epoch"] <= row["epoch"]]
+        keep_until = held[-1]["seq"] if (held and job.resume) else 0
         resumed = {"type": "status", "status": "queued", "step": steps, "message": why,
                    "seq": self.store.last_seq(run_id) + 1}
         self._launching.add(run_id)
@@ -230,6 +233,24 @@ class RunService:
                 out["history"] = self.store.events(row["id"])
         return out
 
+    def weight_snapshots(self, run_id: str) -> dict:
+        """The run's weight histograms, oldest first (see weight_histograms.py). A run from before
+        they were kept gets one made from its checkpoint, if it has one."""
+        row = self.store.require(run_id)
+        snapshots = self.store.events_of_type(run_id, "weights")
+        if not snapshots and row["checkpoint"]:
+            path = self.files.path("checkpoints", row["checkpoint"])
+            try:
+                saved = read_checkpoint(path)
+            except (OSError, engine.CheckpointError) as e:
+                log.warning("run %s: no weights from its checkpoint (%s)", run_id, e)
+            else:
+                state = saved.meta.get("trainer") or {}
+                epoch, step = state.get("epoch", row["epoch"]), state.get("step", row["steps"])
+                snapshots = [weight_histograms.snapshot(saved.net, "epoch", epoch, step)]
+        return {"run_id": run_id, "status": row["status"].value, "bins": weight_histograms.BINS,
+                "near_zero_below": weight_histograms.NEAR_ZERO, "snapshots": snapshots}
+
     def follow(self, run_id: str, after: int, loop: asyncio.AbstractEventLoop) -> Stream:
         return self.bus.follow(run_id, after, loop)
 
@@ -252,7 +273,9 @@ class RunService:
     def event(self, run_id: str, event: dict) -> None:
         channel = self.bus.channel(run_id)
         if event["type"] == "status":
-            if not self.store.move(run_id, RunStatus(event["status"]), self.me, steps=event.get("step", 0)):
+            status, steps = RunStatus(event["status"]), event.get("step", 0)
+            moved = self.store.move(run_id, status, self.me, steps=steps)
+            if not moved:
                 self.backend.stop(run_id)  # another server has taken the run over
         channel.publish(event)
         if event["type"] != "batch" or time.monotonic() - self._saved.get(run_id, 0) > SAVE_EVERY:

@@ -93,6 +93,11 @@ class RunStore:
         return [json.loads(r["data"]) for r in self.db.query(
             "SELECT data FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after))]
 
+    def events_of_type(self, run_id: str, type: str) -> list[dict]:
+        sql = "SELECT data FROM run_events WHERE run_id = ? AND type = ? ORDER BY seq"
+        rows = self.db.query(sql, (run_id, type))
+        return [json.loads(r["data"]) for r in rows]
+
     def last_seq(self, run_id: str) -> int:
         return self.db.query("SELECT coalesce(max(seq), 0) AS n FROM run_events WHERE run_id = ?", (run_id,))[0]["n"]
 

@@ -114,6 +114,10 @@ def test_killed_during_training_the_network_has_its_checkpoint_and_the_run_resum
             seqs = [e["seq"] for e in history]
             assert seqs == sorted(set(seqs))
             assert [e["type"] for e in history].count("done") == 1
+            # and its weight histograms: the start and every epoch once, those before the crash kept
+            snapshots = api.get(f"/api/runs/{run['id']}/weights").json()["snapshots"]
+            epochs = [("epoch", e) for e in range(1, 13)]
+            assert [(s["at"], s["epoch"]) for s in snapshots] == [("start", 0), *epochs]
             assert api.post(f"/api/runs/{run['id']}/resume").status_code == 409
         assert not tracebacks(server)
     finally:
