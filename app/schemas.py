@@ -147,6 +147,14 @@ def _kind(annotation) -> tuple[str, bool]:
     return {bool: "bool", int: "int", float: "float"}.get(annotation, "str"), nullable
 
 
+class RunNetwork(BaseModel):
+    """What a run's config does not say of the network it trains, as it was when the run started."""
+
+    dropout: list[float] = Field(description="p of each dropout layer (a layer field, not a run "
+                                             "option)")
+    params: int = Field(description="trainable and other parameters")
+
+
 class RunPublic(BaseModel):
     id: str
     network_id: str
@@ -169,6 +177,8 @@ class RunPublic(BaseModel):
     evaluation: dict[str, Any] | None = None
     checkpoint: str | None = None
     last_batch: dict[str, Any] | None = None
+    network: RunNetwork | None = Field(
+        None, description="the network it trains (None for a run from before runs kept it)")
     history: list[dict[str, Any]] | None = None
 
 

@@ -98,7 +98,9 @@ class RunService:
         try:
             self.store.insert(run_id, network_id, dataset, cfg.to_dict(), self.me, self.settings.max_queued_runs)
             job = RunJob(run_id, network_id, dataset, cfg.to_dict(), str(self.files.path("networks", network_id)))
-            self._launch(job, steps_per_epoch(ds, cfg) * cfg.epochs, {"type": "status", "status": "queued", "step": 0})
+            facts = self._network_facts(network_id)
+            first = {"type": "status", "status": "queued", "step": 0, "network": facts}
+            self._launch(job, steps_per_epoch(ds, cfg) * cfg.epochs, first)
         finally:
             self._launching.discard(run_id)
         return self.describe(run_id)
@@ -108,6 +110,13 @@ class RunService:
             return TrainConfig.from_dict(config)
         except (ValueError, TypeError) as e:
             raise Invalid(str(e)) from None
+
+    def _network_facts(self, network_id: str) -> dict:
+        """What a run's settings do not say of the network it trains: its dropout layers' p (a
+        layer field, not a run option) and its parameter count, as they are when it starts."""
+        with self.networks.entry(network_id).reading() as net:
+            dropout = [float(layer.cfg["p"]) for layer in net.layers() if layer.type == "dropout"]
+            return {"dropout": dropout, "params": net.num_params()}
 
     def _check_fit(self, network_id: str, ds, cfg: TrainConfig) -> None:
         with self.networks.entry(network_id).reading() as net:
@@ -191,6 +200,8 @@ class RunService:
         keep_until = held[-1]["seq"] if (held and job.resume) else 0
         resumed = {"type": "status", "status": "queued", "step": steps, "message": why,
                    "seq": self.store.last_seq(run_id) + 1}
+        if not job.resume:  # its log starts again: it says again what network it trains
+            resumed["network"] = self._network_facts(network_id)
         self._launching.add(run_id)
         try:
             if not self.store.requeue(run_id, self.me, keep_until, resumed, steps):
@@ -218,7 +229,8 @@ class RunService:
     def _public(self, row: dict, history: bool = False) -> dict:
         out = {k: row[k] for k in PUBLIC}
         status = row["status"]
-        out.update(status=status.value, epochs=row["config"].get("epochs"), resumable=status.resumable)
+        out.update(status=status.value, epochs=row["config"].get("epochs"),
+                   resumable=status.resumable, network=self.store.network_facts(row["id"]))
         channel = self.bus.channel(row["id"])
         if status.active:
             last = channel.last_batch if channel else self.store.last_event(row["id"], "batch")

@@ -98,6 +98,15 @@ class RunStore:
         rows = self.db.query(sql, (run_id, type))
         return [json.loads(r["data"]) for r in rows]
 
+    def network_facts(self, run_id: str) -> dict | None:
+        """The network facts the run's log begins with (its first status event says them), or None
+        for a run from before they were kept."""
+        rows = self.db.query("SELECT json_extract(data, '$.network') AS facts FROM run_events "
+                             "WHERE run_id = ? AND type = 'status' "
+                             "AND json_extract(data, '$.network') IS NOT NULL ORDER BY seq LIMIT 1",
+                             (run_id,))
+        return json.loads(rows[0]["facts"]) if rows else None
+
     def last_seq(self, run_id: str) -> int:
         return self.db.query("SELECT coalesce(max(seq), 0) AS n FROM run_events WHERE run_id = ?", (run_id,))[0]["n"]
 

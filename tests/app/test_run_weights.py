@@ -97,6 +97,18 @@ def test_l1_gathers_weights_at_0_and_l2_narrows_them(client, lenet):
     assert conv1["l2"]["std"] < conv1["plain"]["std"]
 
 
+def test_a_run_says_the_dropout_of_the_network_it_trains(client):
+    spec = {"input": [1, 28, 28], "layers": [
+        {"type": "flatten"}, {"type": "linear", "out_features": 32}, {"type": "relu"},
+        {"type": "dropout", "p": 0.3}, {"type": "linear", "out_features": 10}]}
+    net = client.post("/api/networks", json={"spec": spec}).json()
+    run = client.post(f"/api/networks/{net['id']}/runs", json={**QUICK, "epochs": 1}).json()
+    assert run["network"] == {"dropout": [0.3], "params": 28 * 28 * 32 + 32 + 32 * 10 + 10}
+    wait_for(client, run["id"])
+    listed = client.get("/api/runs", params={"network_id": net["id"]}).json()
+    assert [r["network"]["dropout"] for r in listed] == [[0.3]]
+
+
 def test_a_stopped_run_ends_with_the_weights_it_kept(client, lenet):
     long = {**QUICK, "epochs": 50, "max_train": 2000}
     run_id = client.post(f"/api/networks/{lenet['id']}/runs", json=long).json()["id"]
@@ -141,6 +153,7 @@ def test_a_run_from_before_snapshots_has_one_made_from_its_checkpoint(tmp_path):
         run_id, checkpoint = c.execute(sql).fetchone()
     with TestClient(create_app(Settings(data_dir=data))) as client:
         snapshots = client.get(f"/api/runs/{run_id}/weights").json()["snapshots"]
+        assert client.get(f"/api/runs/{run_id}").json()["network"] is None  # not known then
     saved = engine.load_checkpoint(data / "checkpoints" / f"{checkpoint}.npz")[0]
     [snapshot] = snapshots
     assert snapshot["at"] == "epoch" and snapshot["seq"] is None
