@@ -82,6 +82,32 @@ class AugmentCreate(Strict):
     noise: float = Field(0.0, ge=0, le=MAX_NOISE, description="standard deviation of noise on the 0..1 scale")
 
 
+class AugmentPreviewCreate(Strict):
+    augment: AugmentCreate = Field(default_factory=AugmentCreate, description="as a run takes it")
+    seed: int = Field(0, ge=0, lt=2**32, description="the same seed gives the same draws")
+    n: int = Field(4, ge=1, le=16, description="how many images")
+    copies: int = Field(4, ge=1, le=8, description="augmented draws of each")
+    split: Literal["train", "test"] = "train"
+    offset: int = Field(0, ge=0, description="the first image's index in the split")
+
+
+class AugmentedSample(BaseModel):
+    index: int
+    label: int
+    class_name: str
+    original: str = Field(description="the image as a PNG data URL")
+    augmented: list[str] = Field(description="its augmented draws (PNG data URLs), in order")
+
+
+class AugmentPreview(BaseModel):
+    dataset: str
+    split: str
+    seed: int
+    augment: dict[str, Any] = Field(description="every augmentation setting, defaults filled in")
+    active: bool = Field(description="false when nothing is set: every draw is the image itself")
+    samples: list[AugmentedSample]
+
+
 class RunCreate(Strict):
     dataset: str = Field("strokes", max_length=100)
     epochs: int = Field(1, ge=1, le=MAX_EPOCHS, description=f"passes over the training data, 1 to {MAX_EPOCHS}")

@@ -1,4 +1,5 @@
-"""Datasets: list them, look at their images, upload and delete your own."""
+"""Datasets: list them, look at their images and at what augmentation does to them, upload and
+delete your own."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from starlette.formparsers import MultiPartException
 
 from ..deps import ServicesDep
 from ..errors import AppError, Invalid
+from ..schemas import AugmentPreview, AugmentPreviewCreate
+from ..services.augment_preview import preview
 from ..services.datasets import MAX_SAMPLES, NAME_MAX
 from .responses import errors
 
@@ -55,6 +58,16 @@ def read_dataset_samples(
     """A page of images with labels (PNG data URLs or uint8 pixel arrays) and each image's size and value range."""
     # plain JSON types already: skip the (slow, for pixel arrays) generic encoder
     return JSONResponse(services.datasets.samples(name, split=split, offset=offset, n=n, format=format))
+
+
+@router.post("/{name}/augment-preview", response_model=AugmentPreview, responses=errors(404, 422))
+def preview_augmentation(name: str, body: AugmentPreviewCreate, services: ServicesDep):
+    """A few images as they are and as augmentation draws them, with the code training runs: the
+    images scaled to 0..1, then engine's Augment with a generator seeded by `seed`, once per
+    copy."""
+    ds = services.datasets.load(name)
+    return preview(ds, body.augment.model_dump(), body.seed, body.n, body.copies, body.split,
+                   body.offset)
 
 
 @router.post("", status_code=201, openapi_extra=UPLOAD_BODY, responses=errors(400, 409, 413, 422))
