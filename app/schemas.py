@@ -211,10 +211,12 @@ class RunPublic(BaseModel):
 class WeightHistogram(BaseModel):
     """Weights in `bins` equal bins over -range..range; the middle bin is centred on 0."""
 
-    range: float = Field(description="the bins cover -range..range: 1, 2 or 5 times a power of "
-                                     "10, the smallest at least the largest |w|, so snapshots "
-                                     "often share their bins")
+    range: float = Field(description="the bins cover -range..range: a round number (1, 1.5, 2, 3, "
+                                     "4, 5, 6 or 8 times a power of 10), the smallest at least the "
+                                     "99.5th percentile of |w| and a quarter of the largest |w|")
     counts: list[int] = Field(description="weights in each bin, from -range up")
+    below: int = Field(0, description="weights below -range (in no bin)")
+    above: int = Field(0, description="weights above range (in no bin)")
     n: int = Field(description="weights in all")
     nonfinite: int = Field(0, description="NaN or infinite weights (not in any bin)")
     mean: float | None

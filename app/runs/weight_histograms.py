@@ -5,11 +5,15 @@ proportion to its size (the histogram narrows), L1 pulls every weight toward 0 b
 the same amount (a spike grows at 0). A snapshot holds, for every layer's weights W
 and for all of them together, a histogram of BINS equal bins over -range..range and
 the share of weights at 0 or near it, so it stays a few kilobytes whatever the
-network's size. The worker makes one when a run starts and at each epoch's
-checkpoint (thinned to about MAX_EPOCH_SNAPSHOTS), and one of the weights a run
-keeps when it ends elsewhere (stopped mid-epoch, or early stopping went back to its
-best weights); each is a "weights" event of the run, so it is saved with the run
-and a reload, another tab and the API see it.
+network's size. The bins cover the bulk of the weights, not the few largest: with the
+largest |w| often six standard deviations out, bins up to it would leave the hill a
+handful of bins wide; the few beyond are counted apart.
+
+The worker makes a snapshot when a run starts and at each epoch's checkpoint (thinned
+to about MAX_EPOCH_SNAPSHOTS), and one of the weights a run keeps when it ends
+elsewhere (stopped mid-epoch, or early stopping went back to its best weights); each
+is a "weights" event of the run, so it is saved with the run and a reload, another
+tab and the API see it.
 """
 
 from __future__ import annotations
@@ -22,21 +26,30 @@ import engine
 
 BINS = 41                 # odd: the middle bin is centred on 0, where L1's weights gather
 NEAR_ZERO = 1e-3          # |w| below this counts as "at 0": L1's steps leave weights hovering there
+COVER = 99.5              # the bins cover at least this percentile of |w| (2.8 std for a bell)...
+LARGEST_SHARE = 0.25      # ...and a quarter of the largest |w|, for a layer L1 took almost all of
 MAX_EPOCH_SNAPSHOTS = 25  # more epochs than this: a snapshot every few epochs, and the last
 _DIGITS = 6               # significant digits kept of each statistic
 
 
-def nice_range(largest: float) -> float:
-    """The smallest of 1, 2 and 5 times a power of 10 that is at least `largest` (1 for 0).
+STEPS = (1, 1.5, 2, 3, 4, 5, 6, 8, 10)
 
-    Round ranges make two snapshots of a layer share their bins whenever they can."""
+
+def nice_range(largest: float) -> float:
+    """The smallest round number (1, 1.5, 2, 3, 4, 5, 6 or 8 times a power of 10) that is at
+    least `largest` (1 for 0): round ranges make two snapshots share their bins when they can."""
     if not largest > 0:
         return 1.0
     power = 10.0 ** math.floor(math.log10(largest))
-    for step in (1, 2, 5, 10):
-        if step * power >= largest * (1 - 1e-12):
-            return float(step * power)
-    return float(10 * power)
+    return float(next(s * power for s in STEPS if s * power >= largest * (1 - 1e-12)))
+
+
+def covered(finite: np.ndarray) -> float:
+    """The |w| the bins reach: COVER's percentile of |w|, or a quarter of the largest if more."""
+    if not finite.size:
+        return 0.0
+    size = np.abs(finite)
+    return float(max(np.percentile(size, COVER), LARGEST_SHARE * size.max()))
 
 
 def _short(v: float) -> float:
@@ -44,17 +57,18 @@ def _short(v: float) -> float:
 
 
 def histogram(w: np.ndarray) -> dict:
-    """BINS counts over -range..range (range: nice_range of the largest |w|), and the shares of
-    weights exactly 0 and below NEAR_ZERO in size; non-finite values are counted apart."""
+    """BINS counts over -range..range (range: nice_range of what the bins cover), those below and
+    above it, and the shares of weights exactly 0 and below NEAR_ZERO in size; non-finite values
+    are counted apart."""
     w = np.asarray(w, dtype=np.float64).ravel()
     finite = w[np.isfinite(w)]
-    largest = float(np.abs(finite).max()) if finite.size else 0.0
-    r = nice_range(largest)
+    r = nice_range(covered(finite))
     counts, _ = np.histogram(finite, bins=BINS, range=(-r, r))
     n = max(finite.size, 1)
     stats = {"mean": finite.mean(), "std": finite.std(), "min": finite.min(), "max": finite.max()} \
         if finite.size else dict.fromkeys(("mean", "std", "min", "max"))
-    return {"range": r, "counts": counts.tolist(), "n": int(w.size),
+    return {"range": r, "counts": counts.tolist(), "below": int((finite < -r).sum()),
+            "above": int((finite > r).sum()), "n": int(w.size),
             "nonfinite": int(w.size - finite.size),
             **{k: None if v is None else _short(v) for k, v in stats.items()},
             "zeros": _short((finite == 0).sum() / n),

@@ -24,17 +24,23 @@ def weights_of(net: engine.Network) -> dict[str, np.ndarray]:
     return {layer.path: layer.params["W"] for layer in net.layers() if "W" in layer.params}
 
 
-def round_range(largest: float) -> float:
-    """1, 2 or 5 times a power of ten, the smallest at least `largest` (said again, apart)."""
-    candidates = [m * 10.0 ** k for k in range(-8, 4) for m in (1, 2, 5)]
-    return min(c for c in candidates if c >= largest)
+def round_range(w: np.ndarray) -> float:
+    """The smallest of 1, 1.5, 2, 3, 4, 5, 6 and 8 times a power of ten that is at least the 99.5th
+    percentile of |w| and a quarter of the largest |w| (said again, apart)."""
+    reach = max(np.percentile(np.abs(w), 99.5), np.abs(w).max() / 4)
+    candidates = [m * 10.0 ** k for k in range(-8, 4) for m in (1, 1.5, 2, 3, 4, 5, 6, 8)]
+    return min(c for c in candidates if c >= reach)
 
 
 def assert_histogram_of(h: dict, w: np.ndarray):
     w = w.astype(np.float64).ravel()
-    assert h["range"] == pytest.approx(round_range(np.abs(w).max()))
-    counts, _ = np.histogram(w, bins=BINS, range=(-h["range"], h["range"]))
+    r = h["range"]
+    assert r == pytest.approx(round_range(w))
+    counts, _ = np.histogram(w, bins=BINS, range=(-r, r))
     assert h["counts"] == counts.tolist() and h["n"] == w.size
+    assert (h["below"], h["above"]) == ((w < -r).sum(), (w > r).sum())
+    assert sum(h["counts"]) + h["below"] + h["above"] == w.size
+    assert h["below"] + h["above"] <= 0.005 * w.size + 1  # the bins hold the bulk of the weights
     assert h["std"] == pytest.approx(w.std(), rel=1e-5)
     assert h["zeros"] == pytest.approx((w == 0).mean(), abs=1e-6)
     assert h["near_zero"] == pytest.approx((np.abs(w) < NEAR_ZERO).mean(), abs=1e-6)
@@ -139,8 +145,8 @@ def test_a_long_run_keeps_about_25_snapshots_and_its_last():
         assert epochs > 25 or len(kept) == epochs, (epochs, kept)
 
 
-@pytest.mark.parametrize("largest,expected", [(0.0, 1.0), (0.31, 0.5), (0.5, 0.5), (0.0021, 0.005),
-                                              (3.0, 5.0), (1e-7, 1e-7)])
+@pytest.mark.parametrize("largest,expected", [(0.0, 1.0), (0.31, 0.4), (0.5, 0.5), (0.0021, 0.003),
+                                              (7.0, 8.0), (8.5, 10.0), (1e-7, 1e-7), (0.11, 0.15)])
 def test_ranges_are_round(largest, expected):
     assert nice_range(largest) == pytest.approx(expected)
 
