@@ -82,6 +82,8 @@ export const api = {
   // MNIST, Fashion-MNIST, CIFAR-10 onto the server; resolves when it is there (can take minutes)
   downloadDataset: (name) => post(`/api/datasets/${encodeURIComponent(name)}/download`),
   samples: (name, params) => get(`/api/datasets/${encodeURIComponent(name)}/samples${qs(params)}`),
+  // {augment, seed, n, copies}: each image as it is and as augmentation draws it, as a run does
+  augmentPreview: (name, body) => post(`/api/datasets/${encodeURIComponent(name)}/augment-preview`, body),
   deleteDataset: (name) => request("DELETE", `/api/datasets/${encodeURIComponent(name)}`),
   // XMLHttpRequest, not fetch: it reports upload progress.
   uploadDataset(file, name, onProgress) {

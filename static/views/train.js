@@ -1,13 +1,15 @@
-// The Train view: settings (built from the server's definitions, in train/settings.js);
-// start, pause, resume and stop a run, with its facts (train/facts.js); live loss and
-// accuracy curves of several runs overlaid (train/curves.js); at the end the run's
-// confusion matrix and wrong answers (train/results.js). Which runs to show and their
-// events come from runs.js; this view wires its parts to them.
+// The Train view: settings (built from the server's definitions, in train/settings.js), with
+// a preview of what augmentation does to a few images (train/augment-preview.js); start,
+// pause, resume and stop a run, with its facts (train/facts.js); live loss and accuracy
+// curves of several runs overlaid (train/curves.js); at the end the run's confusion matrix
+// and wrong answers (train/results.js). Which runs to show and their events come from
+// runs.js; this view wires its parts to them.
 
 import { ACTIVE, RESUMABLE } from "../runs.js";
 import { Store } from "../store.js";
 import { el, showError } from "../ui.js";
 import { misfit } from "./data.js";
+import { AugmentPreview } from "./train/augment-preview.js";
 import { TrainingCurves } from "./train/curves.js";
 import { RunFacts } from "./train/facts.js";
 import { RunResults } from "./train/results.js";
@@ -41,9 +43,11 @@ export class TrainView {
     const settingsPanel = el("section", { class: "panel train-settings", "aria-labelledby": "train-settings-h" });
     this.settings = new TrainSettings(settingsPanel, store);
     this.settings.onValidity = () => this.renderButtons();
+    this.settings.onEdit = (name) => { if (name.startsWith("augment.")) this.renderPreview(this.store.state); };
     this.facts = new RunFacts();
     this.curves = new TrainingCurves();
     this.results = new RunResults(api);
+    this.preview = new AugmentPreview(api);
 
     const button = (action, text, onclick, extra = {}) =>
       el("button", { type: "button", "data-action": action, disabled: true, onclick, ...extra }, text);
@@ -85,7 +89,11 @@ export class TrainView {
     runs.addEventListener("problem", (e) => {
       if (e.detail.run === runs.active) showError(this.runError, e.detail.message ? { message: e.detail.message } : null);
     });
-    this.settings.load(api).then(() => this.render(this.store.state, !this.root.hidden));
+    this.settings.load(api).then(() => {
+      const group = this.settings.group("Augmentation");
+      if (group) group.append(this.preview.root);
+      this.render(this.store.state, !this.root.hidden);
+    });
     this.loadDatasets();
   }
 
@@ -134,12 +142,25 @@ export class TrainView {
     if (!visible) return;
     const ds = this.dataset(state);
     this.settings.render(state, { digits: this.digits(state) });
+    this.renderPreview(state);
     this.renderDropoutNote(state);
     const problems = misfit(state.spec, ds);
     this.fitWarning.hidden = !problems.length;
     this.fitWarning.textContent = problems.length
       ? `This network does not fit ${ds.title || ds.name}: ${problems.join("; ")}. Adapt it in the Data view.` : "";
     this.renderButtons();
+  }
+
+  // The augmentation settings as they stand (as typed, once valid), drawn on a few images.
+  renderPreview(state) {
+    if (!this.settings.options || this.root.hidden || !this.datasets) return;
+    const digits = this.digits(state);
+    const augment = {};
+    for (const name of ["shift", "noise", "flip", "crop"]) {
+      const v = this.settings.current(state, `augment.${name}`);
+      if (v && !(name === "flip" && digits)) augment[name] = v;
+    }
+    this.preview.show({ dataset: state.dataset, augment });
   }
 
   // When another view changes the spec, the dropout setting shows the spec's own p.

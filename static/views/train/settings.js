@@ -33,6 +33,7 @@ const SHOWN = [
   { group: "Augmentation", name: "augment.shift", label: "Shift (pixels)" },
   { group: "Augmentation", name: "augment.noise", label: "Noise (std, 0..1)", step: 0.01 },
   { group: "Augmentation", name: "augment.flip", label: "Flip left-right", hook: "flip-note" },
+  { group: "Augmentation", name: "augment.crop", label: "Crop (pad 4 pixels, cut at random)" },
 ];
 
 // A setting's value in the store: seed is the page's, dropout the network's, the rest state.hyper's.
@@ -67,6 +68,7 @@ export class TrainSettings {
     this.inputs = new Map();      // name -> {shown, option, input, error, note, row}
     this.invalid = new Map();     // name -> why its text is refused
     this.onValidity = () => {};
+    this.onEdit = () => {};       // a field's text changed (valid or not), before it is committed
     this.status = el("p", { class: "muted", "data-settings-status": true, text: "Loading the training options…" });
     // the groups are there at once, before their fields arrive: data-train-regularization and
     // so on let a lesson's widget open the view at its group
@@ -122,7 +124,7 @@ export class TrainSettings {
     const note = el("span", { class: "muted field-note" });
     if (shown.hook) note.setAttribute(`data-${shown.hook}`, "");
     const entry = { shown, option: o, input, error, note };
-    input.addEventListener("input", () => this.validate(entry));
+    input.addEventListener("input", () => { this.validate(entry); this.onEdit(shown.name); });
     input.addEventListener("change", () => this.commit(entry));
     const label = el("label", { for: id, text: shown.label });
     entry.row = o.kind === "bool"
@@ -200,6 +202,21 @@ export class TrainSettings {
   noteOf(name) {
     const entry = this.inputs.get(name);
     return entry ? entry.note : null;
+  }
+
+  // The fieldset of a group ("Augmentation"), for a view to add to it.
+  group(name) {
+    return this.groups.get(name);
+  }
+
+  // What a field holds now: the text being typed when it is valid, else the stored value.
+  current(state, name) {
+    const entry = this.inputs.get(name);
+    if (entry) {
+      const typed = check(entry.option, entry.shown.label, this.text(entry));
+      if (!typed.error) return typed.value;
+    }
+    return this.value(state, name);
   }
 
   // What POST .../runs takes: each option the student set (the server's default for the rest).
