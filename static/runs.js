@@ -5,12 +5,17 @@
 // run, then follows its live events over the WebSocket. It keeps the store's activeRun,
 // which the header badge and the Inspect view read.
 //
+// Besides the runs on the charts it knows every run of the networks the page worked on
+// (`known`, as GET /api/runs lists them, with their settings and final metrics), for the
+// Train view's comparison table; each run keeps one name and colour on the page.
+//
 // The Train view draws what it hears: "active" (another run is the one the buttons
 // control), "event" (one event of a run, replayed or live), "status", "end", "redraw"
 // (a resumed run goes on from its checkpoint: its curves start again from there),
-// "labels" (the runs' labels changed: a run came or went, and each is labelled by what
-// differs between them) and "problem" (a message about following a run, or null when it
-// has passed).
+// "hidden" (a run was taken off the charts), "labels" (the runs' labels changed: a run
+// came or went, and each is labelled by what differs between them), "known" (the list of
+// known runs was read again) and "problem" (a message about following a run, or null
+// when it has passed).
 
 import { labelRuns } from "./runlabels.js";
 
@@ -18,6 +23,7 @@ export const ACTIVE = ["queued", "running", "paused"];
 export const RESUMABLE = ["paused", "interrupted"];
 const COLOURS = ["#1f4e9c", "#c0392b", "#2e7d32", "#8e44ad", "#b9770e", "#00838f", "#5d4037", "#455a64"];
 const LOOK_EVERY_MS = 2000;
+const SURVEY_AFTER_MS = 400; // epochs end in bursts when a history is replayed: one listing after them
 
 export class Runs extends EventTarget {
   constructor(store, api) {
@@ -26,7 +32,10 @@ export class Runs extends EventTarget {
     this.api = api;
     this.records = [];        // every run on the charts, oldest first
     this.active = null;       // the run the buttons control
-    this.count = 0;           // runs shown by this page, for their names
+    this.count = 0;           // runs named by this page
+    this.identities = new Map(); // run id -> {name, colour}: one for each run, kept when it leaves the charts
+    this.known = [];          // every run of the networks the page worked on, oldest first (GET /api/runs)
+    this.surveying = null;
     this.trained = new Set(); // networks that have had a run (a new one starts from fresh weights)
     this.network = null;      // the session's network, whose runs are looked for
     this.attaching = new Set();
@@ -62,6 +71,8 @@ export class Runs extends EventTarget {
     }
     if (networkId !== this.network || this.starting) return;
     if (list.length) this.trained.add(networkId);
+    for (const r of list) this.identity(r.id); // named in the order they were made
+    this.survey();
     if (this.records.some((r) => r.networkId === networkId)) return;
     const going = list.find((r) => ACTIVE.includes(r.status));
     if (going) await this.attach(going.id);
@@ -87,15 +98,16 @@ export class Runs extends EventTarget {
     }
   }
 
-  // Show a run the server has: draw what it kept, then follow it if it goes on.
-  async attach(id) {
+  // Show a run the server has: draw what it kept, then follow it if it goes on. It becomes the
+  // run the buttons control unless `activate` is false and there is one already.
+  async attach(id, { activate = true } = {}) {
     if (this.attaching.has(id) || this.records.some((r) => r.id === id)) return;
     this.attaching.add(id);
     try {
       const r = await this.api.run(id);
       if (this.records.some((x) => x.id === id)) return;
       const run = this.add(r);
-      this.setActive(run);
+      if (activate || !this.active) this.setActive(run);
       this.replay(run, r);
     } catch (e) {
       this.emit("problem", { run: this.active, message: `cannot show run ${id}: ${e.message}` });
@@ -104,12 +116,21 @@ export class Runs extends EventTarget {
     }
   }
 
+  // A run's name on this page ("run 3") and its colour, the same wherever it shows.
+  identity(id) {
+    if (!this.identities.has(id)) {
+      this.count += 1;
+      this.identities.set(id, { name: `run ${this.count}`, colour: COLOURS[(this.count - 1) % COLOURS.length] });
+    }
+    return this.identities.get(id);
+  }
+
   add(r) {
-    this.count += 1;
     const config = r.config || {};
+    const { name, colour } = this.identity(r.id);
     const run = {
-      id: r.id, networkId: r.network_id, dataset: r.dataset, config, status: r.status,
-      name: `run ${this.count}`, label: `run ${this.count}`, colour: COLOURS[(this.count - 1) % COLOURS.length],
+      id: r.id, networkId: r.network_id, dataset: r.dataset, config, network: r.network || null, status: r.status,
+      name, label: name, colour,
       lastSeq: 0, lastBatch: r.last_batch || null, finished: false, metrics: null, evaluation: null, message: null,
       unfollow: null, problem: null, dropped: false,
     };
@@ -141,6 +162,7 @@ export class Runs extends EventTarget {
       this.setActive(run);
       this.setStatus(run, r.status);
       this.follow(run);
+      this.survey();
       return run;
     } finally {
       this.starting = false;
@@ -164,6 +186,48 @@ export class Runs extends EventTarget {
       this.setStatus(run, r.status);
     }
     return r;
+  }
+
+  // Put a known run on the charts beside the others, or take one off (the comparison table's
+  // choice); the run the buttons control stays while it goes on.
+  show(id) {
+    return this.attach(id, { activate: false });
+  }
+
+  hide(id) {
+    const run = this.records.find((r) => r.id === id);
+    if (!run || (run === this.active && !run.finished)) return false;
+    run.dropped = true;
+    this.unfollow(run);
+    this.records = this.records.filter((r) => r !== run);
+    this.emit("hidden", { run });
+    this.relabel();
+    this.publish();
+    return true;
+  }
+
+  // Every run of the networks the page worked on, with their settings and final metrics, read
+  // again once a run starts, ends an epoch or ends.
+  survey() {
+    clearTimeout(this.surveying);
+    this.surveying = setTimeout(() => this.readKnown(), SURVEY_AFTER_MS);
+  }
+
+  async readKnown() {
+    const networks = [...new Set([this.network, ...this.records.map((r) => r.networkId)].filter(Boolean))];
+    let lists;
+    try {
+      lists = await Promise.all(networks.map((id) => this.api.runs(id).catch((e) => {
+        if (e.status === 404) return []; // deleted: its runs went with it
+        throw e;
+      })));
+    } catch {
+      return; // the next run's events ask again
+    }
+    const known = lists.flat().sort((a, b) => a.created - b.created);
+    for (const r of known) this.identity(r.id);
+    this.known = known;
+    this.emit("known", { runs: known });
   }
 
   // Forget every run but the one still going: the charts were cleared.
@@ -253,6 +317,7 @@ export class Runs extends EventTarget {
       if (run.status === "queued") this.setStatus(run, "running");
     }
     this.emit("event", { run, event: ev });
+    if (ev.type === "epoch") this.survey(); // its metrics so far
     if (ev.type === "done" || ev.type === "error") this.end(run, ev);
     else if (ev.type === "batch" && run === this.active) this.publish();
   }
@@ -271,6 +336,7 @@ export class Runs extends EventTarget {
     this.unfollow(run);
     this.setStatus(run, ev.status || (ev.type === "error" ? "failed" : "completed"));
     this.emit("end", { run, final: ev });
+    this.survey();
   }
 
   // What the store holds of the runs, set only when something it shows changed (the

@@ -1,10 +1,12 @@
 // The Train view: settings (built from the server's definitions, in train/settings.js), with
 // a preview of what augmentation does to a few images (train/augment-preview.js); start,
 // pause, resume and stop a run, with its facts (train/facts.js); live loss and accuracy
-// curves of several runs overlaid (train/curves.js); at the end the run's confusion matrix
-// and wrong answers (train/results.js). Which runs to show and their events come from
-// runs.js; this view wires its parts to them.
+// curves of several runs overlaid (train/curves.js); every run of the session's networks
+// compared in a table, which also chooses the runs on the charts (train/run-table.js); at
+// the end the run's confusion matrix and wrong answers (train/results.js). Which runs to
+// show and their events come from runs.js; this view wires its parts to them.
 
+import { labelRuns } from "../runlabels.js";
 import { ACTIVE, RESUMABLE } from "../runs.js";
 import { Store } from "../store.js";
 import { el, showError } from "../ui.js";
@@ -13,6 +15,7 @@ import { AugmentPreview } from "./train/augment-preview.js";
 import { TrainingCurves } from "./train/curves.js";
 import { RunFacts } from "./train/facts.js";
 import { RunResults } from "./train/results.js";
+import { RunTable } from "./train/run-table.js";
 import { TrainSettings } from "./train/settings.js";
 
 // Every dropout layer of a spec (into residual bodies, shortcuts and concat branches).
@@ -48,6 +51,7 @@ export class TrainView {
     this.curves = new TrainingCurves();
     this.results = new RunResults(api);
     this.preview = new AugmentPreview(api);
+    this.table = new RunTable({ onToggle: (id, shown) => this.toggleRun(id, shown) });
 
     const button = (action, text, onclick, extra = {}) =>
       el("button", { type: "button", "data-action": action, disabled: true, onclick, ...extra }, text);
@@ -77,6 +81,8 @@ export class TrainView {
           el("p", { class: "muted", text: "Each run has its own colour; the key under each chart says which line is "
             + "which. If validation loss rises while training loss falls, the network is overfitting." }),
           this.curves.root),
+        el("section", { class: "panel", "aria-labelledby": "train-compare-h", "data-train-compare": true },
+          el("h2", { id: "train-compare-h", text: "Runs compared" }), this.table.root),
         el("section", { class: "panel", "aria-labelledby": "train-results-h" },
           el("h2", { id: "train-results-h", text: "Where it goes wrong" }), this.results.root))));
 
@@ -85,7 +91,9 @@ export class TrainView {
     runs.addEventListener("status", (e) => this.onStatus(e.detail.run));
     runs.addEventListener("end", (e) => this.finish(e.detail.run));
     runs.addEventListener("redraw", (e) => this.redraw(e.detail.run));
-    runs.addEventListener("labels", (e) => this.curves.label(e.detail.runs));
+    runs.addEventListener("hidden", (e) => this.curves.removeRun(e.detail.run));
+    runs.addEventListener("labels", (e) => { this.curves.label(e.detail.runs); this.renderRuns(); });
+    runs.addEventListener("known", () => this.renderRuns());
     runs.addEventListener("problem", (e) => {
       if (e.detail.run === runs.active) showError(this.runError, e.detail.message ? { message: e.detail.message } : null);
     });
@@ -161,6 +169,24 @@ export class TrainView {
       if (v && !(name === "flip" && digits)) augment[name] = v;
     }
     this.preview.show({ dataset: state.dataset, augment });
+  }
+
+  // The comparison table, over every run the page knows.
+  renderRuns() {
+    const { runs } = this;
+    const known = runs.known.map((r) => ({ ...r, ...runs.identity(r.id), networkId: r.network_id,
+      config: r.config || {} }));
+    const labels = labelRuns(known);
+    known.forEach((r, i) => { r.label = labels[i]; });
+    const onCharts = new Set(runs.records.map((r) => r.id));
+    const fixed = runs.active && !runs.active.finished ? runs.active.id : null;
+    this.table.render(known, { onCharts, fixed });
+  }
+
+  async toggleRun(id, shown) {
+    if (shown) await this.runs.show(id);
+    else this.runs.hide(id);
+    this.renderRuns();
   }
 
   // When another view changes the spec, the dropout setting shows the spec's own p.

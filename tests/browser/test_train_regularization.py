@@ -1,12 +1,14 @@
-"""Regularization made visible in the Train view: the augmentation preview following its settings."""
+"""Regularization made visible in the Train view: the augmentation preview following its settings,
+and runs compared in a table that says what differs."""
 
 import httpx
 import pytest
 
 from tests.browser.conftest import SHOTS, Page
-from tests.browser.test_charts import set_field
+from tests.browser.test_charts import run_to_the_end, set_field
 
 VIEWPORTS = {"desktop": {"width": 1366, "height": 800}, "phone": {"width": 390, "height": 844}}
+SHORT = {"epochs": 1, "max_train": 500, "batch_size": 32}  # 16 steps: a second or so
 
 
 @pytest.fixture(params=list(VIEWPORTS))
@@ -79,3 +81,68 @@ def test_the_augmentation_preview_follows_shift_noise_and_flip(sized, live_serve
     p.page.wait_for_function("(old) => { const imgs = [...document.querySelectorAll('[data-augment-copy]')];"
                              " return imgs.length && imgs[0].src !== old; }", arg=flipped[1][0])
     element_shot(p, "[data-train-augmentation]", "train-augment-preview")
+
+
+def test_the_comparison_table_highlights_what_differs_and_chooses_the_runs_on_the_charts(sized, live_server):
+    p = sized
+    p.open()
+    p.tab("train")
+    run_to_the_end(p, lr=0.05, **SHORT)
+    set_field(p, "weight_decay", 0.01)
+    run_to_the_end(p, lr=0.02)
+    first, second = p.page.evaluate("window.playground.runs.records.map((r) => r.id)")
+    table = p.page.locator("[data-compare-table]")
+    table.locator(f'[data-chart-toggle="{second}"]').wait_for()
+    assert sorted(table.locator("tr[data-differs]").evaluate_all("(rows) => rows.map((r) => r.dataset.setting)")) \
+        == ["lr", "weight_decay"]
+    assert "Learning rate" in p.page.text_content("[data-compare-summary]")
+    for key in ("dataset", "optimizer", "seed", "batch_size", "dropout", "augment"):
+        assert table.locator(f'tr[data-setting="{key}"]').get_attribute("data-differs") is None, key
+    lr = table.locator('tr[data-setting="lr"] td').all_text_contents()
+    assert lr == ["0.05", "0.02"]
+    assert table.locator('tr[data-setting="dropout"] td').all_text_contents() == ["no dropout layer"] * 2
+    # its final metrics, as the server has them, and the better one marked
+    runs = {r["id"]: r for r in httpx.get(f"{live_server.url}/api/runs",
+                                          params={"network_id": p.page.evaluate(
+                                              "window.playground.store.state.networkId")}, timeout=30).json()}
+    accuracy = table.locator('tr[data-result="test_accuracy"] td').all_text_contents()
+    assert [a.rstrip(" ★") for a in accuracy] == [f"{100 * runs[r]['metrics']['test_accuracy']:.1f}%"
+                                                  for r in (first, second)]
+    assert table.locator('tr[data-result="test_accuracy"] td[data-best]').count() == 1
+    assert table.locator('tr[data-result="status"] td').all_text_contents() == ["completed"] * 2
+    assert table.locator('tr[data-result="steps"] td').all_text_contents() == [str(runs[r]["steps"])
+                                                                              for r in (first, second)]
+    for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy"):
+        assert table.locator(f'tr[data-result="{key}"] td').count() == 2
+        assert all(t.strip() not in ("", "–") for t in
+                   table.locator(f'tr[data-result="{key}"] td').all_text_contents()), key
+    val_loss = table.locator('tr[data-result="val_loss"] td').all_text_contents()
+    assert [float(v.rstrip(" ★")) for v in val_loss] == [float(f'{runs[r]["metrics"]["val_loss"]:.3g}')
+                                                         for r in (first, second)]
+    # the highlight is seen, not only marked: a differing row has another background than an equal one
+    colour = "(cell) => getComputedStyle(cell).backgroundColor"
+    assert table.locator('tr[data-setting="lr"] td').first.evaluate(colour) \
+        != table.locator('tr[data-setting="seed"] td').first.evaluate(colour)
+    # both runs' columns are in sight without swiping, on a phone too
+    width = p.page.evaluate("document.documentElement.clientWidth")
+    for run in (first, second):
+        box = table.locator(f'[data-compare-run="{run}"]').bounding_box()
+        assert box["x"] + box["width"] <= width + 1, (run, box, width)
+
+    # off the charts and back, from the table
+    legend = p.page.locator("[data-chart=loss] [data-legend-group]")
+    assert legend.count() == 2
+    table.locator(f'[data-chart-toggle="{first}"]').uncheck()
+    p.page.wait_for_function("document.querySelectorAll('[data-chart=loss] [data-legend-group]').length === 1")
+    assert p.page.locator(f'[data-chart=loss] [data-series-group="{first}"]').count() == 0
+    element_shot(p, "[data-train-compare]", "train-compare")
+
+    # after a reload the earlier run is in the table, off the charts, and goes back on with a click
+    p.page.reload()
+    p.tab("train")
+    table.locator(f'[data-chart-toggle="{first}"]').wait_for()
+    assert not table.locator(f'[data-chart-toggle="{first}"]').is_checked()
+    assert table.locator(f'[data-chart-toggle="{second}"]').is_checked()
+    table.locator(f'[data-chart-toggle="{first}"]').check()
+    p.page.wait_for_function("document.querySelectorAll('[data-chart=loss] [data-legend-group]').length === 2")
+    assert p.page.evaluate("window.playground.runs.active.id") == second  # the buttons keep the latest run
