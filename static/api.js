@@ -109,6 +109,7 @@ export const api = {
   startRun: (networkId, body) => post(`/api/networks/${networkId}/runs`, body),
   runs: (networkId) => get(`/api/runs${qs({ network_id: networkId })}`),
   run: (id) => get(`/api/runs/${id}`),
+  runWeights: (id) => get(`/api/runs/${id}/weights`), // histograms at the start and after epochs
   pauseRun: (id) => post(`/api/runs/${id}/pause`),
   resumeRun: (id) => post(`/api/runs/${id}/resume`),
   stopRun: (id) => post(`/api/runs/${id}/stop`),

@@ -289,7 +289,7 @@ LESSONS: tuple[Lesson, ...] = (
              "at every step."),
             ("L2, (λ/2)·Σ w², adds λ·w: each weight shrinks in proportion to its size (weight "
              "decay). L1, λ·Σ |w|, adds λ·sign(w): every weight is pulled towards 0 by the same "
-             "amount, and many end at exactly 0."),
+             "amount, and many end at 0 (within a hair of it: a step overshoots 0 a little)."),
         ),
         (
             Formula(
@@ -300,8 +300,10 @@ LESSONS: tuple[Lesson, ...] = (
                 r"w \leftarrow w - \eta\,(\partial L/\partial w + \lambda\,\mathrm{sign}\,w)"),
         ),
         Widget("train",
-               "Set an L1 or L2 penalty and watch the training and validation curves.",
-               {"part": "regularization"}),
+               ("Train once with no penalty, then again with L2 (weight decay) 0.01, then with L1 "
+                "0.003, keeping the seed: the weights panel puts each run beside the one before, "
+                "layer by layer. L2 narrows every hill; L1 piles many weights at 0."),
+               {"part": "weights"}),
         ("regularized_step",),
     ),
     Lesson(

@@ -2,9 +2,11 @@
 // a preview of what augmentation does to a few images (train/augment-preview.js); start,
 // pause, resume and stop a run, with its facts (train/facts.js); live loss and accuracy
 // curves of several runs overlaid (train/curves.js); every run of the session's networks
-// compared in a table, which also chooses the runs on the charts (train/run-table.js); at
-// the end the run's confusion matrix and wrong answers (train/results.js). Which runs to
-// show and their events come from runs.js; this view wires its parts to them.
+// compared in a table, which also chooses the runs on the charts (train/run-table.js); the
+// weights of one run or two side by side, at the start and after each epoch
+// (train/weights-panel.js); at the end the run's confusion matrix and wrong answers
+// (train/results.js). Which runs to show and their events come from runs.js; this view
+// wires its parts to them.
 
 import { labelRuns } from "../runlabels.js";
 import { ACTIVE, RESUMABLE } from "../runs.js";
@@ -17,6 +19,7 @@ import { RunFacts } from "./train/facts.js";
 import { RunResults } from "./train/results.js";
 import { RunTable } from "./train/run-table.js";
 import { TrainSettings } from "./train/settings.js";
+import { WeightsPanel } from "./train/weights-panel.js";
 
 // Every dropout layer of a spec (into residual bodies, shortcuts and concat branches).
 export function dropoutLayers(layers, out = []) {
@@ -52,6 +55,7 @@ export class TrainView {
     this.results = new RunResults(api);
     this.preview = new AugmentPreview(api);
     this.table = new RunTable({ onToggle: (id, shown) => this.toggleRun(id, shown) });
+    this.weights = new WeightsPanel(api);
 
     const button = (action, text, onclick, extra = {}) =>
       el("button", { type: "button", "data-action": action, disabled: true, onclick, ...extra }, text);
@@ -83,6 +87,14 @@ export class TrainView {
           this.curves.root),
         el("section", { class: "panel", "aria-labelledby": "train-compare-h", "data-train-compare": true },
           el("h2", { id: "train-compare-h", text: "Runs compared" }), this.table.root),
+        el("section", { class: "panel", "aria-labelledby": "train-weights-h", "data-train-weights": true },
+          el("h2", { id: "train-weights-h", text: "Weights: at the start and now" }),
+          el("p", { class: "muted", text: "Each layer's weights, counted in small bins from negative to "
+            + "positive. An L2 penalty shrinks every weight in proportion to its size: the hill narrows. An L1 "
+            + "penalty pulls every weight toward 0 by the same amount: many end at 0 and a spike grows there. "
+            + "(Each step overshoots 0 a little, so those weights hover within a hair of it: 'at 0' counts "
+            + "the weights closer than 0.001.)" }),
+          this.weights.root),
         el("section", { class: "panel", "aria-labelledby": "train-results-h" },
           el("h2", { id: "train-results-h", text: "Where it goes wrong" }), this.results.root))));
 
@@ -171,7 +183,7 @@ export class TrainView {
     this.preview.show({ dataset: state.dataset, augment });
   }
 
-  // The comparison table, over every run the page knows.
+  // The comparison table and the weights panel, over every run the page knows.
   renderRuns() {
     const { runs } = this;
     const known = runs.known.map((r) => ({ ...r, ...runs.identity(r.id), networkId: r.network_id,
@@ -181,6 +193,7 @@ export class TrainView {
     const onCharts = new Set(runs.records.map((r) => r.id));
     const fixed = runs.active && !runs.active.finished ? runs.active.id : null;
     this.table.render(known, { onCharts, fixed });
+    this.weights.setRuns(known, runs.active ? runs.active.id : null);
   }
 
   async toggleRun(id, shown) {
@@ -311,6 +324,10 @@ export class TrainView {
   }
 
   onEvent(run, ev) {
+    if (ev.type === "weights") {
+      this.weights.take(run, ev);
+      return;
+    }
     this.curves.take(run, ev);
     if (run !== this.runs.active) return;
     if (ev.type === "batch") this.facts.showBatch(run, ev);

@@ -1,5 +1,5 @@
-"""Regularization made visible in the Train view: the augmentation preview following its settings,
-and runs compared in a table that says what differs."""
+"""Regularization made visible in the Train view: a run's weight histograms beside another's, the
+augmentation preview following its settings, and runs compared in a table that says what differs."""
 
 import httpx
 import pytest
@@ -9,6 +9,7 @@ from tests.browser.test_charts import run_to_the_end, set_field
 
 VIEWPORTS = {"desktop": {"width": 1366, "height": 800}, "phone": {"width": 390, "height": 844}}
 SHORT = {"epochs": 1, "max_train": 500, "batch_size": 32}  # 16 steps: a second or so
+BIG_L1 = 0.02  # 15 steps of lr 0.05 pull |w| < 0.015 to 0; each step (0.001) overshoots it less than "at 0" counts
 
 
 @pytest.fixture(params=list(VIEWPORTS))
@@ -27,6 +28,68 @@ def element_shot(p: Page, selector: str, name: str):
     SHOTS.mkdir(parents=True, exist_ok=True)
     p.page.add_style_tag(content=".top { position: static !important; }")
     p.page.locator(selector).screenshot(path=str(SHOTS / f"{name}-{p.size}.png"))
+
+
+def number(text: str) -> float:
+    return float(text.strip().rstrip("%"))
+
+
+def test_the_weights_panel_shows_a_run_without_penalty_beside_one_with_l1(sized, live_server):
+    p = sized
+    p.open()
+    p.tab("train")
+    run_to_the_end(p, **SHORT)
+    set_field(p, "l1", BIG_L1)
+    run_to_the_end(p)
+    plain, l1 = p.page.evaluate("window.playground.runs.records.map((r) => r.id)")
+    panel = p.page.locator("[data-train-weights]")
+    # by default the latest run beside the one before it (once the page has listed it)
+    p.page.wait_for_function("""([a, b]) => document.querySelector('[data-weights-run=left]').value === a
+        && document.querySelector('[data-weights-run=right]').value === b""", arg=[plain, l1])
+    layers = httpx.get(f"{live_server.url}/api/runs/{l1}/weights", timeout=30).json()["snapshots"][0]["layers"]
+    rows = panel.locator("[data-weights-layer]")
+    rows.first.locator("svg").first.wait_for()
+    assert rows.count() == 1 + len(layers)  # all weights together, then each layer
+    for path in ["all"] + [layer["path"] for layer in layers]:
+        row = panel.locator(f'[data-weights-layer="{path}"]')
+        for run in (plain, l1):
+            cell = row.locator(f'[data-weights-cell="{run}"]')
+            assert cell.locator('[data-histogram="now"] rect').count() > 5
+            assert cell.locator('[data-histogram="start"]').count() == 1
+    # the numbers say what the pictures show: L1 gathers weights at 0, and the spread shrinks
+    together = panel.locator('[data-weights-layer="all"]')
+    near = {run: together.locator(f'[data-weights-cell="{run}"] [data-weights-near-zero]').text_content()
+            for run in (plain, l1)}
+    assert number(near[l1].split("→")[1]) > 5 * number(near[plain].split("→")[1]), near
+    spread = {run: together.locator(f'[data-weights-cell="{run}"] [data-weights-std]').text_content()
+              for run in (plain, l1)}
+    assert float(spread[l1].split("→")[1]) < float(spread[plain].split("→")[1]), spread
+    assert together.locator(f'[data-weights-cell="{l1}"] [data-cut="now"]').count() == 1  # the spike at 0
+    # side by side on a laptop, one above the other on a phone, never wider than the screen
+    boxes = [together.locator(f'[data-weights-cell="{run}"]').bounding_box() for run in (plain, l1)]
+    if p.size == "desktop":
+        assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[1]["x"] > boxes[0]["x"] + boxes[0]["width"] - 1
+    else:
+        assert boxes[1]["y"] > boxes[0]["y"] + boxes[0]["height"] - 1
+    width = p.page.evaluate("document.documentElement.clientWidth")
+    assert all(b["x"] + b["width"] <= width + 1 for b in boxes)
+    # the slider goes back to the start: "now" is then the start itself
+    slider = panel.locator("[data-weights-epoch]")
+    slider.fill("0")
+    assert panel.locator('[data-weights-layer="all"] [data-histogram="now"]').count() == 0
+    slider.fill("1")
+    assert panel.locator('[data-weights-layer="all"] [data-histogram="now"]').count() == 2
+    element_shot(p, "[data-train-weights]", "train-weights-l1")
+    # one run alone, when the student picks no other
+    panel.locator("[data-weights-run=right]").select_option("")
+    p.page.wait_for_function("document.querySelectorAll('[data-weights-layer=all] [data-weights-cell]').length === 1")
+    panel.locator("[data-weights-run=left]").select_option(l1)
+    together.locator(f'[data-weights-cell="{l1}"] svg').wait_for()
+    assert together.locator(f'[data-weights-cell="{plain}"]').count() == 0
+    # a reload shows them again: they are the server's
+    p.page.reload()
+    p.tab("train")
+    p.page.locator(f'[data-weights-layer="all"] [data-weights-cell="{l1}"] svg').wait_for()
 
 
 def preview_state(p: Page) -> tuple[str, list[str], str]:
