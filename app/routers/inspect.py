@@ -1,4 +1,5 @@
-"""Looking inside a network: predictions, feature maps, weights, statistics, saliency, occlusion, gradient checks."""
+"""Looking inside a network: predictions, feature maps, weights, statistics, saliency, occlusion,
+gradient checks, a unit's receptive field."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..deps import ServicesDep
 from ..errors import NotFound, TooLarge
 from ..files import check_id
 from ..services import inspect as svc
+from ..services import receptive
 from .responses import errors
 
 router = APIRouter(prefix="/networks", tags=["inspect"])
@@ -55,6 +57,13 @@ class OcclusionBody(SaliencyBody):
         "background", description="the patch's value: the image's background (the median of its "
                                   "border pixels, per channel), 0 after normalization, or the image's "
                                   "mean")
+
+
+class ReceptiveFieldBody(InputBody):
+    layer: str = Field(..., min_length=1, max_length=200, description="a layer's path or name")
+    channel: int = Field(0, ge=0, lt=2**31, description="the unit's map (a vector's unit)")
+    row: int = Field(0, ge=0, lt=2**31, description="the unit's row in its map (0 for a vector)")
+    col: int = Field(0, ge=0, lt=2**31, description="the unit's column in its map (0 for a vector)")
 
 
 class GradcheckBody(BaseModel):
@@ -145,3 +154,12 @@ def occlusion(network_id: str, body: OcclusionBody, services: ServicesDep):
 def gradcheck(network_id: str, body: GradcheckBody, services: ServicesDep):
     """Backward against central differences, per parameter tensor, on random inputs and labels."""
     return svc.gradcheck(services, _id(network_id), body.n, body.max_entries, body.train, body.seed)
+
+
+@router.post("/{network_id}/receptive-field", responses=INPUT_ERRORS)
+def receptive_field(network_id: str, body: ReceptiveFieldBody, services: ServicesDep):
+    """One unit's receptive field on the input: the theoretical box (rows and columns inclusive,
+    with the part in padding) and the effective field, |d unit / d input| summed over channels
+    (float32, base64), with the smallest square holding 90% of it."""
+    return receptive.receptive_field(services, _id(network_id), body)
+
