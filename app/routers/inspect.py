@@ -1,5 +1,5 @@
 """Looking inside a network: predictions, feature maps, weights, statistics, saliency, occlusion,
-gradient checks, a unit's receptive field."""
+gradient checks, a unit's receptive field and a dropout layer at work."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..deps import ServicesDep
 from ..errors import NotFound, TooLarge
 from ..files import check_id
+from ..services import dropout_view, receptive
 from ..services import inspect as svc
-from ..services import receptive
 from .responses import errors
 
 router = APIRouter(prefix="/networks", tags=["inspect"])
@@ -64,6 +64,13 @@ class ReceptiveFieldBody(InputBody):
     channel: int = Field(0, ge=0, lt=2**31, description="the unit's map (a vector's unit)")
     row: int = Field(0, ge=0, lt=2**31, description="the unit's row in its map (0 for a vector)")
     col: int = Field(0, ge=0, lt=2**31, description="the unit's column in its map (0 for a vector)")
+
+
+class DropoutBody(InputBody):
+    layer: str | None = Field(None, min_length=1, max_length=200,
+                              description="a dropout layer's path or name; default: the first")
+    seed: int = Field(0, ge=0, lt=2**32, description="draws the training mask: another seed, "
+                                                     "another mask")
 
 
 class GradcheckBody(BaseModel):
@@ -163,3 +170,9 @@ def receptive_field(network_id: str, body: ReceptiveFieldBody, services: Service
     (float32, base64), with the smallest square holding 90% of it."""
     return receptive.receptive_field(services, _id(network_id), body)
 
+
+@router.post("/{network_id}/dropout", responses=INPUT_ERRORS)
+def dropout(network_id: str, body: DropoutBody, services: ServicesDep):
+    """A dropout layer on one input: its input, its output in training (a mask drawn with the
+    seed, survivors times 1/(1 - p)) and in evaluation, the mask and the fraction dropped."""
+    return dropout_view.dropout(services, _id(network_id), body)
