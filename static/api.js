@@ -134,6 +134,8 @@ export const api = {
   stats: (id, params) => get(`/api/networks/${id}/stats${qs(params)}`),
   saliency: (id, input) => post(`/api/networks/${id}/saliency`, input),
   occlusion: (id, input) => post(`/api/networks/${id}/occlusion`, input),
+  // one unit's field on the input: {...input, layer, channel, row, col}
+  receptiveField: (id, body) => post(`/api/networks/${id}/receptive-field`, body),
   gradcheck: (id, body) => post(`/api/networks/${id}/gradcheck`, body),
   convExplain: (body) => post("/api/conv/explain", body),
 

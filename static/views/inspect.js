@@ -1,6 +1,7 @@
 // Inspect: look inside the network for one input (a test sample or a drawing). The view
 // wires its parts (views/inspect/): the input, the prediction, an overview of every
-// layer's maps with one map opened large, where the network looks, and the conv filters;
+// layer's maps with one map opened large (and a unit's receptive field on the input), where
+// the network looks, and the conv filters;
 // it keeps them on the session's network and refreshes them while a run trains it.
 
 import { ExplainPanel } from "./inspect/explain-panel.js";
@@ -40,7 +41,8 @@ export class InspectView {
     this.prediction = new PredictionPanel();
     this.explainer = new ExplainPanel({ onChange: () => this.explain() });
     this.overview = new Overview({ onSelect: (target) => this.open(target) });
-    this.detail = new MapDetail({ onClose: () => this.close(), onUnit: () => this.loadUnit() });
+    this.detail = new MapDetail({ onClose: () => this.close(), onUnit: () => this.loadUnit(),
+      onField: () => this.loadField() });
     this.filters = new FiltersPanel();
     this.root.append(el("div", { class: "inspect" },
       el("div", { class: "inspect-top" },
@@ -123,11 +125,13 @@ export class InspectView {
     if (!id || !this.visible) return;
     const body = this.input.body(this.store.state.dataset);
     const unit = this.detail.open ? this.detail.wantedUnit() : null;
+    const field = this.detail.open && body ? this.detail.wantedField() : null;
     const withFilters = explain || this.refreshes++ % this.filtersEvery === 0;
-    const [overview, filters, unitAnswer] = await Promise.allSettled([
+    const [overview, filters, unitAnswer, fieldAnswer] = await Promise.allSettled([
       body ? this.api.overview(id, body) : null,
       withFilters ? Promise.all(this.convPaths.map((path) => this.api.weights(id, path))) : null,
       unit ? this.api.weights(id, unit.path, unit.unit) : null,
+      field ? this.api.receptiveField(id, { ...body, ...field }) : null,
     ]);
     if (gen !== this.netGen) return;
     if (filters.status === "rejected") this.filters.showError(filters.reason);
@@ -144,6 +148,8 @@ export class InspectView {
     this.input.showError(null);
     const unitWeights = unitAnswer.status === "fulfilled" ? unitAnswer.value : null;
     this.show(new Snapshot(overview.value), unitWeights);
+    if (fieldAnswer.status === "rejected") this.detail.field.showError(fieldAnswer.reason);
+    else if (fieldAnswer.value && this.detail.open) this.detail.renderField(fieldAnswer.value);
     if (explain) await this.explain(body);
   }
 
@@ -181,6 +187,19 @@ export class InspectView {
       if (gen === this.netGen && this.detail.open) this.detail.renderUnit(answer);
     } catch (e) {
       if (gen === this.netGen) this.input.showError(e);
+    }
+  }
+
+  async loadField() {
+    const id = this.netId, gen = this.netGen;
+    const field = this.detail.wantedField();
+    const body = this.input.body(this.store.state.dataset);
+    if (!field || !id || !body) return;
+    try {
+      const answer = await this.api.receptiveField(id, { ...body, ...field });
+      if (gen === this.netGen && this.detail.open) this.detail.renderField(answer);
+    } catch (e) {
+      if (gen === this.netGen) this.detail.field.showError(e);
     }
   }
 

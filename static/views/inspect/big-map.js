@@ -1,6 +1,7 @@
 // One map (or a vector, laid out as a square of cells) drawn large, with the value under
 // the pointer read out beside it and its cell outlined. The arrow keys move the cell too.
-// A vector's cells can be picked (a click, or Enter), to see what that unit reads.
+// A cell can be picked (a click, or Enter): a vector's to see what that unit reads, any
+// unit's to see its receptive field.
 
 import { el } from "../../ui.js";
 import { colourBar, paint } from "./colours.js";
@@ -30,14 +31,16 @@ export class BigMap {
     this.canvas.addEventListener("pointerdown", (e) => this.point(e));
     this.canvas.addEventListener("pointerleave", () => this.leave());
     this.canvas.addEventListener("click", () => {
-      if (this.vector && this.cell) this.onPick(this.cell.index);
+      if (this.cell) this.onPick(this.cell);
     });
     this.canvas.addEventListener("keydown", (e) => this.key(e));
   }
 
-  // values: the map (h*w, row-major) or vector; names: a label per vector cell (class names).
-  show(values, { h, w, vector = false, names = null, scale, range, label, describe }) {
+  // values: the map (h*w, row-major) or vector; names: a label per vector cell (class names);
+  // hint: what the readout says while nothing is pointed at.
+  show(values, { h, w, vector = false, names = null, scale, range, label, describe, hint = HINT }) {
     this.values = values;
+    this.hint = hint;
     this.vector = vector;
     this.names = names;
     if (vector) {
@@ -55,6 +58,7 @@ export class BigMap {
     this.canvas.setAttribute("aria-label", describe);
     this.bar.replaceChildren(colourBar(scale, range.min, range.max, label, { width: 200 }));
     if (this.cell) this.mark(this.cell.row, this.cell.col); // the same cell, new values
+    else if (!vector) this.readout.textContent = hint;
   }
 
   point(e) {
@@ -67,7 +71,10 @@ export class BigMap {
 
   key(e) {
     const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-    if (e.key === "Enter" && this.vector && this.cell) this.onPick(this.cell.index);
+    if ((e.key === "Enter" || e.key === " ") && this.cell) {
+      e.preventDefault();
+      this.onPick(this.cell);
+    }
     if (!moves[e.key]) return;
     e.preventDefault();
     const { row = 0, col = 0 } = this.cell || {};
@@ -92,9 +99,9 @@ export class BigMap {
     this.onHover(this.vector ? null : { row, col });
   }
 
-  // Outline the vector's cell whose weights are shown (null: none).
+  // Outline the picked cell, by its index (row-major; null: none).
   markPicked(index) {
-    this.pickedBox.hidden = index === null || index === undefined || !this.vector;
+    this.pickedBox.hidden = index === null || index === undefined || index >= this.values.length;
     if (this.pickedBox.hidden) return;
     this.place(this.pickedBox, Math.floor(index / this.w), index % this.w);
   }
@@ -111,7 +118,7 @@ export class BigMap {
     this.cell = null;
     this.box.hidden = true;
     this.readout.textContent = this.vector
-      ? "Point at a cell to read its value; click it to see its weights." : HINT;
+      ? "Point at a cell to read its value; click it to see its weights." : this.hint;
     this.onHover(null);
   }
 }

@@ -4,7 +4,8 @@
 // is the image's background unless the student picks another fill, and the page says which.
 
 import { el, fmt, showError } from "../../ui.js";
-import { colourBar, extent, paint, rangeFor } from "./colours.js";
+import { colourBar, paint, rangeFor } from "./colours.js";
+import { drawInput } from "./input-image.js";
 
 const SIDE = 168; // px: the input under each map
 
@@ -159,27 +160,6 @@ function magnitudes(sal) {
   const lo = sal.min ?? 0;
   const step = ((sal.max ?? 0) - lo) / 255;
   return Float32Array.from(atob(sal.map), (c) => lo + c.charCodeAt(0) * step);
-}
-
-// The input as the network sees it, grey for one channel and colour for three, each
-// channel stretched over its own range.
-function drawInput(canvas, { shape: [c, h, w], values }) {
-  canvas.width = w;
-  canvas.height = h;
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(w, h);
-  const channel = (ch) => values.subarray(ch * h * w, (ch + 1) * h * w);
-  const ranges = Array.from({ length: c }, (_, ch) => extent(channel(ch)));
-  for (let k = 0; k < h * w; k++) {
-    for (let ch = 0; ch < 3; ch++) {
-      const from = c === 3 ? ch : 0;
-      const { min, max } = ranges[from];
-      const v = (values[from * h * w + k] - min) / (max > min ? max - min : 1);
-      image.data[k * 4 + ch] = Math.round(255 * v);
-    }
-    image.data[k * 4 + 3] = 255;
-  }
-  ctx.putImageData(image, 0, 0);
 }
 
 // A map over the input (both stretched to the same size), its caption and colour bar.

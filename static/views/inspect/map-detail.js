@@ -1,35 +1,41 @@
 // A map of the overview, opened large: its values on hover, its colour bar, what its layer
 // computes, and beside it what it reads (detail-reads.js). Under the pointer, the window
-// a value reads is outlined on the maps beside it.
+// a value reads is outlined on the maps beside it. A unit picked (a click, Enter) shows its
+// receptive field on the input (receptive-field.js).
 
 import { el, fmt } from "../../ui.js";
 import { BigMap } from "./big-map.js";
 import { extent, rangeFor, scaleOf } from "./colours.js";
 import { filterParts, mapsParts, readsMaps, rowParts } from "./detail-reads.js";
 import { whatItComputes } from "./layer-words.js";
+import { ReceptiveField } from "./receptive-field.js";
 import {
   columnsOf, isSpatial, layerLongName, layerName, linkKind, mapCount, mapValues,
 } from "./layers.js";
 
 export class MapDetail {
-  // onClose(): the student closed it; onUnit(): another unit was picked, fetch its weights.
-  constructor({ onClose, onUnit }) {
+  // onClose(): the student closed it; onUnit(): another unit was picked, fetch its weights;
+  // onField(): the unit whose receptive field is wanted changed, fetch it (wantedField()).
+  constructor({ onClose, onUnit, onField }) {
     this.onUnit = onUnit;
+    this.onField = onField;
     this.target = null;     // {path, index}
     this.unit = null;       // the last weights answer for the unit in focus
     this.picked = null;     // the unit picked in a vector
+    this.cell = null;       // the unit picked in a map, {row, col}, for its receptive field
     this.hover = null;      // the cell under the pointer, {row, col}
     this.title = el("h2", { id: "map-detail-h", "data-detail-title": "" });
     this.what = el("p", { class: "detail-what", "data-detail-what": "" });
     this.big = new BigMap({ onHover: (cell) => this.markWindows(cell),
       onPick: (unit) => this.pick(unit) });
     this.reads = el("div", { class: "detail-reads", "data-detail-reads": "" });
+    this.field = new ReceptiveField();
     this.node = el("section", { class: "panel map-detail", "data-map-detail": "", hidden: true,
       "aria-labelledby": "map-detail-h" },
       el("div", { class: "detail-head" }, this.title,
         el("button", { type: "button", "data-action": "close-detail", onclick: onClose }, "Close")),
       this.what,
-      el("div", { class: "detail-body" }, this.big.node, this.reads));
+      el("div", { class: "detail-body" }, this.big.node, this.field.node, this.reads));
   }
 
   get open() {
@@ -37,11 +43,15 @@ export class MapDetail {
   }
 
   show(target, snapshot) {
-    if (!this.target || this.target.path !== target.path) this.picked = null;
+    if (!this.target || this.target.path !== target.path) {
+      this.picked = null;
+      this.cell = null; // in another map of the same layer, the same unit: compare them
+    }
     this.target = target;
     this.unit = null;
     this.node.hidden = false;
     this.render(snapshot);
+    this.askField();
   }
 
   hide() {
@@ -60,11 +70,52 @@ export class MapDetail {
     return { path: layer.path, unit: this.picked ?? argmax(this.snapshot.values(layer.path)) };
   }
 
-  pick(unit) {
-    this.picked = unit;
+  // The unit whose receptive field the view fetches: {layer, channel, row, col}, or null.
+  wantedField() {
+    const layer = this.snapshot && this.target && this.snapshot.layer(this.target.path);
+    if (!layer || layer.path === "input") return null;
+    if (isSpatial(layer)) {
+      return this.cell && { layer: layer.path, channel: this.target.index, ...this.cell };
+    }
+    return this.picked === null ? null : { layer: layer.path, channel: this.picked, row: 0, col: 0 };
+  }
+
+  pick(cell) {
+    const layer = this.snapshot.layer(this.target.path);
+    if (isSpatial(layer)) {
+      this.cell = { row: cell.row, col: cell.col };
+      this.big.markPicked(cell.index);
+      this.askField();
+      return;
+    }
+    this.picked = cell.index;
     this.unit = null;
     this.render(this.snapshot);
     this.onUnit();
+    this.askField();
+  }
+
+  askField() {
+    if (!this.target) return;
+    const want = this.wantedField();
+    if (!want) {
+      const layer = this.snapshot.layer(this.target.path);
+      this.field.node.hidden = layer.path === "input";
+      this.field.prompt();
+      return;
+    }
+    this.field.node.hidden = false;
+    this.field.busy();
+    this.onField();
+  }
+
+  // The view's answer for wantedField(); dropped when another unit was picked meanwhile.
+  renderField(answer) {
+    const want = this.wantedField();
+    if (!want || answer.layer !== want.layer || answer.channel !== want.channel
+      || answer.row !== want.row || answer.col !== want.col) return;
+    const input = this.snapshot.layer("input");
+    this.field.render(answer, { shape: input.shape, values: this.snapshot.values("input") });
   }
 
   renderUnit(answer) {
@@ -103,9 +154,12 @@ export class MapDetail {
     this.big.show(own, { h: layer.shape[1], w: layer.shape[2], vector: !spatial, scale, range,
       names: scores ? snapshot.prediction.class_names : null,
       label: spatial ? "this map's range" : "values",
-      describe: `${this.title.textContent}, drawn large` });
+      describe: `${this.title.textContent}, drawn large`,
+      hint: layer.path === "input" ? undefined
+        : "Point at the map to read its values; click a unit to see its receptive field." });
     const want = this.wantedUnit();
-    this.big.markPicked(!spatial && want ? want.unit : null);
+    const cell = this.cell && this.cell.row * layer.shape[2] + this.cell.col;
+    this.big.markPicked(spatial ? cell : want ? want.unit : null);
     this.renderReads();
   }
 
