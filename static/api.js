@@ -136,6 +136,8 @@ export const api = {
   occlusion: (id, input) => post(`/api/networks/${id}/occlusion`, input),
   // one unit's field on the input: {...input, layer, channel, row, col}
   receptiveField: (id, body) => post(`/api/networks/${id}/receptive-field`, body),
+  // a dropout layer on one input, training against evaluation: {...input, layer, seed}
+  dropout: (id, body) => post(`/api/networks/${id}/dropout`, body),
   gradcheck: (id, body) => post(`/api/networks/${id}/gradcheck`, body),
   convExplain: (body) => post("/api/conv/explain", body),
 

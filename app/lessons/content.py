@@ -276,10 +276,23 @@ LESSONS: tuple[Lesson, ...] = (
                 "testing: y = x",
                 r"y = x"),
         ),
-        Widget("train",
-               ("Train a network with dropout and compare its training and validation curves with "
-                "one without."),
-               {"part": "regularization", "preset": "alexnet_small_28"}),
+        Widget("inspect",
+               ("LeNet-5 with dropout on the maps of pool1 (p = 0.25) and before its last layer "
+                "(p = 0.5): what a training step drops, the values kept multiplied by "
+                "1/(1 − p), and evaluation passing the input on as it is. Point at a unit for "
+                "its numbers; draw another mask and compare the fraction dropped with p."),
+               {"part": "dropout", "dataset": "strokes", "spec": {"input": [1, 28, 28], "layers": [
+                   {"type": "conv2d", "out_channels": 6, "kernel_size": 5, "padding": 2,
+                    "name": "conv1"},
+                   {"type": "relu"}, {"type": "avgpool2d", "kernel_size": 2, "name": "pool1"},
+                   {"type": "dropout", "p": 0.25, "name": "drop1"},
+                   {"type": "conv2d", "out_channels": 16, "kernel_size": 5, "name": "conv2"},
+                   {"type": "relu"}, {"type": "avgpool2d", "kernel_size": 2, "name": "pool2"},
+                   {"type": "flatten"},
+                   {"type": "linear", "out_features": 120, "name": "fc1"}, {"type": "relu"},
+                   {"type": "linear", "out_features": 84, "name": "fc2"}, {"type": "relu"},
+                   {"type": "dropout", "p": 0.5, "name": "drop2"},
+                   {"type": "linear", "out_features": 10, "name": "fc3"}]}}),
         ("dropout_scale",),
     ),
     Lesson(

@@ -1,9 +1,10 @@
 // Inspect: look inside the network for one input (a test sample or a drawing). The view
 // wires its parts (views/inspect/): the input, the prediction, an overview of every
 // layer's maps with one map opened large (and a unit's receptive field on the input), where
-// the network looks, and the conv filters;
+// the network looks, a dropout layer at work, and the conv filters;
 // it keeps them on the session's network and refreshes them while a run trains it.
 
+import { DropoutPanel } from "./inspect/dropout-panel.js";
 import { ExplainPanel } from "./inspect/explain-panel.js";
 import { FiltersPanel } from "./inspect/filters-panel.js";
 import { InputPanel } from "./inspect/input-panel.js";
@@ -43,11 +44,12 @@ export class InspectView {
     this.overview = new Overview({ onSelect: (target) => this.open(target) });
     this.detail = new MapDetail({ onClose: () => this.close(), onUnit: () => this.loadUnit(),
       onField: () => this.loadField() });
+    this.dropout = new DropoutPanel({ onChange: () => this.loadDropout() });
     this.filters = new FiltersPanel();
     this.root.append(el("div", { class: "inspect" },
       el("div", { class: "inspect-top" },
         this.input.node, this.prediction.node, this.explainer.node),
-      this.overview.node, this.detail.node, this.filters.node));
+      this.overview.node, this.detail.node, this.dropout.node, this.filters.node));
   }
 
   // ---- render: cheap, called on every store change ----------------------------------------
@@ -114,6 +116,7 @@ export class InspectView {
     this.overview.clear();
     this.detail.hide();
     this.explainer.clear();
+    this.dropout.clear();
     this.filters.clear();
   }
 
@@ -150,7 +153,7 @@ export class InspectView {
     this.show(new Snapshot(overview.value), unitWeights);
     if (fieldAnswer.status === "rejected") this.detail.field.showError(fieldAnswer.reason);
     else if (fieldAnswer.value && this.detail.open) this.detail.renderField(fieldAnswer.value);
-    if (explain) await this.explain(body);
+    await Promise.all([this.loadDropout(body), explain ? this.explain(body) : null]);
   }
 
   show(snapshot, unitAnswer) {
@@ -160,6 +163,7 @@ export class InspectView {
     this.prediction.render(prediction, weights, this.input.input);
     if (prediction) this.explainer.setClasses(prediction.class_names);
     this.overview.render(snapshot);
+    this.dropout.setLayers(snapshot);
     if (this.detail.open) {
       this.detail.render(snapshot);
       if (unitAnswer) this.detail.renderUnit(unitAnswer);
@@ -200,6 +204,19 @@ export class InspectView {
       if (gen === this.netGen && this.detail.open) this.detail.renderField(answer);
     } catch (e) {
       if (gen === this.netGen) this.detail.field.showError(e);
+    }
+  }
+
+  // The dropout panel's layer on the input shown, with its mask's seed.
+  async loadDropout(body = this.input.body(this.store.state.dataset)) {
+    const id = this.netId, gen = this.netGen;
+    const want = this.dropout.wanted();
+    if (!want || !id || !body) return;
+    try {
+      const answer = await this.api.dropout(id, { ...body, ...want });
+      if (gen === this.netGen) this.dropout.render(answer);
+    } catch (e) {
+      if (gen === this.netGen) this.dropout.showError(e);
     }
   }
 

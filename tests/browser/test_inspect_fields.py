@@ -1,6 +1,11 @@
 """Inspect in Chromium, beyond the lecture's slides: a unit's receptive field on the input (click
-a unit of a map opened large: the theoretical and the effective field appear with their sizes),
-at a projector's size and a phone's."""
+a unit of a map opened large: the theoretical and the effective field appear with their sizes)
+and a dropout layer at work (its input, the training output with the dropped values at zero
+and the rest scaled by 1/(1 - p), the evaluation output, the fraction dropped against p), at a
+projector's size and a phone's."""
+
+import base64
+import re
 
 import httpx
 import pytest
@@ -136,3 +141,94 @@ def test_a_conv1_unit_of_lenet5_has_a_5x5_box_drawn_on_the_input(sized, viewport
         assert abs(side - 5) < 0.5, (first, side, drawn)
         start = (drawn[first] + line / 2) / drawn["px"]
         assert abs(start - 12) < 0.5, (first, start, drawn)
+
+
+# ---- dropout ---------------------------------------------------------------------------------
+def dropout_spec(server) -> dict:
+    """The dropout lesson's network: LeNet-5 with dropout on pool1's maps (p 0.25, 6x14x14) and
+    before its last layer (p 0.5, 84 values)."""
+    lesson = httpx.get(f"{server.url}/api/lessons/dropout", timeout=30).json()
+    return lesson["widget"]["options"]["spec"]
+
+
+def shown_fraction(p: Page) -> float:
+    text = p.page.text_content("[data-dropped-fraction]")
+    return float(re.search(r"values: ([\d.]+)%", text).group(1)) / 100
+
+
+def read_unit(p: Page) -> dict:
+    """The readout of the unit under the keyboard's cell: what arrives, kept or dropped, the
+    training and evaluation values."""
+    text = p.page.text_content("[data-dropout-hover]")
+    m = re.search(r"arrives (\S+); (kept|dropped)\b.*training (\S+); evaluation (\S+)$", text)
+    assert m, text
+    return {"arrives": float(m.group(1)), "kept": m.group(2) == "kept",
+            "train": float(m.group(3)), "eval": float(m.group(4))}
+
+
+@SIZES
+def test_the_dropout_panel_shows_training_against_evaluation_and_a_new_mask(
+        sized, live_server, viewport):
+    p = sized
+    open_overview(p, spec=dropout_spec(live_server), preset=None, dataset="strokes")
+    panel = p.page.locator("[data-inspect-dropout]")
+    panel.wait_for(state="visible")
+    p.page.wait_for_selector('[data-inspect-dropout][data-seed="0"] [data-dropped-fraction]')
+    assert p.page.input_value("[data-dropout-layer]") == "layers[3]"
+    facts = p.page.text_content("[data-dropout-facts]")
+    assert "1/(1 − 0.25) = 1.333" in facts
+    answer = httpx.post(f"{live_server.url}/api/networks/{network_id(p)}/dropout",
+                        json={**sample_body(p), "layer": "layers[3]", "seed": 0}, timeout=30).json()
+    assert answer["units"] == 6 * 14 * 14
+    first = shown_fraction(p)
+    assert abs(first - answer["dropped_fraction"]) < 0.001
+    assert abs(first - 0.25) < 0.05, "a mask of 1,176 values drops close to p of them"
+    assert p.page.get_attribute("[data-eval-equal]", "data-eval-equal") == str(answer["units"])
+
+    # the mask as drawn is the server's: black where dropped, white where kept (map 1)
+    kept = list(base64.b64decode(answer["mask"]["data"])[: 14 * 14])
+    drawn = p.page.evaluate("""() => {
+        const c = document.querySelector('[data-dropout-picture=mask]');
+        const ctx = c.getContext('2d'), s = Number(c.dataset.cell), out = [];
+        for (let k = 0; k < 14 * 14; k++) {
+            const x = Math.floor((k % 14 + 0.5) * s), y = Math.floor((Math.floor(k / 14) + 0.5) * s);
+            out.push(ctx.getImageData(x, y, 1, 1).data[0] > 128 ? 1 : 0);
+        }
+        return out;
+    }""")
+    assert drawn == kept
+
+    # unit by unit: dropped -> 0 in training; kept -> times 1/(1 - p); evaluation -> as it arrives
+    p.page.focus(".dropout-figs")
+    seen = {True: 0, False: 0}
+    for _ in range(14):
+        p.page.keyboard.press("ArrowRight")
+        unit = read_unit(p)
+        seen[unit["kept"]] += 1
+        assert unit["eval"] == unit["arrives"]
+        if unit["kept"]:
+            assert abs(unit["train"] - unit["arrives"] * 4 / 3) <= 0.01 * abs(unit["arrives"]) + 1e-3
+        else:
+            assert unit["train"] == 0
+    assert seen[True] and seen[False], seen
+
+    # another mask: the next seed, other units dropped, still about p of them
+    p.page.click("[data-action=new-mask]")
+    p.page.wait_for_selector('[data-inspect-dropout][data-seed="1"]')
+    second = shown_fraction(p)
+    assert second != first and abs(second - 0.25) < 0.05
+    no_sideways_scroll(p)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    panel.screenshot(path=str(SHOTS / f"inspect-dropout-{viewport['width']}.png"))
+
+    # the layer before the classifier: a vector of 84, p 0.5, survivors doubled
+    p.page.select_option("[data-dropout-layer]", "layers[12]")
+    p.page.wait_for_function("document.querySelector('[data-dropout-facts]').textContent"
+                             ".includes('1/(1 − 0.5) = 2')")
+    assert p.page.is_hidden("[data-dropout-map]")
+    assert "of 84 values" in p.page.text_content("[data-dropped-fraction]")
+
+
+def test_a_network_without_dropout_has_no_dropout_panel(page):
+    open_overview(page)  # lenet5 has none
+    assert page.page.locator("[data-inspect-dropout]").is_hidden()
