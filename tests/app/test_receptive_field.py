@@ -271,3 +271,20 @@ def test_a_unit_that_is_not_there_is_a_422_naming_the_field(client, lenet, unit,
     assert r.status_code == 422, r.text
     detail = r.json()["detail"][0]
     assert detail["loc"] == ["body", field] and words in detail["msg"]
+
+
+def test_a_network_that_is_not_there_is_a_404_and_a_negative_unit_a_422(client, lenet):
+    r = field_of(client, "0123456789abcdef", layer="conv2")
+    assert r.status_code == 404, r.text
+    r = field_of(client, lenet, layer="conv2", row=-1)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "row"]
+
+
+def test_a_network_without_an_image_input_is_told_fields_need_one(client):
+    r = client.post("/api/networks", json={"spec": {"input": [16], "layers": [
+        {"type": "linear", "out_features": 4, "name": "fc"}]}})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/networks/{r.json()['id']}/receptive-field",
+                    json={"pixels": [[0.0] * 4] * 4, "layer": "fc"})
+    assert r.status_code == 422, r.text
+    assert "image input (C, H, W)" in str(r.json()["detail"])
