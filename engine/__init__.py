@@ -19,10 +19,12 @@ from .parallel import get_threads, set_threads
 from .presets import PRESET_INFO, PRESETS
 from .summary import format_table, summarize
 from .torch_export import to_pytorch
+from .visualize import ascend, fgsm, layers_to, loss_gradient, macs_to, perturb
 
 __all__ = [
     "CheckpointError", "SpecError", "SpecErrors", "gradcheck", "load", "load_checkpoint", "save",
     "REGISTRY", "catalogue", "cross_entropy", "mse", "Network", "Param", "build_network",
     "OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule", "PRESET_INFO", "PRESETS",
     "format_table", "summarize", "to_pytorch", "parallel", "set_threads", "get_threads",
+    "ascend", "fgsm", "layers_to", "loss_gradient", "macs_to", "perturb",
 ]
