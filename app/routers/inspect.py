@@ -1,5 +1,6 @@
 """Looking inside a network: predictions, feature maps, weights, statistics, saliency, occlusion,
-gradient checks, a unit's receptive field and a dropout layer at work."""
+gradient checks, a unit's receptive field, a dropout layer at work, feature visualization and
+adversarial examples."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..errors import NotFound, TooLarge
 from ..files import check_id
 from ..services import dropout_view, receptive
 from ..services import inspect as svc
+from ..services import visualize
 from .responses import errors
 
 router = APIRouter(prefix="/networks", tags=["inspect"])
@@ -176,3 +178,62 @@ def dropout(network_id: str, body: DropoutBody, services: ServicesDep):
     """A dropout layer on one input: its input, its output in training (a mask drawn with the
     seed, survivors times 1/(1 - p)) and in evaluation, the mask and the fraction dropped."""
     return dropout_view.dropout(services, _id(network_id), body)
+
+
+# ---- what a unit looks for, and how little fools the network ---------------------------------
+MAX_UNITS = visualize.MAX_UNITS
+
+
+class FeatureVisualizationBody(BaseModel):
+    """Gradient ascent on the input for some units of one layer, with its regularisation."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    layer: str | None = Field(None, min_length=1, max_length=200, description=(
+        "a layer path or name; default: the output layer (the class scores)"))
+    channel: int | None = Field(None, ge=0, lt=2**31, description=(
+        "one channel: a map of a conv layer, a unit of a linear one"))
+    cls: int | None = Field(None, alias="class", ge=0, lt=2**31, description=(
+        "one class: its score (before softmax) in the output layer"))
+    channels: list[Annotated[int, Field(ge=0, lt=2**31)]] | None = Field(
+        None, min_length=1, max_length=MAX_UNITS, description=(
+            f"several channels, an image each (at most {MAX_UNITS}); default: every channel of "
+            f"the layer, when it has at most {MAX_UNITS}"))
+    objective: Literal["centre", "mean"] = Field("centre", description=(
+        "on a map: the unit in its middle (what one unit looks for, in its receptive field) "
+        "or the channel's mean over the map (a pattern wanted everywhere)"))
+    steps: int = Field(128, ge=1, le=visualize.MAX_STEPS, description="steps of gradient ascent")
+    lr: float = Field(0.2, gt=0, le=10, description=(
+        "how far a typical pixel moves per step, in the dataset's standard deviations"))
+    jitter: int = Field(1, ge=0, le=8, description=(
+        "each step shifts the image by up to this many pixels"))
+    blur: float = Field(0.5, ge=0, le=4, description=(
+        "each step blurs the image with a Gaussian of this many pixels (0: none)"))
+    l2: float = Field(0.02, ge=0, lt=1, description=(
+        "each step pulls every pixel this fraction of the way back to the dataset's mean"))
+    seed: int = Field(0, ge=0, lt=2**32, description="the start image's noise and the jitter")
+    dataset: str | None = Field(None, min_length=1, max_length=100, description=(
+        "whose normalization and class names to use; default: value/255"))
+
+
+class AdversarialBody(InputBody):
+    epsilon: float = Field(8, ge=0, le=255, description=(
+        "how far every pixel moves, in grey levels out of 255"))
+    target: int | None = Field(None, ge=0, lt=2**31, description=(
+        "a class to push the input towards (a targeted step); default: away from the "
+        "predicted class"))
+
+
+@router.post("/{network_id}/feature-visualization", responses=INPUT_ERRORS)
+def feature_visualization(network_id: str, body: FeatureVisualizationBody,
+                          services: ServicesDep):
+    """Images that make units of a layer answer strongly (gradient ascent on the input with
+    jitter, blur and L2 decay), as PNGs and 0-255 floats, with each unit's value per step."""
+    return visualize.feature_visualization(services, _id(network_id), body)
+
+
+@router.post("/{network_id}/adversarial", responses=INPUT_ERRORS)
+def adversarial(network_id: str, body: AdversarialBody, services: ServicesDep):
+    """The fast gradient sign method: the input moved by epsilon against the prediction (or
+    towards a target), its perturbation, and the prediction before and after."""
+    return visualize.adversarial(services, _id(network_id), body)
