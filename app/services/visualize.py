@@ -98,15 +98,15 @@ def _units(body, label: str, out_shape: tuple, is_output: bool) -> tuple[list[in
     return units, field
 
 
-def _objective_words(kind: str, out_shape: tuple, centre: bool, path: str) -> str:
-    if kind == "class":
-        return "the class's score (its logit, before softmax)"
+def _objective_words(scores: bool, out_shape: tuple, centre: bool, path: str) -> str:
+    if scores:
+        return "its class's score (the logit, before softmax)"
     if len(out_shape) != 3:
         return f"the unit's value in {path}"
     if centre:
-        return (f"the unit in the middle of each {out_shape[1]}x{out_shape[2]} map (it reads only "
-                "its receptive field: the rest of the image stays as it started)")
-    return f"the mean of each {out_shape[1]}x{out_shape[2]} map over all its positions"
+        return (f"the unit in the middle of its channel's {out_shape[1]}x{out_shape[2]} map, which "
+                "reads only its receptive field (the rest of the image stays as it started)")
+    return f"the mean of its channel's {out_shape[1]}x{out_shape[2]} map over all positions"
 
 
 def _plan(services, network_id: str, body) -> dict:
@@ -140,6 +140,7 @@ def _plan(services, network_id: str, body) -> dict:
         _check_memory(services, summary, len(units), "feature visualization", factor=3)
         ds = _dataset(services, body.dataset, net) if body.dataset else None
         return {"net": net.copy(), "path": path, "units": units, "kind": kind, "ds": ds,
+                "scores": path == output and len(out_shape) == 1,  # the units are classes
                 "out_shape": out_shape, "type": layer.type, "name": layer.name}
 
 
@@ -160,7 +161,7 @@ def feature_visualization(services, network_id: str, body) -> dict:
     seconds = time.monotonic() - started
     pixels = _to_pixels(result["images"], mean, std)
     history = result["history"]
-    names = _class_names(plan["ds"], int(out_shape[0])) if plan["kind"] == "class" else None
+    names = _class_names(plan["ds"], int(out_shape[0])) if plan["scores"] else None
     images = [{"channel": unit, "png": _image_png(pixels[i]),
                "activation": history[:, i].tolist(), "start": float(history[0, i]),
                "final": float(result["final"][i]),
@@ -174,7 +175,7 @@ def feature_visualization(services, network_id: str, body) -> dict:
         "layer": plan["path"], "type": plan["type"], "name": plan["name"],
         "output_shape": list(out_shape), "layer_channels": int(out_shape[0]),
         "kind": plan["kind"], "objective": body.objective if len(out_shape) == 3 else "unit",
-        "measures": _objective_words(plan["kind"], out_shape, centre, plan["path"]),
+        "measures": _objective_words(plan["scores"], out_shape, centre, plan["path"]),
         "steps": done, "steps_asked": body.steps, "stopped": stopped,
         "seconds": round(seconds, 3),
         "settings": {"lr": body.lr, "jitter": body.jitter, "blur": body.blur, "l2": body.l2,

@@ -168,6 +168,9 @@ def test_feature_visualization_of_a_class_raises_its_score(client, lenet):
     assert body["layer"] == "layers[11]" and body["kind"] == "class" and body["objective"] == "unit"
     (image,) = body["images"]
     assert image["class_name"] == "7" and image["final"] > image["start"]
+    assert "class's score" in body["measures"]
+    several = fv(client, lenet, layer="fc3", channels=[2, 3], steps=2, dataset="strokes")
+    assert [im["class_name"] for im in several["images"]] == ["2", "3"]
 
 
 def test_feature_visualization_is_deterministic_in_its_seed(client, lenet):
