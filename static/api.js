@@ -139,6 +139,8 @@ export const api = {
   // a dropout layer on one input, training against evaluation: {...input, layer, seed}
   dropout: (id, body) => post(`/api/networks/${id}/dropout`, body),
   gradcheck: (id, body) => post(`/api/networks/${id}/gradcheck`, body),
+  featureVisualization: (id, body) => post(`/api/networks/${id}/feature-visualization`, body),
+  adversarial: (id, input) => post(`/api/networks/${id}/adversarial`, input),
   convExplain: (body) => post("/api/conv/explain", body),
 
   // The Initialization lab: a deep stack measured at step 0; the stack trained with and without batch norm.

@@ -4,8 +4,10 @@
 // the network looks, a dropout layer at work, and the conv filters;
 // it keeps them on the session's network and refreshes them while a run trains it.
 
+import { AdversarialPanel } from "./inspect/adversarial.js";
 import { DropoutPanel } from "./inspect/dropout-panel.js";
 import { ExplainPanel } from "./inspect/explain-panel.js";
+import { FeatureViz } from "./inspect/feature-viz.js";
 import { FiltersPanel } from "./inspect/filters-panel.js";
 import { InputPanel } from "./inspect/input-panel.js";
 import { Snapshot } from "./inspect/layers.js";
@@ -50,6 +52,10 @@ export class InspectView {
       el("div", { class: "inspect-top" },
         this.input.node, this.prediction.node, this.explainer.node),
       this.overview.node, this.detail.node, this.dropout.node, this.filters.node));
+    // beyond saliency: how little fools it, and what its units look for
+    this.adversarial = new AdversarialPanel({ api });
+    this.features = new FeatureViz({ api });
+    this.root.firstChild.append(this.adversarial.node, this.features.node);
   }
 
   // ---- render: cheap, called on every store change ----------------------------------------
@@ -118,6 +124,8 @@ export class InspectView {
     this.explainer.clear();
     this.dropout.clear();
     this.filters.clear();
+    this.adversarial.clear();
+    this.features.clear();
   }
 
   // ---- refreshing -----------------------------------------------------------------------------
@@ -153,6 +161,7 @@ export class InspectView {
     this.show(new Snapshot(overview.value), unitWeights);
     if (fieldAnswer.status === "rejected") this.detail.field.showError(fieldAnswer.reason);
     else if (fieldAnswer.value && this.detail.open) this.detail.renderField(fieldAnswer.value);
+    if (explain) this.adversarial.update(id, body, this.snapshot.prediction);
     await Promise.all([this.loadDropout(body), explain ? this.explain(body) : null]);
   }
 
@@ -164,6 +173,7 @@ export class InspectView {
     if (prediction) this.explainer.setClasses(prediction.class_names);
     this.overview.render(snapshot);
     this.dropout.setLayers(snapshot);
+    if (this.netId) this.features.update(this.netId, snapshot, this.store.state.dataset);
     if (this.detail.open) {
       this.detail.render(snapshot);
       if (unitAnswer) this.detail.renderUnit(unitAnswer);

@@ -73,7 +73,7 @@ export class PredictionPanel {
 
 // A bar per class, in class order (the likeliest first when there are too many to show).
 // Not the class "top" for the likeliest: that is the page's sticky header.
-function bars(p, names, top) {
+export function bars(p, names, top) {
   const order = p.map((_, i) => i);
   if (p.length > MAX_BARS) order.sort((a, b) => p[b] - p[a]);
   const shown = order.slice(0, MAX_BARS);
