@@ -92,6 +92,9 @@ def _per_channel(v, x: np.ndarray) -> np.ndarray:
     return v.reshape((1, -1) + (1,) * (x.ndim - 2)) if v.ndim else v
 
 
+KICK = 0.5  # noise, in the input's normalized units, that shakes an image with no gradient
+
+
 def ascend(net, path: str, units, x0: np.ndarray, *, steps: int, lr: float, jitter: int,
            blur: float, l2: float, lo, hi, rng: np.random.Generator, centre: bool = False,
            deadline: float | None = None) -> dict:
@@ -108,6 +111,10 @@ def ascend(net, path: str, units, x0: np.ndarray, *, steps: int, lr: float, jitt
     4. blur with a Gaussian of `blur` pixels, which damps the high-frequency patterns a network
        answers to but a person does not see as anything;
     5. clip to the valid pixel range [lo, hi] (per channel).
+
+    An image whose unit has no gradient at all (every ReLU before it closed: a trained first
+    layer often has negative biases, so a flat grey start excites nothing) cannot climb; it is
+    shaken instead, by adding noise of KICK standard deviations, until a path opens.
 
     Stops early, after a whole step, once time.monotonic() passes `deadline`.
     Returns {"images": (N, *input_shape), "history": (steps run, N) the activation at each step
@@ -126,8 +133,11 @@ def ascend(net, path: str, units, x0: np.ndarray, *, steps: int, lr: float, jitt
                                  centre)
         g = np.roll(g, (-shift[0], -shift[1]), axis=(2, 3)) if image else g
         history.append(value)
-        rms = np.sqrt((g.astype(np.float64) ** 2).reshape(len(x), -1).mean(axis=1)) + 1e-12
-        x = x + (lr / rms).astype(x.dtype).reshape((-1,) + (1,) * (x.ndim - 1)) * g
+        rms = np.sqrt((g.astype(np.float64) ** 2).reshape(len(x), -1).mean(axis=1))
+        x = x + (lr / (rms + 1e-12)).astype(x.dtype).reshape((-1,) + (1,) * (x.ndim - 1)) * g
+        dead = rms == 0
+        if dead.any():
+            x[dead] += (KICK * rng.standard_normal(x[dead].shape)).astype(x.dtype)
         x = x * (1 - l2)
         if image:
             x = gaussian_blur(x, blur)

@@ -112,3 +112,18 @@ def test_blur_keeps_the_mean_of_a_plane_and_smooths_it():
     assert b.sum() == pytest.approx(1.0) and b[0, 0, 4, 4] < 0.2
     assert b[0, 0, 4, 3] == pytest.approx(b[0, 0, 3, 4]) and b[0, 0, 4, 3] > b[0, 0, 4, 2]
     assert gaussian_blur(x, 0) is x
+
+
+def test_ascent_shakes_an_image_whose_unit_is_dead_until_it_climbs():
+    # every unit of the first layer is closed on a flat start: its bias is far below zero
+    spec = {"input": [1, 8, 8], "layers": [
+        {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1}, {"type": "relu"},
+        {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1}]}
+    net = engine.build_network(spec, seed=0).astype(np.float64)
+    net.layer("layers[0]").params["b"][...] = -1.0
+    net.layer("layers[2]").params["W"][...] = np.abs(net.layer("layers[2]").params["W"])
+    x0 = np.zeros((2, 1, 8, 8))
+    out = engine.ascend(net, "layers[2]", [0, 1], x0, steps=30, lr=0.1, jitter=0, blur=0.5,
+                        l2=0.01, lo=-3, hi=3, rng=np.random.default_rng(0))
+    assert (out["history"][0] == 0).all()  # dead at the start
+    assert (out["final"] > 0).all()
