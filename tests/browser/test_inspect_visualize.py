@@ -81,6 +81,11 @@ def test_the_epsilon_slider_changes_the_prediction_once_it_is_large_enough(page,
     assert "full colour" in scaled and "at most 64 of 255" in scaled
     assert page.page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[size]["width"]
     panel_shot(page, ADVERSARIAL, f"inspect-adversarial-{size}")
+    # pushed towards a chosen class: the step lowers that class's loss
+    page.page.select_option("[data-adversarial-target]", label="towards 3")
+    page.page.wait_for_selector(f'{ADVERSARIAL}:not([aria-busy]) [data-adversarial-summary]'
+                                '[data-target="3"]')
+    assert "Loss of 3:" in page.page.text_content("[data-adversarial-counts]")
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)

@@ -150,6 +150,7 @@ export class AdversarialPanel {
     this.summary.dataset.epsilon = String(eps);
     this.summary.dataset.flipped = String(a.flipped);
     this.summary.dataset.after = String(after.predicted);
+    this.summary.dataset.target = a.targeted ? String(a.class) : "";
     this.summary.textContent = a.flipped
       ? `Before: ${was}. After: ${now}. The answer changed.`
       : `Before: ${was}. After: ${now}. Still the same answer`
