@@ -60,7 +60,7 @@ def read_dataset_samples(
     return JSONResponse(services.datasets.samples(name, split=split, offset=offset, n=n, format=format))
 
 
-@router.post("/{name}/augment-preview", response_model=AugmentPreview, responses=errors(404, 422))
+@router.post("/{name}/augment-preview", response_model=AugmentPreview, responses=errors(400, 404, 422))
 def preview_augmentation(name: str, body: AugmentPreviewCreate, services: ServicesDep):
     """A few images as they are and as augmentation draws them, with the code training runs: the
     images scaled to 0..1, then engine's Augment with a generator seeded by `seed`, once per
