@@ -69,11 +69,13 @@ class Database:
         return self._conn().execute(sql, args).fetchall()
 
     # ---- networks ---------------------------------------------------------------
-    def insert_network(self, id, name, spec, seed, params):
+    def insert_network(self, id, name, spec, seed, params, student_id=None, drawn_here=True):
+        """`drawn_here`: its weights were drawn here now (not imported, with a training unknown)."""
         now = time.time()
         with self.tx() as c:
-            c.execute("INSERT INTO networks (id, name, spec, seed, params, created, updated) VALUES (?,?,?,?,?,?,?)",
-                      (id, name, json.dumps(spec), seed, params, now, now))
+            c.execute("INSERT INTO networks (id, name, spec, seed, params, created, updated, student_id, initialized) "
+                      "VALUES (?,?,?,?,?,?,?,?,?)",
+                      (id, name, json.dumps(spec), seed, params, now, now, student_id, now if drawn_here else None))
 
     def update_network(self, id, **fields):
         """Change fields (none: the weights changed) and count a new version."""
@@ -87,8 +89,10 @@ class Database:
         rows = self.query("SELECT * FROM networks WHERE id = ?", (id,))
         return self._network(rows[0]) if rows else None
 
-    def networks(self) -> list[dict]:
-        return [self._network(r) for r in self.query("SELECT * FROM networks ORDER BY created")]
+    def networks(self, student_id: str | None = None) -> list[dict]:
+        """One owner's networks: a student's, or (None) the teacher's or single user's own."""
+        return [self._network(r) for r in self.query(
+            "SELECT * FROM networks WHERE student_id IS ? ORDER BY created", (student_id,))]
 
     def delete_network(self, id):
         """The network, and through the cascades its runs and their events."""
@@ -102,10 +106,10 @@ class Database:
         return d
 
     # ---- datasets ---------------------------------------------------------------
-    def insert_dataset(self, name, file_id, info):
+    def insert_dataset(self, name, file_id, info, student_id=None):
         with self.tx() as c:
-            c.execute("INSERT INTO datasets (name, file_id, info, created) VALUES (?,?,?,?)",
-                      (name, file_id, json.dumps(info), time.time()))
+            c.execute("INSERT INTO datasets (name, file_id, info, created, student_id) VALUES (?,?,?,?,?)",
+                      (name, file_id, json.dumps(info), time.time(), student_id))
 
     def dataset(self, name) -> dict | None:
         rows = self.query("SELECT * FROM datasets WHERE name = ?", (name,))

@@ -15,6 +15,12 @@ class NotFound(AppError):
     status = 404
 
 
+class Forbidden(AppError):
+    """Known, but not allowed: a student at a teacher's route, or past a lock the teacher set (403)."""
+
+    status = 403
+
+
 class Conflict(AppError):
     status = 409
 

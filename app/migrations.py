@@ -141,11 +141,68 @@ def _v3(c: sqlite3.Connection) -> None:
         )""")
 
 
+def _v4(c: sqlite3.Connection) -> None:
+    # A class: a teacher's group of students, joined with a short code. Everything a student makes
+    # (networks and through them runs, uploaded datasets, answers through the learner) carries the
+    # student's id and goes with the student, and students go with their class. NULL is the
+    # teacher's (or the single user's) own.
+    c.execute("""
+        CREATE TABLE classes (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL,
+            code TEXT NOT NULL UNIQUE,            -- what students type to join: short, no look-alikes
+            created REAL NOT NULL, closed REAL,    -- a closed class takes no one and keeps its results
+            locks TEXT NOT NULL DEFAULT '{}',      -- JSON: what the teacher has fixed for the class
+            setup TEXT                             -- JSON: the setup last pushed to every student
+        )""")
+    c.execute("""
+        CREATE TABLE students (
+            id TEXT PRIMARY KEY,
+            class_id TEXT NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,       -- sha256 of the student's token, never the token
+            created REAL NOT NULL, seen REAL NOT NULL,
+            view TEXT, network_id TEXT, lesson TEXT, exercise TEXT,  -- what the page last said
+            asking REAL                             -- raised a hand for the teacher's setup
+        )""")
+    c.execute("CREATE UNIQUE INDEX students_by_class_name ON students (class_id, name)")
+    c.execute("""
+        CREATE TABLE pushes (
+            id INTEGER PRIMARY KEY,
+            class_id TEXT NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+            student_id TEXT REFERENCES students (id) ON DELETE CASCADE,  -- NULL: every student
+            setup TEXT NOT NULL, created REAL NOT NULL
+        )""")
+    c.execute("""
+        CREATE TABLE challenges (
+            id TEXT PRIMARY KEY,
+            class_id TEXT NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+            name TEXT NOT NULL, dataset TEXT NOT NULL,
+            max_params INTEGER NOT NULL, max_epochs INTEGER NOT NULL,
+            holdout_seed INTEGER NOT NULL, holdout_size INTEGER NOT NULL,
+            created REAL NOT NULL, ended REAL
+        )""")
+    c.execute("""
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY,
+            challenge_id TEXT NOT NULL REFERENCES challenges (id) ON DELETE CASCADE,
+            student_id TEXT NOT NULL REFERENCES students (id) ON DELETE CASCADE,
+            network_id TEXT,                       -- no foreign key: a score outlives its network
+            params INTEGER NOT NULL, epochs INTEGER NOT NULL, accuracy REAL NOT NULL,
+            submitted REAL NOT NULL
+        )""")
+    for table in ("networks", "datasets", "learners"):
+        c.execute(f"ALTER TABLE {table} ADD COLUMN student_id TEXT REFERENCES students (id) ON DELETE CASCADE")
+    c.execute("ALTER TABLE networks ADD COLUMN initialized REAL")  # when its weights were last drawn
+    c.execute("UPDATE networks SET initialized = created")
+    c.execute("CREATE INDEX networks_by_student ON networks (student_id)")
+
+
 MIGRATIONS = [
     Migration(1, "networks, datasets, runs and their events", _v1),
     Migration(2, "foreign keys that cascade; a run's epoch, owner, lease and requests; "
                  "one active run per network", _v2),
     Migration(3, "learners, their answers to exercises, and the solutions they were shown", _v3),
+    Migration(4, "classes, their students, pushed setups and challenges; what each student owns", _v4),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -17,6 +17,7 @@ class ErrorDetail(BaseModel):
 
 WHY = {
     400: "The body cannot be read: not UTF-8 JSON, or not valid multipart/form-data",
+    403: "Not allowed: a teacher's route asked by a student, or a change the class's locks forbid",
     404: "No such network, run, dataset, preset, lesson or kind of exercise",
     409: "Not in the resource's present state: a network that is training, a run that has finished, "
          "a name that is taken, a built-in or busy dataset",
