@@ -7,6 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from .classroom.challenges import Challenges
+from .classroom.dashboard import Dashboard
+from .classroom.policy import ClassPolicy
+from .classroom.service import ClassroomService
 from .db import Database
 from .files import FileStore
 from .instance import Instance
@@ -27,6 +31,10 @@ class Services:
     datasets: DatasetService
     runs: RunService
     lessons: LessonService
+    classroom: ClassroomService
+    challenges: Challenges
+    dashboard: Dashboard
+    policy: ClassPolicy       # the class's locks, checked by the services before a student's action
 
 
 def get_services(request: Request) -> Services:

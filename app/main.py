@@ -12,6 +12,10 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .classroom.challenges import Challenges
+from .classroom.dashboard import Dashboard
+from .classroom.policy import ClassPolicy
+from .classroom.service import ClassroomService
 from .db import Database
 from .deps import Services
 from .errors import AppError
@@ -21,7 +25,7 @@ from .internal_errors import InternalErrors
 from .lessons.service import LessonService
 from .lessons.store import AttemptStore
 from .log_redaction import token_redacted
-from .routers import conv, datasets, init_lab, inspect, lessons, meta, networks, page, runs
+from .routers import classroom, conv, datasets, init_lab, inspect, lessons, meta, networks, page, runs
 from .runs.events import clean
 from .runs.inprocess import InProcessRunner
 from .runs.service import RunService
@@ -60,11 +64,16 @@ def build_services(settings: Settings) -> Services:
     runs = RunService(settings, files, store, nets, data, instance,
                       InProcessRunner(settings.max_concurrent_runs, data.load))
     data.is_in_use = runs.uses_dataset
+    classroom = ClassroomService(db, files)
+    policy = ClassPolicy(classroom)
+    nets.policy = runs.policy = data.policy = policy  # the services ask it before a student's action
     runs.open()  # runs whose server is gone are interrupted first, their networks given their checkpoints
     if not instance.others_alive():  # another server's files may be half-written: only sweep alone
         files.sweep(keep=db.file_ids())
     return Services(settings=settings, db=db, files=files, instance=instance, networks=nets, datasets=data,
-                    runs=runs, lessons=LessonService(AttemptStore(db)))
+                    runs=runs, lessons=LessonService(AttemptStore(db)), classroom=classroom,
+                    challenges=Challenges(db, classroom, nets, data), dashboard=Dashboard(db, classroom, runs),
+                    policy=policy)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -103,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": encodable(clean(errors))}, status_code=422)
 
     for router in (meta.router, networks.router, datasets.router, runs.router, inspect.router, conv.router,
-                   lessons.router, init_lab.router):
+                   lessons.router, init_lab.router, classroom.everyone, classroom.teacher):
         app.include_router(router, prefix="/api")
     app.include_router(page.router)
 
