@@ -174,15 +174,31 @@ def cmd_serve(args) -> int:
         return 2
     shown = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"http://{shown}:{settings.port}/" + (f"?token={settings.token}" if settings.token else "")
-    print(f"CNN Playground: {url}", flush=True)
     if settings.host in ("0.0.0.0", "::"):
-        # students open it by this machine's name (or its address on the room's network)
-        print(f"on the room's network: http://{socket.gethostname()}:{settings.port}/"
-              + (f"?token={settings.token}" if settings.token else ""), flush=True)
+        klass = _class_for_today(settings, args.class_name)
+        print(f"CNN Playground, the teacher's link (keep it to yourself): {url}", flush=True)
+        # students open it by this machine's name (or its address on the room's network), no token
+        print(f"students open http://{socket.gethostname()}:{settings.port}/ and join "
+              f"\"{klass['name']}\" with the code {klass['code']}", flush=True)
+    else:
+        print(f"CNN Playground: {url}", flush=True)
     print(f"data directory: {settings.data_dir}", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
                 ws_max_size=1 << 20, timeout_graceful_shutdown=5)
     return 0
+
+
+def _class_for_today(settings, name: str | None) -> dict:
+    """The open class students join: the newest one (a restart keeps the class), else a new one."""
+    from .classroom.service import ClassroomService
+    from .db import Database
+    from .files import FileStore
+
+    classroom = ClassroomService(Database(settings.db_path), FileStore(settings.data_dir))
+    open_now = classroom.open_classes()
+    if open_now and not name:
+        return next(c for c in classroom.classes() if c["id"] == open_now[-1]["id"])
+    return classroom.open_class(name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--data-dir", help="where networks, datasets and runs are kept "
                                       "(default: $CNN_PLAYGROUND_HOME or ~/.local/share/cnn-playground)")
     v.add_argument("--token", help="require this token (generated when listening beyond loopback)")
+    v.add_argument("--class-name", help="open a new class under this name (off loopback, the newest open "
+                                        "class is reused otherwise)")
     v.add_argument("--threads", type=_positive, default=None,
                    help="threads one training step is shared among (default: one per core)")
     v.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])

@@ -7,9 +7,12 @@
   (POST, PATCH, DELETE, and every WebSocket handshake) is refused with 403.
   Multipart and plain-text posts skip the CORS preflight, so this check
   is on the server.
-- Token: bound off loopback (a classroom), every request needs the token,
-  as `?token=`, an `Authorization: Bearer` header or the cookie that the page
-  sets when it is opened with `?token=`; without it, 401.
+- Who is asking (app/access.py): the teacher with the server's token (as
+  `?token=`, an `Authorization: Bearer` header or the cookie the page sets when it
+  is opened with `?token=`), a student with the token joining a class gave (its
+  cookie, or a bearer token), or on loopback without a token this machine's user.
+  Off loopback, anyone else reaches only the page, its files and joining; 401 for
+  the rest.
 - Body size: a request body larger than the limit is cut off with 413 while
   it streams, so memory stays bounded whatever the client sends.
 """
@@ -20,9 +23,14 @@ import hmac
 import json
 from urllib.parse import parse_qs, urlsplit
 
+from . import access
+from .classroom.codes import STUDENT_TOKEN_PREFIX
 from .settings import Settings
 
 SAFE = ("GET", "HEAD", "OPTIONS")
+STUDENT_COOKIE = "cnn_playground_student"
+# what someone with no credentials may reach off loopback: the page, its files, and joining a class
+OPEN_PATHS = ("/", "/favicon.ico", "/api/health", "/api/me", "/api/me/leave", "/api/classes/join")
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
@@ -74,31 +82,49 @@ class Guard:
             if o.netloc != h.get("host", "") or o.scheme not in ("http", "https"):
                 return await self._deny(scope, receive, send, 403,
                                         f"requests from the page at {origin} are not allowed; use this server's own page")
-        if self.settings.token:
-            if not self._token_ok(scope, h):
-                return await self._deny(scope, receive, send, 401,
-                                        "this server needs its token: open the URL it printed at start "
-                                        "(it ends in ?token=...) or send Authorization: Bearer <token>")
-        if scope["type"] == "http":
-            limit = self.settings.max_upload_bytes if "multipart/form-data" in h.get("content-type", "") \
-                else self.settings.max_body_bytes
-            length = h.get("content-length")
-            if length is not None and length.isdigit() and int(length) > limit:
-                return await self._too_large(send, limit)
-            return await self._limited(scope, receive, send, limit)
-        return await self.app(scope, receive, send)
+        principal = self._principal(scope, h)
+        if principal.kind == "anonymous" and not _open_to_anyone(scope):
+            return await self._deny(scope, receive, send, 401,
+                                    "this server needs its token: open the URL it printed at start "
+                                    "(it ends in ?token=...) or send Authorization: Bearer <token>; "
+                                    "a student joins a class with its code on the server's page")
+        acting = access.acting_as(principal)  # what every service below asks (app/access.py)
+        try:
+            if scope["type"] == "http":
+                limit = self.settings.max_upload_bytes if "multipart/form-data" in h.get("content-type", "") \
+                    else self.settings.max_body_bytes
+                length = h.get("content-length")
+                if length is not None and length.isdigit() and int(length) > limit:
+                    return await self._too_large(send, limit)
+                return await self._limited(scope, receive, send, limit)
+            return await self.app(scope, receive, send)
+        finally:
+            access.reset(acting)
 
-    def _token_ok(self, scope, h) -> bool:
-        token = self.settings.token
-        given = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [None])[0]
+    def _principal(self, scope, h) -> access.Principal:
+        """The server's token (teacher), a student's token (cookie or bearer), or this machine's
+        user on loopback; anyone else is anonymous. A student's own credential wins over the
+        loopback default, so students on one machine stay apart."""
         auth = h.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            given = given or auth[7:].strip()
-        for part in h.get("cookie", "").split(";"):
-            k, _, v = part.strip().partition("=")
-            if k == "cnn_playground_token":
-                given = given or v
-        return given is not None and hmac.compare_digest(given.encode(), token.encode())
+        bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        if bearer and self.settings.token and _same(bearer, self.settings.token):
+            return access.OWNER
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [None])[0]
+        if query and self.settings.token and _same(query, self.settings.token):
+            return access.OWNER
+        cookies = _cookies(h)
+        student_token = bearer if bearer and bearer.startswith(STUDENT_TOKEN_PREFIX) else cookies.get(STUDENT_COOKIE)
+        if student_token:
+            services = getattr(scope.get("app"), "state", None)
+            classroom = getattr(getattr(services, "services", None), "classroom", None)
+            student = classroom.principal_for(student_token) if classroom is not None else None
+            # a student's credential that no longer works (removed, class deleted) never falls back
+            # to this machine's user: it is no one, who may join again
+            return student or access.ANONYMOUS
+        if self.settings.token:
+            given = cookies.get("cnn_playground_token")
+            return access.OWNER if given and _same(given, self.settings.token) else access.ANONYMOUS
+        return access.OWNER  # loopback without a token: whoever uses this machine
 
     async def _limited(self, scope, receive, send, limit):
         """Run the app, cutting the body off past `limit`: the client then gets 413, whatever the app made of it."""
@@ -150,3 +176,20 @@ class Guard:
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _open_to_anyone(scope) -> bool:
+    path = scope.get("path", "")
+    return scope["type"] == "http" and (path in OPEN_PATHS or path.startswith("/static/"))
+
+
+def _cookies(h) -> dict[str, str]:
+    out = {}
+    for part in h.get("cookie", "").split(";"):
+        k, _, v = part.strip().partition("=")
+        out.setdefault(k, v)
+    return out
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..deps import ServicesDep
 from ..services import conv_activation, conv_explain
 from .responses import errors
 
@@ -53,9 +54,10 @@ class ConvExplainBody(BaseModel):
 
 
 @router.post("/explain", responses=errors(400, 413, 422))
-def explain(body: ConvExplainBody):
+def explain(body: ConvExplainBody, services: ServicesDep):
     """x convolved with w, then f: each window's products and sums, dW and dX cell by cell and as
     convolutions, the parameter count, and pooling of x."""
+    services.policy.view("conv")
     return conv_explain.explain(body.x, body.w, body.stride, body.padding, body.dl_do,
                                 body.dilation, bias=body.bias, activation=body.activation,
                                 filters=body.filters, pool_kernel=body.pool_kernel,

@@ -30,6 +30,7 @@ from engine.data import DatasetError
 from engine.io import read_checkpoint, to_bytes
 from engine.train import TrainConfig, check_fit, steps_per_epoch
 
+from .. import access
 from ..errors import Conflict, Invalid, TooLarge
 from ..files import FileStore, new_id
 from ..instance import LEASE_SECONDS, RENEW_SECONDS, Instance
@@ -63,6 +64,7 @@ class RunService:
         self.networks, self.datasets, self.instance, self.backend = networks, datasets, instance, backend
         self.bus = EventBus(store, settings.batch_events_per_second, settings.ws_queue_size, settings.max_ws_clients)
         self.closed = False
+        self.policy = access.OpenPolicy()  # the classroom's locks, once it is wired in
         self._network_of: dict[str, str] = {}   # run id -> network id, for the runs executing here
         self._saved: dict[str, float] = {}       # run id -> when its events were last saved
         self._launching: set[str] = set()        # runs queued in the database, not yet handed to the backend
@@ -84,6 +86,7 @@ class RunService:
         if self.closed:
             raise Conflict("the server is shutting down; start the run again once it is back")
         row = self.networks.get(network_id)
+        self.policy.run(config, dataset)
         cfg = self._config(config)
         per_example = engine.summarize(row["spec"])["totals"]["activation_bytes"]
         step_bytes = per_example * cfg.batch_size * 3  # outputs, caches, gradients

@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
+from .. import access
 from ..db import Database
 from ..errors import Busy, Conflict, NotFound
 from .status import ACTIVE_VALUES, RunStatus
@@ -40,20 +41,28 @@ class RunStore:
 
     # ---- reading -------------------------------------------------------------------
     def get(self, run_id: str) -> dict | None:
-        rows = self.db.query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        """The run's row with its network's student (whose the run is), whoever asks."""
+        rows = self.db.query("SELECT runs.*, networks.student_id FROM runs JOIN networks ON "
+                             "runs.network_id = networks.id WHERE runs.id = ?", (run_id,))
         return _row(rows[0]) if rows else None
 
     def require(self, run_id: str) -> dict:
+        """The run, for the principal asking (app/access.py): NotFound if it is another student's."""
         row = self.get(run_id)
-        if row is None:
+        if row is None or not access.visible(row["student_id"]):
             raise NotFound(f"no run with id {run_id!r}")
         return row
 
     def list(self, network_id: str | None = None, limit: int = -1, offset: int = 0) -> list[dict]:
-        where, args = ("WHERE network_id = ?", (network_id,)) if network_id else ("", ())
-        rows = self.db.query(f"SELECT * FROM runs {where} ORDER BY created, id LIMIT ? OFFSET ?",
+        """One network's runs, or (without one) the principal's own, oldest first."""
+        if network_id:
+            where, args = "runs.network_id = ?", (network_id,)
+        else:
+            where, args = "networks.student_id IS ?", (access.mine(),)
+        rows = self.db.query(f"SELECT runs.*, networks.student_id FROM runs JOIN networks ON runs.network_id = "
+                             f"networks.id WHERE {where} ORDER BY runs.created, runs.id LIMIT ? OFFSET ?",
                              (*args, limit, offset))
-        return [_row(r) for r in rows]
+        return [_row(r) for r in rows if access.visible(r["student_id"])]
 
     def active_run_of(self, network_id: str, c: sqlite3.Connection | None = None) -> str | None:
         sql = f"SELECT id FROM runs WHERE network_id = ? AND status IN {ACTIVE_SQL}"

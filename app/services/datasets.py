@@ -36,8 +36,9 @@ from PIL import Image
 import engine.data as edata
 from engine.data import Dataset, DatasetError
 
+from .. import access
 from ..db import Database
-from ..errors import Conflict, Invalid, NotFound, TooLarge
+from ..errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from ..files import FileStore, new_id
 from ..imagefolder import load_image_folder_zip
 from ..settings import Settings
@@ -103,6 +104,7 @@ class DatasetService:
         self._key_locks: dict[tuple, threading.Lock] = {}
         self._names = threading.Lock()            # name check + insert, name check + delete
         #: set by the app: True while a run uses the dataset (then it cannot be deleted)
+        self.policy = access.OpenPolicy()  # the classroom's locks, once it is wired in
         self.is_in_use: Callable[[str], bool] = lambda _: False
 
     # ---- where things are ---------------------------------------------------------
@@ -132,7 +134,8 @@ class DatasetService:
                 d["how_to_get"] = None if d["cached"] else self._how_to_get(d)
             out.append(d)
         for row in self.db.datasets():
-            out.append(self._public(row))
+            if access.shared_or_mine(row["student_id"]):  # the teacher's uploads are the class's
+                out.append(self._public(row))
         return out
 
     def _how_to_get(self, d: dict) -> str:
@@ -168,7 +171,7 @@ class DatasetService:
             key = ("builtin", builtin)
             return self._cached(key, lambda: self._load_builtin(builtin))
         row = self.db.dataset(name) if isinstance(name, str) else None
-        if row is None:
+        if row is None or not access.shared_or_mine(row["student_id"]):
             raise NotFound(f"no dataset named {str(name)[:80]!r}; see GET /api/datasets for the list")
         key = ("upload", row["file_id"])
         return self._cached(key, lambda: self._load_upload(row))
@@ -198,6 +201,7 @@ class DatasetService:
     def download(self, name: str) -> dict:
         """Download a built-in dataset that is not on disk yet (nothing to do for the others);
         its listing entry."""
+        access.require_teacher("download a dataset onto the server")
         self.load(self.builtin(name) or name)
         return self.get(name)
 
@@ -284,6 +288,7 @@ class DatasetService:
     # ---- upload -----------------------------------------------------------------------
     def upload(self, filename: str, fileobj, name: str | None = None) -> dict:
         """Validate, decode and store an uploaded .npz or .zip; returns its listing entry."""
+        self.policy.view("data")
         base = re.split(r"[\\/]", filename or "")[-1]
         ext = ("." + base.rsplit(".", 1)[1].lower()) if "." in base else ""
         if ext not in ACCEPTED:
@@ -332,7 +337,7 @@ class DatasetService:
                 else:
                     display = self._free_name(display)
                 info["title"] = display
-                self.db.insert_dataset(display, file_id, info)
+                self.db.insert_dataset(display, file_id, info, access.mine())
         except BaseException as e:
             self.files.delete("datasets", file_id)
             if isinstance(e, sqlite3.IntegrityError):
@@ -387,8 +392,10 @@ class DatasetService:
             raise Conflict(f"{name!r} is a built-in dataset; only uploaded datasets can be deleted")
         with self._names:
             row = self.db.dataset(name) if isinstance(name, str) else None
-            if row is None:
+            if row is None or not access.shared_or_mine(row["student_id"]):
                 raise NotFound(f"no dataset named {str(name)[:80]!r}")
+            if not access.visible(row["student_id"]):
+                raise Forbidden(f"the teacher shared {row['name']!r} with the class; only the teacher can delete it")
             if self.is_in_use(row["name"]):
                 raise Conflict(f"dataset {row['name']!r} is used by an active run; stop the run first")
             self.db.delete_dataset(row["name"])

@@ -49,8 +49,10 @@ def bad(field, msg: str, loc: str = "body") -> Invalid:
 
 
 # ---- the network ---------------------------------------------------------------------------
-def _entry(services, network_id: str):
-    services.networks.get(network_id)  # NotFound first
+def _entry(services, network_id: str, view: str = "inspect"):
+    """The network's entry for reading, once the student may see it and `view` is open to them."""
+    services.networks.get(network_id)  # NotFound first: another student's network does not exist
+    services.policy.view(view)
     return services.networks.entry(network_id)
 
 
@@ -549,7 +551,7 @@ def unit_weights(services, network_id: str, layer: str, unit: int) -> dict:
 def stats(services, network_id: str, dataset: str | None, n: int, train: bool, split: str, seed: int) -> dict:
     summary = _summary(services, network_id)
     _check_memory(services, summary, n, f"statistics over {n} examples", factor=3)
-    entry = _entry(services, network_id)
+    entry = _entry(services, network_id, view="init")  # what the Initialization lab measures
     rng = np.random.default_rng(seed)
     with entry.reading() as net:
         y = None

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import engine
 from engine.io import to_bytes
 
+from .. import access
 from ..db import Database
 from ..errors import Conflict, Invalid, NotFound, TooLarge
 from ..files import FileStore, new_id
@@ -85,6 +86,7 @@ class NetworkEntry:
 class NetworkService:
     def __init__(self, settings: Settings, db: Database, files: FileStore, runs: RunStore, cache_size: int = 32):
         self.settings, self.db, self.files, self.runs = settings, db, files, runs
+        self.policy = access.OpenPolicy()  # the classroom's locks, once it is wired in
         self._cache: OrderedDict[str, NetworkEntry] = OrderedDict()  # built networks, least recent first
         self.cache_size = cache_size
         self._lock = threading.Lock()
@@ -116,8 +118,9 @@ class NetworkService:
 
     # ---- records ----------------------------------------------------------------
     def get(self, id: str) -> dict:
+        """The network's row; NotFound also when it is another student's (app/access.py)."""
         row = self.db.network(id)
-        if row is None:
+        if row is None or not access.visible(row["student_id"]):
             raise NotFound(f"no network with id {id!r}")
         return row
 
@@ -130,10 +133,11 @@ class NetworkService:
 
     def public_all(self) -> list[dict]:
         training = self.runs.active_by_network()
-        return [self.public(r, training) for r in self.db.networks()]
+        return [self.public(r, training) for r in self.db.networks(access.mine())]
 
     def create(self, spec: dict, name: str | None, seed: int) -> dict:
         """A new network from spec; without a name it takes the spec's own, else 'network'."""
+        self.policy.spec_change(spec, "build a network of other layers")
         summary = self.check_spec(spec)
         if name is not None:
             name = _checked_name(name, "name")
@@ -143,7 +147,7 @@ class NetworkService:
         net = engine.build_network(spec, seed=seed)
         id = new_id()
         self.files.write("networks", id, to_bytes(net))
-        self.db.insert_network(id, name or "network", spec, seed, summary["totals"]["params"])
+        self.db.insert_network(id, name or "network", spec, seed, summary["totals"]["params"], access.mine())
         with self._lock:
             self._remember(id, NetworkEntry(net, 1))
         return self.get(id)
@@ -151,11 +155,13 @@ class NetworkService:
     def create_from(self, net: engine.Network, name: str) -> dict:
         """A new network holding net's spec and weights."""
         name = _checked_name(name, "name")
+        self.policy.spec_change(None, "import a network")
         summary = self.check_spec(net.spec)
         self.check_buildable(summary)
         id = new_id()
         self.files.write("networks", id, to_bytes(net))
-        self.db.insert_network(id, name, net.spec, net.seed, summary["totals"]["params"])
+        self.db.insert_network(id, name, net.spec, net.seed, summary["totals"]["params"], access.mine(),
+                               drawn_here=False)  # trained who knows how long, elsewhere
         with self._lock:
             self._remember(id, NetworkEntry(net, 1))
         return self.get(id)
@@ -224,7 +230,7 @@ class NetworkService:
             if run:
                 raise Conflict(f"network {id} is training in run {run}; stop the run first")
             self.files.write("networks", id, to_bytes(net))
-            self.db.update_network(id, **fields)
+            self.db.update_network(id, initialized=time.time(), **fields)  # weights drawn anew
         with self._lock:
             self._cache.pop(id, None)  # the next reader builds the new version
 
@@ -234,6 +240,7 @@ class NetworkService:
         if name is not None:
             fields["name"] = _checked_name(name, "name")
         if spec is not None and spec != row["spec"]:
+            self.policy.spec_change(spec, "change a network's layers")
             summary = self.check_spec(spec)
             self.check_buildable(summary)
             net = engine.build_network(spec, seed=row["seed"])

@@ -27,7 +27,7 @@ def test_a_database_at_version_2_gains_the_lesson_tables_and_keeps_its_networks(
     path = tmp_path / "db.sqlite3"
     database_at_version_2(path)
     db = Database(path)
-    assert db.migrated == [3]
+    assert db.migrated[0] == 3  # and the later ones
     assert [r["name"] for r in db.query("SELECT name FROM networks")] == ["kept"]
     store = AttemptStore(db)
     store.record_answer("learner-1", "output_size", 0, 15, True)

@@ -41,21 +41,26 @@ def classroom(tmp_path):
         yield c
 
 
-def test_off_loopback_every_route_needs_the_token(classroom):
-    for method, url in (("get", "/api/health"), ("get", "/"), ("get", "/api/networks"), ("post", "/api/networks"),
-                        ("get", "/docs"), ("get", "/static/main.js")):
+def test_off_loopback_every_route_but_the_page_and_joining_needs_the_token(classroom):
+    for method, url in (("get", "/api/networks"), ("post", "/api/networks"), ("get", "/api/runs"),
+                        ("get", "/api/datasets"), ("get", "/docs"), ("get", "/openapi.json"),
+                        ("get", "/api/classes"), ("get", "/api/lessons")):
         r = getattr(classroom, method)(url)
         assert r.status_code == 401, url
-        assert "token" in r.json()["detail"]
-    assert classroom.get("/api/health?token=wrong").status_code == 401
-    assert classroom.get("/api/health?token=s3cret-token").status_code == 200
-    assert classroom.get("/api/health", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+        assert "token" in r.json()["detail"] and "class" in r.json()["detail"]
+    # what a student needs to join: the page, its files, who-am-I and joining itself
+    for method, url in (("get", "/"), ("get", "/static/main.js"), ("get", "/api/health"), ("get", "/api/me")):
+        assert getattr(classroom, method)(url).status_code == 200, url
+    assert classroom.get("/api/me").json() == {"kind": "anonymous", "classes_open": False}
+    assert classroom.get("/api/networks?token=wrong").status_code == 401
+    assert classroom.get("/api/networks?token=s3cret-token").status_code == 200
+    assert classroom.get("/api/networks", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
 
 
 def test_the_page_opened_with_the_token_sets_a_cookie(classroom):
     r = classroom.get("/?token=s3cret-token")
     assert r.status_code == 200 and "cnn_playground_token" in r.headers["set-cookie"]
-    assert classroom.get("/api/health").status_code == 200  # the cookie now carries it
+    assert classroom.get("/api/networks").status_code == 200  # the cookie now carries it
 
 
 def test_off_loopback_websocket_needs_the_token(classroom):

@@ -76,25 +76,32 @@ def test_stopping_the_server_interrupts_runs_and_a_restart_keeps_everything(tmp_
         s2.stop()
 
 
-def test_off_loopback_a_token_is_generated_and_printed(tmp_path):
+def test_off_loopback_the_teacher_gets_a_token_link_and_students_a_class_code(tmp_path):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
                              "--data-dir", str(tmp_path / "d"), "--log-level", "warning"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        line = proc.stdout.readline()
-        token = re.search(r"\?token=([\w-]+)", line).group(1)
+        teacher, students = proc.stdout.readline(), proc.stdout.readline()
+        token = re.search(r"\?token=([\w-]+)", teacher).group(1)
+        code = re.search(r"the code ([A-Z0-9]{6})", students).group(1)
+        assert "token" not in students and token not in students  # the students' line never carries it
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
             try:
-                r = httpx.get(f"{url}/api/health", timeout=1)
+                r = httpx.get(f"{url}/api/networks", timeout=1)
                 break
             except httpx.HTTPError:
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
         assert r.status_code == 401
-        assert httpx.get(f"{url}/api/health?token={token}").status_code == 200
+        assert httpx.get(f"{url}/api/networks?token={token}").status_code == 200
+        joined = httpx.post(f"{url}/api/classes/join", json={"code": code.lower(), "name": "Ada"})
+        assert joined.status_code == 200, joined.text
+        as_ada = {"Authorization": f"Bearer {joined.json()['token']}"}
+        assert httpx.get(f"{url}/api/networks", headers=as_ada).json() == []
+        assert httpx.get(f"{url}/api/classes", headers=as_ada).status_code == 403
     finally:
         proc.terminate()
         proc.wait(10)
@@ -119,9 +126,9 @@ def test_a_taken_port_is_a_clear_error(server, tmp_path):
 def test_the_token_is_never_written_to_the_log(tmp_path):
     token = "Sekr1t-t0ken_for-the-log-test"
     with running_server(tmp_path / "data", "--token", token, "--log-level", "info") as server:
-        for query in ("/?token={}", "/api/health?token={}", "/api/health?a=1&token={}&b=2"):
+        for query in ("/?token={}", "/api/presets?token={}", "/api/presets?a=1&token={}&b=2"):
             assert httpx.get(server.url + query.format(token)).status_code == 200
-        assert httpx.get(f"{server.url}/api/health?token=a-wrong-{token}").status_code == 401
+        assert httpx.get(f"{server.url}/api/presets?token=a-wrong-{token}").status_code == 401
         events = f"ws://127.0.0.1:{server.port}/api/runs/0123456789abcdef/events?token={token}"
         with pytest.raises(InvalidStatus):  # no such run; the handshake is logged all the same
             connect(events, open_timeout=10)
@@ -130,8 +137,8 @@ def test_the_token_is_never_written_to_the_log(tmp_path):
     assert len(banner) == 1 and token in banner[0]  # the URL to open, printed once for the teacher
     leaks = [line for line in lines if token in line and line not in banner]
     assert not leaks, leaks
-    assert any('"GET /api/health?token=*** HTTP/1.1" 200' in line for line in lines), lines
-    assert any('"GET /api/health?a=1&token=***&b=2 HTTP/1.1" 200' in line for line in lines)
+    assert any('"GET /api/presets?token=*** HTTP/1.1" 200' in line for line in lines), lines
+    assert any('"GET /api/presets?a=1&token=***&b=2 HTTP/1.1" 200' in line for line in lines)
     assert any('"GET /?token=*** HTTP/1.1" 200' in line for line in lines)
     handshake = "WebSocket /api/runs/0123456789abcdef/events?token=***"
     assert any(handshake in line for line in lines), lines
