@@ -133,12 +133,13 @@ class ClassroomService:
     def join(self, code: str, name: str, token: str | None, address: str) -> tuple[dict, str]:
         """The student `name` in the open class with `code`, and their token. The same browser (its
         token) joining again is the same student; a taken name in the class is refused."""
-        wait = self.join_limit.check(address)
+        wait = self.join_limit.wait(address)
         if wait:
-            raise Busy(f"too many attempts to join from this address; try again in {wait:.0f} s")
+            raise Busy(f"too many wrong codes from this address; try again in {wait:.0f} s")
         name = check_display_name(name)
         rows = self.db.query("SELECT * FROM classes WHERE code = ? AND closed IS NULL", (normalize_code(code),))
         if not rows:
+            self.join_limit.count(address)
             raise NotFound("no open class has this code; check it with your teacher (it has 6 letters "
                            "and digits, e.g. 7KQ4XR)")
         klass = rows[0]

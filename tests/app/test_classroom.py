@@ -84,6 +84,18 @@ def test_joining_is_rate_limited_per_address_so_codes_cannot_be_guessed(client):
     assert answers[:20] == [404] * 20 and set(answers[20:]) == {429}
 
 
+def test_a_whole_room_behind_one_address_joins_without_waiting(client):
+    code = open_class(client)["code"]  # 40 students, one school NAT: only wrong codes count
+    answers = []
+    for i in range(40):
+        client.cookies.clear()  # each its own browser
+        answers.append(client.post("/api/classes/join", json={"code": code, "name": f"Student {i}"}).status_code)
+    assert answers == [200] * 40
+    client.cookies.clear()  # the teacher again (this machine, on loopback)
+    klass = client.get("/api/classes").json()[0]
+    assert klass["students"] == 40
+
+
 def test_a_closed_class_takes_no_one_and_a_removed_student_is_no_one(client):
     klass = open_class(client)
     ada, who = join(client, klass["code"], "Ada")
