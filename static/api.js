@@ -149,12 +149,44 @@ export const api = {
 
   // Lessons and exercises. The learner is a cookie the server sets; nothing to send for it.
   lessons: () => get("/api/lessons"),
+  exerciseKinds: () => get("/api/exercises/kinds"), // [{name, title, lesson, ...}]
   lesson: (id) => get(`/api/lessons/${encodeURIComponent(id)}`),
   progress: () => get("/api/progress"),
   exercise: (kind, seed) => get(`/api/exercises/${encodeURIComponent(kind)}/${seed}`),
   randomExercise: (kind) => post("/api/exercises", { kind }),
   answer: (kind, seed, answer) => post(`/api/exercises/${encodeURIComponent(kind)}/${seed}/answer`, { answer }),
   solution: (kind, seed) => post(`/api/exercises/${encodeURIComponent(kind)}/${seed}/solution`),
+
+  // The classroom. Who the page is for: {kind: "anonymous" | "teacher" | "student", ...}.
+  me: () => get("/api/me"),
+  join: (code, name) => post("/api/classes/join", { code, name }),
+  leave: () => post("/api/me/leave"),
+  reportActivity: (activity) => post("/api/me/activity", activity),
+  ask: (asking) => post("/api/me/ask", { asking }),
+  leaderboard: (id) => get(`/api/challenges/${id}/leaderboard`),
+  submitEntry: (id, networkId) => post(`/api/challenges/${id}/submit`, { network_id: networkId }),
+  // the teacher's
+  classes: () => get("/api/classes"),
+  openClass: (name) => post("/api/classes", { name: name || null }),
+  closeClass: (id) => post(`/api/classes/${id}/close`),
+  dashboard: (id) => get(`/api/classes/${id}/dashboard`),
+  student: (classId, id) => get(`/api/classes/${classId}/students/${id}`),
+  renameStudent: (classId, id, name) => request("PATCH", `/api/classes/${classId}/students/${id}`, { name }),
+  removeStudent: (classId, id) => request("DELETE", `/api/classes/${classId}/students/${id}`),
+  push: (classId, setup, to) => post(`/api/classes/${classId}/push`, { setup, to }),
+  setLocks: (classId, locks) => request("PUT", `/api/classes/${classId}/locks`, locks),
+  challenges: (classId) => get(`/api/classes/${classId}/challenges`),
+  createChallenge: (classId, body) => post(`/api/classes/${classId}/challenges`, body),
+  endChallenge: (id) => post(`/api/challenges/${id}/end`),
+  resultsUrl: (classId) => `/api/classes/${classId}/results.csv`,
+  // Calls onSnapshot with the class's dashboard about every second; returns a function that stops.
+  followDashboard(classId, onSnapshot, onClose) {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/api/classes/${classId}/dashboard/live`);
+    socket.onmessage = (m) => onSnapshot(JSON.parse(m.data));
+    socket.onclose = (e) => onClose && onClose(e.code);
+    return () => { socket.onclose = null; socket.close(); };
+  },
 
   // The page itself with a setup in its hash; with embed, only that view (a lesson's widget).
   pageUrl: (hash, { embed, part } = {}) => `/${qs({ embed, part })}#${hash}`,

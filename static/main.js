@@ -7,7 +7,10 @@ import { presetFor } from "./presets.js";
 import { Runs } from "./runs.js";
 import { Session } from "./session.js";
 import { Store } from "./store.js";
+import { JoinScreen } from "./classroom/join.js";
+import { StudentBar } from "./classroom/student.js";
 import { showError } from "./ui.js";
+import { ClassroomView } from "./views/classroom.js";
 import { BuildView } from "./views/build.js";
 import { ConvView } from "./views/conv.js";
 import { DataView } from "./views/data.js";
@@ -19,8 +22,31 @@ import { Welcome, coldOpen } from "./welcome.js";
 
 const VIEWS = { learn: LearnView, build: BuildView, data: DataView, train: TrainView, inspect: InspectView, conv: ConvView, init: InitView };
 
+// Who the page is for. The server's token in the URL has been turned into a cookie by the server
+// when the page was served: it leaves the address bar, so it is not shared with the next link.
+async function whoIsAsking(embedded) {
+  const url = new URL(location.href);
+  if (url.searchParams.has("token")) {
+    url.searchParams.delete("token");
+    history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+  if (embedded) return { kind: "widget" }; // inside a lesson: the page around it said who
+  try {
+    return await api.me();
+  } catch (e) {
+    showError(document.querySelector("[data-page-error]"), e);
+    return { kind: "teacher" };
+  }
+}
+
 async function start() {
   const embedded = embedding(location.search); // a lesson's widget: one view, no header
+  const me = await whoIsAsking(embedded);
+  if (me.kind === "anonymous") { // a student who has not joined yet: nothing else starts
+    document.documentElement.dataset.role = "joining";
+    new JoinScreen(document.querySelector("[data-join-screen]"), api, { classesOpen: me.classes_open });
+    return;
+  }
   const cold = coldOpen(location.hash, embedded); // read before the page writes its setup there
   // a widget's hash sets it up, but never shows another view than its own
   const readHash = (hash) => {
@@ -48,7 +74,9 @@ async function start() {
   const runs = new Runs(store, api);
   const ctx = { store, api, session, runs };
   const views = {};
-  const made = embedded ? { [embedded.view]: VIEWS[embedded.view] } : VIEWS;
+  const all = me.kind === "teacher" ? { ...VIEWS, class: ClassroomView } : VIEWS;
+  const made = embedded ? { [embedded.view]: all[embedded.view] } : all;
+  document.querySelector("[data-tab=class]").hidden = !made.class;
   for (const [name, View] of Object.entries(made)) {
     const root = document.querySelector(`[data-view="${name}"]`);
     views[name] = new View(root, ctx);
@@ -56,13 +84,15 @@ async function start() {
   const badge = new RunBadge(document.querySelector("[data-run-badge]"), store);
   if (cold) new Welcome(document.querySelector("[data-welcome]"), ctx).show();
   const notice = document.querySelector("[data-page-notice]");
-  const tabs = [...document.querySelectorAll("[data-tab]")];
+  const tabs = [...document.querySelectorAll("[data-tab]")].filter((tab) => made[tab.dataset.tab]);
+  const student = me.kind === "student" ? new StudentBar(document.querySelector("[data-class-bar]"), ctx, me) : null;
   for (const tab of tabs) tab.addEventListener("click", () => store.set({ view: tab.dataset.tab }));
   // arrow keys move between tabs, as in the ARIA tabs pattern
   document.querySelector("[role=tablist]").addEventListener("keydown", (e) => {
-    const i = tabs.indexOf(document.activeElement);
+    const shown = tabs.filter((tab) => !tab.hidden); // a class may have closed some
+    const i = shown.indexOf(document.activeElement);
     if (i < 0 || !["ArrowLeft", "ArrowRight"].includes(e.key)) return;
-    const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    const next = shown[(i + (e.key === "ArrowRight" ? 1 : shown.length - 1)) % shown.length];
     next.focus();
     store.set({ view: next.dataset.tab });
   });
@@ -77,6 +107,8 @@ async function start() {
 
   function render() {
     const { state } = store;
+    // a link made on a page with a view this page lacks (the teacher's Class view)
+    if (!embedded && !views[state.view]) return store.set({ view: "learn" });
     let selectedChanged = null;
     badge.render(state);
     notice.textContent = state.notice || "";
@@ -93,6 +125,7 @@ async function start() {
       view.root.hidden = name !== state.view;
       view.render(state, name === state.view);
     }
+    if (student) student.locks.apply(); // views build their forms when they like: lock what is there now
   }
   store.addEventListener("change", render);
   window.addEventListener("hashchange", () => {
