@@ -72,5 +72,5 @@ def _settings(values: dict) -> dict:
 
 def _same_layers(a: dict, b: dict) -> bool:
     """Equal as networks: the same input and layers (a name given to the whole spec aside)."""
-    strip = lambda s: {k: v for k, v in s.items() if k != "name"}  # noqa: E731
+    strip = lambda s: {k: v for k, v in s.items() if k != "name"}
     return strip(a) == strip(b)

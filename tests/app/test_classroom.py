@@ -6,7 +6,6 @@ import io
 import json
 import time
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -150,8 +149,8 @@ def test_the_dashboard_shows_each_student_live_and_what_the_class_gets_wrong(cli
 
 def test_a_pushed_setup_reaches_everyone_or_those_who_asked(client):
     klass = open_class(client)
-    ada, a = join(client, klass["code"], "Ada")
-    bob, b = join(client, klass["code"], "Bob")
+    ada, _a = join(client, klass["code"], "Ada")
+    bob, _b = join(client, klass["code"], "Bob")
     setup = {"spec": TINY, "dataset": "strokes", "hyper": {"lr": 0.1, "epochs": 2}, "view": "train",
              "lesson": "kps"}
     r = client.post(f"/api/classes/{klass['id']}/push", json={"setup": setup, "to": "all"})
@@ -227,8 +226,8 @@ def train(client, headers, spec, epochs):
 
 def test_a_challenge_is_scored_on_held_back_images_and_its_rules_are_kept(client):
     klass = open_class(client)
-    ada, a = join(client, klass["code"], "Ada")
-    bob, b = join(client, klass["code"], "Bob")
+    ada, _a = join(client, klass["code"], "Ada")
+    bob, _b = join(client, klass["code"], "Bob")
     ch = client.post(f"/api/classes/{klass['id']}/challenges",
                      json={"name": "Shapes", "dataset": "shapes", "max_params": 20_000, "max_epochs": 2})
     assert ch.status_code == 201, ch.text

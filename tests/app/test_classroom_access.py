@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from app.main import create_app
 from app.settings import Settings

@@ -100,7 +100,7 @@ def test_a_teacher_and_two_students_through_a_class(browser, class_server):
         rows = teacher.page.locator("[data-students] tbody tr")
         teacher.page.wait_for_function("document.querySelectorAll('[data-students] tbody tr').length === 2",
                                        timeout=LIVE)
-        assert sorted(rows.all_inner_texts())[0].startswith("Ada")
+        assert min(rows.all_inner_texts()).startswith("Ada")
         ada.tab("data")
         teacher.page.wait_for_function(
             "[...document.querySelectorAll('[data-students] tbody tr')].some(r => r.innerText.startsWith('Ada')"
