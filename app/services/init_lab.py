@@ -164,6 +164,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 def measure(services, stack: Stack, n: int, seed: int) -> dict:
     """Per unit of the stack: what enters its activation, what leaves the unit, and the gradient
     reaching the unit's output, each as mean, std, range and histogram."""
+    services.policy.view("init")  # a class may have closed the Initialization view
     stack.check()
     spec = stack_spec(stack)
     _check_size(services, spec, n)
@@ -219,6 +220,7 @@ def train_pair(
 ) -> dict:
     """Two networks, the same stack without and with batch norm (the same weights, the same
     digits in the same order), each training in a run of its own; the runs are queued as any."""
+    services.policy.view("init")
     stack.check()
     pair = [replace(stack, batchnorm=False), replace(stack, batchnorm=True)]
     specs = [digit_spec(s) for s in pair]

@@ -296,3 +296,21 @@ def test_a_student_answers_as_themselves_whatever_learner_they_name(client):
                 headers={**ada, "X-Learner": "someone-else-1"})
     db = client.app.state.services.db
     assert [r["learner"] for r in db.query("SELECT learner FROM attempts")] == [a["id"]]
+
+
+def test_a_closed_view_closes_every_endpoint_that_view_uses(client):
+    klass = open_class(client)
+    ada, _ = join(client, klass["code"], "Ada")
+    net = client.post("/api/networks", json={"spec": TINY}, headers=ada).json()
+    locks = {"hidden_views": {"inspect": {}, "init": {}}}
+    assert client.put(f"/api/classes/{klass['id']}/locks", json=locks).status_code == 200
+    sample = {"dataset": "strokes", "index": 0}
+    for path, body in (("predict", sample), ("receptive-field", {**sample, "layer": "layers[1]"}),
+                       ("adversarial", sample), ("feature-visualization", {"steps": 1})):
+        r = client.post(f"/api/networks/{net['id']}/{path}", json=body, headers=ada)
+        assert r.status_code == 403 and "the Inspect view" in r.json()["detail"], (path, r.text)
+    r = client.post("/api/init/stack", json={}, headers=ada)
+    assert r.status_code == 403 and "the Initialization view" in r.json()["detail"], r.text
+    r = client.post("/api/init/batchnorm/runs", json={"epochs": 1, "examples": 20}, headers=ada)
+    assert r.status_code == 403 and "the Initialization view" in r.json()["detail"], r.text
+    assert client.post("/api/init/stack", json={}).status_code == 200  # the teacher's page is never locked

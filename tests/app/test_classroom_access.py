@@ -19,7 +19,7 @@ BODIES = {
     "runs": {"dataset": "strokes", "epochs": 1, "max_train": 64},
     "reinit": {"seed": 1},
     "predict": SAMPLE, "activations": SAMPLE, "overview": SAMPLE, "saliency": SAMPLE,
-    "occlusion": SAMPLE, "gradcheck": {"n": 1, "max_entries": 2}, "receptive-field": SAMPLE,
+    "occlusion": SAMPLE, "gradcheck": {"n": 1, "max_entries": 2}, "receptive-field": {**SAMPLE, "layer": "layers[0]"},
     "dropout": SAMPLE, "feature-visualization": {}, "adversarial": SAMPLE,
     "submit": {"network_id": "0123456789abcdef"},
 }
