@@ -24,6 +24,20 @@ def client(settings, monkeypatch):
         yield c
 
 
+@pytest.fixture(scope="module")
+def module_client(tmp_path_factory):
+    """One app for a module whose tests only read networks: a built-in dataset is generated once."""
+    with TestClient(create_app(Settings(data_dir=tmp_path_factory.mktemp("data")))) as c:
+        yield c
+
+
+def make_network(client, **body) -> str:
+    """A network built through the API (a preset or a spec, and a seed), by its id."""
+    r = client.post("/api/networks", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
 @pytest.fixture
 def client_seeing_500s(settings, monkeypatch):
     """A client that receives a 500 as a response, for tests that assert there is none."""

@@ -7,11 +7,9 @@ import copy
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
-from app.main import create_app
 from app.services.layer_chain import layers_to, run_chain
-from app.settings import Settings
+from tests.app.conftest import make_network
 
 SAMPLE = {"dataset": "strokes", "split": "test", "index": 5}
 # LeNet-5 with dropout on the maps of pool1 and on the vector before fc2
@@ -27,15 +25,11 @@ MAPS = {"input": [1, 28, 28], "layers": [
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    with TestClient(create_app(Settings(data_dir=tmp_path_factory.mktemp("data")))) as c:
-        yield c
+def client(module_client):
+    return module_client
 
 
-def make(client, **body):
-    r = client.post("/api/networks", json=body)
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+make = make_network
 
 
 @pytest.fixture(scope="module")

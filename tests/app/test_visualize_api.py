@@ -5,12 +5,10 @@ import base64
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 import engine
-from app.main import create_app
 from app.services import visualize
-from app.settings import Settings
+from tests.app.conftest import make_network
 
 TINY = {"input": [1, 8, 8], "layers": [
     {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "name": "c"}, {"type": "relu"},
@@ -19,16 +17,11 @@ SAMPLE = {"dataset": "strokes", "split": "test", "index": 3}
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    """One app for the module: the strokes dataset is generated once."""
-    with TestClient(create_app(Settings(data_dir=tmp_path_factory.mktemp("data")))) as c:
-        yield c
+def client(module_client):
+    return module_client
 
 
-def make(client, **body):
-    r = client.post("/api/networks", json=body)
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+make = make_network
 
 
 @pytest.fixture(scope="module")
