@@ -14,7 +14,7 @@ export class JoinScreen {
     this.root = root;
     this.api = api;
     const code = el("input", { id: "join-code", name: "code", autocomplete: "off", autocapitalize: "characters",
-      spellcheck: "false", maxlength: 12, required: true, "data-join-code": "", placeholder: "e.g. K7M3QX" });
+      spellcheck: "false", maxlength: 12, required: true, "data-join-code": "", placeholder: "K7M3QX" });
     const name = el("input", { id: "join-name", name: "name", autocomplete: "given-name", maxlength: 60,
       required: true, "data-join-name": "", placeholder: "your first name" });
     this.error = el("p", { class: "error", hidden: true, "data-join-error": "" });
