@@ -74,9 +74,10 @@ async function start() {
   const runs = new Runs(store, api);
   const ctx = { store, api, session, runs };
   const views = {};
-  const all = me.kind === "teacher" ? { ...VIEWS, class: ClassroomView } : VIEWS;
+  const all = me.kind === "teacher" && me.teaching ? { ...VIEWS, class: ClassroomView } : VIEWS;
   const made = embedded ? { [embedded.view]: all[embedded.view] } : all;
   document.querySelector("[data-tab=class]").hidden = !made.class;
+  if (made.class) document.documentElement.dataset.role = "teacher";
   for (const [name, View] of Object.entries(made)) {
     const root = document.querySelector(`[data-view="${name}"]`);
     views[name] = new View(root, ctx);

@@ -231,10 +231,15 @@ def join_class(body: JoinBody, request: Request, response: Response, services: S
 @everyone.get("/me")
 def read_me(services: ServicesDep):
     """Who the page is for (anonymous, teacher or student) and, for a student, their class, its
-    locks, the setup pushed to them last and the class's challenges."""
+    locks, the setup pushed to them last and the class's challenges; for the teacher, whether the
+    page shows its Class view (a class is open, or others can reach this server)."""
     me = services.classroom.me()
     if me["kind"] == "student":
         me["challenges"] = services.challenges.mine()
+    if me["kind"] == "teacher":
+        # a page only its own user can reach has no class to teach: its Class view stays out of the way
+        settings = services.settings
+        me["teaching"] = bool(me["classes_open"] or settings.token or not settings.loopback)
     return me
 
 

@@ -221,6 +221,12 @@ def test_the_join_screen_and_the_class_view_fit_the_screen(browser, class_server
         for p in (teacher, student):
             wide = p.page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
             assert not wide, "the page scrolls sideways"
+        if size[0] > 1000:  # the Class tab makes the header no taller, a run's badge included
+            one_row = teacher.page.locator("header").bounding_box()["height"]
+            teacher.page.evaluate("playground.store.set({activeRun: {status: 'running', epoch: 3, epochs: 10, "
+                                  "percent: 42}})")
+            teacher.page.locator("[data-run-badge]").wait_for(state="visible")
+            assert teacher.page.locator("header").bounding_box()["height"] == one_row
         teacher.shot(f"classroom-teacher-{size[0]}")
         student.shot(f"classroom-student-{size[0]}")
         teacher.page.click("[data-class-code]")
@@ -232,3 +238,11 @@ def test_the_join_screen_and_the_class_view_fit_the_screen(browser, class_server
     finally:
         ctx.close()
         ctx2.close()
+
+
+def test_alone_on_loopback_nothing_of_a_class_shows(page):
+    page.open()
+    assert page.page.locator("[data-tab=class]").is_hidden()
+    assert page.page.locator("[data-class-bar]").is_hidden()
+    me = page.page.evaluate("fetch('/api/me').then((r) => r.json())")
+    assert me == {"kind": "teacher", "classes_open": False, "teaching": False}
