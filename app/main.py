@@ -35,6 +35,7 @@ from .services.datasets import DatasetService
 from .services.networks import NetworkService
 from .settings import Settings
 from .threads import use_threads
+from .validation import body_model, explained
 
 ROOT = Path(__file__).resolve().parent.parent
 UNPARSED = "There was an error parsing the body"
@@ -108,7 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        body = body_model(request.scope.get("route"))
+        errors = [{"loc": list(e.get("loc", [])), "msg": explained(e, body), "type": e.get("type")}
+                  for e in exc.errors()]
         return JSONResponse({"detail": encodable(clean(errors))}, status_code=422)
 
     for router in (meta.router, networks.router, datasets.router, runs.router, inspect.router, conv.router,

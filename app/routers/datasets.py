@@ -24,11 +24,15 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 # A multipart upload is one file plus at most a few short text fields; the file's own size is
 # bounded by the Guard middleware (settings.max_upload_bytes) while the body streams in.
 MAX_FIELD_BYTES = 64 * 1024
+MAX_FILES = 4  # an IDX dataset: train images and labels, test images and labels
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary",
-                 "description": ".npz arrays (x, y; optional class_names, x_test, y_test), "
-                                "or a .zip with one folder of PNG/JPEG images per class"},
+        "file": {"type": "array", "maxItems": MAX_FILES, "items": {"type": "string", "format": "binary"},
+                 "description": "one file: .npz arrays (x, y; optional class_names, x_test, y_test), "
+                                "a .zip with one folder of PNG/JPEG images per class, or a .zip of "
+                                "IDX files; or the IDX files themselves (train-images-idx3-ubyte[.gz] "
+                                "and train-labels-idx1-ubyte[.gz], t10k-... for the test split), each "
+                                "in its own 'file' field"},
         "name": {"type": "string", "maxLength": NAME_MAX,
                  "description": "display name (default: the file name without its extension)"}}}}}}}
 
@@ -74,21 +78,23 @@ def preview_augmentation(name: str, body: AugmentPreviewCreate, services: Servic
 async def create_dataset(request: Request, services: ServicesDep):
     """Upload a dataset (.npz or a .zip of class folders); it is validated, converted and kept under a new name."""
     try:
-        form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_FIELD_BYTES)
+        form = await request.form(max_files=MAX_FILES, max_fields=10, max_part_size=MAX_FIELD_BYTES)
     except (HTTPException, MultiPartException) as e:
         message = getattr(e, "detail", None) or getattr(e, "message", None) or str(e)
         raise AppError(f"the upload is not valid multipart/form-data ({message}); send one file in the "
-                       "form field 'file' and optionally a 'name' field") from None
+                       "form field 'file' (IDX files: one field each) and optionally a 'name' field") from None
     try:
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
+        files = form.getlist("file")
+        file = files[0] if files else None
+        if not isinstance(file, UploadFile) or not all(isinstance(f, UploadFile) for f in files):
             raise Invalid("no file in the upload: send the dataset as the multipart form field 'file' "
                           "(a .npz or .zip file)")
         name = form.get("name")
         if name is not None and not isinstance(name, str):
             raise Invalid("the 'name' form field must be text, not a file")
         # decoding (zip, PNG/JPEG, npz) and writing are CPU and disk work: off the event loop
-        row = await run_in_threadpool(services.datasets.upload, file.filename or "", file.file, name)
+        more = [(f.filename or "", f.file) for f in files[1:]]  # the rest of an IDX dataset's files
+        row = await run_in_threadpool(services.datasets.upload, file.filename or "", file.file, name, more)
     finally:
         await form.close()
     return JSONResponse(row, status_code=201)

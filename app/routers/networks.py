@@ -69,10 +69,19 @@ async def import_network(file: UploadFile, services: ServicesDep,
     data = await file.read()
     nets = services.networks
     if data[:2] == b"PK":
+        if _is_pytorch_export(data):
+            raise Invalid("this is the PyTorch export (model.py and weights.npz), which loads in PyTorch; "
+                          "to bring a network back here, import its .npz export (or its .json spec)")
         try:  # the spec is checked against this server's limits before anything is built
-            net = engine.load_checkpoint(data, check=lambda spec: nets.check_buildable(nets.check_spec(spec)))[0]
+            net, _, meta = engine.load_checkpoint(
+                data, check=lambda spec: nets.check_buildable(nets.check_spec(spec)))
         except engine.CheckpointError as e:
             raise Invalid(str(e)) from None
+        if name is None and isinstance(meta.get("name"), str) and meta["name"].strip():
+            try:  # the name it was exported under
+                name = check_network_name(meta["name"][:NAME_MAX], "saved name")
+            except ValueError:
+                name = None
         if name is None:  # named after its file, whose name is checked like any other
             try:
                 name = check_network_name((file.filename or "imported")[:NAME_MAX], "file's name")
@@ -89,6 +98,14 @@ async def import_network(file: UploadFile, services: ServicesDep,
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise Invalid(f"'seed' in the spec file must be an integer 0 <= seed < 2**32, got {json.dumps(seed)[:40]}")
     return services.networks.public(services.networks.create(spec, name, seed))
+
+
+def _is_pytorch_export(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "model.py" in z.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
 
 
 @router.get("/{network_id}", response_model=NetworkPublic, responses=errors(404))
@@ -128,6 +145,11 @@ EXPORTED = {200: {"description": "The file, as an attachment", "content": {
     "application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
+def exported_spec(row: dict) -> dict:
+    """The spec as a file carries it: with the network's name and seed, which import reads back."""
+    return {**row["spec"], "name": row["name"], "seed": row["seed"]}
+
+
 def attachment(name: str, suffix: str) -> dict[str, str]:
     """The Content-Disposition of a download named after a network. Header values are Latin-1,
     so the real name goes percent-encoded in filename* (RFC 5987, RFC 6266), which browsers
@@ -141,11 +163,12 @@ def attachment(name: str, suffix: str) -> dict[str, str]:
 
 @router.get("/{network_id}/export", response_class=Response, responses={**EXPORTED, **errors(404, 409, 422)})
 def export_network(network_id: str, services: ServicesDep, format: str = Query("npz", pattern="^(npz|json|pytorch)$")):
-    """Download the network: npz (spec and weights), json (the spec) or pytorch (a .zip with model.py and weights.npz)."""
+    """Download the network: npz (spec and weights), json (the spec) or pytorch (a .zip with model.py,
+    weights.npz and network.json); each keeps the network's name and seed."""
     row = services.networks.get(_id(network_id))
     entry = services.networks.entry(row["id"])
     if format == "json":
-        return Response(json.dumps({**row["spec"]}, indent=2), media_type="application/json",
+        return Response(json.dumps(exported_spec(row), indent=2), media_type="application/json",
                         headers=attachment(row["name"], ".json"))
     with entry.reading() as net:
         if format == "npz":
@@ -159,6 +182,7 @@ def export_network(network_id: str, services: ServicesDep, format: str = Query("
     np.savez(weights, **state)
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("model.py", source)
+        z.writestr("network.json", json.dumps(exported_spec(row), indent=2))
         z.writestr("weights.npz", weights.getvalue())
     return Response(buf.getvalue(), media_type="application/zip",
                     headers=attachment(row["name"], "-pytorch.zip"))

@@ -26,6 +26,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
@@ -44,7 +45,9 @@ from ..imagefolder import load_image_folder_zip
 from ..settings import Settings
 
 ACCEPTED = {".npz": "NumPy arrays saved with np.savez (x, y; optional class_names, x_test, y_test)",
-            ".zip": "a zip with one folder of PNG/JPEG images per class"}
+            ".zip": "a zip with one folder of PNG/JPEG images per class, or of IDX files",
+            "IDX": "train-images-idx3-ubyte[.gz] with train-labels-idx1-ubyte[.gz] as two 'file' fields "
+                   "(and t10k-... for the test split)"}
 MAX_SAMPLES = 256
 NAME_MAX = 64
 _NAME = re.compile(r"[^\W_][\w .-]{0,%d}" % (NAME_MAX - 1))
@@ -53,6 +56,33 @@ _ALIASES = getattr(edata, "_ALIASES", {})
 log = logging.getLogger("uvicorn.error")
 # where a teacher finds how to give the server files they already have
 README_HINT = "the README says how to use files you already have (CNN_PLAYGROUND_DATASETS)"
+
+
+_IDX_NAME = re.compile(r"-(images|labels)[.-]idx[13]-ubyte(\.gz)?$")
+
+
+def is_idx_name(name: str, labels: bool = False) -> bool:
+    """An IDX image file's name (or, with labels, an image or label file's)."""
+    m = _IDX_NAME.search(name)
+    return m is not None and (labels or m.group(1) == "images")
+
+
+def sniff(path: Path) -> str | None:
+    """What an upload holds, from its bytes: '.npz' (a zip of .npy arrays), 'idx' (a zip of IDX
+    files), '.zip' (class folders of images) or None (not a zip at all)."""
+    with open(path, "rb") as f:
+        if f.read(2) != b"PK":
+            return None
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if not n.endswith("/")]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return ".zip"  # the image-folder reader says what is wrong with it
+    if names and all(n.endswith(".npy") for n in names):
+        return ".npz"
+    if any(is_idx_name(n.rsplit("/", 1)[-1]) for n in names):
+        return "idx"
+    return ".zip"
 
 
 def accepted_types() -> str:
@@ -286,32 +316,47 @@ class DatasetService:
                 "items": items}
 
     # ---- upload -----------------------------------------------------------------------
-    def upload(self, filename: str, fileobj, name: str | None = None) -> dict:
-        """Validate, decode and store an uploaded .npz or .zip; returns its listing entry."""
+    def upload(self, filename: str, fileobj, name: str | None = None, more: list | None = None) -> dict:
+        """Validate, decode and store an uploaded .npz, .zip (class folders or IDX files) or IDX pair
+        (`more`: the other (filename, fileobj) of the pair); returns its listing entry. The kind is
+        read from the content: a file's name only says how to name the dataset."""
         self.policy.view("data")
         base = re.split(r"[\\/]", filename or "")[-1]
         ext = ("." + base.rsplit(".", 1)[1].lower()) if "." in base else ""
-        if ext not in ACCEPTED:
+        if ext not in ACCEPTED and not is_idx_name(base, labels=True):
             raise Invalid(f"cannot read {base[:80]!r}: accepted file types are {accepted_types()}")
         if name is not None and name.strip() != "":
             display = check_name(name)
             explicit = True
         else:
-            display = name_from_filename(base)
+            display = name_from_filename(base.split("-images")[0] if is_idx_name(base) else base)
             explicit = False
         if explicit:
             self._check_free(display)  # fail fast, before decoding
         tmp = self._spool(fileobj)
+        folder = None
         try:
+            kind = sniff(tmp)
             try:
-                if ext == ".npz":
+                if more or kind == "idx" or is_idx_name(base):
+                    folder = self._idx_folder(tmp, base, more or [], kind)
+                    ds = edata.load_dataset(folder)
+                    ds.name = display
+                    kind = "idx"
+                elif kind == ".npz":
                     ds = edata.load_npz(tmp, name=display, max_bytes=self.settings.max_dataset_bytes)
-                else:
+                elif kind == ".zip":
                     ds = load_image_folder_zip(tmp, name=display)
+                else:
+                    raise Invalid(f"{base[:80]!r} is not a zip archive (an .npz is one too): accepted file "
+                                  f"types are {accepted_types()}")
             except DatasetError as e:
-                raise Invalid(str(e).replace(tmp.name, base[:80])) from None
+                text = str(e).replace(tmp.name, base[:80])
+                raise Invalid(text.replace(str(folder), "the upload") if folder else text) from None
         finally:
             tmp.unlink(missing_ok=True)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
         size = ds.x_train.nbytes + ds.x_test.nbytes
         if size > self.settings.max_dataset_bytes:
             raise TooLarge(f"the decoded images take {size / 2**20:,.1f} MiB; this server keeps datasets of at most "
@@ -320,9 +365,9 @@ class DatasetService:
         np.savez(data, x_train=np.ascontiguousarray(ds.x_train), y_train=ds.y_train.astype(np.int64),
                  x_test=np.ascontiguousarray(ds.x_test), y_test=ds.y_test.astype(np.int64),
                  class_names=np.array([str(c) for c in ds.class_names], dtype=str))
-        kind = "npz arrays" if ext == ".npz" else "image folders"
+        kind = {".npz": "npz arrays", ".zip": "image folders", "idx": "IDX files"}[kind]
         # the engine describes an .npz by its file name, here the spooled temporary one
-        about = "" if tmp.name in ds.description else f": {ds.description}"
+        about = "" if tmp.name in ds.description or kind == "IDX files" else f": {ds.description}"
         info = {"title": display, "kind": ds.kind, "shape": list(ds.shape), "class_names": list(ds.class_names),
                 "train_size": int(len(ds.x_train)), "test_size": int(len(ds.x_test)),
                 "description": f"uploaded {kind} from {base[:100]}{about}",
@@ -344,6 +389,45 @@ class DatasetService:
                 raise Conflict(f"a dataset named {display!r} already exists; choose another name") from None
             raise
         return self._public(self.db.dataset(display))
+
+    def _idx_folder(self, first: Path, base: str, more: list, kind: str | None) -> Path:
+        """A temporary folder holding the upload's IDX files under their own names: the files sent
+        (an image file and its labels, perhaps the test pair too), or those of a .zip of them."""
+        folder = Path(tempfile.mkdtemp(prefix=".upload-", suffix=".tmp", dir=self.files.root / "datasets"))
+        try:
+            if kind == "idx":
+                if more:
+                    raise Invalid("send either one .zip of IDX files or the IDX files themselves, not both")
+                with zipfile.ZipFile(first) as z:
+                    for info in z.infolist():
+                        leaf = info.filename.rsplit("/", 1)[-1]
+                        if info.is_dir() or not is_idx_name(leaf, labels=True):
+                            continue
+                        if info.file_size > self.settings.max_dataset_bytes:
+                            raise TooLarge(f"{leaf[:80]!r} unpacks to {info.file_size:,} bytes; this server "
+                                           f"keeps datasets of at most {self.settings.max_dataset_bytes:,}")
+                        with z.open(info) as src, open(folder / leaf, "wb") as out:
+                            shutil.copyfileobj(src, out, 1 << 20)
+                return folder
+            files = [(base, first)] + [(re.split(r"[\\/]", n or "")[-1], f) for n, f in more]
+            for leaf, f in files:
+                if not is_idx_name(leaf, labels=True):
+                    raise Invalid(f"{leaf[:80]!r} is not an IDX file name: several files make one dataset "
+                                  "only as IDX files named like train-images-idx3-ubyte[.gz] and "
+                                  "train-labels-idx1-ubyte[.gz] (t10k-... for the test split)")
+                target = folder / leaf
+                if isinstance(f, Path):
+                    shutil.copyfile(f, target)
+                else:
+                    shutil.move(self._spool(f), target)
+            if not any(is_idx_name(leaf) for leaf, _ in files) or len(files) < 2:
+                raise Invalid("an IDX dataset needs its image file and its label file (e.g. "
+                              "train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz): send both as "
+                              "'file' fields, or one .zip holding them")
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return folder
 
     def _spool(self, fileobj) -> Path:
         """Copy the upload to a temporary file beside the stored datasets (sweep() removes leftovers)."""

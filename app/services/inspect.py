@@ -207,6 +207,9 @@ def resolve_input(services, net, body) -> tuple[np.ndarray, dict]:
             raise bad("index", "give either 'pixels' or a dataset sample ('dataset', 'split', 'index'), not both")
         pixels = _pixels(body.pixels, net, center=body.center)
         return _scale(pixels, ds), {"source": "pixels", "dataset": body.dataset, "ds": ds}
+    if ds is not None and body.index is None:
+        raise bad("index", f"with 'dataset' give the sample's 'index' in its {body.split} split (and "
+                           "'split': train or test), or send 'pixels' for the dataset to normalize")
     if ds is None or body.index is None:
         raise bad("pixels", "give 'pixels' (an (H, W) or (C, H, W) list of 0-255 numbers) or a dataset "
                             "sample: 'dataset', 'split' and 'index'")

@@ -230,7 +230,9 @@ def test_missing_file_or_malformed_multipart(client):
                     headers={"content-type": "multipart/form-data; boundary=zzz"})
     assert "multipart" in assert_error(r, 400)
     two = client.post("/api/datasets", files=[("file", ("a.npz", b"1")), ("file", ("b.npz", b"2"))])
-    assert "multipart" in assert_error(two, 400)
+    assert "only as IDX files" in assert_error(two, 422)  # several files are one IDX dataset
+    five = client.post("/api/datasets", files=[("file", (f"{i}.npz", b"1")) for i in range(5)])
+    assert "multipart" in assert_error(five, 400)
     huge_field = client.post("/api/datasets", files={"file": ("a.npz", b"1")}, data={"name": "x" * 100_000})
     assert_error(huge_field, 400)
     body = client.get("/openapi.json").json()["paths"]["/api/datasets"]["post"]["requestBody"]

@@ -130,7 +130,7 @@ def test_a_big_canvas_is_area_averaged(client, lenet):
     ({"pixels": [1, 2, 3]}, "pixels", "(H, W)"),
     ({"pixels": np.zeros((3, 28, 28)).tolist()}, "pixels", "3 channels"),
     ({"dataset": "strokes", "index": 10**6}, "index", "out of range"),
-    ({"dataset": "strokes"}, "pixels", "give 'pixels'"),
+    ({"dataset": "strokes"}, "index", "give the sample's 'index'"),
     ({}, "pixels", "give 'pixels'"),
     ({"pixels": [[0]], "dataset": "strokes", "index": 0}, "index", "not both"),
 ])

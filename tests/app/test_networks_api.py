@@ -153,11 +153,12 @@ def test_export_and_import_round_trip(client, lenet):
     a, b = engine.load_checkpoint(data.content)[0], engine.load_checkpoint(again)[0]
     assert all(np.array_equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
     spec = client.get(f"/api/networks/{nid}/export?format=json").json()
-    assert spec == lenet["spec"]
+    assert spec == {**lenet["spec"], "name": "LeNet", "seed": 0}
     r = client.post("/api/networks/import", files={"file": ("net.json", json.dumps(spec).encode())})
     assert r.status_code == 201
     z = zipfile.ZipFile(io.BytesIO(client.get(f"/api/networks/{nid}/export?format=pytorch").content))
-    assert set(z.namelist()) == {"model.py", "weights.npz"} and "class Net" in z.read("model.py").decode()
+    assert set(z.namelist()) == {"model.py", "weights.npz", "network.json"}
+    assert "class Net" in z.read("model.py").decode()
     assert client.get(f"/api/networks/{nid}/export?format=onnx").status_code == 422
 
 
@@ -297,7 +298,7 @@ def test_a_bad_name_inside_a_spec_is_422(client, name, words):
 
 
 def test_a_bad_character_in_an_imported_file_name_is_422(client, lenet):
-    data = client.get(f"/api/networks/{lenet['id']}/export?format=npz").content
+    data = engine.io.to_bytes(engine.build_network(lenet["spec"]))  # saved without a name
     r = client.post("/api/networks/import", files={"file": ("lenet\u202exnpz.npz", data)})
     text = error_text(r)
     assert "file's name" in text and "U+202E RIGHT-TO-LEFT OVERRIDE" in text, text
