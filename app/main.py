@@ -34,6 +34,7 @@ from .security import Guard
 from .services.datasets import DatasetService
 from .services.networks import NetworkService
 from .settings import Settings
+from .slashes import NoTrailingSlash
 from .threads import use_threads
 from .validation import body_model, explained
 
@@ -127,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=404))
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.router.redirect_slashes = False  # NoTrailingSlash serves /api/x/ as /api/x
+    app.add_middleware(NoTrailingSlash)
     app.add_middleware(Guard, settings=settings)
     app.add_middleware(InternalErrors)  # added last, so outermost: it answers for Guard too
     return app

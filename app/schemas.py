@@ -208,6 +208,23 @@ class RunPublic(BaseModel):
     history: list[dict[str, Any]] | None = None
 
 
+class MetricRow(BaseModel):
+    """One epoch's (or batch's) metrics; the batch rows carry loss, accuracy and progress instead
+    of the train_ and val_ columns."""
+
+    model_config = ConfigDict(extra="allow")
+
+    epoch: int
+    step: int
+    epochs: int | None = None
+    train_loss: float | None = None
+    train_accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    lr: float | None = None
+    elapsed: float | None = Field(None, description="seconds since the run started")
+
+
 class WeightHistogram(BaseModel):
     """Weights in `bins` equal bins over -range..range; the middle bin is centred on 0."""
 

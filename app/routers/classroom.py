@@ -37,6 +37,7 @@ from ..errors import AppError, NotFound
 from ..files import check_id
 from ..lessons.content import LESSONS
 from ..security import STUDENT_COOKIE
+from .paging import PageDep, listed
 from .responses import errors
 
 
@@ -63,10 +64,10 @@ def create_class(body: ClassCreate, services: ServicesDep):
     return services.classroom.open_class(body.name)
 
 
-@teacher.get("/classes", response_model=list[ClassPublic], responses=errors(403))
-def read_classes(services: ServicesDep):
+@teacher.get("/classes", response_model=list[ClassPublic], responses={**listed(), **errors(403, 422)})
+def read_classes(services: ServicesDep, page: PageDep):
     """Every class, open or closed, with its code and its number of students."""
-    return services.classroom.classes()
+    return page(services.classroom.classes())
 
 
 @teacher.get("/classes/{class_id}", response_model=ClassPublic, responses=errors(403, 404))
@@ -89,10 +90,11 @@ def delete_class(class_id: str, services: ServicesDep):
 
 
 # ---- students ----------------------------------------------------------------------------------
-@teacher.get("/classes/{class_id}/students", response_model=list[StudentPublic], responses=errors(403, 404))
-def read_students(class_id: str, services: ServicesDep):
+@teacher.get("/classes/{class_id}/students", response_model=list[StudentPublic],
+             responses={**listed("by name"), **errors(403, 404, 422)})
+def read_students(class_id: str, services: ServicesDep, page: PageDep):
     """The class's students, by name."""
-    return services.classroom.students(_id(class_id, "class"))
+    return page(services.classroom.students(_id(class_id, "class")))
 
 
 @teacher.get("/classes/{class_id}/students/{student_id}", responses=errors(403, 404))
@@ -202,12 +204,13 @@ def create_challenge(class_id: str, body: ChallengeCreate, services: ServicesDep
                                       body.max_epochs)
 
 
-@teacher.get("/classes/{class_id}/challenges", response_model=list[ChallengePublic], responses=errors(403, 404))
-def read_challenges(class_id: str, services: ServicesDep):
+@teacher.get("/classes/{class_id}/challenges", response_model=list[ChallengePublic],
+             responses={**listed(), **errors(403, 404, 422)})
+def read_challenges(class_id: str, services: ServicesDep, page: PageDep):
     """The class's challenges, oldest first."""
     class_id = _id(class_id, "class")
     services.classroom.get_class(class_id)
-    return services.challenges.of_class(class_id)
+    return page(services.challenges.of_class(class_id))
 
 
 @teacher.post("/challenges/{challenge_id}/end", response_model=ChallengePublic, responses=errors(403, 404))

@@ -17,6 +17,7 @@ from ..errors import AppError, Invalid
 from ..schemas import AugmentPreview, AugmentPreviewCreate
 from ..services.augment_preview import preview
 from ..services.datasets import MAX_SAMPLES, NAME_MAX
+from .paging import PageDep, listed
 from .responses import errors
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
@@ -37,10 +38,16 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
                  "description": "display name (default: the file name without its extension)"}}}}}}}
 
 
-@router.get("")
-def read_datasets(services: ServicesDep):
+@router.get("", responses={**listed("built-ins first, then uploads"), **errors(422)})
+def read_datasets(services: ServicesDep, page: PageDep):
     """Every dataset: built in (generated or downloaded on first use) and uploaded."""
-    return services.datasets.list()
+    return page(services.datasets.list())
+
+
+@router.get("/{name}", responses=errors(404))
+def read_dataset(name: str, services: ServicesDep):
+    """One dataset's listing entry: its shape, classes, sizes and where it comes from."""
+    return services.datasets.get(name)
 
 
 @router.post("/{name}/download", responses=errors(404, 422))

@@ -90,6 +90,22 @@ def predict(network_id: str, body: InputBody, services: ServicesDep):
     return svc.predict(services, _id(network_id), body)
 
 
+MAX_BATCH = 256
+
+
+class BatchPredictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: list[InputBody] = Field(..., min_length=1, max_length=MAX_BATCH,
+                                    description=f"1 to {MAX_BATCH} inputs, each as predict takes it")
+
+
+@router.post("/{network_id}/predict/batch", responses=INPUT_ERRORS)
+def predict_batch(network_id: str, body: BatchPredictBody, services: ServicesDep):
+    """Class probabilities for many dataset samples or canvases in one request, in their order."""
+    return svc.predict_batch(services, _id(network_id), body.inputs)
+
+
 @router.post("/{network_id}/predict/image", responses=INPUT_ERRORS)
 def predict_image(network_id: str, services: ServicesDep, file: Annotated[UploadFile, File()],
                   dataset: Annotated[str | None, Form(min_length=1, max_length=100)] = None):

@@ -21,6 +21,7 @@ from ..lessons.schemas import (
     ProgressPublic,
     Solution,
 )
+from .paging import PageDep, listed
 from .responses import errors
 
 router = APIRouter(tags=["lessons"])
@@ -29,10 +30,11 @@ Kind = Annotated[str, Path(max_length=64, description="a kind (GET /api/exercise
 Seed = Annotated[int, Path(ge=0, lt=SEEDS, description="the same kind and seed: the same exercise")]
 
 
-@router.get("/lessons", response_model=list[LessonSummary], responses=errors(422))
-def read_lessons(services: ServicesDep, learner: LearnerDep):
+@router.get("/lessons", response_model=list[LessonSummary], responses={**listed("in the lecture's order"),
+                                                                        **errors(422)})
+def read_lessons(services: ServicesDep, learner: LearnerDep, page: PageDep):
     """The lessons in the lecture's order, each with this learner's progress."""
-    return services.lessons.lessons(learner)
+    return page(services.lessons.lessons(learner))
 
 
 @router.get("/lessons/{lesson_id}", response_model=LessonPublic, responses=errors(404, 422))
@@ -41,10 +43,11 @@ def read_lesson(lesson_id: LessonId, services: ServicesDep, learner: LearnerDep)
     return services.lessons.lesson(lesson_id, learner)
 
 
-@router.get("/exercises/kinds", response_model=list[KindPublic])
-def read_exercise_kinds(services: ServicesDep):
+@router.get("/exercises/kinds", response_model=list[KindPublic], responses={**listed("in the lessons' order"),
+                                                                             **errors(422)})
+def read_exercise_kinds(services: ServicesDep, page: PageDep):
     """Every kind of exercise: its title, lesson, answer format and tolerance."""
-    return services.lessons.kinds()
+    return page(services.lessons.kinds())
 
 
 # The exercise routes take the learner too: a browser gets its cookie before its first answer.

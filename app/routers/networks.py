@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import re
-import unicodedata
 import zipfile
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import Response
@@ -29,7 +26,8 @@ from ..schemas import (
     NetworkUpdate,
 )
 from ..services.networks import NAME_MAX, check_network_name
-from .responses import errors
+from .paging import PageDep, listed
+from .responses import attachment, errors
 
 router = APIRouter(prefix="/networks", tags=["networks"])
 
@@ -55,10 +53,10 @@ def create_network(body: NetworkCreate, services: ServicesDep):
     return services.networks.public(row)
 
 
-@router.get("", response_model=list[NetworkPublic])
-def read_networks(services: ServicesDep):
+@router.get("", response_model=list[NetworkPublic], responses={**listed(), **errors(422)})
+def read_networks(services: ServicesDep, page: PageDep):
     """Every network, oldest first."""
-    return services.networks.public_all()
+    return page(services.networks.public_all())
 
 
 @router.post("/import", response_model=NetworkPublic, status_code=201, responses=errors(400, 413, 422))
@@ -148,17 +146,6 @@ EXPORTED = {200: {"description": "The file, as an attachment", "content": {
 def exported_spec(row: dict) -> dict:
     """The spec as a file carries it: with the network's name and seed, which import reads back."""
     return {**row["spec"], "name": row["name"], "seed": row["seed"]}
-
-
-def attachment(name: str, suffix: str) -> dict[str, str]:
-    """The Content-Disposition of a download named after a network. Header values are Latin-1,
-    so the real name goes percent-encoded in filename* (RFC 5987, RFC 6266), which browsers
-    prefer, and an ASCII fallback in filename for older clients."""
-    real = re.sub(r"[/\\]", "_", name)  # a name is not a path on the client's disk
-    ascii_name = unicodedata.normalize("NFKD", real).encode("ascii", "ignore").decode("ascii")
-    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._")[:60] or "network"
-    return {"Content-Disposition": f"attachment; filename=\"{fallback}{suffix}\"; "
-                                   f"filename*=UTF-8''{quote(real + suffix, safe='')}"}
 
 
 @router.get("/{network_id}/export", response_class=Response, responses={**EXPORTED, **errors(404, 409, 422)})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
@@ -30,3 +33,14 @@ WHY = {
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route decorator: the listed error codes, each with ErrorDetail."""
     return {code: {"model": ErrorDetail, "description": WHY[code]} for code in codes}
+
+
+def attachment(name: str, suffix: str) -> dict[str, str]:
+    """The Content-Disposition of a download named after a network. Header values are Latin-1,
+    so the real name goes percent-encoded in filename* (RFC 5987, RFC 6266), which browsers
+    prefer, and an ASCII fallback in filename for older clients."""
+    real = re.sub(r"[/\\]", "_", name)  # a name is not a path on the client's disk
+    ascii_name = unicodedata.normalize("NFKD", real).encode("ascii", "ignore").decode("ascii")
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._")[:60] or "network"
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}{suffix}\"; "
+                                   f"filename*=UTF-8''{quote(real + suffix, safe='')}"}

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
+from typing import Literal
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import ServicesDep
 from ..errors import AppError, NotFound
 from ..files import check_id
 from ..runs.events import FellBehind, Stream
-from ..schemas import RunCreate, RunPublic, RunWeights, options
-from .responses import errors
+from ..schemas import MetricRow, RunCreate, RunPublic, RunWeights, options
+from .paging import TOTAL, PageDep, listed
+from .responses import attachment, errors
 
 router = APIRouter(tags=["runs"])
 
@@ -38,10 +43,19 @@ def read_train_options():
     return {"options": options(RunCreate)}
 
 
-@router.get("/runs", response_model=list[RunPublic], responses=errors(422))
-def read_runs(services: ServicesDep, network_id: str | None = Query(None, max_length=40)):
+@router.get("/runs", response_model=list[RunPublic], responses={**listed(), **errors(422)})
+def read_runs(services: ServicesDep, page: PageDep, network_id: str | None = Query(None, max_length=40)):
     """Every run (or one network's), oldest first, without their histories."""
-    return services.runs.list(network_id)
+    return page(services.runs.list(network_id))
+
+
+@router.get("/networks/{network_id}/runs", response_model=list[RunPublic],
+            responses={**listed(), **errors(404, 422)})
+def read_network_runs(network_id: str, services: ServicesDep, page: PageDep):
+    """One network's runs, oldest first, without their histories."""
+    network_id = _id(network_id, "network")
+    services.networks.get(network_id)  # an unknown network (or another student's) is a 404
+    return page(services.runs.list(network_id))
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic, responses=errors(404))
@@ -55,6 +69,46 @@ def read_run_weights(run_id: str, services: ServicesDep):
     """Histograms of the run's weights, per layer and all together, at its start and after each
     epoch."""
     return services.runs.weight_snapshots(_id(run_id))
+
+
+@router.delete("/runs/{run_id}", status_code=204, responses=errors(404, 409))
+def delete_run(run_id: str, services: ServicesDep):
+    """Delete a run that has ended, its events and its checkpoint (the network keeps its weights)."""
+    services.runs.delete(_id(run_id))
+    return Response(status_code=204)
+
+
+@router.get("/runs/{run_id}/metrics", response_model=list[MetricRow], responses={200: {
+    "description": "one row per epoch (or batch): JSON, CSV with a header line, or JSON lines",
+    "headers": TOTAL,
+    "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}}}}, **errors(404, 422)})
+def read_run_metrics(run_id: str, services: ServicesDep, page: PageDep,
+                     format: Literal["json", "csv", "jsonl"] = Query("json"),
+                     kind: Literal["epoch", "batch"] = Query("epoch", description="a row per epoch or per batch")):
+    """The run's metrics as rows a DataFrame takes: JSON, CSV or JSON lines."""
+    rows = page(services.runs.metric_rows(_id(run_id), kind))
+    if format == "json":
+        return rows
+    if format == "jsonl":
+        return Response("".join(json.dumps(r) + "\n" for r in rows), media_type="application/x-ndjson",
+                        headers=page.headers)
+    out = io.StringIO()
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    writer = csv.DictWriter(out, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(out.getvalue(), media_type="text/csv", headers=page.headers)
+
+
+@router.get("/runs/{run_id}/checkpoint", response_class=Response, responses={200: {
+    "description": "the run's last checkpoint, a network .npz that import takes",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+    **errors(404, 409)})
+def download_checkpoint(run_id: str, services: ServicesDep):
+    """Download the run's last checkpoint (the weights after its last saved epoch, with the optimizer)."""
+    data, name = services.runs.checkpoint_file(_id(run_id))
+    return Response(data, media_type="application/octet-stream", headers=attachment(name, ".npz"))
 
 
 @router.post("/runs/{run_id}/pause", response_model=RunPublic, responses=errors(404, 409))

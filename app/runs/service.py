@@ -248,6 +248,36 @@ class RunService:
                 out["history"] = self.store.events(row["id"])
         return out
 
+    METRIC_SKIP = ("type", "seq")
+
+    def metric_rows(self, run_id: str, kind: str = "epoch") -> list[dict]:
+        """The run's epoch (or batch) events as flat rows, oldest first: what a DataFrame takes."""
+        history = self.describe(run_id, history=True)["history"] or []
+        return [{k: v for k, v in e.items() if k not in self.METRIC_SKIP} for e in history if e.get("type") == kind]
+
+    def checkpoint_file(self, run_id: str) -> tuple[bytes, str]:
+        """The run's last checkpoint and a file name for it (network name and epoch)."""
+        row = self.store.require(run_id)
+        if not row["checkpoint"]:
+            raise Conflict(f"run {run_id} has no checkpoint yet: one is saved at the end of each epoch")
+        try:
+            data = self.files.read("checkpoints", row["checkpoint"])
+        except OSError:
+            raise Conflict(f"the checkpoint of run {run_id} is gone from the server") from None
+        network = self.networks.db.network(row["network_id"])
+        return data, f"{network['name'] if network else 'network'}-{run_id}-epoch{row['epoch']}"
+
+    def delete(self, run_id: str) -> None:
+        """A run that has ended, with its events (cascaded) and its checkpoint file."""
+        row = self.store.require(run_id)
+        if row["status"].active:
+            raise Conflict(f"run {run_id} is {row['status']}; stop it first, then delete it")
+        if not self.store.delete(run_id):
+            raise Conflict(f"run {run_id} started again meanwhile; stop it first, then delete it")
+        if row["checkpoint"]:
+            self.files.delete("checkpoints", row["checkpoint"])
+        self._forget(run_id)
+
     def weight_snapshots(self, run_id: str) -> dict:
         """The run's weight histograms, oldest first (see weight_histograms.py). A run from before
         they were kept gets one made from its checkpoint, if it has one."""

@@ -200,6 +200,13 @@ class RunStore:
                       message=None, evaluation=None, request=None, steps=steps)
         return True
 
+    def delete(self, run_id: str) -> bool:
+        """Delete the run if it is not active (its events go with it); False if it is."""
+        with self.db.tx() as c:
+            gone = c.execute(f"DELETE FROM runs WHERE id = ? AND status NOT IN {ACTIVE_SQL}",
+                             (run_id, *ACTIVE_VALUES))
+            return gone.rowcount == 1
+
     def request(self, run_id: str, what: str) -> None:
         """Ask the owner of an active run to pause, resume or stop it."""
         with self.db.tx() as c:

@@ -301,7 +301,11 @@ def tile(maps: np.ndarray, per_map: bool, gap: int = 1, gap_value: int = 128) ->
 # ---- predict ------------------------------------------------------------------------------
 def _prediction(net, x: np.ndarray, ds) -> dict:
     k = _check_classifier(net)
-    p = net.predict_proba(x[None])[0].astype(np.float64)
+    return _ranked(net.predict_proba(x[None])[0].astype(np.float64), k, ds)
+
+
+def _ranked(p: np.ndarray, k: int, ds) -> dict:
+    """One example's class probabilities, named and ranked."""
     names = _class_names(ds, k)
     order = np.argsort(-p, kind="stable")[:min(5, k)]
     return {"probabilities": p.tolist(), "class_names": names, "predicted": int(order[0]),
@@ -338,6 +342,33 @@ def predict(services, network_id: str, body) -> dict:
         out["label"] = info["label"]
     out["weights"] = weights_state(services, network_id)
     return clean(out)
+
+
+def predict_batch(services, network_id: str, bodies: list) -> dict:
+    """predict for many inputs in one forward pass; a bad input's error names its place in the list."""
+    _check_memory(services, _summary(services, network_id), len(bodies), "a batch of predictions")
+    entry = _entry(services, network_id)
+    with entry.reading() as net:
+        k = _check_classifier(net)
+        xs, infos = [], []
+        for i, body in enumerate(bodies):
+            try:
+                x, info = resolve_input(services, net, body)
+            except Invalid as e:  # the field's place: body.inputs[i].field
+                if isinstance(e.detail, list):
+                    for err in e.detail:
+                        err["loc"] = [err["loc"][0], "inputs", i, *err["loc"][1:]]
+                raise
+            xs.append(x)
+            infos.append(info)
+        p = net.predict_proba(np.stack(xs)).astype(np.float64)
+    out = []
+    for i, info in enumerate(infos):
+        one = _ranked(p[i], k, info["ds"])
+        if "label" in info:
+            one["label"] = info["label"]
+        out.append(one)
+    return clean({"predictions": out, "weights": weights_state(services, network_id)})
 
 
 def predict_image(services, network_id: str, data: bytes, dataset: str | None) -> dict:

@@ -21,7 +21,7 @@ BODIES = {
     "predict": SAMPLE, "activations": SAMPLE, "overview": SAMPLE, "saliency": SAMPLE,
     "occlusion": SAMPLE, "gradcheck": {"n": 1, "max_entries": 2}, "receptive-field": {**SAMPLE, "layer": "layers[0]"},
     "dropout": SAMPLE, "feature-visualization": {}, "adversarial": SAMPLE,
-    "submit": {"network_id": "0123456789abcdef"},
+    "submit": {"network_id": "0123456789abcdef"}, "batch": {"inputs": [SAMPLE]},
 }
 
 
