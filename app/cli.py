@@ -1,4 +1,4 @@
-"""The `cnn-playground` command: serve, train, summary, datasets, bench.
+"""The `cnn-playground` command: serve, train, summary, datasets, evaluate, predict, export, bench.
 
 Heavy imports happen inside each command, so `--help` is instant and
 `bench --threads` can set thread counts before NumPy loads.
@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from .cli_model import add_commands
 
 
 def _positive(text: str) -> int:
@@ -260,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="save the trained model to this .npz file")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON line")
     t.set_defaults(func=cmd_train)
+
+    add_commands(sub)
 
     b = sub.add_parser("bench", help="engine speed and memory (see bench --help)", add_help=False)
     b.set_defaults(func=None)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import Response
 
 import engine
-from engine.io import to_bytes
 from engine.presets import adapt
 
+from .. import exports
 from ..deps import ServicesDep
 from ..errors import Invalid, NotFound
 from ..files import check_id
@@ -143,33 +143,16 @@ EXPORTED = {200: {"description": "The file, as an attachment", "content": {
     "application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
-def exported_spec(row: dict) -> dict:
-    """The spec as a file carries it: with the network's name and seed, which import reads back."""
-    return {**row["spec"], "name": row["name"], "seed": row["seed"]}
-
-
 @router.get("/{network_id}/export", response_class=Response, responses={**EXPORTED, **errors(404, 409, 422)})
-def export_network(network_id: str, services: ServicesDep, format: str = Query("npz", pattern="^(npz|json|pytorch)$")):
-    """Download the network: npz (spec and weights), json (the spec) or pytorch (a .zip with model.py,
-    weights.npz and network.json); each keeps the network's name and seed."""
+def export_network(network_id: str, services: ServicesDep,
+                   format: Literal["npz", "json", "pytorch", "onnx"] = Query("npz")):
+    """Download the network: npz (spec and weights), json (the spec), pytorch (a .zip with model.py,
+    weights.npz and network.json) or onnx (with the [onnx] extra); each keeps its name and seed."""
     row = services.networks.get(_id(network_id))
     entry = services.networks.entry(row["id"])
-    if format == "json":
-        return Response(json.dumps(exported_spec(row), indent=2), media_type="application/json",
-                        headers=attachment(row["name"], ".json"))
     with entry.reading() as net:
-        if format == "npz":
-            data = to_bytes(net, meta={"name": row["name"]})
-            return Response(data, media_type="application/octet-stream",
-                            headers=attachment(row["name"], ".npz"))
-        source, state = engine.to_pytorch(net, title=row["name"])
-    buf = io.BytesIO()
-    weights = io.BytesIO()
-    import numpy as np
-    np.savez(weights, **state)
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("model.py", source)
-        z.writestr("network.json", json.dumps(exported_spec(row), indent=2))
-        z.writestr("weights.npz", weights.getvalue())
-    return Response(buf.getvalue(), media_type="application/zip",
-                    headers=attachment(row["name"], "-pytorch.zip"))
+        try:
+            file = exports.export(net, row["name"], format)
+        except exports.ExportUnavailable as e:
+            raise Invalid(str(e)) from None
+    return Response(file.data, media_type=file.media_type, headers=attachment(row["name"], file.suffix))

@@ -1,0 +1,150 @@
+"""The commands on a saved network file: evaluate it on a dataset, predict images, export it.
+
+A file saved by `cnn-playground train --out` (or exported by the page) holds the network and, from
+training, its dataset's class names and normalization; a dataset given here is normalized by its
+own statistics, as training did.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _load_model(path: str):
+    """(network, meta) from a network .npz, or SystemExit with a sentence."""
+    import engine
+    if not Path(path).is_file():
+        raise SystemExit(f"error: no file {path}")
+    try:
+        net, _, meta = engine.load_checkpoint(Path(path))
+    except (OSError, engine.CheckpointError) as e:
+        raise SystemExit(f"error: {path} is not a network file this playground saved ({e}); "
+                         "use the .npz from `train --out` or the page's Export > npz") from None
+    return net, meta
+
+
+def cmd_evaluate(args) -> int:
+    from engine.data import DatasetError, load_dataset
+    from engine.train import evaluate
+
+    net, _ = _load_model(args.model)
+    try:
+        ds = load_dataset(args.dataset, download=not args.offline)
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    x, y = (ds.x_test, ds.y_test) if len(ds.x_test) else (ds.x_train, ds.y_train)
+    if tuple(ds.shape) != tuple(net.input_shape):
+        print(f"error: {ds.name} has images of shape {list(ds.shape)} but the network takes "
+              f"{list(net.input_shape)}", file=sys.stderr)
+        return 2
+    if len(net.output_shape) != 1 or net.output_shape[0] < ds.num_classes:
+        print(f"error: the network predicts {net.output_shape} outputs but {ds.name} has "
+              f"{ds.num_classes} classes", file=sys.stderr)
+        return 2
+    result = evaluate(net, ds, x, y, top=0)
+    names = list(ds.class_names)
+    report = {"dataset": ds.name, "split": "test" if len(ds.x_test) else "train", "n": result["n"],
+              "accuracy": result["accuracy"], "loss": result["loss"], "class_names": names,
+              "per_class_accuracy": result["per_class_accuracy"], "confusion": result["confusion"]}
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{ds.name} ({report['split']} split, {report['n']:,} examples): accuracy {report['accuracy']:.2%}, "
+          f"loss {report['loss']:.4f}")
+    width = max(len(n) for n in names)
+    print("\nper class:")
+    for name, acc in zip(names, report["per_class_accuracy"]):
+        print(f"  {name:<{width}}  {'-' if acc is None else f'{acc:.2%}'}")
+    print("\nconfusion (rows: true class, columns: predicted):")
+    cell = max(5, max(len(str(v)) for row in report["confusion"] for v in row) + 1)
+    print(" " * (width + 2) + "".join(f"{i:>{cell}}" for i in range(len(names))))
+    for i, (name, row) in enumerate(zip(names, report["confusion"])):
+        print(f"  {name:<{width}}" + "".join(f"{v:>{cell}}" for v in row) + f"   {i}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import numpy as np
+
+    from .errors import AppError
+    from .services.inspect import decode_image
+
+    net, meta = _load_model(args.model)
+    if len(net.output_shape) != 1:
+        print(f"error: the network's output has shape {list(net.output_shape)}, not class scores",
+              file=sys.stderr)
+        return 2
+    k = net.output_shape[0]
+    names = meta.get("classes") if isinstance(meta.get("classes"), list) else None
+    names = names if names and len(names) == k else [str(i) for i in range(k)]
+    mean = np.asarray(meta.get("mean", [0.0] * net.input_shape[0]), np.float32).reshape(-1, 1, 1)
+    std = np.asarray(meta.get("std", [1.0] * net.input_shape[0]), np.float32).reshape(-1, 1, 1)
+    rows, failed = [], 0
+    for image in args.images:
+        try:
+            x255 = decode_image(Path(image).read_bytes(), net, 64 << 20)
+        except OSError as e:
+            print(f"error: cannot read {image}: {e.strerror}", file=sys.stderr)
+            failed += 1
+            continue
+        except AppError as e:
+            detail = e.detail if isinstance(e.detail, str) else "; ".join(d.get("msg", "") for d in e.detail)
+            print(f"error: {image}: {detail}", file=sys.stderr)
+            failed += 1
+            continue
+        x = ((x255 / 255.0 - mean) / std).astype(np.float32)
+        p = net.predict_proba(x[None])[0].astype(np.float64)
+        order = np.argsort(-p, kind="stable")[:min(args.top, k)]
+        rows.append({"image": image, "predicted": names[order[0]], "index": int(order[0]),
+                     "probability": float(p[order[0]]),
+                     "top": [{"class": names[i], "index": int(i), "probability": float(p[i])} for i in order]})
+    for row in rows:
+        if args.json:
+            print(json.dumps(row))
+        else:
+            others = ", ".join(f"{t['class']} {t['probability']:.1%}" for t in row["top"][1:])
+            print(f"{row['image']}: {row['predicted']} ({row['probability']:.1%})" +
+                  (f"; then {others}" if others else ""))
+    return 1 if failed else 0
+
+
+def cmd_export(args) -> int:
+    from . import exports
+
+    net, meta = _load_model(args.model)
+    name = args.name or (meta.get("name") if isinstance(meta.get("name"), str) else None) or Path(args.model).stem
+    try:
+        file = exports.export(net, name, args.format)
+    except exports.ExportUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else Path(args.model).with_name(Path(args.model).stem + file.suffix)
+    out.write_bytes(file.data)
+    print(f"saved {args.format} export to {out}")
+    return 0
+
+
+def add_commands(sub) -> None:
+    e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix of a saved network")
+    e.add_argument("--model", required=True, help="a network .npz (train --out, or the page's export)")
+    e.add_argument("--dataset", required=True, help="a built-in name or the path of a dataset file or folder")
+    e.add_argument("--offline", action="store_true", help="never download a built-in dataset")
+    e.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    e.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="classify PNG or JPEG images with a saved network")
+    p.add_argument("--model", required=True, help="a network .npz")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
+    p.add_argument("--top", type=int, default=3, help="how many classes to show per image (default 3)")
+    p.add_argument("--json", action="store_true", help="one JSON object per image")
+    p.set_defaults(func=cmd_predict)
+
+    x = sub.add_parser("export", help="export a saved network as PyTorch, ONNX, JSON or npz")
+    x.add_argument("--model", required=True, help="a network .npz")
+    x.add_argument("--format", required=True, choices=["pytorch", "onnx", "json", "npz"])
+    x.add_argument("--out", help="the file to write (default: beside the model)")
+    x.add_argument("--name", help="the network's name in the export (default: the saved one, else the file's)")
+    x.set_defaults(func=cmd_export)
