@@ -204,7 +204,10 @@ def _class_for_today(settings, name: str | None) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="cnn-playground", description="Build, train and look inside CNNs.")
+    p.add_argument("--version", action="version", version=f"cnn-playground {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def spec_args(sp):

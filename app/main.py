@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exception_handlers import http_exception_handler
@@ -12,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import __version__
 from .classroom.challenges import Challenges
 from .classroom.dashboard import Dashboard
 from .classroom.policy import ClassPolicy
@@ -30,6 +30,7 @@ from .runs.events import clean
 from .runs.inprocess import InProcessRunner
 from .runs.service import RunService
 from .runs.store import RunStore
+from .resources import page_files
 from .security import Guard
 from .services.datasets import DatasetService
 from .services.networks import NetworkService
@@ -38,7 +39,6 @@ from .slashes import NoTrailingSlash
 from .threads import use_threads
 from .validation import body_model, explained
 
-ROOT = Path(__file__).resolve().parent.parent
 UNPARSED = "There was an error parsing the body"
 
 
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services.runs.shutdown(timeout=5.0)
         app.state.services.instance.close()
 
-    app = FastAPI(title="CNN Playground", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="CNN Playground", version=__version__, lifespan=lifespan,
                   description="Build, train and look inside convolutional networks.")
 
     @app.exception_handler(AppError)
@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"detail": f"no WebSocket at /{path[:80]}; a run's events stream at /api/runs/{{run_id}}/events"},
             status_code=404))
 
-    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=page_files("static")), name="static")
     app.router.redirect_slashes = False  # NoTrailingSlash serves /api/x/ as /api/x
     app.add_middleware(NoTrailingSlash)
     app.add_middleware(Guard, settings=settings)

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 import engine
 from engine.presets import DEFAULT_FOR_DATASET, adapt
 
+from .. import __version__
 from ..deps import ServicesDep
 from ..errors import Invalid, NotFound
 from ..schemas import Health
@@ -24,7 +25,7 @@ def fmt_shape(shape) -> str:
 @router.get("/health", response_model=Health)
 def read_health(services: ServicesDep):
     """Whether the server is up, and how many runs are active."""
-    return {"status": "ok", "version": "0.1.0", "runs_active": services.runs.count_active()}
+    return {"status": "ok", "version": __version__, "runs_active": services.runs.count_active()}
 
 
 @router.get("/layers")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from ..resources import page_files
+
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent.parent / "templates")
+templates = Jinja2Templates(directory=page_files("templates"))
 
 
 @router.get("/", response_class=HTMLResponse)
