@@ -116,11 +116,7 @@ def cmd_export(args) -> int:
 
     net, meta = _load_model(args.model)
     name = args.name or (meta.get("name") if isinstance(meta.get("name"), str) else None) or Path(args.model).stem
-    try:
-        file = exports.export(net, name, args.format)
-    except exports.ExportUnavailable as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    file = exports.export(net, name, args.format)
     out = Path(args.out) if args.out else Path(args.model).with_name(Path(args.model).stem + file.suffix)
     out.write_bytes(file.data)
     print(f"saved {args.format} export to {out}")
@@ -142,9 +138,9 @@ def add_commands(sub) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per image")
     p.set_defaults(func=cmd_predict)
 
-    x = sub.add_parser("export", help="export a saved network as PyTorch, ONNX, JSON or npz")
+    x = sub.add_parser("export", help="export a saved network as PyTorch, JSON or npz")
     x.add_argument("--model", required=True, help="a network .npz")
-    x.add_argument("--format", required=True, choices=["pytorch", "onnx", "json", "npz"])
+    x.add_argument("--format", required=True, choices=["pytorch", "json", "npz"])
     x.add_argument("--out", help="the file to write (default: beside the model)")
     x.add_argument("--name", help="the network's name in the export (default: the saved one, else the file's)")
     x.set_defaults(func=cmd_export)

@@ -13,13 +13,7 @@ import numpy as np
 import engine
 from engine.io import to_bytes
 
-FORMATS = ("npz", "json", "pytorch", "onnx")
-ONNX_MISSING = ('ONNX export needs the onnx package: pip install "cnn-playground[onnx]" '
-                "(or pip install onnx) where the server runs")
-
-
-class ExportUnavailable(Exception):
-    """The format needs an optional package that is not installed; the message says how to get it."""
+FORMATS = ("npz", "json", "pytorch")
 
 
 @dataclass
@@ -32,14 +26,6 @@ class Exported:
 def spec_file(spec: dict, name: str, seed: int) -> dict:
     """The spec as a file carries it: with the network's name and seed."""
     return {**spec, "name": name, "seed": seed}
-
-
-def onnx_available() -> bool:
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def export(net: engine.Network, name: str, format: str) -> Exported:
@@ -59,9 +45,4 @@ def export(net: engine.Network, name: str, format: str) -> Exported:
             z.writestr("network.json", json.dumps(spec_file(net.spec, name, net.seed), indent=2))
             z.writestr("weights.npz", weights.getvalue())
         return Exported(buf.getvalue(), "application/zip", "-pytorch.zip")
-    if format == "onnx":
-        if not onnx_available():
-            raise ExportUnavailable(ONNX_MISSING)
-        from .onnx_export import to_onnx
-        return Exported(to_onnx(net, name), "application/octet-stream", ".onnx")
     raise ValueError(f"unknown export format {format!r}; formats: {', '.join(FORMATS)}")

@@ -145,14 +145,11 @@ EXPORTED = {200: {"description": "The file, as an attachment", "content": {
 
 @router.get("/{network_id}/export", response_class=Response, responses={**EXPORTED, **errors(404, 409, 422)})
 def export_network(network_id: str, services: ServicesDep,
-                   format: Literal["npz", "json", "pytorch", "onnx"] = Query("npz")):
+                   format: Literal["npz", "json", "pytorch"] = Query("npz")):
     """Download the network: npz (spec and weights), json (the spec), pytorch (a .zip with model.py,
-    weights.npz and network.json) or onnx (with the [onnx] extra); each keeps its name and seed."""
+    weights.npz and network.json); each keeps the network's name and seed."""
     row = services.networks.get(_id(network_id))
     entry = services.networks.entry(row["id"])
     with entry.reading() as net:
-        try:
-            file = exports.export(net, row["name"], format)
-        except exports.ExportUnavailable as e:
-            raise Invalid(str(e)) from None
+        file = exports.export(net, row["name"], format)
     return Response(file.data, media_type=file.media_type, headers=attachment(row["name"], file.suffix))
