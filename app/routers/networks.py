@@ -102,7 +102,8 @@ def _is_pytorch_export(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             return "model.py" in z.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+    # a broken zip fails in many ways: the checkpoint reader says how
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
         return False
 
 

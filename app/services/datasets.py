@@ -76,8 +76,9 @@ def sniff(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as z:
             names = [n for n in z.namelist() if not n.endswith("/")]
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return ".zip"  # the image-folder reader says what is wrong with it
+    # a forged or broken zip fails in many ways: the reader for its name says how
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
+        return "unread"
     if names and all(n.endswith(".npy") for n in names):
         return ".npz"
     if any(is_idx_name(n.rsplit("/", 1)[-1]) for n in names):
@@ -337,6 +338,8 @@ class DatasetService:
         folder = None
         try:
             kind = sniff(tmp)
+            if kind == "unread":
+                kind = ext if ext in (".npz", ".zip") else ".zip"
             try:
                 if more or kind == "idx" or is_idx_name(base):
                     folder = self._idx_folder(tmp, base, more or [], kind)
