@@ -65,8 +65,9 @@ class MaxPool2D(_Pool2D):
         def block(a, b):
             yb = y[:, a:b]
             for k, (_, _, view) in enumerate(kernels.windows(xp[:, a:b], self.k, self.s, ho, wo)):
-                # fmax starting from -inf: like "replace if strictly greater" (NaN never wins)
-                np.fmax(yb if k else -np.inf, view, out=yb)
+                # maximum, not fmax: a NaN in the window wins, as in PyTorch, so a
+                # diverging run shows its NaN instead of the max of the rest
+                np.maximum(yb if k else -np.inf, view, out=yb)
 
         parallel.split(block, c, xp.size)
         self.cache = (x.shape, xp, y) if (train if record is None else record) else None

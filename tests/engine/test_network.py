@@ -254,3 +254,16 @@ def test_training_skips_only_the_data_gradient(preset):
     assert dx is not None and dx.shape == x.shape  # the first layer computes dL/dx again afterwards
     for p in net.parameters():
         np.testing.assert_array_equal(skipped[p.key], p.grad)
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_maxpool_over_a_window_with_nan_returns_nan(padding):
+    """As PyTorch: a diverging run must show its NaN, not the max of the rest."""
+    net = engine.build_network({"input": [1, 4, 4], "layers": [
+        {"type": "maxpool2d", "kernel_size": 2, "padding": padding}]})
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    x[0, 0, 1, 1] = np.nan
+    y = net.forward(x)
+    at = (0, 0) if padding == 0 else (1, 1)  # the window holding x[1, 1]
+    assert np.isnan(y[0, 0][at]) and np.isnan(y).sum() == 1
+
