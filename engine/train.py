@@ -224,10 +224,24 @@ def check_fit(net: Network, dataset: Dataset, config: TrainConfig) -> None:
         raise DatasetError(f"holdout {config.holdout} leaves nothing to train on: the dataset has {n} examples")
     if config.holdout is None and config.validation > 0 and max(1, int(round(n * config.validation))) >= n:
         raise DatasetError(f"validation {config.validation} leaves nothing to train on ({n} examples)")
+    _check_batch_norm(net, _train_count(dataset, config), config.batch_size)
 
 
-def steps_per_epoch(dataset: Dataset, config: TrainConfig) -> int:
-    """How many batches one epoch has (as the Trainer will split the data)."""
+def _check_batch_norm(net: Network, n: int, batch_size: int) -> None:
+    """Batch norm needs two values per channel in training; where a channel holds one value
+    per example (batchnorm1d, or a 1x1 map), no batch may have a single example."""
+    single = [layer for layer in net.layers() if layer.type.startswith("batchnorm")
+              and math.prod(layer.in_shape[1:]) == 1]
+    sizes = {min(batch_size, n), n % batch_size or batch_size}
+    if single and min(sizes) < 2:
+        raise DatasetError(
+            f"{single[0].path} ({single[0].type}) needs at least 2 examples in every training batch, "
+            f"but {n} examples in batches of {batch_size} leave a batch of 1; "
+            "change batch_size (or the number of training examples)")
+
+
+def _train_count(dataset: Dataset, config: TrainConfig) -> int:
+    """How many examples the Trainer trains on (after max_train and the validation split)."""
     n = len(dataset.x_train) or len(dataset.x_test)
     if config.max_train is not None:
         n = min(n, config.max_train)
@@ -235,7 +249,12 @@ def steps_per_epoch(dataset: Dataset, config: TrainConfig) -> int:
         n -= config.holdout
     elif config.validation > 0:
         n -= max(1, int(round(n * config.validation)))
-    return max(1, math.ceil(max(n, 0) / config.batch_size))
+    return max(n, 0)
+
+
+def steps_per_epoch(dataset: Dataset, config: TrainConfig) -> int:
+    """How many batches one epoch has (as the Trainer will split the data)."""
+    return max(1, math.ceil(_train_count(dataset, config) / config.batch_size))
 
 
 def _finite(v):

@@ -65,6 +65,10 @@ class _BatchNorm(Layer):
         eps = self.cfg["eps"]
         xr = self._rows(x)  # (C, M)
         c, m = xr.shape
+        if train and m < 2:
+            raise ValueError(
+                f"{self.path} ({self.type}): training needs more than one value per channel to have a "
+                f"variance, got input of shape {x.shape}; use a batch of at least 2 examples")
         gamma, beta = self.params["gamma"].astype(x.dtype), self.params["beta"].astype(x.dtype)
         if train:
             mean, var = np.empty(c, x.dtype), np.empty(c, x.dtype)

@@ -267,3 +267,17 @@ def test_maxpool_over_a_window_with_nan_returns_nan(padding):
     at = (0, 0) if padding == 0 else (1, 1)  # the window holding x[1, 1]
     assert np.isnan(y[0, 0][at]) and np.isnan(y).sum() == 1
 
+
+@pytest.mark.parametrize("spec, shape", [
+    ({"input": [3], "layers": [{"type": "batchnorm1d"}]}, (1, 3)),
+    ({"input": [3, 1, 1], "layers": [{"type": "batchnorm2d"}]}, (1, 3, 1, 1)),
+])
+def test_batchnorm_refuses_to_train_on_one_value_per_channel(spec, shape):
+    """One value per channel has no variance: PyTorch raises, and so do we (else running_var
+    quietly goes to 0)."""
+    net = engine.build_network(spec)
+    x = np.ones(shape, np.float32)
+    with pytest.raises(ValueError, match="more than one value per channel"):
+        net.forward(x, train=True)
+    assert np.all(net.layers()[0].buffers["running_var"] == 1)
+    net.forward(x)  # evaluation uses the running statistics: one example is fine

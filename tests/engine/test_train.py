@@ -201,3 +201,16 @@ def test_most_confused_examples_point_back_into_the_dataset(strokes, cfg):
         assert item["split"] == "train"
         assert np.array_equal(strokes.x_train[item["dataset_index"]], t.x_val[item["index"]])
         assert strokes.y_train[item["dataset_index"]] == item["true"]
+
+
+@pytest.mark.parametrize("batch_size, max_train, ok", [(1, 40, False), (8, 41, False), (8, 42, True)])
+def test_batch_norm_on_one_value_per_channel_refuses_batches_of_one(strokes, batch_size, max_train, ok):
+    """Refused before the run starts, not at the last batch of the first epoch."""
+    spec = {"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 8},
+                                             {"type": "batchnorm1d"}, {"type": "linear", "out_features": 10}]}
+    config = TrainConfig(batch_size=batch_size, max_train=max_train, validation=0.0)
+    if ok:
+        Trainer(engine.build_network(spec), strokes, config)
+    else:
+        with pytest.raises(DatasetError, match="batch of 1"):
+            Trainer(engine.build_network(spec), strokes, config)
