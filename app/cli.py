@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "rmsprop", "adagrad"])
     t.add_argument("--lr", type=float, default=0.01)
-    t.add_argument("--momentum", type=float, default=0.9)
+    t.add_argument("--momentum", type=float, default=None,
+                   help="for sgd and rmsprop (default: 0.9 for sgd; 0 for rmsprop, as in PyTorch)")
     t.add_argument("--nesterov", action="store_true")
     t.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty")
     t.add_argument("--l1", type=float, default=0.0, help="L1 penalty")

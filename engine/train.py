@@ -40,6 +40,10 @@ from .losses import LOSSES, softmax
 from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
 
+#: Momentum when a run leaves it out, per optimizer: SGD with momentum 0.9 is the playground's
+#: starting point; RMSprop's is PyTorch's default, 0 (it scales each step by its own history).
+MOMENTUM_DEFAULTS = {"sgd": 0.9, "rmsprop": 0.0}
+
 STATUSES = ("created", "running", "paused", "completed", "stopped", "diverged", "failed")
 
 
@@ -51,7 +55,7 @@ class TrainConfig:
     batch_size: int = 64
     optimizer: str = "sgd"
     lr: float = 0.01
-    momentum: float = 0.9
+    momentum: float | None = None  # None: the optimizer's own default (MOMENTUM_DEFAULTS)
     nesterov: bool = False
     beta1: float = 0.9
     beta2: float = 0.999
@@ -83,7 +87,7 @@ class TrainConfig:
         need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}")
         need(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}")
         need(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}")
-        for name in ("lr", "momentum", "beta1", "beta2", "weight_decay", "l1", "gamma", "min_lr", "validation"):
+        for name in ("lr", "beta1", "beta2", "weight_decay", "l1", "gamma", "min_lr", "validation"):
             v = getattr(self, name)
             need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0,
                  f"{name} must be a finite number >= 0, got {v!r}")
@@ -91,7 +95,10 @@ class TrainConfig:
         need(self.max_train is None or (whole(self.max_train) and self.max_train >= 2), "max_train must be at least 2")
         need(whole(self.seed) and 0 <= self.seed < 2**32, "seed must be an integer from 0 to 2**32 - 1")
         need(self.validation < 1, "validation must be a fraction below 1 (0.1 keeps 10% aside)")
-        need(self.momentum < 1 and self.beta1 < 1 and self.beta2 < 1, "momentum, beta1 and beta2 must be below 1")
+        need(self.momentum is None or (isinstance(self.momentum, (int, float)) and not isinstance(self.momentum, bool)
+                                       and 0 <= self.momentum < 1),
+             f"momentum must be a number from 0 to below 1 (or left out), got {self.momentum!r}")
+        need(self.beta1 < 1 and self.beta2 < 1, "beta1 and beta2 must be below 1")
         need(self.holdout is None or (whole(self.holdout) and self.holdout >= 1),
              "holdout must be a positive number of examples")
         need(self.early_stopping is None or (whole(self.early_stopping) and self.early_stopping >= 1),
@@ -112,12 +119,13 @@ class TrainConfig:
 
     def optimizer_options(self) -> dict:
         opts = {"lr": self.lr, "weight_decay": self.weight_decay, "l1": self.l1}
+        momentum = MOMENTUM_DEFAULTS.get(self.optimizer) if self.momentum is None else self.momentum
         if self.optimizer == "sgd":
-            opts.update(momentum=self.momentum, nesterov=self.nesterov)
+            opts.update(momentum=momentum, nesterov=self.nesterov)
         elif self.optimizer == "adam":
             opts.update(beta1=self.beta1, beta2=self.beta2)
         elif self.optimizer == "rmsprop":
-            opts.update(momentum=self.momentum if self.momentum < 1 else 0.0)
+            opts.update(momentum=momentum)
         return opts
 
 

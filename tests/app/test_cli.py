@@ -104,3 +104,13 @@ def test_serve_refuses_a_database_from_a_newer_version_with_what_to_do(tmp_path)
     assert "Traceback" not in out.stderr
     out = cli("serve", "--data-dir", str(tmp_path / "playground.sqlite3"), "--port", "0", check=False)
     assert out.returncode == 2 and "--data-dir" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_train_rmsprop_keeps_its_own_default_momentum(tmp_path):
+    """RMSprop runs without momentum unless asked, as PyTorch's; it does not inherit SGD's 0.9."""
+    for extra, momentum in (((), 0.0), (("--momentum", "0.3"), 0.3)):
+        path = tmp_path / f"rmsprop{momentum}.npz"
+        cli("train", "--preset", "lenet5", "--dataset", "strokes", "--epochs", "1", "--max-train", "100",
+            "--optimizer", "rmsprop", "--lr", "0.001", "--out", str(path), "--json", *extra)
+        _, optimizer, _ = engine.load_checkpoint(path)
+        assert optimizer["config"]["name"] == "rmsprop" and optimizer["config"]["momentum"] == momentum

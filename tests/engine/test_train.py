@@ -203,6 +203,14 @@ def test_most_confused_examples_point_back_into_the_dataset(strokes, cfg):
         assert strokes.y_train[item["dataset_index"]] == item["true"]
 
 
+@pytest.mark.parametrize("optimizer, momentum", [("sgd", 0.9), ("rmsprop", 0.0)])
+def test_each_optimizer_has_its_own_default_momentum(optimizer, momentum):
+    """RMSprop left to its defaults runs without momentum, as PyTorch's; it does not inherit SGD's."""
+    opts = TrainConfig(optimizer=optimizer).optimizer_options()
+    assert opts["momentum"] == momentum
+    assert TrainConfig(optimizer=optimizer, momentum=0.5).optimizer_options()["momentum"] == 0.5
+
+
 @pytest.mark.parametrize("batch_size, max_train, ok", [(1, 40, False), (8, 41, False), (8, 42, True)])
 def test_batch_norm_on_one_value_per_channel_refuses_batches_of_one(strokes, batch_size, max_train, ok):
     """Refused before the run starts, not at the last batch of the first epoch."""
