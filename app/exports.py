@@ -28,15 +28,16 @@ def spec_file(spec: dict, name: str, seed: int) -> dict:
     return {**spec, "name": name, "seed": seed}
 
 
-def export(net: engine.Network, name: str, format: str) -> Exported:
-    """The network `net` (its weights as they are now) in `format`, one of FORMATS."""
+def export(net: engine.Network, name: str, format: str, normalization: dict | None = None) -> Exported:
+    """The network `net` (its weights as they are now) in `format`, one of FORMATS; a PyTorch export
+    with `normalization` ({mean, std} of the dataset it learnt) normalises its input itself."""
     if format == "npz":
         return Exported(to_bytes(net, meta={"name": name}), "application/octet-stream", ".npz")
     if format == "json":
         text = json.dumps(spec_file(net.spec, name, net.seed), indent=2)
         return Exported(text.encode(), "application/json", ".json")
     if format == "pytorch":
-        source, state = engine.to_pytorch(net, title=name)
+        source, state = engine.to_pytorch(net, title=name, **(normalization or {}))
         weights = io.BytesIO()
         np.savez(weights, **state)
         buf = io.BytesIO()

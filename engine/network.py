@@ -115,6 +115,8 @@ class Network:
     def load_state_dict(self, state: dict) -> None:
         """Copy arrays into the network, checking every name and shape first."""
         mine = self.state_dict()
+        # files saved before batch norm counted its steps: those start counting from 0
+        state = {**{k: np.zeros(()) for k in mine if k.endswith(".num_batches_tracked")}, **state}
         missing = sorted(set(mine) - set(state))
         extra = sorted(set(state) - set(mine))
         if missing or extra:

@@ -12,6 +12,10 @@ _HEADER = '''"""{title}: exported from CNN Playground.
 
     model = Net()
     model.load_state_dict({{k: torch.from_numpy(v) for k, v in numpy.load("weights.npz").items()}})
+    probabilities = model(images)          # images : (N, {input}), pixel values / 255
+    loss = nn.CrossEntropyLoss()(model.logits(images), labels)   # to train on
+
+{normalization}
 """
 import torch
 from torch import nn
@@ -43,12 +47,21 @@ class Concat(nn.Module):
 class Net(nn.Module):
     """Input: (N, {input})."""
 
+    # (x - mean) / std per channel, before the first layer
+    mean = torch.tensor({mean}).view(1, -1{view})
+    std = torch.tensor({std}).view(1, -1{view})
+
     def __init__(self):
         super().__init__()
         self.layers = {layers}
+        self.softmax = {softmax}
+
+    def logits(self, x):
+        """The scores before the softmax: what nn.CrossEntropyLoss takes (it applies the softmax itself)."""
+        return self.layers((x - self.mean.to(x)) / self.std.to(x))
 
     def forward(self, x):
-        return self.layers(x)
+        return self.softmax(self.logits(x))
 '''
 
 
@@ -120,12 +133,14 @@ def _sequential(seq, indent: int) -> str:
     lines = []
     for i, layer in enumerate(seq.layers):
         label = f"  # {i}: {layer.path}" + (f" ({_printable(layer.name)})" if layer.name else "")
-        lines.append(f"{pad}{_module(layer, indent + 4)},{label}")
+        frozen = ".requires_grad_(False)" if layer.params and not layer.trainable else ""  # trainable: false
+        lines.append(f"{pad}{_module(layer, indent + 4)}{frozen},{label}")
     return "nn.Sequential(\n" + "\n".join(lines) + f"\n{' ' * indent})"
 
 
 _NAMES = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias",
-          "running_mean": "running_mean", "running_var": "running_var"}
+          "running_mean": "running_mean", "running_var": "running_var",
+          "num_batches_tracked": "num_batches_tracked"}
 
 
 def _state(seq, prefix: str, out: dict) -> None:
@@ -139,16 +154,35 @@ def _state(seq, prefix: str, out: dict) -> None:
                 _state(child, f"{here}.branches.{b}", out)
         else:
             for n, v in list(layer.params.items()) + list(layer.buffers.items()):
-                out[f"{here}.{_NAMES[n]}"] = np.array(v)
-            if layer.type.startswith("batchnorm"):
-                out[f"{here}.num_batches_tracked"] = np.array(0, dtype=np.int64)
+                out[f"{here}.{_NAMES[n]}"] = np.array(v, np.int64 if n == "num_batches_tracked" else v.dtype)
 
 
-def to_pytorch(net: Network, title: str = "Net") -> tuple[str, dict[str, np.ndarray]]:
-    """(Python source defining class Net, state_dict arrays keyed as Net().state_dict())."""
+def to_pytorch(net: Network, title: str = "Net", mean=None, std=None) -> tuple[str, dict[str, np.ndarray]]:
+    """(Python source defining class Net, state_dict arrays keyed as Net().state_dict()).
+
+    Net.logits(x) is the network up to a trailing softmax, Net(x) applies that softmax too: the
+    engine folds a trailing softmax into its loss, and so must a PyTorch user (nn.CrossEntropyLoss
+    on the logits), or the softmax would be applied twice. `mean` and `std`, one per channel, are
+    the normalisation of the data the network was trained on (Dataset.mean, .std); Net applies it,
+    so it takes pixel values / 255 as the playground's datasets give them. Without them Net takes
+    inputs already normalised."""
     title = _printable(title).replace("\\", "\\\\").replace('"', '\\"')  # inside a docstring
-    source = _HEADER.format(title=title, input=", ".join(map(str, net.input_shape)),
-                            layers=_sequential(net.root, 8))
+    channels = net.input_shape[0] if len(net.input_shape) == 3 else 1
+    given = mean is not None and std is not None
+    mean = [float(m) for m in np.broadcast_to(np.asarray(0.0 if mean is None else mean, float), (channels,))]
+    std = [float(s) for s in np.broadcast_to(np.asarray(1.0 if std is None else std, float), (channels,))]
+    if given:
+        normalization = ("Net normalises its input with the training data's mean and std per channel,\n"
+                         f"mean {mean}, std {std}: give it pixel values / 255.")
+    else:
+        normalization = "Net takes inputs as the network's first layer saw them (mean 0, std 1: no normalisation)."
+    top = net.root.layers
+    trunk = net.trunk if net.ends_in_softmax else net.root
+    source = _HEADER.format(title=title, input=", ".join(map(str, net.input_shape)), normalization=normalization,
+                            mean=mean, std=std, view=", 1" * (len(net.input_shape) - 1),
+                            layers=_sequential(trunk, 8),
+                            softmax=f"nn.Softmax(dim=1)  # {len(top) - 1}: {top[-1].path}" if net.ends_in_softmax
+                            else "nn.Identity()  # the network ends without a softmax")
     state: dict[str, np.ndarray] = {}
-    _state(net.root, "layers", state)
+    _state(trunk, "layers", state)
     return source, state

@@ -146,11 +146,25 @@ EXPORTED = {200: {"description": "The file, as an attachment", "content": {
 
 @router.get("/{network_id}/export", response_class=Response, responses={**EXPORTED, **errors(404, 409, 422)})
 def export_network(network_id: str, services: ServicesDep,
-                   format: Literal["npz", "json", "pytorch"] = Query("npz")):
+                   format: Literal["npz", "json", "pytorch"] = Query("npz"),
+                   dataset: str | None = Query(None, max_length=100, description=(
+                       "with format pytorch: the dataset the network was trained on; the exported model then "
+                       "normalises its input with that dataset's mean and std, and takes pixel values / 255"))):
     """Download the network: npz (spec and weights), json (the spec), pytorch (a .zip with model.py,
     weights.npz and network.json); each keeps the network's name and seed."""
     row = services.networks.get(_id(network_id))
+    normalization = {}
+    if format == "pytorch" and dataset is not None:
+        from engine.data import DatasetError
+        try:
+            ds = services.datasets.load(dataset)
+        except DatasetError as e:
+            raise Invalid(f"dataset: {e}") from None
+        if tuple(ds.shape) != tuple(row["spec"]["input"]):
+            raise Invalid(f"dataset: the images of {dataset!r} are {list(ds.shape)} but the network takes "
+                          f"{list(row['spec']['input'])}; give the dataset it was trained on")
+        normalization = {"mean": ds.mean, "std": ds.std}
     entry = services.networks.entry(row["id"])
     with entry.reading() as net:
-        file = exports.export(net, row["name"], format)
+        file = exports.export(net, row["name"], format, normalization)
     return Response(file.data, media_type=file.media_type, headers=attachment(row["name"], file.suffix))

@@ -36,7 +36,8 @@ class _BatchNorm(Layer):
         return {"gamma": (self.c,), "beta": (self.c,)}
 
     def buffer_shapes(self):
-        return {"running_mean": (self.c,), "running_var": (self.c,)}
+        # num_batches_tracked: training steps taken, as PyTorch's buffer (exported with the weights)
+        return {"running_mean": (self.c,), "running_var": (self.c,), "num_batches_tracked": ()}
 
     def param_formula(self):
         return f"2 x {self.c}"
@@ -46,6 +47,7 @@ class _BatchNorm(Layer):
         self.params["beta"] = np.zeros(self.c, dtype)
         self.buffers["running_mean"] = np.zeros(self.c, dtype)
         self.buffers["running_var"] = np.ones(self.c, dtype)
+        self.buffers["num_batches_tracked"] = np.zeros((), dtype)
 
     def _rows(self, x):
         """x : (N, C, ...) -> (C, M) with M = N*H*W: a view when x is channel-major (as a
@@ -96,6 +98,7 @@ class _BatchNorm(Layer):
             rm += mom * mean.astype(rm.dtype)
             rv *= 1 - mom
             rv += mom * (var * (m / max(m - 1, 1))).astype(rv.dtype)  # unbiased, as PyTorch
+            self.buffers["num_batches_tracked"] += 1
         keep = train if record is None else record
         self.cache = (train, xhat, inv) if keep else None
         return self._unrows(y, x.shape)

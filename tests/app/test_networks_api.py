@@ -162,6 +162,19 @@ def test_export_and_import_round_trip(client, lenet):
     assert client.get(f"/api/networks/{nid}/export?format=onnx").status_code == 422
 
 
+def test_pytorch_export_carries_the_datasets_normalization(client, lenet):
+    """With ?dataset= the exported model normalises pixel values / 255 as training did."""
+    nid = lenet["id"]
+    stats = client.get("/api/datasets/strokes/samples?n=1").json()["stats"]
+    z = zipfile.ZipFile(io.BytesIO(client.get(f"/api/networks/{nid}/export?format=pytorch&dataset=strokes").content))
+    source = z.read("model.py").decode()
+    assert f"mean [{stats['mean'][0]}], std [{stats['std'][0]}]" in source
+    plain = zipfile.ZipFile(io.BytesIO(client.get(f"/api/networks/{nid}/export?format=pytorch").content))
+    assert "no normalisation" in plain.read("model.py").decode()
+    r = client.get(f"/api/networks/{nid}/export?format=pytorch&dataset=cifar10-nonexistent")
+    assert r.status_code in (404, 422) and "dataset" in r.text
+
+
 def test_import_rejects_garbage(client):
     r = client.post("/api/networks/import", files={"file": ("x.npz", b"PK\x03\x04 not really")})
     assert r.status_code == 422

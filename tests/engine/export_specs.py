@@ -103,7 +103,8 @@ SPECS = {
 
 
 TORCH_NAMES = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias",
-               "running_mean": "running_mean", "running_var": "running_var"}
+               "running_mean": "running_mean", "running_var": "running_var",
+               "num_batches_tracked": "num_batches_tracked"}
 
 
 def torch_name(key: str) -> str:

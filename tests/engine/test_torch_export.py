@@ -74,7 +74,7 @@ def exported(net: engine.Network):
 
 def torch_logits(model, net):
     """The torch module up to (not including) a trailing softmax, as net.logits."""
-    return model.layers[:-1] if net.ends_in_softmax else model.layers
+    return model.logits
 
 
 def batch(net, n=6, seed=1):
@@ -382,6 +382,62 @@ def test_l1_sgd_by_hand():
     opt = engine.make_optimizer("sgd", net.parameters(), lr=lr, l1=l1)
     opt.step()
     assert not p.value.any()
+
+
+def test_frozen_layers_are_exported_frozen():
+    """trainable: false becomes requires_grad False, so a PyTorch optimizer leaves them too."""
+    spec = {"input": [1, 6, 6], "layers": [
+        {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "trainable": False},
+        {"type": "batchnorm2d", "trainable": False}, {"type": "flatten"},
+        {"type": "linear", "out_features": 3}]}
+    model, _ = exported(engine.build_network(spec))
+    frozen = {k for k, p in model.named_parameters() if not p.requires_grad}
+    assert frozen == {"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"}
+
+
+def test_batchnorm_exports_how_many_batches_it_tracked():
+    net = engine.build_network({"input": [3], "layers": [{"type": "batchnorm1d"}]})
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    for _ in range(3):
+        net.forward(x, train=True)
+    net.forward(x)  # evaluation does not count
+    _, state = engine.to_pytorch(net)
+    assert state["layers.0.num_batches_tracked"].dtype == np.int64
+    assert int(state["layers.0.num_batches_tracked"]) == 3
+    model, _ = exported(net)
+    assert int(model.layers[0].num_batches_tracked) == 3
+
+
+def test_a_trailing_softmax_is_exported_apart_from_the_logits():
+    """Training the export with nn.CrossEntropyLoss must not apply the softmax twice: the
+    logits model is model.logits, model(x) adds the softmax."""
+    net = make_net(SPECS["mlp"]())
+    assert net.ends_in_softmax
+    model, src = exported(net)
+    assert "nn.CrossEntropyLoss()(model.logits(" in src
+    model.eval()
+    assert not any(isinstance(m, torch.nn.Softmax) for m in model.layers.modules())
+    x, _ = batch(net)
+    with torch.no_grad():
+        close(model.logits(t(x)).numpy(), net.logits(x), "logits")
+        close(model(t(x)).numpy(), net.forward(x), "probabilities")
+
+
+def test_the_export_normalises_its_input_as_the_dataset_did():
+    from engine.data import load_dataset
+
+    ds = load_dataset("strokes", n=20, seed=0)
+    net = make_net(engine.PRESETS["lenet5"])
+    src, state = engine.to_pytorch(net, mean=ds.mean, std=ds.std)
+    ns: dict = {}
+    exec(compile(src, "exported_net.py", "exec"), ns)
+    model = ns["Net"]().eval()
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    xb, _ = next(ds.batches(ds.x_train, ds.y_train, 8, np.random.default_rng(0), shuffle=False))
+    pixels = ds.x_train[:8].astype(np.float32) / 255  # what the user feeds: pixel values / 255
+    with torch.no_grad():
+        close(model(t(pixels)).numpy(), net.forward(xb), "outputs from pixels / 255")
+    assert f"mean [{float(ds.mean[0])}]" in src
 
 
 def test_frozen_layers_are_not_updated():
