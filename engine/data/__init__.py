@@ -262,11 +262,7 @@ def _load_path(path: Path, seed: int) -> Dataset:
                                  description=f"IDX files from {path}")
         if test:
             # test-only: everything goes to the test split (e.g. /work/shared/datasets/mnist)
-            xte, yte = read_idx_pair(*test[0])
-            ds = build_dataset(name, xte[:0], yte[:0], xte, yte, class_names or _default_names(yte), kind=kind,
-                               source="file", description=f"test split only, from {path}")
-            ds.meta["test_only"] = True
-            return ds
+            return _test_only(name, *read_idx_pair(*test[0]), class_names, kind, path)
         x, y = read_idx_pair(*train[0])
         return build_dataset(name, x, y, None, None, class_names, kind=kind, source="file", seed=seed,
                              description=f"IDX files from {path} (20% split off as test)")
@@ -279,12 +275,23 @@ def _load_path(path: Path, seed: int) -> Dataset:
                 f"no label file beside {path.name}: put the matching ...-labels-idx1-ubyte[.gz] file in the same folder"
             )
         x, y = read_idx_pair(path, labels)
-        return build_dataset(path.name.split("-images")[0], x, y, None, None, None, source="file", seed=seed,
+        prefix = path.name.split("-images")[0]
+        if is_test_prefix(prefix):  # a test file alone is a test split, as in a folder holding only it
+            return _test_only(prefix, x, y, None, "images", path)
+        return build_dataset(prefix, x, y, None, None, None, source="file", seed=seed,
                              description=f"IDX files {path.name} (20% split off as test)")
     raise DatasetError(
         f"don't know how to load {path.name}: use a .npz file, an IDX image file (*-images-idx3-ubyte[.gz]) "
         "or a folder of IDX files"
     )
+
+
+def _test_only(name, xte, yte, class_names, kind, path) -> Dataset:
+    """Everything in the test split, an empty train split (statistics from the test split)."""
+    ds = build_dataset(name, xte[:0], yte[:0], xte, yte, class_names or _default_names(yte), kind=kind,
+                       source="file", description=f"test split only, from {path}")
+    ds.meta["test_only"] = True
+    return ds
 
 
 def _default_names(y: np.ndarray) -> list[str]:

@@ -117,6 +117,18 @@ def test_load_single_image_file_splits_20_percent(tmp_path):
     assert set(np.unique(ds.y_test)) == {0, 1, 2, 3}  # stratified
 
 
+@pytest.mark.parametrize("prefix", ["t10k", "test"])
+def test_a_test_file_alone_is_a_test_split_as_in_a_folder(tmp_path, prefix):
+    """--dataset .../t10k-images-idx3-ubyte.gz gives what the folder holding only that pair gives:
+    every example in the test split, none split off."""
+    _write_pair(tmp_path, prefix, 30)
+    ds = load_dataset(tmp_path / f"{prefix}-images-idx3-ubyte.gz")
+    folder = load_dataset(tmp_path)
+    assert ds.test_only and len(ds.x_train) == 0 and len(ds.x_test) == 30
+    np.testing.assert_array_equal(ds.x_test, folder.x_test)
+    np.testing.assert_array_equal(ds.mean, folder.mean)
+
+
 def test_load_image_file_without_labels(tmp_path):
     write_idx(tmp_path / "mine-images-idx3-ubyte", np.zeros((3, 4, 4), np.uint8))
     with pytest.raises(DatasetError, match="label file"):
