@@ -138,7 +138,9 @@ def _check_softmax_layer(net, x):
     return [{"key": "softmax W", "max_rel_error": float(rel.max())}]
 
 
-@pytest.mark.parametrize("preset", ["lenet5", "resnet8", "inception_small_28"])
+# the two larger presets take about 20 s together: slow (still run in CI)
+@pytest.mark.parametrize("preset", ["lenet5", pytest.param("resnet8", marks=pytest.mark.slow),
+                                    pytest.param("inception_small_28", marks=pytest.mark.slow)])
 def test_whole_presets_pass_the_gradient_check(preset):
     net = engine.build_network(engine.PRESETS[preset], seed=0)
     # the output layer as its init draws it: started small (network.OUTPUT_GAIN) it makes every
