@@ -7,7 +7,7 @@
     engine.set_threads(2)             # share each step among 2 threads (see parallel.py)
 """
 
-from . import parallel
+from . import fast, parallel
 from .errors import CheckpointError, SpecError, SpecErrors
 from .gradcheck import gradcheck
 from .io import load, load_checkpoint, save
@@ -25,6 +25,6 @@ __all__ = [
     "CheckpointError", "SpecError", "SpecErrors", "gradcheck", "load", "load_checkpoint", "save",
     "REGISTRY", "catalogue", "cross_entropy", "mse", "Network", "Param", "build_network",
     "OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule", "PRESET_INFO", "PRESETS",
-    "format_table", "summarize", "to_pytorch", "parallel", "set_threads", "get_threads",
+    "format_table", "summarize", "to_pytorch", "fast", "parallel", "set_threads", "get_threads",
     "ascend", "fgsm", "layers_to", "loss_gradient", "macs_to", "perturb",
 ]

@@ -137,6 +137,19 @@ def grouped_dot(a: np.ndarray, b: np.ndarray, groups: int) -> np.ndarray:
     return np.matmul(a3, b3)
 
 
+# dL/dW = cols @ delta^T. With few rows (C*kh*kw up to SMALL_DW_ROWS: a first layer on one
+# channel, a 1x1 shortcut) BLAS runs np.dot(cols, delta.T) fast as it is; with more rows, a
+# contiguous copy of delta^T first pays for itself (see grouped_dot).
+SMALL_DW_ROWS = 32
+
+
+def weight_gradient(cols: np.ndarray, d2: np.ndarray, groups: int) -> np.ndarray:
+    """cols : (C*kh*kw, M), d2 : (F, M) (delta) -> (G, C/G*kh*kw, F/G), chosen by shape."""
+    if groups == 1 and cols.shape[0] <= SMALL_DW_ROWS:
+        return np.dot(cols, d2.T)[None]
+    return grouped_dot(cols, np.ascontiguousarray(d2.T), groups)
+
+
 def im2col(x: np.ndarray, k: tuple, s: tuple, p, d: tuple = (1, 1), out: np.ndarray | None = None,
            xpad: np.ndarray | None = None,
            windows: tuple | None = None) -> tuple[np.ndarray, int, int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import parallel
 from .base import Layer
 from .fields import Field
 
@@ -20,26 +19,23 @@ class _Elementwise(Layer):
         return dy * self.df(x, y)
 
 
-class ReLU(_Elementwise):
+class ReLU(Layer):
     type = "relu"
     summary_doc = "max(0, x)"
 
     def forward(self, x, train=False, record=None):
-        """x : (N, ...) -> max(0, x), same shape and memory layout; keeps only y (y > 0 iff x > 0).
-        Large arrays are shared among threads by blocks of axis 1 (channels or features)."""
-        y = np.empty_like(x)
-        parallel.split(lambda a, b: self.apply(x[:, a:b], y[:, a:b]), x.shape[1], x.size)
+        """x : (N, ...) -> y = max(0, x), same shape; keeps only y (y > 0 exactly where x > 0)."""
+        y = np.maximum(x, 0)
         self.cache = y if (train if record is None else record) else None
         return y
 
     def backward(self, dy):
+        """dy -> dx = dy where the input was positive, else 0."""
         y = self._saved(dy)
-        dx = np.empty_like(dy)
-        parallel.split(lambda a, b: self.pass_gradient(dy[:, a:b], y[:, a:b], dx[:, a:b]),
-                       dy.shape[1], 2 * dy.size)
-        return dx
+        return dy * (y > 0)
 
-    # The two halves on their own, for a layer that fuses this one (see Layer.fuses).
+    # The two halves on their own, in place, for the fast path (engine/fast/relu.py, and the
+    # conv2d + relu it fuses).
     @staticmethod
     def apply(x, out):
         """out = max(0, x)."""
@@ -49,12 +45,6 @@ class ReLU(_Elementwise):
     def pass_gradient(dy, y, out):
         """out = dL/dx from dL/dy and the output y: the gradient passes where y > 0."""
         return np.multiply(dy, y > 0, out=out)
-
-    def f(self, x):
-        return np.maximum(x, 0)
-
-    def df(self, x, y):
-        return x > 0
 
 
 class LeakyReLU(_Elementwise):

@@ -97,12 +97,6 @@ class Layer:
             raise ValueError(f"{self.path} ({self.type}): gradient has shape {dy.shape}, expected {expect}")
         return self.cache
 
-    # ---- fusion -------------------------------------------------------------
-    def fuses(self, nxt: "Layer") -> bool:
-        """Whether this layer can do `nxt`'s work too, while its own output is still in
-        the cache: forward(x, ..., then=nxt) and backward(dy, gate=nxt) (see Sequence)."""
-        return False
-
     def _check_grads(self):
         for k, g in self.grads.items():
             assert g.shape == self.params[k].shape, (self.path, k, g.shape, self.params[k].shape)

@@ -15,49 +15,46 @@ from .fields import Field
 
 
 class Sequence:
-    """Layers applied one after another; not a spec type of its own."""
+    """Layers applied one after another; not a spec type of its own.
+
+    It runs them through the fast path (engine/fast): the steps fusion.plan makes of its
+    layers, built once and kept (they keep their work arrays between training steps)."""
 
     def __init__(self, layers: list[Layer], in_shape: tuple):
         self.layers = layers
         self.in_shape = tuple(in_shape)
         self.out_shape = layers[-1].out_shape if layers else self.in_shape
-        self._fused: set[int] = set()  # indices of layers that ran the next one too, last forward
+        self._plans: dict[tuple, list] = {}  # (fused, fast) -> steps
+        self.steps: list = []  # the steps of the last forward, which backward runs back
+
+    def plan(self, fuse: bool) -> list:
+        from .. import fast
+        key = (fuse, fast.is_on())
+        if key not in self._plans:
+            self._plans[key] = fast.plan(self.layers, fuse)
+        return self._plans[key]
 
     def forward(self, x, train=False, record=None, taps=None):
-        """Layer by layer. Where a layer fuses the next one (a conv2d and its relu) and no
-        taps are asked for, the pair runs as one: the same numbers, fewer trips to memory."""
-        self._fused = set()
-        layers, i = self.layers, 0
-        while i < len(layers):
-            layer = layers[i]
-            nxt = layers[i + 1] if i + 1 < len(layers) else None
-            if isinstance(layer, Block):
-                x = layer.forward(x, train, record, taps=taps)
-            elif taps is None and nxt is not None and layer.fuses(nxt):
-                x = layer.forward(x, train, record, then=nxt)
-                self._fused.add(i)
-                i += 1
+        """Step by step. Pairs that fuse (a conv2d and its relu) run as one step unless taps
+        are asked for: the same numbers, fewer trips to memory."""
+        self.steps = self.plan(fuse=taps is None)
+        for step in self.steps:
+            if isinstance(step, Block):
+                x = step.forward(x, train, record, taps=taps)
             else:
-                x = layer.forward(x, train, record)
+                x = step.forward(x, train, record)
             if taps is not None:
-                taps[layer.path] = x
-            i += 1
+                taps[step.path] = x
         return x
 
     def backward(self, dy, taps=None):
-        i = len(self.layers) - 1
-        while i >= 0:
-            layer = self.layers[i]
+        for step in reversed(self.steps or self.plan(fuse=True)):  # never run: backward says so
             if taps is not None:
-                taps[layer.path] = dy
-            if taps is None and i - 1 in self._fused:  # the pair fused in forward, fused again
-                dy = self.layers[i - 1].backward(dy, gate=layer)
-                i -= 1
-            elif isinstance(layer, Block):
-                dy = layer.backward(dy, taps=taps)
-            else:
-                dy = layer.backward(dy)
-            i -= 1
+                taps[step.path] = dy
+            if isinstance(step, Layer):  # a layer as it is written (a block passes taps on)
+                dy = step.backward(dy, taps=taps) if isinstance(step, Block) else step.backward(dy)
+            else:  # a fast step: a fused one records its inner layers' gradients in taps
+                dy = step.backward(dy, taps)
         return dy  # None when the first layer was told no one needs dL/dx
 
     def walk(self):

@@ -13,18 +13,11 @@ Backward, with delta = dL/dy:
     dL/dW = X convolved with delta (for each (c,i,j), the sum over windows)
     dL/dX = delta, dilated by the stride and fully padded, convolved with W
             rotated 180 degrees (and dilated by d).
-Both are computed through im2col as matrix products, one per group; tests check them
-against those definitions written out as plain loops (tests/engine/reference.py).
-
-Memory layout: the product W @ cols comes out as (F, N*Ho*Wo), i.e. the
-output is channel-major and is returned as a transposed view (see
-kernels.py); nothing is transposed back and forth between layers.
-
-The batch is worked through in chunks of a few images (kernels.batch_chunks),
-shared among threads when engine.set_threads asks for more than one (see
-parallel.py). While recording for a training step the work arrays are kept
-and reused from one step to the next (self._scratch, one set per thread), so
-large arrays are not re-allocated.
+Both are computed through im2col as matrix products, one per group of channels: this
+file writes them as the lecture does, the whole batch at once; tests check them against those
+definitions written out as plain loops (tests/engine/reference.py). A network runs the same
+computation through engine/fast/conv.py (chunks of the batch that stay in the cache, shared
+among threads, kernels chosen by shape, a following ReLU fused in), tested to agree with this.
 """
 
 from __future__ import annotations
@@ -33,7 +26,7 @@ import math
 
 import numpy as np
 
-from .. import kernels, parallel
+from .. import kernels
 from ..errors import SpecError
 from ..init import init_weight
 from .base import Layer
@@ -108,7 +101,6 @@ class Conv2D(Layer):
         self.p = (self.pads[0][0], self.pads[1][0])
         ho, wo = window_out(self, (h, w), self.k, self.s, self.pads, self.d)
         self.out_shape = (self.f, ho, wo)
-        self._scratch: dict = {}  # work arrays reused between training steps: thread slot -> {name: array}
 
     def _padding(self, pad) -> tuple:
         if pad == "valid":
@@ -158,128 +150,51 @@ class Conv2D(Layer):
         if self.cfg["bias"]:
             self.params["b"] = np.zeros(self.f, dtype)
 
-    def _col_bytes(self, itemsize=4):
+    def col_bytes(self, itemsize=4):
         """Bytes of im2col columns per image."""
         (kh, kw), (_, ho, wo) = self.k, self.out_shape
         return self.in_shape[0] * kh * kw * ho * wo * itemsize
-
-    def _store(self, slot):
-        """The work arrays of one thread slot."""
-        return self._scratch.setdefault(slot, {})
-
-    def _cols(self, x, n0, n1, nb, store, name="cols"):
-        """im2col of images n0:n1 of x : (N, C, H, W) -> (C*kh*kw, m*Ho*Wo), m = n1 - n0,
-        in work arrays sized for nb images (kept in `store` under `name` when it is given)."""
-        (kh, kw), ((pt, pb), (pl, pr)) = self.k, self.pads
-        (_, ho, wo), (c, h, w) = self.out_shape, self.in_shape
-        m = n1 - n0
-        xpad = kernels.buffer(store, "xpad", (c, nb, pt + h + pb, pl + w + pr), x.dtype, zero=True)
-        out = kernels.buffer(store, name, (c * kh * kw, nb * ho * wo), x.dtype)[:, :m * ho * wo]
-        return kernels.im2col(x[n0:n1], self.k, self.s, self.pads, self.d,
-                              out.reshape(c, kh, kw, m, ho, wo), xpad[:, :m])[0]
 
     def _groups(self, a):
         """(rows, ...) -> (G, rows/G, ...): the blocks of one group of channels each."""
         return a.reshape((self.g, -1) + a.shape[1:])
 
-    def fuses(self, nxt):
-        return nxt.type == "relu"
+    def forward(self, x, train=False, record=None):
+        """x : (N, C, H, W) -> y : (N, F, Ho, Wo).
 
-    def forward(self, x, train=False, record=None, then=None):
-        """x : (N, C, H, W) -> y : (N, F, Ho, Wo), a view of a channel-major (F, N, Ho, Wo) array.
-
-        Chunk by chunk: the chunk's columns are built and multiplied while they
-        are still in the cache (one product per group of channels). They are kept
-        for backward when the whole batch's columns are small (kernels.KEEP_BYTES);
-        otherwise backward builds them again. With then=relu (the next layer, see
-        fuses), each chunk also goes through the ReLU while it is in the cache, and y
-        is the ReLU's output, recorded as that layer's own forward would.
+        cols = im2col(x) : (C*kh*kw, N*Ho*Wo), one column per window;
+        y = W : (F, C*kh*kw) @ cols + b : (F, N*Ho*Wo), one product per group of channels.
         """
-        keep = train if record is None else record
-        w3 = self._groups(self.params["W"].reshape(self.f, -1))  # (G, F/G, C/G*kh*kw)
-        b = self.params.get("b")
         n = x.shape[0]
-        y = np.empty((self.f, n) + self.out_shape[1:], x.dtype)
-        per_image = self._col_bytes(x.dtype.itemsize)
-        nb, runs = kernels.batch_chunks(n, per_image)
-        keep_cols = keep and n * per_image <= kernels.KEEP_BYTES
-        kept = [None] * len(runs)
+        _, ho, wo = self.out_shape
+        cols, _, _ = kernels.im2col(x, self.k, self.s, self.pads, self.d)   # (C*kh*kw, N*Ho*Wo)
+        W = self._groups(self.params["W"].reshape(self.f, -1))              # (G, F/G, C/G*kh*kw)
+        y = np.matmul(W, self._groups(cols)).reshape(self.f, n, ho, wo)     # (F, N, Ho, Wo)
+        if "b" in self.params:
+            y += self.params["b"][:, None, None, None]
+        self.cache = (x.shape, cols) if (train if record is None else record) else None
+        return y.transpose(1, 0, 2, 3)                                      # (N, F, Ho, Wo)
 
-        def work(slot, pieces):
-            store = self._store(slot) if keep else None
-            for i in pieces:
-                n0, n1 = runs[i]
-                yc = y[:, n0:n1]
-                cols = self._cols(x, n0, n1, nb, store, f"kept{i}" if keep_cols else "cols")
-                # (G, F/G, m*Ho*Wo) = (G, F/G, C/G*kh*kw) @ (G, C/G*kh*kw, m*Ho*Wo)
-                out = self._groups(yc.reshape(self.f, -1))
-                kernels.grouped_matmul(w3, self._groups(cols), out=out)
-                if b is not None:
-                    yc += b[:, None, None, None]
-                if then is not None:
-                    then.apply(yc, yc)
-                kept[i] = cols if keep_cols else None
+    def backward(self, dy):
+        """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW : (F, C/G, kh, kw) and db : (F,).
 
-        parallel.run(work, len(runs))
-        self.cache = (x, kept if keep_cols else None) if keep else None
-        y = y.transpose(1, 0, 2, 3)
-        if then is not None:
-            then.cache = y if keep else None
-        return y
-
-    def backward(self, dy, gate=None):
-        """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW, db. With gate=relu (the
-        next layer, fused in forward), dy is the gradient at the ReLU's output, and
-        each chunk of it goes through the ReLU's backward while it is in the cache.
-
-        Per chunk and group of channels: dL/dW += delta @ cols^T, and
-        dL/dX = col2im(W^T delta), each column's gradient going back to the inputs it
-        read; dL/db += the sums of delta. The chunks' parts of dL/dW and dL/db are
-        added in chunk order, whichever thread computed them.
+        With delta = dy as (F, N*Ho*Wo):  dW = delta @ cols^T,  db = the sums of delta,
+        dcols = W^T @ delta, and dx = col2im(dcols): each column's gradient goes back to the
+        inputs its window read, overlaps summed.
         """
-        x, kept = self._saved(dy)
+        x_shape, cols = self._saved(dy)
         W = self.params["W"]
-        n, c, h, w = x.shape
-        wt = self._groups(W.reshape(self.f, -1)).transpose(0, 2, 1)  # (G, C/G*kh*kw, F/G)
-        dyt = kernels.channel_major(dy)  # (F, N, Ho, Wo)
-        relu_out = kernels.channel_major(gate._saved(dy)) if gate is not None else None  # (F, N, Ho, Wo)
-        want_dx = self.needs_input_grad
-        dxt = np.empty((c, n, h, w), dy.dtype) if want_dx else None  # (C, N, H, W)
-        nb, runs = kernels.batch_chunks(n, self._col_bytes(x.dtype.itemsize))
-        parts = [None] * len(runs)
-        bias_parts = [None] * len(runs)
-        want_db = "b" in self.params
-
-        def work(slot, pieces):
-            store = self._store(slot)
-            for i in pieces:
-                n0, n1 = runs[i]
-                d = dyt[:, n0:n1]  # (F, m, Ho, Wo)
-                if relu_out is not None:  # the fused ReLU's backward, on this chunk
-                    gated = kernels.buffer(store, "gated", (self.f, nb) + self.out_shape[1:], dy.dtype)
-                    d = gate.pass_gradient(d, relu_out[:, n0:n1], gated[:, :n1 - n0])
-                cols = self._cols(x, n0, n1, nb, store) if kept is None else kept[i]
-                d2 = d.reshape(self.f, -1)  # (F, m*Ho*Wo), in this order whatever dy's layout
-                parts[i] = kernels.grouped_dot(cols, np.ascontiguousarray(d2.T), self.g)
-                if want_db:  # while this chunk of delta is in the cache
-                    bias_parts[i] = d2.sum(axis=1)
-                if not want_dx:
-                    continue
-                if self.s == (1, 1):
-                    dxt[:, n0:n1] = kernels.col2im_flat(wt, d, x.shape, self.k, self.pads, self.d,
-                                                        store, nb)
-                else:
-                    dcols = kernels.grouped_matmul(wt, self._groups(d2))  # (G, C/G*kh*kw, m*Ho*Wo)
-                    dcols = dcols.reshape(c * self.k[0] * self.k[1], -1)
-                    dxt[:, n0:n1] = kernels.channel_major(kernels.col2im(
-                        dcols, (n1 - n0, c, h, w), self.k, self.s, self.pads, self.d))
-
-        parallel.run(work, len(runs))
-        # (G, C/G*kh*kw, F/G) -> (G, F/G, C/G*kh*kw) = W's layout
-        self.grads["W"] = np.ascontiguousarray(in_order(parts).transpose(0, 2, 1)).reshape(W.shape)
-        if want_db:
-            self.grads["b"] = in_order(bias_parts)
-        return dxt.transpose(1, 0, 2, 3) if want_dx else None
+        delta = dy.transpose(1, 0, 2, 3).reshape(self.f, -1)                # (F, N*Ho*Wo)
+        d3 = self._groups(delta)                                            # (G, F/G, N*Ho*Wo)
+        c3 = self._groups(cols)                                             # (G, C/G*kh*kw, N*Ho*Wo)
+        self.grads["W"] = np.matmul(d3, c3.transpose(0, 2, 1)).reshape(W.shape)
+        if "b" in self.params:
+            self.grads["b"] = delta.sum(axis=1)
+        if not self.needs_input_grad:  # the network's first layer in training: nobody needs dL/dx
+            return None
+        W3 = self._groups(W.reshape(self.f, -1))                            # (G, F/G, C/G*kh*kw)
+        dcols = np.matmul(W3.transpose(0, 2, 1), d3).reshape(cols.shape)    # (C*kh*kw, N*Ho*Wo)
+        return kernels.col2im(dcols, x_shape, self.k, self.s, self.pads, self.d)
 
 
 def in_order(parts):

@@ -1,13 +1,17 @@
 """Batch normalization: normalize each channel by the batch's statistics in
 training (keeping running averages), and by those running averages when
 testing. gamma and beta then rescale and shift, so the layer can undo the
-normalization if that serves the loss."""
+normalization if that serves the loss.
+
+Written as the lecture does; a network runs the same numbers through engine/fast/norm.py
+(one pass per channel block over (C, M) rows, shared among threads)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .. import kernels, parallel
 from ..errors import SpecError
 from .base import Layer
 from .fields import Field
@@ -49,88 +53,62 @@ class _BatchNorm(Layer):
         self.buffers["running_var"] = np.ones(self.c, dtype)
         self.buffers["num_batches_tracked"] = np.zeros((), dtype)
 
-    def _rows(self, x):
-        """x : (N, C, ...) -> (C, M) with M = N*H*W: a view when x is channel-major (as a
-        conv's output is) or 2-D, else a copy."""
-        return x.T if self.ndim == 1 else kernels.as_rows(x)
-
-    def _unrows(self, r, shape):
-        """(C, M) -> (N, C, ...), the inverse of _rows (a view)."""
-        if self.ndim == 1:
-            return r.T
-        n, c, h, w = shape
-        return r.reshape(c, n, h, w).transpose(1, 0, 2, 3)
-
-    def forward(self, x, train=False, record=None):
-        """x : (N, C, ...) -> same shape; statistics per channel over the batch and positions.
-        Large inputs are shared among threads by blocks of channels."""
-        eps = self.cfg["eps"]
-        xr = self._rows(x)  # (C, M)
-        c, m = xr.shape
-        if train and m < 2:
+    def _check_batch(self, x):
+        """One value per channel has no variance: refused in training, as PyTorch does."""
+        if math.prod(x.shape) // self.c < 2:
             raise ValueError(
                 f"{self.path} ({self.type}): training needs more than one value per channel to have a "
                 f"variance, got input of shape {x.shape}; use a batch of at least 2 examples")
-        gamma, beta = self.params["gamma"].astype(x.dtype), self.params["beta"].astype(x.dtype)
+
+    def update_running(self, mean, var, m):
+        """running = (1 - momentum) running + momentum * batch statistic; the variance unbiased
+        (m / (m - 1), m values per channel), as PyTorch."""
+        mom = self.cfg["momentum"]
+        rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+        rm *= 1 - mom
+        rm += mom * mean.astype(rm.dtype)
+        rv *= 1 - mom
+        rv += mom * (var * (m / max(m - 1, 1))).astype(rv.dtype)
+        self.buffers["num_batches_tracked"] += 1
+
+    def _shaped(self, v):
+        """(C,) -> broadcastable against x : (N, C, ...)."""
+        return v.reshape((1, self.c) + (1,) * (self.ndim - 1))
+
+    def forward(self, x, train=False, record=None):
+        """x : (N, C, ...) -> y, same shape: per channel, over the batch (and positions),
+        xhat = (x - mean) / sqrt(var + eps);  y = gamma * xhat + beta.
+        Training uses the batch's mean and variance and updates the running ones; evaluation
+        uses the running ones."""
         if train:
-            mean, var = np.empty(c, x.dtype), np.empty(c, x.dtype)
+            self._check_batch(x)
+            mean, var = x.mean(axis=self.axes), x.var(axis=self.axes)          # (C,) each
+            self.update_running(mean, var, x.size // self.c)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
-        inv = np.empty(c, x.dtype)
-        xhat, y = np.empty((c, m), x.dtype), np.empty((c, m), x.dtype)
-
-        def block(a, b):
-            if train:
-                mean[a:b] = xr[a:b].mean(axis=1)
-            xh = np.subtract(xr[a:b], mean[a:b, None].astype(x.dtype, copy=False), out=xhat[a:b])
-            if train:  # y's block holds the squares for a moment: no temporary array
-                var[a:b] = np.square(xh, out=y[a:b]).mean(axis=1)
-            inv[a:b] = 1.0 / np.sqrt(var[a:b] + eps)
-            xh *= inv[a:b, None]
-            np.multiply(xh, gamma[a:b, None], out=y[a:b])
-            y[a:b] += beta[a:b, None]
-
-        parallel.split(block, c, 6 * xr.size)
-        if train:
-            mom = self.cfg["momentum"]
-            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
-            rm *= 1 - mom
-            rm += mom * mean.astype(rm.dtype)
-            rv *= 1 - mom
-            rv += mom * (var * (m / max(m - 1, 1))).astype(rv.dtype)  # unbiased, as PyTorch
-            self.buffers["num_batches_tracked"] += 1
-        keep = train if record is None else record
-        self.cache = (train, xhat, inv) if keep else None
-        return self._unrows(y, x.shape)
+        inv = (1.0 / np.sqrt(var + self.cfg["eps"])).astype(x.dtype)            # (C,): 1 / sigma
+        xhat = (x - self._shaped(mean).astype(x.dtype)) * self._shaped(inv)
+        y = self._shaped(self.params["gamma"].astype(x.dtype)) * xhat + self._shaped(
+            self.params["beta"].astype(x.dtype))
+        self.cache = (train, xhat, inv) if (train if record is None else record) else None
+        return y
 
     def backward(self, dy):
-        """dy : (N, C, ...) -> dx, same shape; fills dgamma, dbeta."""
+        """dy : (N, C, ...) -> dx, same shape; fills dgamma, dbeta : (C,).
+
+        dgamma = sum(dy * xhat), dbeta = sum(dy). In training the mean and variance depend
+        on every x of the channel (m of them), which gives
+            dx = gamma / sigma * (dy - mean(dy) - xhat * mean(dy * xhat));
+        in evaluation they are constants: dx = gamma / sigma * dy."""
         batch_stats, xhat, inv = self._saved(dy)
         gamma = self.params["gamma"]
-        dyr = self._rows(dy)  # (C, M)
-        c, m = dyr.shape
-        dgamma, dbeta = np.empty(c, dy.dtype), np.empty(c, dy.dtype)
-        scale = gamma.astype(dy.dtype) * inv  # dL/dx = gamma/sigma * dL/dxhat-ish
-        dx = np.empty((c, m), dy.dtype)
-
-        def block(a, b):
-            d = dyr[a:b]
-            dgamma[a:b] = np.multiply(d, xhat[a:b], out=dx[a:b]).sum(axis=1)  # dx's block as scratch
-            dbeta[a:b] = d.sum(axis=1)
-            if not batch_stats:
-                np.multiply(d, scale[a:b, None], out=dx[a:b])
-                return
-            # mean and variance depend on every x of the channel:
-            # dx = gamma/sigma * (dy - mean(dy) - xhat * mean(dy * xhat))
-            out = np.multiply(xhat[a:b], (dgamma[a:b] / m)[:, None], out=dx[a:b])
-            np.subtract(d, out, out=out)
-            out -= (dbeta[a:b] / m)[:, None]
-            out *= scale[a:b, None]
-
-        parallel.split(block, c, 6 * dyr.size)
-        self.grads["gamma"] = dgamma.astype(gamma.dtype)
-        self.grads["beta"] = dbeta.astype(gamma.dtype)
-        return self._unrows(dx, dy.shape)
+        dgamma, dbeta = (dy * xhat).sum(axis=self.axes), dy.sum(axis=self.axes)
+        self.grads["gamma"], self.grads["beta"] = dgamma.astype(gamma.dtype), dbeta.astype(gamma.dtype)
+        scale = self._shaped(gamma.astype(dy.dtype) * inv)
+        if not batch_stats:
+            return scale * dy
+        m = dy.size // self.c
+        return scale * (dy - self._shaped(dbeta / m) - xhat * self._shaped(dgamma / m))
 
 
 class BatchNorm2D(_BatchNorm):

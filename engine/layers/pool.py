@@ -1,10 +1,12 @@
-"""Pooling: max routes the gradient to each window's arg-max, average spreads it evenly."""
+"""Pooling: max routes the gradient to each window's arg-max, average spreads it evenly.
+
+Written as the lecture does, on a view of every window; a network runs the same numbers
+through engine/fast/pool.py (one strided pass per window offset, shared among threads)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels, parallel
 from ..errors import SpecError
 from .base import Layer
 from .fields import Field
@@ -36,18 +38,16 @@ class _Pool2D(Layer):
     def window(self):
         return self.k, self.s, self.p
 
-    def _tiles(self, shape):
-        """Windows that do not overlap and cover every input: each input gets exactly one gradient."""
-        (kh, kw), (ph, pw), (_, ho, wo) = self.k, self.p, self.out_shape
-        return (self.s == self.k and ph == pw == 0 and shape[2] == ho * kh and shape[3] == wo * kw)
+    def _pad(self, x, value=0.0):
+        """x : (N, C, H, W) -> (N, C, H + 2ph, W + 2pw), the border filled with `value`."""
+        (ph, pw) = self.p
+        return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
-    def _empty(self, like, shape, zero):
-        """An (N, C, H, W) array laid out like `like` (channel-major when it is), zeroed if asked."""
-        n, c, h, w = shape
-        make = np.zeros if zero else np.empty
-        if like.transpose(1, 0, 2, 3).flags.c_contiguous and not like.flags.c_contiguous:
-            return make((c, n, h, w), like.dtype).transpose(1, 0, 2, 3)
-        return make(shape, like.dtype)
+    def _windows(self, xp):
+        """xp : (N, C, Hp, Wp) -> (N, C, Ho, Wo, kh, kw): the values each window sees (a view)."""
+        (sh, sw), (_, ho, wo) = self.s, self.out_shape
+        every = np.lib.stride_tricks.sliding_window_view(xp, self.k, axis=(2, 3))  # at every position
+        return every[:, :, :sh * (ho - 1) + 1:sh, :sw * (wo - 1) + 1:sw]          # every S-th one
 
 
 class MaxPool2D(_Pool2D):
@@ -55,50 +55,28 @@ class MaxPool2D(_Pool2D):
     summary_doc = "keeps the largest value of each window"
 
     def forward(self, x, train=False, record=None):
-        """x : (N, C, H, W) -> (N, C, Ho, Wo), laid out like x; large inputs are shared
-        among threads by blocks of channels."""
+        """x : (N, C, H, W) -> y : (N, C, Ho, Wo), the largest value of each window; padding is
+        -inf, so it never wins. A NaN in a window wins, as in PyTorch: a diverging run shows it."""
         n, c, _, _ = x.shape
-        _, ho, wo = self.out_shape
-        xp = kernels.pad(x, *self.p, value=-np.inf)
-        y = self._empty(x, (n, c, ho, wo), zero=False)
-
-        def block(a, b):
-            yb = y[:, a:b]
-            for k, (_, _, view) in enumerate(kernels.windows(xp[:, a:b], self.k, self.s, ho, wo)):
-                # maximum, not fmax: a NaN in the window wins, as in PyTorch, so a
-                # diverging run shows its NaN instead of the max of the rest
-                np.maximum(yb if k else -np.inf, view, out=yb)
-
-        parallel.split(block, c, xp.size)
-        self.cache = (x.shape, xp, y) if (train if record is None else record) else None
+        (kh, kw), (_, ho, wo) = self.k, self.out_shape
+        seen = self._windows(self._pad(x, -np.inf)).reshape(n, c, ho, wo, kh * kw)
+        arg = seen.argmax(axis=-1)        # (N, C, Ho, Wo): where in its window each maximum is
+        y = np.take_along_axis(seen, arg[..., None], axis=-1)[..., 0]
+        self.cache = (x.shape, arg) if (train if record is None else record) else None
         return y
 
     def backward(self, dy):
-        """dy : (N, C, Ho, Wo) -> dx : (N, C, H, W); each window's gradient goes to the
-        first position (in row-major window order, as PyTorch) holding its maximum."""
-        x_shape, xp, y = self._saved(dy)
-        (ph, pw), (_, ho, wo) = self.p, self.out_shape
-        _, c, h, w = x_shape
-        tiles = self._tiles(x_shape)
-        dxp = self._empty(dy, xp.shape, zero=not tiles)
-
-        def block(a, b):
-            taken = None  # windows whose maximum an earlier offset already took
-            d, yb = dy[:, a:b], y[:, a:b]
-            for (_, _, xv), (_, _, dv) in zip(kernels.windows(xp[:, a:b], self.k, self.s, ho, wo),
-                                              kernels.windows(dxp[:, a:b], self.k, self.s, ho, wo)):
-                hit = xv == yb
-                if taken is None:
-                    taken = hit.copy()
-                else:
-                    np.greater(hit, taken, out=hit)  # hit and not taken
-                    taken |= hit
-                if tiles:  # every input is in exactly one window: assign, no accumulation
-                    np.multiply(d, hit, out=dv)
-                else:
-                    dv += d * hit
-
-        parallel.split(block, c, 4 * xp.size)
+        """dy : (N, C, Ho, Wo) -> dx : (N, C, H, W): each window's gradient goes to the one input
+        that was its maximum (the first, in row-major window order, as PyTorch); the others get 0."""
+        x_shape, arg = self._saved(dy)
+        n, c, h, w = x_shape
+        (ph, pw), (sh, sw), (_, kw), (_, ho, wo) = self.p, self.s, self.k, self.out_shape
+        i, j = np.divmod(arg, kw)                                   # the maximum's offset in its window
+        rows = np.arange(ho)[:, None] * sh + i                      # (N, C, Ho, Wo): its row in xp
+        cols = np.arange(wo)[None, :] * sw + j                      # and its column
+        dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dy.dtype)
+        image, channel = np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None]
+        np.add.at(dxp, (image, channel, rows, cols), dy)            # windows may overlap: add
         return dxp[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -107,44 +85,20 @@ class AvgPool2D(_Pool2D):
     summary_doc = "averages each window (padding counts as zeros, as in PyTorch)"
 
     def forward(self, x, train=False, record=None):
-        """x : (N, C, H, W) -> (N, C, Ho, Wo), laid out like x."""
-        n, c, _, _ = x.shape
-        _, ho, wo = self.out_shape
-        kh, kw = self.k
+        """x : (N, C, H, W) -> y : (N, C, Ho, Wo), the mean of each window (padding counts)."""
         self.cache = (x.shape,) if (train if record is None else record) else None
-        xp = kernels.pad(x, *self.p)
-        y = self._empty(x, (n, c, ho, wo), zero=False)
-
-        def block(a, b):
-            yb = y[:, a:b]
-            for k, (_, _, view) in enumerate(kernels.windows(xp[:, a:b], self.k, self.s, ho, wo)):
-                if k:
-                    yb += view
-                else:
-                    yb[...] = view
-            yb /= kh * kw
-
-        parallel.split(block, c, xp.size)
-        return y
+        return self._windows(self._pad(x)).mean(axis=(-2, -1), dtype=x.dtype)
 
     def backward(self, dy):
-        """dy : (N, C, Ho, Wo) -> dx : (N, C, H, W), 1/(kh*kw) of each window's gradient to each input."""
+        """dy : (N, C, Ho, Wo) -> dx : (N, C, H, W): each input gets 1/(kh*kw) of the gradient of
+        every window it is in."""
         (x_shape,) = self._saved(dy)
         n, c, h, w = x_shape
-        (kh, kw), (ph, pw), (_, ho, wo) = self.k, self.p, self.out_shape
-        share = dy / (kh * kw)
-        tiles = self._tiles(x_shape)
-        dxp = self._empty(dy, (n, c, h + 2 * ph, w + 2 * pw), zero=not tiles)
-
-        def block(a, b):
-            sb = share[:, a:b]
-            for _, _, view in kernels.windows(dxp[:, a:b], self.k, self.s, ho, wo):
-                if tiles:
-                    view[...] = sb
-                else:
-                    view += sb
-
-        parallel.split(block, c, dxp.size)
+        (kh, kw), (sh, sw), (ph, pw), (_, ho, wo) = self.k, self.s, self.p, self.out_shape
+        dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dy.dtype)
+        for i in range(kh):             # window offset (i, j): one strided slice of the input
+            for j in range(kw):
+                dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += dy / (kh * kw)
         return dxp[:, :, ph:ph + h, pw:pw + w]
 
 

@@ -1,6 +1,6 @@
 """Work shared among threads (engine/parallel.py).
 
-Conv2D over a batch split into chunks agrees with the plain-loop reference,
+conv2d's fast step over a batch split into chunks agrees with the plain-loop reference,
 forward and backward, including a last chunk shorter than the others; with the
 columns kept from forward or built again in backward; in one thread or shared
 among several. Every layer that splits its work by channels gives bit-identical
@@ -11,6 +11,7 @@ import pytest
 
 import engine
 from engine import kernels, parallel
+from engine.fast import FastConv2D
 
 from . import reference as R
 from .export_specs import conv_family_spec
@@ -38,17 +39,18 @@ def test_chunked_conv_matches_reference(monkeypatch, threads, k, s, p, n_threads
                                              "stride": s, "padding": p}]}
     net = engine.build_network(spec, seed=3, dtype=np.float64)
     conv = net.layers()[0]
-    assert kernels.batch_chunks(n, conv._col_bytes(8))[1] == [(0, 2), (2, 4), (4, 5)]
+    step = FastConv2D(conv)
+    assert kernels.batch_chunks(n, conv.col_bytes(8))[1] == [(0, 2), (2, 4), (4, 5)]
     conv.params["b"] = np.arange(f, dtype=np.float64)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w))
     for _ in range(2):  # the second step reuses the work arrays
-        y = conv.forward(x, train=True)
-        assert (conv.cache[1] is not None) == keep
+        y = step.forward(x, train=True)
+        assert (step.cache[1] is not None) == keep
         ref = R.conv2d(x, conv.params["W"], conv.params["b"], (s, s), (p, p))
         np.testing.assert_allclose(y, ref, rtol=1e-10, atol=1e-12)
         dy = rng.standard_normal(y.shape)
-        dx = conv.backward(dy)
+        dx = step.backward(dy)
         dx_ref, dw_ref, db_ref = R.conv2d_backward(x, conv.params["W"], dy, (s, s), (p, p))
         np.testing.assert_allclose(dx, dx_ref, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(conv.grads["W"], dw_ref, rtol=1e-10, atol=1e-12)
