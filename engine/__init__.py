@@ -11,7 +11,7 @@ from . import fast, parallel
 from .errors import CheckpointError, SpecError, SpecErrors
 from .gradcheck import gradcheck
 from .io import load, load_checkpoint, save
-from .layers import REGISTRY, catalogue
+from .layers import REGISTRY, catalogue, walk_specs
 from .losses import cross_entropy, mse
 from .network import Network, Param, build_network
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
@@ -26,5 +26,5 @@ __all__ = [
     "REGISTRY", "catalogue", "cross_entropy", "mse", "Network", "Param", "build_network",
     "OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule", "PRESET_INFO", "PRESETS",
     "format_table", "summarize", "to_pytorch", "fast", "parallel", "set_threads", "get_threads",
-    "ascend", "fgsm", "layers_to", "loss_gradient", "macs_to", "perturb",
+    "ascend", "fgsm", "layers_to", "loss_gradient", "macs_to", "perturb", "walk_specs",
 ]

@@ -1,11 +1,14 @@
 """Export to PyTorch: Python source for an equivalent torch.nn.Module, and its
 weights keyed by that module's state_dict names, so a student can carry on in
-PyTorch with the same numbers. Nothing here imports torch."""
+PyTorch with the same numbers. Each layer writes its own module (Layer.torch_module, and a
+block's torch_children for the weights' names); this file puts them together. Nothing here
+imports torch."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .layers import Block
 from .network import Network
 
 _HEADER = '''"""{title}: exported from CNN Playground.
@@ -65,59 +68,9 @@ class Net(nn.Module):
 '''
 
 
-def _pair(v):
-    return v[0] if v[0] == v[1] else tuple(v)
-
-
-def _dilation_groups(layer) -> str:
-    """', dilation=..., groups=...' where they are not PyTorch's defaults (1)."""
-    out = f", dilation={_pair(layer.d)}" if layer.d != (1, 1) else ""
-    return out + (f", groups={layer.g}" if layer.g != 1 else "")
-
-
 def _module(layer, indent: int) -> str:
-    cfg, t = layer.cfg, layer.type
-    if t == "conv2d":
-        pad = cfg["padding"] if isinstance(cfg["padding"], str) else _pair(cfg["padding"])
-        return (f"nn.Conv2d({layer.in_shape[0]}, {cfg['out_channels']}, kernel_size={_pair(layer.k)}, "
-                f"stride={_pair(layer.s)}, padding={pad!r}{_dilation_groups(layer)}, "
-                f"bias={cfg['bias']})")
-    if t == "conv_transpose2d":
-        extra = f", output_padding={_pair(layer.op)}" if layer.op != (0, 0) else ""
-        return (f"nn.ConvTranspose2d({layer.in_shape[0]}, {cfg['out_channels']}, "
-                f"kernel_size={_pair(layer.k)}, stride={_pair(layer.s)}, padding={_pair(layer.p)}"
-                f"{extra}{_dilation_groups(layer)}, bias={cfg['bias']})")
-    if t in ("maxpool2d", "avgpool2d"):
-        cls = "MaxPool2d" if t == "maxpool2d" else "AvgPool2d"
-        return f"nn.{cls}(kernel_size={_pair(layer.k)}, stride={_pair(layer.s)}, padding={_pair(layer.p)})"
-    if t == "global_avgpool2d":
-        return "nn.AdaptiveAvgPool2d(1)"
-    if t == "flatten":
-        return "nn.Flatten()"
-    if t == "linear":
-        return f"nn.Linear({layer.in_shape[0]}, {cfg['out_features']}, bias={cfg['bias']})"
-    if t == "relu":
-        return "nn.ReLU()"
-    if t == "leaky_relu":
-        return f"nn.LeakyReLU({cfg['negative_slope']!r})"
-    if t == "sigmoid":
-        return "nn.Sigmoid()"
-    if t == "tanh":
-        return "nn.Tanh()"
-    if t == "softmax":
-        return "nn.Softmax(dim=1)"
-    if t == "dropout":
-        return f"nn.Dropout({cfg['p']!r})"
-    if t in ("batchnorm2d", "batchnorm1d"):
-        cls = "BatchNorm2d" if t == "batchnorm2d" else "BatchNorm1d"
-        return f"nn.{cls}({layer.c}, eps={cfg['eps']!r}, momentum={cfg['momentum']!r})"
-    if t == "residual":
-        return (f"Residual(\n{' ' * (indent + 4)}{_sequential(layer.body, indent + 4)},\n"
-                f"{' ' * (indent + 4)}{_sequential(layer.shortcut, indent + 4)})")
-    if t == "concat":
-        inner = ",\n".join(" " * (indent + 4) + _sequential(b, indent + 4) for b in layer.branches)
-        return f"Concat(\n{inner})"
-    raise ValueError(f"no PyTorch equivalent for layer type {t!r}")
+    """The layer's PyTorch module (Layer.torch_module), its nested sequences indented."""
+    return layer.torch_module(lambda seq: " " * (indent + 4) + _sequential(seq, indent + 4))
 
 
 def _printable(text) -> str:
@@ -146,15 +99,10 @@ _NAMES = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias",
 def _state(seq, prefix: str, out: dict) -> None:
     for i, layer in enumerate(seq.layers):
         here = f"{prefix}.{i}"
-        if layer.type == "residual":
-            for part, child in (("body", layer.body), ("shortcut", layer.shortcut)):
-                _state(child, f"{here}.{part}", out)
-        elif layer.type == "concat":
-            for b, child in enumerate(layer.branches):
-                _state(child, f"{here}.branches.{b}", out)
-        else:
-            for n, v in list(layer.params.items()) + list(layer.buffers.items()):
-                out[f"{here}.{_NAMES[n]}"] = np.array(v, np.int64 if n == "num_batches_tracked" else v.dtype)
+        for part, child in (layer.torch_children() if isinstance(layer, Block) else []):
+            _state(child, f"{here}.{part}", out)
+        for n, v in list(layer.params.items()) + list(layer.buffers.items()):
+            out[f"{here}.{_NAMES[n]}"] = np.array(v, np.int64 if n == "num_batches_tracked" else v.dtype)
 
 
 def to_pytorch(net: Network, title: str = "Net", mean=None, std=None) -> tuple[str, dict[str, np.ndarray]]:

@@ -282,11 +282,7 @@ class NetworkService:
 
 def _set_init(layers: list, init: str) -> None:
     """Every layer that has an init field (convolutions, transposed ones, linear) gets `init`."""
-    for layer in layers:
+    for _, layer in engine.walk_specs(layers):
         cls = engine.REGISTRY.get(layer.get("type"))
         if cls is not None and any(f.name == "init" for f in cls.fields):
             layer["init"] = init
-        for key in ("body", "shortcut"):
-            _set_init(layer.get(key) or [], init)
-        for branch in layer.get("branches") or []:
-            _set_init(branch, init)

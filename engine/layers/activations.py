@@ -23,6 +23,9 @@ class ReLU(Layer):
     type = "relu"
     summary_doc = "max(0, x)"
 
+    def torch_module(self, nested):
+        return "nn.ReLU()"
+
     def forward(self, x, train=False, record=None):
         """x : (N, ...) -> y = max(0, x), same shape; keeps only y (y > 0 exactly where x > 0)."""
         y = np.maximum(x, 0)
@@ -52,6 +55,9 @@ class LeakyReLU(_Elementwise):
     summary_doc = "x if x > 0 else negative_slope * x"
     fields = (Field("negative_slope", "float", default=0.01, min=0.0, max=1.0, help="slope for x < 0"),)
 
+    def torch_module(self, nested):
+        return f"nn.LeakyReLU({self.cfg['negative_slope']!r})"
+
     def f(self, x):
         return np.where(x > 0, x, x * x.dtype.type(self.cfg["negative_slope"]))
 
@@ -62,6 +68,9 @@ class LeakyReLU(_Elementwise):
 class Sigmoid(_Elementwise):
     type = "sigmoid"
     summary_doc = "1 / (1 + e^-x); its slope is at most 1/4, which is why deep sigmoid stacks vanish"
+
+    def torch_module(self, nested):
+        return "nn.Sigmoid()"
 
     def f(self, x):
         # split by sign so exp never overflows
@@ -76,6 +85,9 @@ class Tanh(_Elementwise):
     type = "tanh"
     summary_doc = "tanh(x), in (-1, 1)"
 
+    def torch_module(self, nested):
+        return "nn.Tanh()"
+
     def f(self, x):
         return np.tanh(x)
 
@@ -86,6 +98,9 @@ class Tanh(_Elementwise):
 class Softmax(Layer):
     type = "softmax"
     summary_doc = "turns scores into probabilities over axis 1 (classes or channels)"
+
+    def torch_module(self, nested):
+        return "nn.Softmax(dim=1)"
 
     def forward(self, x, train=False, record=None):
         z = x - x.max(axis=1, keepdims=True)

@@ -97,6 +97,12 @@ class Layer:
             raise ValueError(f"{self.path} ({self.type}): gradient has shape {dy.shape}, expected {expect}")
         return self.cache
 
+    # ---- PyTorch export (engine/torch_export.py) ------------------------------
+    def torch_module(self, nested) -> str:
+        """The PyTorch module that computes what this layer does, as Python source
+        (nested(seq) writes a nested sequence, for blocks)."""
+        raise ValueError(f"no PyTorch equivalent for layer type {self.type!r}")
+
     def _check_grads(self):
         for k, g in self.grads.items():
             assert g.shape == self.params[k].shape, (self.path, k, g.shape, self.params[k].shape)

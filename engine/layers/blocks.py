@@ -72,6 +72,10 @@ class Block(Layer):
         super().__init__(in_shape, path, cfg)
         self.depth = depth
 
+    def torch_children(self) -> list:
+        """(attribute path in the PyTorch module, nested sequence) for each child."""
+        return []
+
     def _build(self, specs, prefix):
         from .registry import build_sequence
         return build_sequence(specs, self.in_shape, prefix, self.depth + 1)
@@ -105,6 +109,12 @@ class Residual(Block):
     def children(self):
         return [self.body, self.shortcut]
 
+    def torch_children(self):
+        return [("body", self.body), ("shortcut", self.shortcut)]
+
+    def torch_module(self, nested):
+        return f"Residual(\n{nested(self.body)},\n{nested(self.shortcut)})"
+
     def forward(self, x, train=False, record=None, taps=None):
         return self.body.forward(x, train, record, taps) + self.shortcut.forward(x, train, record, taps)
 
@@ -132,6 +142,12 @@ class Concat(Block):
 
     def children(self):
         return list(self.branches)
+
+    def torch_children(self):
+        return [(f"branches.{i}", b) for i, b in enumerate(self.branches)]
+
+    def torch_module(self, nested):
+        return "Concat(\n" + ",\n".join(nested(b) for b in self.branches) + ")"
 
     def forward(self, x, train=False, record=None, taps=None):
         return np.concatenate([b.forward(x, train, record, taps) for b in self.branches], axis=1)

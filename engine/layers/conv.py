@@ -62,6 +62,17 @@ def check_groups(layer: Layer, in_channels: int, out_channels: int) -> None:
                 f"out_channels {out_channels}); use groups {shown}", "groups")
 
 
+def pair(v):
+    """(a, a) -> a, as PyTorch source writes it; (a, b) stays."""
+    return v[0] if v[0] == v[1] else tuple(v)
+
+
+def dilation_groups(layer) -> str:
+    """', dilation=..., groups=...' for PyTorch source, where they are not its defaults (1)."""
+    out = f", dilation={pair(layer.d)}" if layer.d != (1, 1) else ""
+    return out + (f", groups={layer.g}" if layer.g != 1 else "")
+
+
 def _shape(s):
     return "(" + ", ".join(map(str, s)) + ")"
 
@@ -89,6 +100,11 @@ class Conv2D(Layer):
         init_field("he_normal"),
         STD,
     )
+
+    def torch_module(self, nested):
+        pad = self.cfg["padding"] if isinstance(self.cfg["padding"], str) else pair(self.cfg["padding"])
+        return (f"nn.Conv2d({self.in_shape[0]}, {self.f}, kernel_size={pair(self.k)}, stride={pair(self.s)}, "
+                f"padding={pad!r}{dilation_groups(self)}, bias={self.cfg['bias']})")
 
     def __init__(self, in_shape, path, cfg):
         super().__init__(in_shape, path, cfg)

@@ -45,8 +45,10 @@ from .conv import (
     OUT_CHANNELS,
     STRIDE,
     check_groups,
+    dilation_groups,
     in_order,
     needs_image,
+    pair,
 )
 from .fields import STD, Field, init_field
 from .shape import MAX_SIZE
@@ -72,6 +74,12 @@ class ConvTranspose2D(Layer):
         init_field("he_normal"),
         STD,
     )
+
+    def torch_module(self, nested):
+        extra = f", output_padding={pair(self.op)}" if self.op != (0, 0) else ""
+        return (f"nn.ConvTranspose2d({self.in_shape[0]}, {self.cfg['out_channels']}, "
+                f"kernel_size={pair(self.k)}, stride={pair(self.s)}, padding={pair(self.p)}"
+                f"{extra}{dilation_groups(self)}, bias={self.cfg['bias']})")
 
     def __init__(self, in_shape, path, cfg):
         super().__init__(in_shape, path, cfg)

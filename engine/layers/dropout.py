@@ -14,6 +14,9 @@ class Dropout(Layer):
     summary_doc = "in training, zeroes each value with probability p (scaling the rest); identity when testing"
     fields = (Field("p", "float", default=0.5, min=0.0, max=1.0, exclusive_max=True, help="probability of dropping a unit"),)
 
+    def torch_module(self, nested):
+        return f"nn.Dropout({self.cfg['p']!r})"
+
     def __init__(self, in_shape, path, cfg):
         super().__init__(in_shape, path, cfg)
         self.rng = np.random.default_rng(0)

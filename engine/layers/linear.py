@@ -14,6 +14,9 @@ class Flatten(Layer):
     type = "flatten"
     summary_doc = "lays a (C, H, W) map out as one vector of C*H*W numbers"
 
+    def torch_module(self, nested):
+        return "nn.Flatten()"
+
     def __init__(self, in_shape, path, cfg):
         super().__init__(in_shape, path, cfg)
         self.out_shape = (int(np.prod(self.in_shape)),)
@@ -37,6 +40,9 @@ class Linear(Layer):
         init_field("he_normal"),
         STD,
     )
+
+    def torch_module(self, nested):
+        return f"nn.Linear({self.in_shape[0]}, {self.cfg['out_features']}, bias={self.cfg['bias']})"
 
     def __init__(self, in_shape, path, cfg):
         super().__init__(in_shape, path, cfg)

@@ -39,6 +39,9 @@ class _BatchNorm(Layer):
     def param_shapes(self):
         return {"gamma": (self.c,), "beta": (self.c,)}
 
+    def torch_module(self, nested):
+        return f"nn.{self.torch_name}({self.c}, eps={self.cfg['eps']!r}, momentum={self.cfg['momentum']!r})"
+
     def buffer_shapes(self):
         # num_batches_tracked: training steps taken, as PyTorch's buffer (exported with the weights)
         return {"running_mean": (self.c,), "running_var": (self.c,), "num_batches_tracked": ()}
@@ -113,6 +116,7 @@ class _BatchNorm(Layer):
 
 class BatchNorm2D(_BatchNorm):
     type = "batchnorm2d"
+    torch_name = "BatchNorm2d"
     summary_doc = "normalizes each channel over the batch and all positions"
     ndim = 3
     axes = (0, 2, 3)
@@ -120,6 +124,7 @@ class BatchNorm2D(_BatchNorm):
 
 class BatchNorm1D(_BatchNorm):
     type = "batchnorm1d"
+    torch_name = "BatchNorm1d"
     summary_doc = "normalizes each feature over the batch"
     ndim = 1
     axes = (0,)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import SpecError
 from .base import Layer
+from .conv import pair
 from .fields import Field
 from .shape import window_out
 
@@ -38,6 +39,9 @@ class _Pool2D(Layer):
     def window(self):
         return self.k, self.s, self.p
 
+    def torch_module(self, nested):
+        return f"nn.{self.torch_name}(kernel_size={pair(self.k)}, stride={pair(self.s)}, padding={pair(self.p)})"
+
     def _pad(self, x, value=0.0):
         """x : (N, C, H, W) -> (N, C, H + 2ph, W + 2pw), the border filled with `value`."""
         (ph, pw) = self.p
@@ -52,6 +56,7 @@ class _Pool2D(Layer):
 
 class MaxPool2D(_Pool2D):
     type = "maxpool2d"
+    torch_name = "MaxPool2d"
     summary_doc = "keeps the largest value of each window"
 
     def forward(self, x, train=False, record=None):
@@ -82,6 +87,7 @@ class MaxPool2D(_Pool2D):
 
 class AvgPool2D(_Pool2D):
     type = "avgpool2d"
+    torch_name = "AvgPool2d"
     summary_doc = "averages each window (padding counts as zeros, as in PyTorch)"
 
     def forward(self, x, train=False, record=None):
@@ -105,6 +111,9 @@ class AvgPool2D(_Pool2D):
 class GlobalAvgPool2D(Layer):
     type = "global_avgpool2d"
     summary_doc = "averages each channel over the whole map: (C, H, W) -> (C, 1, 1)"
+
+    def torch_module(self, nested):
+        return "nn.AdaptiveAvgPool2d(1)"
 
     def __init__(self, in_shape, path, cfg):
         super().__init__(in_shape, path, cfg)

@@ -90,14 +90,38 @@ def _check_fields(spec, path, depth):
     cfg = parse_config(cls, spec, path)
     if issubclass(cls, Block) and depth >= MAX_DEPTH:
         raise SpecError(path, f"blocks are nested more than {MAX_DEPTH} deep")
-    if cls is Residual:
-        for key in ("body", "shortcut"):
-            for j, s in enumerate(cfg[key]):
-                _check_fields(s, f"{path}.{key}[{j}]", depth + 1)
-    elif cls is Concat:
-        for b, branch in enumerate(cfg["branches"]):
-            for j, s in enumerate(branch):
-                _check_fields(s, f"{path}.branches[{b}][{j}]", depth + 1)
+    for where, specs in nested_specs(cfg, cls):
+        for j, s in enumerate(specs):
+            _check_fields(s, f"{path}.{where}[{j}]", depth + 1)
+
+
+def nested_specs(spec: dict, cls=None) -> list[tuple[str, list]]:
+    """The lists of layer specs one layer spec holds, each with where it is: a residual's
+    ("body", [...]) and ("shortcut", [...]), a concat's ("branches[0]", [...]), ... Read from
+    the layer class's fields of kind "layers" and "branches", so a new block type is walked
+    without a word more. Fields left out count as empty."""
+    if not isinstance(spec, dict):
+        return []
+    if cls is None and _known(spec.get("type")):
+        cls = REGISTRY[spec["type"]]
+    out: list[tuple[str, list]] = []
+    for f in cls.fields if cls is not None else ():
+        value = spec.get(f.name) or []
+        if f.kind == "layers" and isinstance(value, list):
+            out.append((f.name, value))
+        elif f.kind == "branches" and isinstance(value, list):
+            out.extend((f"{f.name}[{b}]", branch) for b, branch in enumerate(value) if isinstance(branch, list))
+    return out
+
+
+def walk_specs(specs: list, prefix: str = "layers"):
+    """(path, layer spec) for every layer spec in a list and the blocks inside it, depth first,
+    blocks before their children; the paths are the built layers' paths."""
+    for i, spec in enumerate(specs):
+        path = f"{prefix}[{i}]"
+        yield path, spec
+        for where, inner in nested_specs(spec):
+            yield from walk_specs(inner, f"{path}.{where}")
 
 
 def catalogue() -> list[dict]:

@@ -194,3 +194,12 @@ def test_a_receptive_field_wider_than_the_image_says_why():
     assert flatten["receptive_field"] == [32, 32]
     assert "wider than the 28x28 input" in flatten["receptive_field_note"] and "padding" in flatten["receptive_field_note"]
     assert rows["layers[0]"]["receptive_field"] == [5, 5] and rows["layers[0]"]["receptive_field_note"] is None
+
+
+def test_walk_specs_reaches_every_layer_spec_with_the_built_layers_path():
+    """One walker for the spec tree, read from each class's fields: the same paths, in the same
+    order, as the built network's layers."""
+    for name in ("resnet8", "inception_small_28"):
+        spec = engine.PRESETS[name]
+        walked = [path for path, _ in engine.walk_specs(spec["layers"])]
+        assert walked == [layer.path for layer in engine.build_network(spec).layers()]

@@ -63,3 +63,12 @@ def test_names_cannot_become_code_without_running_it():
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     assert not {"INJECTED", "INJECTED2", "INJECTED3"} & names
     assert ast.get_docstring(tree, clean=False).startswith('x"""\\nINJECTED3')
+
+
+def test_every_layer_type_writes_its_own_pytorch_module():
+    """A new layer type is one class: without its torch_module it cannot be exported, and this
+    says which."""
+    from engine.layers import Layer
+
+    missing = [t for t, cls in engine.REGISTRY.items() if cls.torch_module is Layer.torch_module]
+    assert missing == []
