@@ -153,17 +153,8 @@ def export_network(network_id: str, services: ServicesDep,
     """Download the network: npz (spec and weights), json (the spec), pytorch (a .zip with model.py,
     weights.npz and network.json); each keeps the network's name and seed."""
     row = services.networks.get(_id(network_id))
-    normalization = {}
-    if format == "pytorch" and dataset is not None:
-        from engine.data import DatasetError
-        try:
-            ds = services.datasets.load(dataset)
-        except DatasetError as e:
-            raise Invalid(f"dataset: {e}") from None
-        if tuple(ds.shape) != tuple(row["spec"]["input"]):
-            raise Invalid(f"dataset: the images of {dataset!r} are {list(ds.shape)} but the network takes "
-                          f"{list(row['spec']['input'])}; give the dataset it was trained on")
-        normalization = {"mean": ds.mean, "std": ds.std}
+    normalization = services.datasets.normalization(dataset, row["spec"]["input"]) \
+        if format == "pytorch" and dataset is not None else None
     entry = services.networks.entry(row["id"])
     with entry.reading() as net:
         file = exports.export(net, row["name"], format, normalization)

@@ -207,6 +207,18 @@ class DatasetService:
         key = ("upload", row["file_id"])
         return self._cached(key, lambda: self._load_upload(row))
 
+    def normalization(self, name: str, input_shape: list[int]) -> dict:
+        """The mean and std a network trained on dataset `name` saw its input scaled by (for an
+        export that normalises its own input); the dataset's images must be the network's input."""
+        try:
+            ds = self.load(name)
+        except DatasetError as e:
+            raise Invalid(f"dataset: {e}") from None
+        if tuple(ds.shape) != tuple(input_shape):
+            raise Invalid(f"dataset: the images of {name!r} are {list(ds.shape)} but the network takes "
+                          f"{list(input_shape)}; give the dataset it was trained on")
+        return {"mean": ds.mean, "std": ds.std}
+
     def _cached(self, key: tuple, make: Callable[[], Dataset]) -> Dataset:
         with self._lock:
             if key in self._cache:
