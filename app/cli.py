@@ -146,24 +146,43 @@ def cmd_serve(args) -> int:
     from .settings import Settings, default_data_dir
 
     settings = Settings(host=args.host, port=args.port, data_dir=Path(args.data_dir) if args.data_dir else default_data_dir(),
-                        token=args.token, offline=args.offline,
+                        token=args.token, offline=args.offline, database=args.database, runner=args.runner,
+                        ray_address=args.ray_address,
                         **({"threads": args.threads} if args.threads else {}))
     if not settings.loopback and not settings.token:
         settings.token = secrets.token_urlsafe(24)
+    import importlib.util
     import socket
     import sqlite3
 
-    from .db import Database
+    from .db import open_database
     from .migrations import SchemaTooNew
+    if settings.runner == "ray" or settings.database:
+        missing = [m for m in (["ray"] if settings.runner == "ray" else []) + (["psycopg"] if settings.database else [])
+                   if importlib.util.find_spec(m) is None]
+        if missing:
+            print(f"error: {' and '.join(missing)} not installed: pip install 'cnn-playground[cluster]'",
+                  file=sys.stderr)
+            return 2
+    if settings.database and not settings.database.startswith(("postgresql://", "postgres://")):
+        print(f"error: --database takes a postgresql:// URL, got {settings.database[:40]!r}; without it the "
+              "database is the SQLite file in --data-dir", file=sys.stderr)
+        return 2
     try:  # open (and upgrade) the database now: one it cannot use gets a sentence, not a traceback
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        Database(settings.db_path)
+        open_database(settings.database_target).close()
     except SchemaTooNew as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except (OSError, sqlite3.DatabaseError) as e:
         print(f"error: cannot open the database {settings.db_path} ({e}); is --data-dir a folder this "
               "user can write, holding a CNN Playground database?", file=sys.stderr)
+        return 2
+    except Exception as e:  # PostgreSQL: refused, unknown database, wrong password
+        if type(e).__module__.split(".")[0] != "psycopg":
+            raise
+        print(f"error: cannot open the database {settings.database.split('@')[-1]} ({str(e).strip()})",
+              file=sys.stderr)
         return 2
     try:  # a taken port gets a sentence, not a traceback
         with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
@@ -193,10 +212,10 @@ def cmd_serve(args) -> int:
 def _class_for_today(settings, name: str | None) -> dict:
     """The open class students join: the newest one (a restart keeps the class), else a new one."""
     from .classroom.service import ClassroomService
-    from .db import Database
+    from .db import open_database
     from .files import FileStore
 
-    classroom = ClassroomService(Database(settings.db_path), FileStore(settings.data_dir))
+    classroom = ClassroomService(open_database(settings.database_target), FileStore(settings.data_dir))
     open_now = classroom.open_classes()
     if open_now and not name:
         return next(c for c in classroom.classes() if c["id"] == open_now[-1]["id"])
@@ -228,6 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
                                         "class is reused otherwise)")
     v.add_argument("--threads", type=_positive, default=None,
                    help="threads one training step is shared among (default: one per core)")
+    v.add_argument("--database", metavar="URL",
+                   help="keep the metadata in PostgreSQL (postgresql://user:password@host:port/name), shared by "
+                        "several servers behind one address (default: SQLite in --data-dir); see docs/deploy.md")
+    v.add_argument("--runner", choices=["inprocess", "ray"], default="inprocess",
+                   help="where runs execute: this process's threads (default) or a Ray cluster")
+    v.add_argument("--ray-address", metavar="ADDRESS",
+                   help="with --runner ray: the Ray cluster to join (host:port of its head); "
+                        "without it, a Ray is started on this machine")
     v.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     v.set_defaults(func=cmd_serve)
 

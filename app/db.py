@@ -1,4 +1,10 @@
-"""The SQLite database: networks and datasets here; runs and their events in app/runs/store.py.
+"""The database: networks and datasets here; runs and their events in app/runs/store.py.
+
+SQLite by default (embedded, one file in the data directory); PostgreSQL when
+several servers share the metadata (app/pg.py, `serve --database postgresql://...`).
+Both run the same queries and migrations: they are written in SQLite's dialect
+with the forms both understand (ON CONFLICT, IS NOT DISTINCT FROM, CAST), and
+app/pg.py translates what remains (placeholders, json_extract, DDL types) in one place.
 
 One connection per thread (sqlite3 objects are not shared across threads),
 WAL so readers never wait for the writer, a busy timeout, and one lock that
@@ -28,7 +34,21 @@ def _loads(text):
     return json.loads(text) if text else None
 
 
+class IntegrityError(Exception):
+    """A write broke a uniqueness or foreign-key rule (on SQLite or PostgreSQL alike)."""
+
+
+def open_database(target: str | Path) -> Database:
+    """The database at `target`: a postgresql:// URL, else the path of a SQLite file."""
+    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+        from .pg import PostgresDatabase  # psycopg is only needed (and installed) for a cluster
+        return PostgresDatabase(target)
+    return Database(Path(target))
+
+
 class Database:
+    dialect = "sqlite"
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self._local = threading.local()
@@ -60,13 +80,18 @@ class Database:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-            except BaseException:
+            except BaseException as e:
                 conn.execute("ROLLBACK")
+                if isinstance(e, sqlite3.IntegrityError):
+                    raise IntegrityError(str(e)) from e
                 raise
             conn.execute("COMMIT")
 
     def query(self, sql: str, args=()) -> list[sqlite3.Row]:
         return self._conn().execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        """Nothing to do here: each thread's SQLite connection closes with the thread."""
 
     # ---- networks ---------------------------------------------------------------
     def insert_network(self, id, name, spec, seed, params, student_id=None, drawn_here=True):
@@ -92,7 +117,7 @@ class Database:
     def networks(self, student_id: str | None = None) -> list[dict]:
         """One owner's networks: a student's, or (None) the teacher's or single user's own."""
         return [self._network(r) for r in self.query(
-            "SELECT * FROM networks WHERE student_id IS ? ORDER BY created", (student_id,))]
+            "SELECT * FROM networks WHERE student_id IS NOT DISTINCT FROM ? ORDER BY created", (student_id,))]
 
     def delete_network(self, id):
         """The network, and through the cascades its runs and their events."""

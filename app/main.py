@@ -16,7 +16,7 @@ from .classroom.challenges import Challenges
 from .classroom.dashboard import Dashboard
 from .classroom.policy import ClassPolicy
 from .classroom.service import ClassroomService
-from .db import Database
+from .db import open_database
 from .deps import Services
 from .errors import AppError
 from .files import FileStore
@@ -54,17 +54,24 @@ def encodable(value):
     return value
 
 
+def runner_backend(settings: Settings, data: DatasetService):
+    """Where runs execute: this process's worker threads, or a Ray cluster (`--runner ray`)."""
+    if settings.runner == "ray":
+        from .runs.raycluster import RayRunner  # ray is only needed (and installed) for a cluster
+        return RayRunner(settings.threads, data.load, settings.ray_address)
+    return InProcessRunner(settings.max_concurrent_runs, data.load)
+
+
 def build_services(settings: Settings) -> Services:
     use_threads(settings.threads)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     files = FileStore(settings.data_dir)
-    db = Database(settings.db_path)
+    db = open_database(settings.database_target)
     instance = Instance(settings.data_dir)
     store = RunStore(db)
     nets = NetworkService(settings, db, files, store)
     data = DatasetService(settings, db, files)
-    runs = RunService(settings, files, store, nets, data, instance,
-                      InProcessRunner(settings.max_concurrent_runs, data.load))
+    runs = RunService(settings, files, store, nets, data, instance, runner_backend(settings, data))
     data.is_in_use = runs.uses_dataset
     classroom = ClassroomService(db, files)
     policy = ClassPolicy(classroom)
@@ -88,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         app.state.services.runs.shutdown(timeout=5.0)
         app.state.services.instance.close()
+        app.state.services.db.close()
 
     app = FastAPI(title="CNN Playground", version=__version__, lifespan=lifespan,
                   description="Build, train and look inside convolutional networks.")

@@ -33,6 +33,8 @@ class Migration:
     version: int
     name: str
     apply: Callable[[sqlite3.Connection], None]
+    # the same change where PostgreSQL needs another way (app/pg.py translates the rest)
+    apply_postgresql: Callable | None = None
 
 
 def _v1(c: sqlite3.Connection) -> None:
@@ -65,10 +67,7 @@ def _run_script(c: sqlite3.Connection, script: str) -> None:
             c.execute(statement)
 
 
-def _v2(c: sqlite3.Connection) -> None:
-    # SQLite cannot add a foreign key to a table: runs and run_events are made again and
-    # copied over (its documented twelve-step way, with foreign keys off meanwhile).
-    # Rows that point at nothing (a crash between deletes, before cascades) are left behind.
+def _interrupt_all_but_newest_active(c) -> None:
     c.execute(f"""
         UPDATE runs SET status = 'interrupted', finished = COALESCE(finished, created),
                message = 'the server stopped while this run was active'
@@ -76,7 +75,14 @@ def _v2(c: sqlite3.Connection) -> None:
                SELECT 1 FROM runs AS newer WHERE newer.network_id = runs.network_id
                   AND newer.status IN {_ACTIVE_SQL}
                   AND (newer.created > runs.created OR (newer.created = runs.created AND newer.id > runs.id)))
-    """)  # at most one active run per network may remain for the unique index below
+    """)  # at most one active run per network may remain for the unique index of migration 2
+
+
+def _v2(c: sqlite3.Connection) -> None:
+    # SQLite cannot add a foreign key to a table: runs and run_events are made again and
+    # copied over (its documented twelve-step way, with foreign keys off meanwhile).
+    # Rows that point at nothing (a crash between deletes, before cascades) are left behind.
+    _interrupt_all_but_newest_active(c)
     c.execute(f"""
         CREATE TABLE runs_v2 (
             id TEXT PRIMARY KEY,
@@ -115,6 +121,22 @@ def _v2(c: sqlite3.Connection) -> None:
     broken = c.execute("PRAGMA foreign_key_check").fetchall()
     if broken:
         raise RuntimeError(f"foreign keys broken after migration 2: {broken[:5]}")
+
+
+def _v2_postgresql(c) -> None:
+    # PostgreSQL adds constraints to a table in place: the same result as SQLite's rebuild above
+    _interrupt_all_but_newest_active(c)
+    c.execute("DELETE FROM run_events WHERE run_id NOT IN (SELECT id FROM runs)")
+    c.execute("DELETE FROM runs WHERE network_id NOT IN (SELECT id FROM networks)")
+    c.execute("ALTER TABLE runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
+    c.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+    c.execute("ALTER TABLE runs ADD COLUMN heartbeat REAL")
+    c.execute("ALTER TABLE runs ADD COLUMN request TEXT CHECK (request IN ('pause', 'resume', 'stop'))")
+    c.execute(f"ALTER TABLE runs ADD CHECK (status IN {_STATUS_SQL})")
+    c.execute("ALTER TABLE runs ADD FOREIGN KEY (network_id) REFERENCES networks (id) ON DELETE CASCADE")
+    c.execute("ALTER TABLE run_events ADD FOREIGN KEY (run_id) REFERENCES runs (id) ON DELETE CASCADE")
+    c.execute(f"CREATE UNIQUE INDEX one_active_run_per_network ON runs (network_id) WHERE status IN {_ACTIVE_SQL}")
+    c.execute(f"CREATE INDEX active_runs_by_owner ON runs (owner) WHERE status IN {_ACTIVE_SQL}")
 
 
 def _v3(c: sqlite3.Connection) -> None:
@@ -200,7 +222,7 @@ def _v4(c: sqlite3.Connection) -> None:
 MIGRATIONS = [
     Migration(1, "networks, datasets, runs and their events", _v1),
     Migration(2, "foreign keys that cascade; a run's epoch, owner, lease and requests; "
-                 "one active run per network", _v2),
+                 "one active run per network", _v2, _v2_postgresql),
     Migration(3, "learners, their answers to exercises, and the solutions they were shown", _v3),
     Migration(4, "classes, their students, pushed setups and challenges; what each student owns", _v4),
 ]
@@ -213,10 +235,11 @@ def applied(c: sqlite3.Connection) -> set[int]:
     return {r[0] for r in c.execute("SELECT version FROM schema_migrations")}
 
 
-def migrate(c: sqlite3.Connection, path: str = "the database") -> list[int]:
+def migrate(c: sqlite3.Connection, path: str = "the database", dialect: str = "sqlite") -> list[int]:
     """Apply what is missing, in order; returns the versions applied now.
 
-    `c` is a connection in autocommit mode (isolation_level=None)."""
+    `c` is a connection in autocommit mode (isolation_level=None), or app/pg.py's Connection
+    (dialect "postgresql")."""
     done_now = []
     for m in MIGRATIONS:
         c.execute("PRAGMA foreign_keys=OFF")  # only outside a transaction; on again below
@@ -229,7 +252,7 @@ def migrate(c: sqlite3.Connection, path: str = "the database") -> list[int]:
                                    f"this one knows up to {LATEST}): upgrade cnn-playground, or start it "
                                    "with another --data-dir")
             if m.version not in have:
-                m.apply(c)
+                (m.apply_postgresql if dialect == "postgresql" and m.apply_postgresql else m.apply)(c)
                 c.execute("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
                           (m.version, m.name, time.time()))
                 done_now.append(m.version)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -26,6 +27,11 @@ class Settings(BaseModel):
     # never download a dataset (a room without internet, and the tests): MNIST, Fashion-MNIST and
     # CIFAR-10 are then only what is already on disk
     offline: bool = False
+    # several servers behind one address (docs/deploy.md): the metadata in PostgreSQL instead of the
+    # embedded SQLite file, and the runs executed on a Ray cluster instead of this process's threads
+    database: str | None = None                 # postgresql://user:password@host:port/name
+    runner: Literal["inprocess", "ray"] = "inprocess"
+    ray_address: str | None = None              # a Ray cluster to join; None: start one on this machine
 
     max_params: int = 20_000_000               # parameters of a network that can be built
     max_request_activation_bytes: int = 512 * 2**20   # one inspection request's activations
@@ -44,6 +50,11 @@ class Settings(BaseModel):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "playground.sqlite3"
+
+    @property
+    def database_target(self) -> str | Path:
+        """What app.db.open_database opens: the PostgreSQL URL, else the SQLite file."""
+        return self.database or self.db_path
 
     @property
     def loopback(self) -> bool:

@@ -85,7 +85,7 @@ class Challenges:
         rows = self.db.query(
             "SELECT e.student_id, s.name, max(e.accuracy) AS accuracy, count(*) AS submissions, "
             "min(e.submitted) AS first FROM entries e JOIN students s ON e.student_id = s.id "
-            "WHERE e.challenge_id = ? GROUP BY e.student_id ORDER BY accuracy DESC, first", (challenge_id,))
+            "WHERE e.challenge_id = ? GROUP BY e.student_id, s.name ORDER BY accuracy DESC, first", (challenge_id,))
         entries = [{"rank": i + 1, "student_id": r["student_id"], "name": r["name"], "accuracy": r["accuracy"],
                     "submissions": r["submissions"]} for i, r in enumerate(rows)]
         return {"challenge": ch, "entries": entries}

@@ -22,7 +22,7 @@ class Dashboard:
     def snapshot(self, class_id: str) -> dict:
         klass = self.classroom.get_class(class_id)  # the teacher's, or 403/404
         now = time.time()
-        students = self.db.query("SELECT * FROM students WHERE class_id = ? ORDER BY name COLLATE NOCASE",
+        students = self.db.query("SELECT * FROM students WHERE class_id = ? ORDER BY lower(name), name",
                                  (class_id,))
         nets = {r["id"]: r for r in self.db.query(
             "SELECT n.id, n.name, n.params, n.student_id FROM networks n JOIN students s ON n.student_id = s.id "
@@ -92,7 +92,7 @@ class Dashboard:
         """One row per student: exercises, their best run, and each challenge's score."""
         snapshot = self.snapshot(class_id)
         best_runs = {r["student_id"]: r["best"] for r in self.db.query(
-            "SELECT n.student_id, max(json_extract(r.metrics, '$.val_accuracy')) AS best FROM runs r "
+            "SELECT n.student_id, max(CAST(json_extract(r.metrics, '$.val_accuracy') AS DOUBLE PRECISION)) AS best FROM runs r "
             "JOIN networks n ON r.network_id = n.id JOIN students s ON n.student_id = s.id "
             "WHERE s.class_id = ? GROUP BY n.student_id", (class_id,))}
         boards = [(c, {e["student_id"]: e["accuracy"] for e in challenges.leaderboard(c["id"])["entries"]})

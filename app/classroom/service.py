@@ -11,12 +11,11 @@ route that could break them (ClassPolicy): the page only greys out what the serv
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import unicodedata
 
 from .. import access
-from ..db import Database
+from ..db import Database, IntegrityError
 from ..errors import Busy, Conflict, Forbidden, Invalid, NotFound
 from ..files import FileStore, new_id
 from .codes import new_code, new_student_token, normalize_code, token_hash
@@ -63,7 +62,7 @@ class ClassroomService:
                     c.execute("INSERT INTO classes (id, name, code, created) VALUES (?, ?, ?, ?)",
                               (class_id, name, code, time.time()))
                 return self.get_class(class_id)
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 continue
         raise Conflict("could not draw a free class code; try again")
 
@@ -158,7 +157,7 @@ class ClassroomService:
                 # the student answers exercises as themselves: progress goes with them
                 c.execute("INSERT INTO learners (id, created, student_id) VALUES (?, ?, ?)",
                           (student_id, now, student_id))
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             raise Conflict(f"someone in this class already goes by {name!r}; add an initial or a number") from None
         return self._student(self._row(student_id)), token
 
@@ -200,7 +199,7 @@ class ClassroomService:
         try:
             with self.db.tx() as c:
                 c.execute("UPDATE students SET name = ? WHERE id = ?", (name, student_id))
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             raise Conflict(f"someone in this class already goes by {name!r}; add an initial or a number") from None
 
     def remove_student(self, class_id: str, student_id: str) -> None:
@@ -226,7 +225,7 @@ class ClassroomService:
     def students(self, class_id: str) -> list[dict]:
         self.get_class(class_id)
         return [self._student(r) for r in self.db.query(
-            "SELECT * FROM students WHERE class_id = ? ORDER BY name COLLATE NOCASE", (class_id,))]
+            "SELECT * FROM students WHERE class_id = ? ORDER BY lower(name), name", (class_id,))]
 
     # ---- what a student's page says and asks -----------------------------------------------------
     def report(self, view: str | None, network_id: str | None, lesson: str | None, exercise: str | None) -> None:

@@ -35,8 +35,8 @@ class AttemptStore:
 
     @staticmethod
     def _learner(c: sqlite3.Connection, learner: str) -> None:
-        c.execute("INSERT OR IGNORE INTO learners (id, created) VALUES "
-                  "(?, ?)", (learner, time.time()))
+        c.execute("INSERT INTO learners (id, created) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                  (learner, time.time()))
 
     def record_answer(self, learner: str, kind: str, seed: int, answer, correct: bool) -> bool:
         """Store one answer; returns whether the solution had been shown before it."""
@@ -52,8 +52,8 @@ class AttemptStore:
     def record_solution(self, learner: str, kind: str, seed: int) -> None:
         with self.db.tx() as c:
             self._learner(c, learner)
-            c.execute("INSERT OR IGNORE INTO solutions_shown (learner, kind, seed, shown) VALUES "
-                      "(?, ?, ?, ?)",
+            c.execute("INSERT INTO solutions_shown (learner, kind, seed, shown) VALUES "
+                      "(?, ?, ?, ?) ON CONFLICT DO NOTHING",
                       (learner, kind, seed, time.time()))
 
     def solution_shown(self, learner: str, kind: str, seed: int) -> bool:
@@ -72,7 +72,7 @@ class AttemptStore:
         answered = self.db.query("""
             SELECT kind, count(*) AS attempts, sum(correct) AS correct,
                    count(DISTINCT seed) AS exercises,
-                   count(DISTINCT CASE WHEN correct AND NOT after_solution THEN seed END) AS solved
+                   count(DISTINCT CASE WHEN correct = 1 AND after_solution = 0 THEN seed END) AS solved
               FROM attempts WHERE learner = ? GROUP BY kind""", (learner,))
         shown = {r["kind"]: r["n"] for r in self.db.query(
             "SELECT kind, count(*) AS n FROM solutions_shown WHERE learner = ? GROUP "

@@ -122,14 +122,15 @@ class InProcessRunner:
             if control is None:
                 return
             try:
-                self._execute(control)
+                self.execute(control)
             except Exception:  # the sink failed to record the end; the service's keeper will see it
                 log.exception("run %s: its end could not be recorded", control.job.run_id)
             finally:
                 self.controls.pop(control.job.run_id, None)
                 control = None  # an idle worker holds nothing of the run it had
 
-    def _execute(self, control: _Control) -> None:
+    def execute(self, control: _Control) -> None:
+        """Train one job to its end, reporting to its sink (also used inside a Ray actor)."""
         job, sink = control.job, control.sink
         if control.stopped:  # stopped, or the server stopping, before a worker was free
             status = RunStatus.INTERRUPTED if control.interrupted else RunStatus.STOPPED

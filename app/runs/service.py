@@ -308,6 +308,8 @@ class RunService:
     # ---- what the backend reports (RunSink), on its worker threads --------------------------------
     def started(self, run_id: str) -> bool:
         row = self.store.get(run_id)
+        if row is not None and row["owner"] == self.me and row["status"] in (RunStatus.RUNNING, RunStatus.PAUSED):
+            return True  # said again to a server that adopted the run (its first owner had it already)
         if row is None or not self.store.move(run_id, RunStatus.RUNNING, self.me,
                                               started=row["started"] or time.time()):
             return False
@@ -343,7 +345,7 @@ class RunService:
             if row is None:
                 return
             if status is RunStatus.INTERRUPTED:
-                self._interrupt(row, "the server was stopped during this run", owner=self.me)
+                self._interrupt(row, final.get("reason") or "the server was stopped during this run", owner=self.me)
                 return
             metrics = final.get("metrics") or row["metrics"]
             fields = {"message": final.get("message"), "metrics": clean(metrics),
@@ -428,9 +430,30 @@ class RunService:
             alive = self.instance.alive(row["owner"])
             expired = row["heartbeat"] is None or row["heartbeat"] < now - LEASE_SECONDS
             if alive is False or (alive is None and expired):
+                if self._adopt(row):
+                    continue
                 n += self._interrupt(row, "the server running this run stopped (it was killed or crashed)",
                                      owner=row["owner"])
         return n
+
+    def _adopt(self, row: dict) -> bool:
+        """Follow a run whose server is gone but whose worker goes on (a Ray actor): it is this
+        server's from now on. False when the backend cannot (in-process runs die with their server)."""
+        has = getattr(self.backend, "has", None)
+        if has is None or not has(row["id"]):
+            return False
+        run_id = row["id"]
+        if not self.store.take_over(run_id, row["owner"], self.me):
+            return True  # another server adopted it first
+        last = self.store.last_event(run_id, "batch")
+        total = (last or {}).get("batches", 1000) * (row["config"].get("epochs") or 1)
+        self._network_of[run_id] = row["network_id"]
+        self.bus.open(run_id, total)
+        if not self.backend.adopt(run_id, self):  # its actor ended meanwhile
+            self._interrupt(self.store.get(run_id), "its Ray worker ended while another server took it over",
+                            owner=self.me)
+        log.info("run %s: adopted from server %s", run_id, row["owner"])
+        return True
 
     def _keep(self) -> None:
         renewed = 0.0

@@ -58,10 +58,11 @@ class RunStore:
         if network_id:
             where, args = "runs.network_id = ?", (network_id,)
         else:
-            where, args = "networks.student_id IS ?", (access.mine(),)
+            where, args = "networks.student_id IS NOT DISTINCT FROM ?", (access.mine(),)
+        page = " LIMIT ? OFFSET ?" if limit >= 0 else ""
         rows = self.db.query(f"SELECT runs.*, networks.student_id FROM runs JOIN networks ON runs.network_id = "
-                             f"networks.id WHERE {where} ORDER BY runs.created, runs.id LIMIT ? OFFSET ?",
-                             (*args, limit, offset))
+                             f"networks.id WHERE {where} ORDER BY runs.created, runs.id{page}",
+                             (*args, limit, offset) if page else args)
         return [_row(r) for r in rows if access.visible(r["student_id"])]
 
     def active_run_of(self, network_id: str, c: sqlite3.Connection | None = None) -> str | None:
@@ -84,7 +85,7 @@ class RunStore:
 
     def active_elsewhere(self, owner: str) -> list[dict]:
         """Active runs that some other server owns (or that no server owns)."""
-        rows = self.db.query(f"SELECT * FROM runs WHERE status IN {ACTIVE_SQL} AND owner IS NOT ?",
+        rows = self.db.query(f"SELECT * FROM runs WHERE status IN {ACTIVE_SQL} AND owner IS DISTINCT FROM ?",
                              (*ACTIVE_VALUES, owner))
         return [_row(r) for r in rows]
 
@@ -207,6 +208,15 @@ class RunStore:
                              (run_id, *ACTIVE_VALUES))
             return gone.rowcount == 1
 
+    def take_over(self, run_id: str, old_owner: str | None, owner: str) -> bool:
+        """`owner` takes an active run over from `old_owner` (gone); False if another server did first."""
+        with self.db.tx() as c:
+            row = c.execute("SELECT status, owner FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or not RunStatus(row["status"]).active or row["owner"] != old_owner:
+                return False
+            self._set(c, run_id, owner=owner, heartbeat=time.time())
+        return True
+
     def request(self, run_id: str, what: str) -> None:
         """Ask the owner of an active run to pause, resume or stop it."""
         with self.db.tx() as c:
@@ -226,7 +236,8 @@ class RunStore:
     @staticmethod
     def _add_events(c: sqlite3.Connection, run_id: str, events: list[dict]) -> None:
         if events:
-            c.executemany("INSERT OR REPLACE INTO run_events (run_id, seq, type, data) VALUES (?, ?, ?, ?)",
+            c.executemany("INSERT INTO run_events (run_id, seq, type, data) VALUES (?, ?, ?, ?) "
+                          "ON CONFLICT (run_id, seq) DO UPDATE SET type = excluded.type, data = excluded.data",
                           [(run_id, e["seq"], e["type"], json.dumps(e)) for e in events])
 
     @staticmethod

@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import shutil
-import sqlite3
 import tempfile
 import threading
 import zipfile
@@ -38,7 +37,7 @@ import engine.data as edata
 from engine.data import Dataset, DatasetError
 
 from .. import access
-from ..db import Database
+from ..db import Database, IntegrityError
 from ..errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from ..files import FileStore, new_id
 from ..imagefolder import load_image_folder_zip
@@ -400,7 +399,7 @@ class DatasetService:
                 self.db.insert_dataset(display, file_id, info, access.mine())
         except BaseException as e:
             self.files.delete("datasets", file_id)
-            if isinstance(e, sqlite3.IntegrityError):
+            if isinstance(e, IntegrityError):
                 raise Conflict(f"a dataset named {display!r} already exists; choose another name") from None
             raise
         return self._public(self.db.dataset(display))

@@ -13,8 +13,13 @@ def data_dir(tmp_path):
 
 
 @pytest.fixture
-def settings(data_dir):
-    return Settings(data_dir=data_dir)
+def settings(data_dir, backend, request):
+    if backend == "embedded":
+        return Settings(data_dir=data_dir)
+    cluster = request.getfixturevalue("cluster")
+    url = cluster.fresh_database()
+    request.addfinalizer(lambda: cluster.drop_database(url))
+    return Settings(data_dir=data_dir, database=url, runner="ray", ray_address=cluster.ray_address)
 
 
 @pytest.fixture
