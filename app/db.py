@@ -34,8 +34,9 @@ def _loads(text):
     return json.loads(text) if text else None
 
 
-class IntegrityError(Exception):
-    """A write broke a uniqueness or foreign-key rule (on SQLite or PostgreSQL alike)."""
+class IntegrityError(sqlite3.IntegrityError):
+    """A write broke a uniqueness, foreign-key or check rule, on SQLite or PostgreSQL alike (a kind of
+    sqlite3.IntegrityError, so code written for SQLite alone still catches it)."""
 
 
 def open_database(target: str | Path) -> Database:

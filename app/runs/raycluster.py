@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -127,7 +128,13 @@ class RunActor:
         self.sink = _ActorSink(self.reports)
         self.control = _Control(self.job, self.sink)
         runner = InProcessRunner(0, lambda name: dataset)
-        threading.Thread(target=runner.execute, args=(self.control,), daemon=True).start()
+
+        def train():
+            try:
+                runner.execute(self.control)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+        threading.Thread(target=train, daemon=True).start()
 
     def poll(self, after: int | None, wait: float) -> list:
         return self.reports.take(after, wait)
