@@ -273,6 +273,15 @@ def b64(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")
 
 
+F16_MAX = float(np.finfo(np.float16).max)
+
+
+def half(a: np.ndarray) -> np.ndarray:
+    """`a` as float16 for the page: a finite value beyond float16's range (65,504) is drawn at the
+    end of the range (its true min and max are sent beside it); inf and NaN stay what they are."""
+    return np.where(np.isfinite(a), np.clip(a, -F16_MAX, F16_MAX), a).astype("<f2")
+
+
 def png_bytes(img: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(img, dtype=np.uint8)).save(buf, format="PNG")
@@ -422,7 +431,7 @@ def activations(services, network_id: str, body, encoding: str = "uint8") -> dic
                     "mean": mean, "encoding": encoding, "scale": [lo, hi]}
             if encoding == "float16":
                 item["dtype"] = "<f2"
-                item["data"] = b64(a.astype("<f2"))
+                item["data"] = b64(half(a))
             else:
                 item["data"] = b64(to_uint8(a, lo, hi))
             layers.append(item)
@@ -462,7 +471,7 @@ def overview(services, network_id: str, body) -> dict:
             layers.append({"path": path, "type": layer.type if layer else "input",
                            "name": layer.name if layer else None, "shape": list(a.shape),
                            "min": lo, "max": hi, "encoding": "float16", "dtype": "<f2",
-                           "data": b64(a.astype("<f2")), **(_layer_facts(layer) if layer else {})})
+                           "data": b64(half(a)), **(_layer_facts(layer) if layer else {})})
     if prediction is not None and "label" in how:
         prediction["label"] = how["label"]
     return clean({"input_shape": list(net.input_shape), "layers": layers, "prediction": prediction,

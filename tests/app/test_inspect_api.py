@@ -239,6 +239,22 @@ def test_activations_float16_and_a_subset(client, lenet):
     assert float(vals.max()) == pytest.approx(layers[1]["max"], rel=1e-3)
 
 
+def test_maps_beyond_float16s_range_are_drawn_at_its_end_not_a_500(client):
+    id = make(client, spec=TINY, seed=2)  # weights blown up, as a diverging run leaves them
+    with entry(client, id).reading() as net:
+        for p in net.parameters():
+            p.value *= 1e5
+    drawn = {"pixels": [[255.0] * 8 for _ in range(8)]}
+    for url in (f"/api/networks/{id}/activations?encoding=float16", f"/api/networks/{id}/overview"):
+        r = client.post(url, json=drawn)
+        assert r.status_code == 200, r.text
+        layers = r.json()["layers"]
+        big = [l for l in layers if max(abs(l["min"]), abs(l["max"])) > 65504]
+        assert big, "the test needs a map beyond float16's range"
+        vals = np.frombuffer(base64.b64decode(big[0]["data"]), "<f2")
+        assert np.isfinite(vals).all() and np.abs(vals).max() == 65504
+
+
 def test_activations_png(client, lenet):
     r = client.post(f"/api/networks/{lenet}/activations?format=png&layer=conv1", json=SAMPLE)
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
