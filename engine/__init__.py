@@ -14,6 +14,7 @@ from .io import load, load_checkpoint, save
 from .layers import REGISTRY, catalogue, walk_specs
 from .losses import cross_entropy, mse
 from .network import Network, Param, build_network
+from .onnx_export import OnnxUnavailable, onnx_available, to_onnx
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
 from .parallel import get_threads, set_threads
 from .presets import PRESET_INFO, PRESETS
@@ -25,6 +26,7 @@ __all__ = [
     "CheckpointError", "SpecError", "SpecErrors", "gradcheck", "load", "load_checkpoint", "save",
     "REGISTRY", "catalogue", "cross_entropy", "mse", "Network", "Param", "build_network",
     "OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule", "PRESET_INFO", "PRESETS",
-    "format_table", "summarize", "to_pytorch", "fast", "parallel", "set_threads", "get_threads",
+    "format_table", "summarize", "to_pytorch", "to_onnx", "onnx_available", "OnnxUnavailable",
+    "fast", "parallel", "set_threads", "get_threads",
     "ascend", "fgsm", "layers_to", "loss_gradient", "macs_to", "perturb", "walk_specs",
 ]
