@@ -114,6 +114,10 @@ def cmd_predict(args) -> int:
 def cmd_export(args) -> int:
     from . import exports
 
+    if args.format in exports.missing_formats():
+        print(f"error: exporting {args.format} needs an optional part that is not installed: "
+              f"{exports.missing_formats()[args.format]}", file=sys.stderr)
+        return 2
     net, meta = _load_model(args.model)
     name = args.name or (meta.get("name") if isinstance(meta.get("name"), str) else None) or Path(args.model).stem
     file = exports.export(net, name, args.format)
@@ -138,9 +142,10 @@ def add_commands(sub) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per image")
     p.set_defaults(func=cmd_predict)
 
-    x = sub.add_parser("export", help="export a saved network as PyTorch, JSON or npz")
+    x = sub.add_parser("export", help="export a saved network as PyTorch, ONNX, JSON or npz")
     x.add_argument("--model", required=True, help="a network .npz")
-    x.add_argument("--format", required=True, choices=["pytorch", "json", "npz"])
+    x.add_argument("--format", required=True, choices=["pytorch", "onnx", "json", "npz"],
+                   help='onnx needs the [onnx] extra: pip install "cnn-playground[onnx]"')
     x.add_argument("--out", help="the file to write (default: beside the model)")
     x.add_argument("--name", help="the network's name in the export (default: the saved one, else the file's)")
     x.set_defaults(func=cmd_export)

@@ -39,3 +39,9 @@ class Busy(AppError):
     """The run queue is full (429)."""
 
     status = 429
+
+
+class Unavailable(AppError):
+    """An optional part this installation lacks (501); the detail says how to install it."""
+
+    status = 501

@@ -12,8 +12,9 @@ import numpy as np
 
 import engine
 from engine.io import to_bytes
+from engine.onnx_export import INSTALL as ONNX_INSTALL
 
-FORMATS = ("npz", "json", "pytorch")
+FORMATS = ("npz", "json", "pytorch", "onnx")
 
 
 @dataclass
@@ -28,9 +29,16 @@ def spec_file(spec: dict, name: str, seed: int) -> dict:
     return {**spec, "name": name, "seed": seed}
 
 
+def missing_formats() -> dict[str, str]:
+    """The formats this installation cannot write, each with how to install what it needs."""
+    return {} if engine.onnx_available() else {"onnx": ONNX_INSTALL}
+
+
 def export(net: engine.Network, name: str, format: str, normalization: dict | None = None) -> Exported:
     """The network `net` (its weights as they are now) in `format`, one of FORMATS; a PyTorch export
-    with `normalization` ({mean, std} of the dataset it learnt) normalises its input itself."""
+    with `normalization` ({mean, std} of the dataset it learnt) normalises its input itself.
+
+    Raises engine.OnnxUnavailable for onnx when the onnx package is not installed."""
     if format == "npz":
         return Exported(to_bytes(net, meta={"name": name}), "application/octet-stream", ".npz")
     if format == "json":
@@ -46,4 +54,7 @@ def export(net: engine.Network, name: str, format: str, normalization: dict | No
             z.writestr("network.json", json.dumps(spec_file(net.spec, name, net.seed), indent=2))
             z.writestr("weights.npz", weights.getvalue())
         return Exported(buf.getvalue(), "application/zip", "-pytorch.zip")
+    if format == "onnx":
+        meta = {"name": name, "seed": str(net.seed), "spec": json.dumps(net.spec)}
+        return Exported(engine.to_onnx(net, title=name, metadata=meta), "application/onnx", ".onnx")
     raise ValueError(f"unknown export format {format!r}; formats: {', '.join(FORMATS)}")

@@ -279,3 +279,6 @@ class Health(BaseModel):
     status: str
     version: str
     runs_active: int
+    export_formats: list[str] = Field(description="the formats GET /api/networks/{id}/export can write here")
+    missing_exports: dict[str, str] = Field(
+        description="formats this installation cannot write, each with the command that installs them")

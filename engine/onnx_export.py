@@ -176,8 +176,9 @@ def _sequence(g: _Graph, seq, x: str) -> str:
     return x  # an empty sequence (an identity shortcut) passes x on
 
 
-def to_onnx(net: Network, title: str = "Net") -> bytes:
-    """The serialized ONNX model (a ModelProto's bytes) computing net.predict_proba and net.logits.
+def to_onnx(net: Network, title: str = "Net", metadata: dict[str, str] | None = None) -> bytes:
+    """The serialized ONNX model (a ModelProto's bytes) computing net.predict_proba and net.logits,
+    with `metadata` as its metadata_props (onnxruntime shows them as custom_metadata_map).
 
     Raises OnnxUnavailable when the onnx package is not installed.
     """
@@ -197,5 +198,6 @@ def to_onnx(net: Network, title: str = "Net") -> bytes:
     model = helper.make_model(graph, producer_name="cnn-playground",
                               opset_imports=[helper.make_opsetid("", OPSET)])
     model.doc_string = f"{title}: exported from CNN Playground; input (N, {', '.join(map(str, net.input_shape))})"
+    helper.set_model_props(model, {str(k): str(v) for k, v in (metadata or {}).items()})
     onnx.checker.check_model(model)
     return model.SerializeToString()

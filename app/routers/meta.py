@@ -9,7 +9,7 @@ from fastapi import APIRouter
 import engine
 from engine.presets import DEFAULT_FOR_DATASET, adapt
 
-from .. import __version__
+from .. import __version__, exports
 from ..deps import ServicesDep
 from ..errors import Invalid, NotFound
 from ..schemas import Health
@@ -24,8 +24,10 @@ def fmt_shape(shape) -> str:
 
 @router.get("/health", response_model=Health)
 def read_health(services: ServicesDep):
-    """Whether the server is up, and how many runs are active."""
-    return {"status": "ok", "version": __version__, "runs_active": services.runs.count_active()}
+    """Whether the server is up, how many runs are active, and which export formats it can write."""
+    missing = exports.missing_formats()
+    return {"status": "ok", "version": __version__, "runs_active": services.runs.count_active(),
+            "export_formats": [f for f in exports.FORMATS if f not in missing], "missing_exports": missing}
 
 
 @router.get("/layers")

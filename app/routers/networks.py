@@ -15,7 +15,7 @@ from engine.presets import adapt
 
 from .. import exports
 from ..deps import ServicesDep
-from ..errors import Invalid, NotFound
+from ..errors import Invalid, NotFound, Unavailable
 from ..files import check_id
 from ..schemas import (
     NAME_DESCRIPTION,
@@ -141,18 +141,23 @@ def read_network_summary(network_id: str, services: ServicesDep):
 EXPORTED = {200: {"description": "The file, as an attachment", "content": {
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
     "application/json": {"schema": {"type": "object"}},
-    "application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
+    "application/zip": {"schema": {"type": "string", "format": "binary"}},
+    "application/onnx": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
-@router.get("/{network_id}/export", response_class=Response, responses={**EXPORTED, **errors(404, 409, 422)})
+@router.get("/{network_id}/export", response_class=Response, responses={**EXPORTED, **errors(404, 409, 422, 501)})
 def export_network(network_id: str, services: ServicesDep,
-                   format: Literal["npz", "json", "pytorch"] = Query("npz"),
+                   format: Literal["npz", "json", "pytorch", "onnx"] = Query("npz"),
                    dataset: str | None = Query(None, max_length=100, description=(
                        "with format pytorch: the dataset the network was trained on; the exported model then "
                        "normalises its input with that dataset's mean and std, and takes pixel values / 255"))):
     """Download the network: npz (spec and weights), json (the spec), pytorch (a .zip with model.py,
-    weights.npz and network.json); each keeps the network's name and seed."""
+    weights.npz and network.json), onnx (opset 17, outputs probabilities and logits; needs the
+    server's [onnx] extra, see /api/health); each keeps the network's name and seed."""
     row = services.networks.get(_id(network_id))
+    if format in exports.missing_formats():
+        raise Unavailable(f"this server cannot export {format}: install its extra on the server "
+                          f"with {exports.missing_formats()[format]}, then restart it")
     normalization = services.datasets.normalization(dataset, row["spec"]["input"]) \
         if format == "pytorch" and dataset is not None else None
     entry = services.networks.entry(row["id"])

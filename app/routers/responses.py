@@ -27,6 +27,7 @@ WHY = {
     413: "Too large: the body, or what the request would build or compute, is over one of the server's limits",
     422: "The request cannot work: the detail names each field (or spec layer path) and why",
     429: "Busy: the run queue is full, or too many clients follow a run; try again later",
+    501: "This installation lacks an optional part (ONNX export): the detail says how to install it",
 }
 
 

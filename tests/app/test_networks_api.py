@@ -159,7 +159,7 @@ def test_export_and_import_round_trip(client, lenet):
     z = zipfile.ZipFile(io.BytesIO(client.get(f"/api/networks/{nid}/export?format=pytorch").content))
     assert set(z.namelist()) == {"model.py", "weights.npz", "network.json"}
     assert "class Net" in z.read("model.py").decode()
-    assert client.get(f"/api/networks/{nid}/export?format=onnx").status_code == 422
+    assert client.get(f"/api/networks/{nid}/export?format=tflite").status_code == 422
 
 
 def test_pytorch_export_carries_the_datasets_normalization(client, lenet):
