@@ -30,11 +30,22 @@ ENDED = ("completed", "stopped", "diverged", "failed", "interrupted")
 
 
 class PlaygroundError(Exception):
-    """An error answer: `status` (the HTTP code) and `detail` (what was wrong, how to fix it)."""
+    """An error answer: `status` (the HTTP code), `detail` (what was wrong, how to fix it) and
+    `errors` (each problem with its path, field and message; the server's problem details)."""
 
-    def __init__(self, status: int, detail: Any):
-        self.status, self.detail = status, detail
+    def __init__(self, status: int, detail: Any, errors: list[dict] | None = None):
+        self.status, self.detail, self.errors = status, detail, errors or []
         super().__init__(f"{status}: {_text(detail)}")
+
+    @classmethod
+    def from_response(cls, r: httpx.Response) -> PlaygroundError:
+        try:
+            problem = r.json()
+        except ValueError:
+            return cls(r.status_code, r.text)
+        if not isinstance(problem, dict):
+            return cls(r.status_code, r.text)
+        return cls(r.status_code, problem.get("detail", r.text), problem.get("errors"))
 
 
 def _text(detail: Any) -> str:
@@ -126,17 +137,13 @@ class Playground:
     def _request(self, method: str, path: str, **kwargs) -> Any:
         r = self._http.request(method, path, **kwargs)
         if r.status_code >= 400:
-            try:
-                detail = r.json().get("detail", r.text)
-            except ValueError:
-                detail = r.text
-            raise PlaygroundError(r.status_code, detail)
+            raise PlaygroundError.from_response(r)
         return None if r.status_code == 204 else r.json()
 
     def _download(self, path: str, to: str | Path | None, **params) -> bytes:
         r = self._http.get(path, params=params)
         if r.status_code >= 400:
-            raise PlaygroundError(r.status_code, r.json().get("detail", r.text))
+            raise PlaygroundError.from_response(r)
         if to is not None:
             Path(to).write_bytes(r.content)
         return r.content

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import secrets
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .problems import problem_response
 
 # uvicorn's logger for server errors: the traceback lands where uvicorn's own would, at its level
 log = logging.getLogger("uvicorn.error")
@@ -52,6 +53,5 @@ class InternalErrors:
             reference = secrets.token_hex(4)
             # the path without its query string, which may hold the token
             log.exception("error %s in %s %s", reference, scope["method"], scope["path"])
-            response = JSONResponse({"detail": internal_error_detail(scope["method"], reference)},
-                                    status_code=500)
+            response = problem_response(500, internal_error_detail(scope["method"], reference))
             await response(scope, receive, send)

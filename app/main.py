@@ -5,9 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,12 +23,24 @@ from .internal_errors import InternalErrors
 from .lessons.service import LessonService
 from .lessons.store import AttemptStore
 from .log_redaction import token_redacted
-from .routers import classroom, conv, datasets, init_lab, inspect, lessons, meta, networks, page, runs
+from .problems import document_problems, problem_response
+from .resources import page_files
+from .routers import (
+    classroom,
+    conv,
+    datasets,
+    init_lab,
+    inspect,
+    lessons,
+    meta,
+    networks,
+    page,
+    runs,
+)
 from .runs.events import clean
 from .runs.inprocess import InProcessRunner
 from .runs.service import RunService
 from .runs.store import RunStore
-from .resources import page_files
 from .security import Guard
 from .services.datasets import DatasetService
 from .services.networks import NetworkService
@@ -40,18 +50,6 @@ from .threads import use_threads
 from .validation import body_model, explained
 
 UNPARSED = "There was an error parsing the body"
-
-
-def encodable(value):
-    """An error detail that may echo what the client sent: lone surrogates (from JSON's \\ud800)
-    become escapes, so the response can be encoded as UTF-8."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, list):
-        return [encodable(v) for v in value]
-    if isinstance(value, dict):
-        return {encodable(k): encodable(v) for k, v in value.items()}
-    return value
 
 
 def runner_backend(settings: Settings, data: DatasetService):
@@ -102,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError):
-        return JSONResponse({"detail": encodable(clean(exc.detail))}, status_code=exc.status)
+        return problem_response(exc.status, clean(exc.detail))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -113,15 +111,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 wanted = "multipart/form-data with the file in the form field 'file'"
             else:
                 wanted = "one JSON document in UTF-8 with Content-Type: application/json"
-            return JSONResponse({"detail": f"the request body cannot be read: send {wanted}"}, status_code=400)
-        return await http_exception_handler(request, exc)
+            return problem_response(400, f"the request body cannot be read: send {wanted}")
+        return problem_response(exc.status_code, exc.detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         body = body_model(request.scope.get("route"))
         errors = [{"loc": list(e.get("loc", [])), "msg": explained(e, body), "type": e.get("type")}
                   for e in exc.errors()]
-        return JSONResponse({"detail": encodable(clean(errors))}, status_code=422)
+        return problem_response(422, clean(errors))
 
     for router in (meta.router, networks.router, datasets.router, runs.router, inspect.router, conv.router,
                    lessons.router, init_lab.router, classroom.everyone, classroom.teacher):
@@ -131,10 +129,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.websocket("/{path:path}")
     async def no_such_websocket(websocket: WebSocket, path: str):
         """A WebSocket no route takes: refused with an HTTP 404 that says where the streams are."""
-        await websocket.send_denial_response(JSONResponse(
-            {"detail": f"no WebSocket at /{path[:80]}; a run's events stream at /api/runs/{{run_id}}/events"},
-            status_code=404))
+        await websocket.send_denial_response(problem_response(
+            404, f"no WebSocket at /{path[:80]}; a run's events stream at /api/runs/{{run_id}}/events"))
 
+    document_problems(app)
     app.mount("/static", StaticFiles(directory=page_files("static")), name="static")
     app.router.redirect_slashes = False  # NoTrailingSlash serves /api/x/ as /api/x
     app.add_middleware(NoTrailingSlash)

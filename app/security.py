@@ -20,12 +20,14 @@
 from __future__ import annotations
 
 import hmac
-import json
 from urllib.parse import parse_qs, urlsplit
 
 from . import access
 from .classroom.codes import STUDENT_TOKEN_PREFIX
+from .problems import MEDIA_TYPE, problem_bytes
 from .settings import Settings
+
+PROBLEM = MEDIA_TYPE.encode()
 
 SAFE = ("GET", "HEAD", "OPTIONS")
 STUDENT_COOKIE = "cnn_playground_student"
@@ -157,9 +159,9 @@ class Guard:
 
     @staticmethod
     async def _too_large(send, limit):
-        body = json.dumps({"detail": f"the request body is larger than the limit of {limit / 2**20:g} MiB"}).encode()
+        body = problem_bytes(413, f"the request body is larger than the limit of {limit / 2**20:g} MiB")
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
+                    "headers": [(b"content-type", PROBLEM), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
 
     async def _deny(self, scope, receive, send, status, detail):
@@ -169,12 +171,12 @@ class Guard:
                 await send({"type": "websocket.close", "code": 1008, "reason": detail[:120]})
                 return
             await send({"type": "websocket.http.response.start", "status": status,
-                        "headers": [(b"content-type", b"application/json")]})
-            await send({"type": "websocket.http.response.body", "body": json.dumps({"detail": detail}).encode()})
+                        "headers": [(b"content-type", PROBLEM)]})
+            await send({"type": "websocket.http.response.body", "body": problem_bytes(status, detail)})
             return
-        body = json.dumps({"detail": detail}).encode()
+        body = problem_bytes(status, detail)
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json")]})
+                    "headers": [(b"content-type", PROBLEM)]})
         await send({"type": "http.response.body", "body": body})
 
 

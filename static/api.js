@@ -1,16 +1,19 @@
 // The only module that knows URLs and sockets. Every call resolves to JSON (or a
 // Blob) or rejects with an ApiError carrying the server's status and detail.
 
+// Every error answer is RFC 9457 problem details: `detail` one sentence, `errors` each
+// problem with its place ({path, field, message}: a spec's layer path, or a request field's).
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, errors = []) {
     super(formatDetail(detail));
     this.status = status;
     this.detail = detail;
+    this.errors = errors;
   }
 }
 
-// A server detail is a string, a list of spec errors ({path, field, message}) or
-// FastAPI validation errors ({loc, msg}); this turns any of them into one sentence.
+// The server's detail is one sentence; a list (spec errors {path, field, message} or
+// FastAPI's {loc, msg}) still turns into one, for a server from before problem details.
 export function formatDetail(detail) {
   if (detail == null) return "the server gave no reason";
   if (typeof detail === "string") return detail;
@@ -40,8 +43,13 @@ async function request(method, url, body, { raw = false } = {}) {
   }
   if (!response.ok) {
     let detail = response.statusText;
-    try { detail = (await response.json()).detail; } catch { /* not JSON */ }
-    throw new ApiError(response.status, detail);
+    let errors = [];
+    try {
+      const problem = await response.json();
+      detail = problem.detail;
+      errors = Array.isArray(problem.errors) ? problem.errors : Array.isArray(detail) ? detail : [];
+    } catch { /* not JSON */ }
+    throw new ApiError(response.status, detail, errors);
   }
   if (response.status === 204) return null;
   return raw ? response.blob() : response.json();

@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 import engine
@@ -36,6 +36,7 @@ from ..deps import ServicesDep
 from ..errors import AppError, NotFound
 from ..files import check_id
 from ..lessons.content import LESSONS
+from ..problems import problem_response
 from ..security import STUDENT_COOKIE
 from .paging import PageDep, listed
 from .responses import errors
@@ -132,7 +133,7 @@ async def follow_dashboard(websocket: WebSocket, class_id: str):
     try:
         first = await run_in_threadpool(services.dashboard.snapshot, _id(class_id, "class"))
     except AppError as e:
-        await websocket.send_denial_response(JSONResponse({"detail": e.detail}, status_code=e.status))
+        await websocket.send_denial_response(problem_response(e.status, e.detail))
         return
     await websocket.accept()
     last = None

@@ -10,12 +10,26 @@ from urllib.parse import quote
 from pydantic import BaseModel, Field
 
 
-class ErrorDetail(BaseModel):
-    """Every error: what was wrong and how to fix it."""
+class FieldProblem(BaseModel):
+    """One problem, with where it is."""
 
-    detail: str | list[dict[str, Any]] = Field(
-        description="a sentence; or, for a request that cannot work, one entry per problem: "
-                    "FastAPI's {loc, msg, type} or a spec's {path, field, message}")
+    path: str = Field(description='a spec\'s layer path ("layers[2].body[0]", "input"), or where a '
+                                  'request field sits ("body", "query", "body.augment")')
+    field: str | None = Field(description="the field at that path, when one is to blame")
+    message: str = Field(description="what is wrong and how to fix it")
+    loc: list[str | int] | None = Field(None, description="a request field's full location, as FastAPI gives it")
+    type: str | None = Field(None, description="a request field's kind of problem")
+
+
+class Problem(BaseModel):
+    """Every error, as RFC 9457 problem details (application/problem+json)."""
+
+    type: str = Field("about:blank", description="always about:blank: the status says the kind of problem")
+    title: str = Field(description="the status's name")
+    status: int
+    detail: str = Field(description="one sentence: every problem, what was wrong and how to fix it")
+    errors: list[FieldProblem] = Field(description="each problem apart, where the request names "
+                                                   "fields or a spec names layers; else empty")
 
 
 WHY = {
@@ -32,8 +46,9 @@ WHY = {
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route decorator: the listed error codes, each with ErrorDetail."""
-    return {code: {"model": ErrorDetail, "description": WHY[code]} for code in codes}
+    """`responses=` for a route decorator: the listed error codes, each a Problem."""
+    return {code: {"model": Problem, "description": WHY[code]} for code in codes}  # as problem+json:
+    # app.problems.document_problems
 
 
 def attachment(name: str, suffix: str) -> dict[str, str]:

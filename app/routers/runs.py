@@ -9,12 +9,13 @@ import json
 from typing import Literal
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import ServicesDep
 from ..errors import AppError, NotFound
 from ..files import check_id
+from ..problems import problem_response
 from ..runs.events import FellBehind, Stream
 from ..schemas import MetricRow, RunCreate, RunPublic, RunWeights, options
 from .paging import TOTAL, PageDep, listed
@@ -138,7 +139,7 @@ async def follow_run(websocket: WebSocket, run_id: str, after: int = 0):
     try:
         stream = await run_in_threadpool(runs.follow, _id(run_id), max(0, after), asyncio.get_running_loop())
     except AppError as e:
-        await websocket.send_denial_response(JSONResponse({"detail": e.detail}, status_code=e.status))
+        await websocket.send_denial_response(problem_response(e.status, e.detail))
         return
     await websocket.accept()
     try:

@@ -206,7 +206,7 @@ export class BuildView {
       // errors come back inline (200 with {valid: false, errors}), which keeps the
       // browser console free of "Failed to load resource: 422"
       if (summary && summary.valid === false && Array.isArray(summary.errors)) {
-        throw new ApiError(422, summary.errors);
+        throw new ApiError(422, summary.errors, summary.errors);
       }
       this.lastSummary = { spec, summary };
       this.lastError = null;
@@ -244,14 +244,15 @@ export class BuildView {
     this.root.classList.add("build-stale");
     this.start.markInput(null);
     showError(this.cards.globalError, null);
-    const details = error instanceof ApiError && Array.isArray(error.detail) ? error.detail : null;
+    const details = error instanceof ApiError && error.errors.length ? error.errors : null;
     if (!details) {
       showErrors(this.cards.nodes, []);
       showError(this.cards.globalError, error);
       this.diagram.showErrors(new Map(), []);
       return;
     }
-    const where = (d) => d.path || (d.loc ? d.loc.filter((x) => x !== "body").join(".") : "");
+    // a spec's problem names its layer path; a request field's, its loc
+    const where = (d) => (d.loc ? d.loc.filter((x) => x !== "body").join(".") : d.path || "");
     const onInput = details.filter((d) => where(d).startsWith("input"));
     if (onInput.length) {
       const message = onInput.map((d) => `input: ${d.message || d.msg}`).join(" ");

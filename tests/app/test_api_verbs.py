@@ -99,7 +99,7 @@ def test_batch_predict_names_the_bad_input(client, lenet):
     inputs = [{"dataset": "strokes", "index": 0}, {"dataset": "strokes", "index": 10**6}]
     r = client.post(f"/api/networks/{lenet['id']}/predict/batch", json={"inputs": inputs})
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "inputs", 1, "index"], r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "inputs", 1, "index"], r.text
     r = client.post(f"/api/networks/{lenet['id']}/predict/batch", json={"inputs": []})
     assert r.status_code == 422
 

@@ -51,11 +51,12 @@ def net_id(client):
 
 
 def detail(r, *statuses) -> str:
-    """The response's detail as text, after checking the status and the {"detail": ...} shape."""
+    """The response's detail as text, after checking the status and the problem-details shape."""
     assert r.status_code in statuses, (r.status_code, r.text[:500])
     body = r.json()
-    assert set(body) == {"detail"} and body["detail"], body
-    return json.dumps(body["detail"]) if not isinstance(body["detail"], str) else body["detail"]
+    assert set(body) == {"type", "title", "status", "detail", "errors"} and body["status"] == r.status_code, body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    return body["detail"] + (" " + json.dumps(body["errors"]) if body["errors"] else "")
 
 
 def upload(client, content: bytes, filename: str, url: str = "/api/datasets", **kw):
@@ -241,7 +242,7 @@ def test_a_wrong_spec_is_422_naming_the_field(client, net_id, spec, where, words
               client.patch(f"/api/networks/{net_id}", json={"spec": spec}),
               upload(client, json.dumps(spec).encode(), "spec.json", "/api/networks/import")):
         assert r.status_code == 422, r.text[:300]
-        errors = r.json()["detail"]
+        errors = r.json()["errors"]
         assert isinstance(errors, list) and errors
         assert any(e["path"].startswith(where) and words in (e["field"] or "") + " " + e["message"] for e in errors), errors
 

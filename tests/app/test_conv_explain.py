@@ -457,9 +457,9 @@ def test_api_rejects_non_finite_numbers(client, token):
 def test_api_values_whose_products_overflow_are_422(client, body, field, where):
     r = client.post("/api/conv/explain", json=body)
     assert r.status_code == 422, r.text
-    (err,) = r.json()["detail"]
+    (err,) = r.json()["errors"]
     assert err["loc"] == ["body", field]
-    assert where in err["msg"] and "-1e+150 and 1e+150" in err["msg"] and "float64" in err["msg"]
+    assert where in err["message"] and "-1e+150 and 1e+150" in err["message"] and "float64" in err["message"]
 
 
 def test_the_largest_accepted_values_stay_finite(client):

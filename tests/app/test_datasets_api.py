@@ -49,7 +49,7 @@ def upload(client, content: bytes, filename="mine.npz", name=None):
 def assert_error(r, status):
     assert r.status_code == status, r.text
     body = r.json()
-    assert set(body) == {"detail"}, body
+    assert set(body) == {"type", "title", "status", "detail", "errors"}, body
     return body["detail"]
 
 
@@ -271,7 +271,7 @@ def test_too_large_once_decoded(data_dir):
     with TestClient(create_app(settings)) as c:
         r = upload(c, good_npz(n=40)[2], "big.npz")  # 40 * 64 bytes of pixels, more than 1000
         assert r.status_code in (413, 422), r.text
-        assert set(r.json()) == {"detail"}
+        assert set(r.json()) == {"type", "title", "status", "detail", "errors"}
         assert stored_files(data_dir) == []
 
 

@@ -104,11 +104,11 @@ def test_a_network_without_dropout_or_a_layer_that_is_not_one_is_a_422(client, m
     assert r.status_code == 422 and "no dropout layer" in r.json()["detail"]
     r = dropout_of(client, maps, layer="conv2")
     assert r.status_code == 422
-    detail = r.json()["detail"][0]
-    assert detail["loc"] == ["body", "layer"] and "drop1, drop2" in detail["msg"]
+    detail = r.json()["errors"][0]
+    assert detail["loc"] == ["body", "layer"] and "drop1, drop2" in detail["message"]
 
 
 def test_a_network_that_is_not_there_is_a_404_and_a_negative_seed_a_422(client, maps):
     assert dropout_of(client, "0123456789abcdef").status_code == 404
     r = dropout_of(client, maps, seed=-1)
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "seed"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "seed"]

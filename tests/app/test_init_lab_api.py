@@ -248,6 +248,6 @@ def test_asked_for_more_digits_than_a_slow_stack_affords_it_trains_on_fewer(clie
 def test_training_errors_say_which_field_and_what_it_takes(client, body, field, words):
     r = client.post("/api/init/batchnorm/runs", json=body)
     assert r.status_code == 422, r.text
-    detail = r.json()["detail"]
-    assert any(e["loc"][-1] == field and words in e["msg"] for e in detail), detail
+    errors = r.json()["errors"]
+    assert any(e["loc"][-1] == field and words in e["message"] for e in errors), errors
     assert client.get("/api/runs").json() == []  # nothing was started

@@ -50,7 +50,7 @@ def digit_pixels(seed=0):
 
 
 def loc_of(r):
-    return [e["loc"] for e in r.json()["detail"]]
+    return [e["loc"] for e in r.json()["errors"]]
 
 
 # ---- predict ---------------------------------------------------------------------------------
@@ -143,7 +143,7 @@ def test_predict_bad_input_is_422_naming_the_field(client, lenet, body, field, w
 def test_predict_rejects_nan_and_unknown_fields(client, lenet):
     r = client.post(f"/api/networks/{lenet}/predict", content='{"pixels": [[1, NaN]]}',
                     headers={"content-type": "application/json"})
-    assert r.status_code == 422 and "NaN" in r.json()["detail"][0]["msg"]
+    assert r.status_code == 422 and "NaN" in r.json()["errors"][0]["message"]
     r = client.post(f"/api/networks/{lenet}/predict", json={"pixel": [[1]]})
     assert r.status_code == 422 and loc_of(r) == [["body", "pixel"]]
     r = client.post(f"/api/networks/{lenet}/predict", json={"dataset": "strokes", "split": "val", "index": 0})

@@ -101,7 +101,7 @@ def test_an_unknown_kind_is_404_naming_the_kinds(client, method, path, body):
 @pytest.mark.parametrize("seed", ["-1", str(2**32), "seven"])
 def test_a_seed_out_of_range_is_422(client, seed):
     r = client.get(f"/api/exercises/output_size/{seed}")
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["path", "seed"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["path", "seed"]
 
 
 # ---- answers ------------------------------------------------------------------------------------
@@ -169,8 +169,8 @@ def test_a_cell_and_a_choice_are_graded(client):
 def test_a_malformed_answer_is_422_naming_the_format(client, kind, value, words):
     r = answer(client, kind, 0, value)
     assert r.status_code == 422
-    (problem,) = r.json()["detail"]
-    assert problem["loc"] == ["body", "answer"] and words in problem["msg"]
+    (problem,) = r.json()["errors"]
+    assert problem["loc"] == ["body", "answer"] and words in problem["message"]
     assert client.get("/api/progress").json()["total"] == ALL_ZERO  # nothing recorded
 
 
@@ -230,7 +230,7 @@ def test_an_api_client_sends_its_own_learner_id(client):
 def test_a_malformed_learner_id_is_422(client, bad):
     r = client.get("/api/progress", headers={"X-Learner": bad.encode()})
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["header", "x-learner"]
+    assert r.json()["errors"][0]["loc"] == ["header", "x-learner"]
 
 
 def test_a_cookie_that_is_not_a_learner_id_is_replaced(client):

@@ -59,7 +59,7 @@ def test_validate_gives_the_summary_or_errors_by_path(client):
                                                                           "kernel_size": 30}]}]}
     r = client.post("/api/networks/validate", json=bad)
     assert r.status_code == 422
-    assert r.json()["detail"][0]["path"] == "layers[0].body[0]"
+    assert r.json()["errors"][0]["path"] == "layers[0].body[0]"
 
 
 def test_validate_a_huge_network_is_instant_but_not_buildable(client):
@@ -94,7 +94,7 @@ def test_preset_adapted_to_a_dataset(client):
 def test_create_errors(client):
     r = client.post("/api/networks", json={"spec": {"input": [1, 4, 4], "layers": [{"type": "linear",
                                                                                       "out_features": 2}]}})
-    assert r.status_code == 422 and "flatten" in r.json()["detail"][0]["message"]
+    assert r.status_code == 422 and "flatten" in r.json()["errors"][0]["message"]
     r = client.post("/api/networks", json={"preset": "lenet5", "spec": engine.PRESETS["lenet5"]})
     assert r.status_code == 422 and "exactly one" in r.json()["detail"]
     r = client.post("/api/networks", json={"preset": "lenet5", "seed": -1})
@@ -271,11 +271,11 @@ GOOD_NAMES = {"LeNet-5": "LeNet-5", "my net (v2)": "my net (v2)", "名前": "名
 def error_text(r) -> str:
     """The 422's detail as one line: validation errors as 'loc: msg', a plain detail as it is."""
     assert r.status_code == 422, r.text[:300]
-    detail = r.json()["detail"]
-    if isinstance(detail, str):
-        return detail
-    return " | ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if "loc" in e  # pydantic's
-                      else f"{e['path']}: {e['message']}" for e in detail)  # the spec's
+    errors = r.json()["errors"]
+    if not errors:
+        return r.json()["detail"]
+    return " | ".join(f"{'.'.join(map(str, e['loc']))}: {e['message']}" if e.get("loc")  # pydantic's
+                      else f"{e['path']}: {e['message']}" for e in errors)  # the spec's
 
 
 def spec_file(name=None) -> bytes:

@@ -269,15 +269,15 @@ def test_the_field_leaves_the_gradients_and_caches_as_they_were(client, lenet):
 def test_a_unit_that_is_not_there_is_a_422_naming_the_field(client, lenet, unit, field, words):
     r = field_of(client, lenet, **unit)
     assert r.status_code == 422, r.text
-    detail = r.json()["detail"][0]
-    assert detail["loc"] == ["body", field] and words in detail["msg"]
+    detail = r.json()["errors"][0]
+    assert detail["loc"] == ["body", field] and words in detail["message"]
 
 
 def test_a_network_that_is_not_there_is_a_404_and_a_negative_unit_a_422(client, lenet):
     r = field_of(client, "0123456789abcdef", layer="conv2")
     assert r.status_code == 404, r.text
     r = field_of(client, lenet, layer="conv2", row=-1)
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "row"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "row"]
 
 
 def test_a_network_without_an_image_input_is_told_fields_need_one(client):

@@ -137,8 +137,8 @@ def test_each_run_limit_has_one_value_and_one_status_shown_in_the_schema(client,
     for too_many in (limit + 1, 10**9):
         r = client.post(f"/api/networks/{lenet['id']}/runs", json={"dataset": "strokes", field: too_many})
         assert r.status_code == 422, r.text
-        [error] = r.json()["detail"]
-        assert error["loc"] == ["body", field] and str(limit) in error["msg"]
+        [error] = r.json()["errors"]
+        assert error["loc"] == ["body", field] and str(limit) in error["message"]
     schema = client.get("/openapi.json").json()["components"]["schemas"]["RunCreate"]["properties"][field]
     assert schema["maximum"] == limit and schema["minimum"] == 1
 

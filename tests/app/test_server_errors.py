@@ -53,7 +53,7 @@ def test_a_500_is_json_and_the_same_connection_serves_the_next_request(live, err
     with httpx.Client(base_url=live.url, timeout=10) as client:
         r = client.get("/api/test/fail")
         assert r.status_code == 500
-        assert r.headers["content-type"] == "application/json"
+        assert r.headers["content-type"] == "application/problem+json"
         assert r.headers.get("connection", "keep-alive").lower() != "close"
         detail = r.json()["detail"]
         assert "internal error" in detail and "log" in detail and "nothing was changed" in detail

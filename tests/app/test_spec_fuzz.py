@@ -286,7 +286,7 @@ def _names_paths(detail) -> bool:
         if "path" in err:
             if not isinstance(err["path"], str) or not isinstance(err.get("message"), str):
                 return False
-        elif not (isinstance(err.get("loc"), list) and err["loc"] and isinstance(err.get("msg"), str)):
+        elif not (isinstance(err.get("loc"), list) and err["loc"] and isinstance(err.get("message"), str)):
             return False
     return True
 
@@ -302,7 +302,7 @@ def test_validate_answers_200_or_422_with_paths(client, spec):
     if status == 200:
         assert body["valid"] is True and body["input"] and body["output"]
     if status == 422:
-        assert _names_paths(body["detail"]), body
+        assert _names_paths(body["errors"]), body
 
 
 @with_edge_cases
@@ -318,7 +318,7 @@ def test_create_answers_201_413_or_422_with_paths(client, spec):
     elif status == 413:
         assert isinstance(body["detail"], str) and ("limit" in body["detail"] or "at most" in body["detail"]), body
     else:
-        assert _names_paths(body["detail"]), body
+        assert _names_paths(body["errors"]), body
 
 
 def _works(spec) -> bool:

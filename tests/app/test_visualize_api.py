@@ -132,10 +132,10 @@ def test_fgsm_refuses_a_target_that_is_no_class(client, lenet):
     r = client.post(f"/api/networks/{lenet}/adversarial",
                     json={**SAMPLE, "epsilon": 8, "target": 10})
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "target"]
-    assert "0 to 9" in r.json()["detail"][0]["msg"]
+    assert r.json()["errors"][0]["loc"] == ["body", "target"]
+    assert "0 to 9" in r.json()["errors"][0]["message"]
     r = client.post(f"/api/networks/{lenet}/adversarial", json={**SAMPLE, "epsilon": 300})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "epsilon"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "epsilon"]
 
 
 # ---- feature visualization ---------------------------------------------------------------------
@@ -199,8 +199,8 @@ def test_feature_visualization_of_a_map_mean_is_another_objective(client, lenet)
 def test_feature_visualization_limits_say_what_to_change(client, lenet, body, field, words):
     r = client.post(f"/api/networks/{lenet}/feature-visualization", json=body)
     assert r.status_code == 422, r.text
-    (error,) = r.json()["detail"]
-    assert error["loc"] == ["body", field] and words in error["msg"]
+    (error,) = r.json()["errors"]
+    assert error["loc"] == ["body", field] and words in error["message"]
 
 
 def test_feature_visualization_over_its_work_limit_is_a_413(client, lenet, monkeypatch):
