@@ -188,7 +188,7 @@ def _torch_model(torch, net):
 
     source, state = engine.to_pytorch(net)
     ns: dict = {}
-    exec(compile(source, "<exported Net>", "exec"), ns)  # noqa: S102 - our own export
+    exec(compile(source, "<exported Net>", "exec"), ns)  # our own export
     model = ns["Net"]()
     model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
     return model

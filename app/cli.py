@@ -31,7 +31,7 @@ def _spec_from(args) -> tuple[dict, str]:
         try:
             return json.loads(Path(args.spec).read_text()), Path(args.spec).stem
         except (OSError, json.JSONDecodeError) as e:
-            raise SystemExit(f"error: cannot read the spec {args.spec}: {e}")
+            raise SystemExit(f"error: cannot read the spec {args.spec}: {e}") from None
     if args.preset not in engine.PRESETS:
         raise SystemExit(f"error: unknown preset {args.preset!r}; presets: {', '.join(engine.PRESETS)}")
     return engine.PRESETS[args.preset], args.preset
@@ -73,7 +73,7 @@ def cmd_datasets(args) -> int:
 def cmd_train(args) -> int:
     import engine
     from engine.data import DatasetError, ProgressBar, load_dataset
-    from engine.train import Trainer, TrainConfig
+    from engine.train import TrainConfig, Trainer
 
     from .progress import EpochBar
     from .threads import use_threads

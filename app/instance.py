@@ -34,7 +34,7 @@ class Instance:
         self.folder = Path(data_dir) / "instances"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / f"{self.id}.lock"
-        self._file = open(self.path, "w")
+        self._file = open(self.path, "w")  # noqa: SIM115 (held open: the lock lives as long as the server)
         if fcntl is not None:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         # for an operator who looks: which process this is

@@ -27,7 +27,7 @@ from pathlib import Path
 import engine
 from engine.data import load_dataset
 from engine.presets import DEFAULT_FOR_DATASET, adapt
-from engine.train import Trainer, TrainConfig
+from engine.train import TrainConfig, Trainer
 
 # Recipes for the built-in datasets' default presets.
 RECIPES = {

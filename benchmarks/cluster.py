@@ -32,8 +32,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.cluster import ray_token_env, start_cluster
-from tests.e2e.conftest import start_server
+from tests.cluster import ray_token_env, start_cluster  # noqa: E402 (after the path to the checkout)
+from tests.e2e.conftest import start_server  # noqa: E402
 
 
 def student(url: str, body: dict, out: dict, lock: threading.Lock) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the server is started as the end-to-end tests start it
 
-from tests.e2e.conftest import start_server
+from tests.e2e.conftest import start_server  # noqa: E402 (after the path to the checkout)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = [

@@ -88,7 +88,7 @@ def run(fn, count: int) -> None:
     error = None
     try:
         fn(0, range(0, count, k))  # the caller's thread takes the first share
-    except BaseException as e:  # noqa: BLE001 - re-raised below, once every slot is done
+    except BaseException as e:  # re-raised below, once every slot is done
         error = e
     for f in futures:  # wait for all: no slot may still be writing when we return
         e = f.exception()

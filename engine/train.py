@@ -27,8 +27,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -110,7 +110,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -273,7 +273,7 @@ class Trainer:
     """Trains `net` on `dataset` with `config`; see the module docstring for events."""
 
     def __init__(self, net: Network, dataset: Dataset, config: TrainConfig,
-                 checkpoint: Callable[["Trainer"], None] | None = None,
+                 checkpoint: Callable[[Trainer], None] | None = None,
                  batch_hook: Callable[[Network], None] | None = None):
         self.net, self.dataset, self.config = net, dataset, config
         self.checkpoint = checkpoint  # called at every epoch end: checkpoint_bytes() is then a resumable state
@@ -328,7 +328,7 @@ class Trainer:
         return to_bytes(self.net, self.optimizer, {**(meta or {}), "trainer": state}, extra=extra)
 
     @classmethod
-    def from_checkpoint(cls, data, dataset: Dataset, **kwargs) -> "Trainer":
+    def from_checkpoint(cls, data, dataset: Dataset, **kwargs) -> Trainer:
         """A trainer that goes on from a checkpoint_bytes() file (bytes or a path) to the planned epochs."""
         saved = read_checkpoint(data)
         state = saved.meta.get("trainer")

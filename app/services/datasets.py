@@ -27,8 +27,8 @@ import tempfile
 import threading
 import zipfile
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -49,7 +49,7 @@ ACCEPTED = {".npz": "NumPy arrays saved with np.savez (x, y; optional class_name
                    "(and t10k-... for the test split)"}
 MAX_SAMPLES = 256
 NAME_MAX = 64
-_NAME = re.compile(r"[^\W_][\w .-]{0,%d}" % (NAME_MAX - 1))
+_NAME = re.compile(rf"[^\W_][\w .-]{{0,{NAME_MAX - 1}}}")
 _NOT_NAME = re.compile(r"[^\w .-]+")
 _ALIASES = getattr(edata, "_ALIASES", {})
 log = logging.getLogger("uvicorn.error")

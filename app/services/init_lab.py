@@ -228,7 +228,7 @@ def train_pair(
     config = {"epochs": epochs, "batch_size": BATCH, "lr": lr, "max_train": examples, "seed": seed}
     made, started = [], []
     try:
-        for s, spec in zip(pair, specs):
+        for _s, spec in zip(pair, specs):
             made.append(services.networks.create(spec, None, seed)["id"])
             started.append(services.runs.start(made[-1], DATASET, config))
     except Exception:

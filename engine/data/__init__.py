@@ -35,11 +35,11 @@ from .idx import read_idx, write_idx
 from .userfile import build_dataset, find_idx_pairs, is_test_prefix, label_file_for, load_npz, read_idx_pair
 
 __all__ = [
+    "ENV_VAR",
+    "MIRRORS",
     "Augment",
     "Dataset",
     "DatasetError",
-    "ENV_VAR",
-    "MIRRORS",
     "ProgressBar",
     "builtin_names",
     "channel_stats",
@@ -241,7 +241,7 @@ def _load_path(path: Path, seed: int) -> Dataset:
     if path.is_dir():
         pairs = find_idx_pairs(path)
         known = REAL.get(_canonical(path.name))
-        if known is not None and not known["shape"][0] == 1:
+        if known is not None and known["shape"][0] != 1:
             known = None
         name = _canonical(path.name) if known else path.name
         kind = known["kind"] if known else "images"
@@ -347,9 +347,8 @@ def load_dataset(
 
 
 def _is_cached(name: str, folder: Path) -> bool:
-    if name == "cifar10":
-        if all((folder / _download.CIFAR_DIR / b).is_file() for b in _download.CIFAR_BATCH_MD5):
-            return True
+    if name == "cifar10" and all((folder / _download.CIFAR_DIR / b).is_file() for b in _download.CIFAR_BATCH_MD5):
+        return True
     return all(_find_file(folder, rf.filename) is not None for rf in _download.FILES[name].values())
 
 

@@ -7,8 +7,9 @@ training split in the ``[0, 1]`` scale (pixel / 255).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -106,7 +107,7 @@ class Dataset:
         source: str = "",
         description: str = "",
         meta: dict | None = None,
-    ) -> "Dataset":
+    ) -> Dataset:
         """Build a dataset, computing mean/std on the train split (test split if train is empty)."""
         stats_from = x_train if len(x_train) else x_test
         mean, std = channel_stats(np.asarray(stats_from))
@@ -174,7 +175,7 @@ class Dataset:
         out /= self.std.reshape(1, -1, 1, 1)
         return out
 
-    def check_augment(self, augment: "Augment | None") -> None:
+    def check_augment(self, augment: Augment | None) -> None:
         if augment is not None and augment.flip and self.kind == "digits":
             raise DatasetError(
                 f"horizontal flips are not allowed for the digit dataset {self.name!r} "
@@ -188,7 +189,7 @@ class Dataset:
         batch_size: int,
         rng: np.random.Generator,
         shuffle: bool = True,
-        augment: "Augment | None" = None,
+        augment: Augment | None = None,
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(xb, yb)``: float32 normalised images and int64 labels.
 

@@ -44,8 +44,7 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
         raise DatasetError(f"IDX file {str(path)!r} does not exist")
     compressed = _is_gzip(path)
     try:
-        f = gzip.open(path, "rb") if compressed else open(path, "rb")
-        with f:
+        with gzip.open(path, "rb") if compressed else open(path, "rb") as f:
             head = f.read(4)
             if len(head) < 4:
                 raise DatasetError(f"{path.name}: too short to be an IDX file (needs a 4-byte header)")

@@ -171,7 +171,7 @@ def images_to_uint8(x: np.ndarray, label: str = "x") -> np.ndarray:
     if x.dtype.kind not in "biuf":
         raise DatasetError(f"{label}: images must be numeric, got dtype {x.dtype}")
     x = _to_nchw(x, label)
-    n, c, h, w = x.shape
+    n, _c, h, w = x.shape
     if n < 1:
         raise DatasetError(f"{label}: no images")
     if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):

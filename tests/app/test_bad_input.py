@@ -26,7 +26,6 @@ from fastapi.testclient import TestClient
 from numpy.lib import format as npformat
 from PIL import Image
 from starlette.testclient import WebSocketDenialResponse
-from starlette.websockets import WebSocketDisconnect
 
 from app.main import create_app
 from app.settings import Settings

@@ -163,7 +163,7 @@ def test_two_clients_starting_a_run_on_one_network_at_once_one_wins(live):
 
             api.post(f"/api/runs/{run_id}/stop").raise_for_status()
             assert wait_done(live, run_id)["status"] == "stopped"
-            assert len([r for r in api.get(f"/api/runs?network_id={nid}").json()]) == 1
+            assert len(list(api.get(f"/api/runs?network_id={nid}").json())) == 1
 
             # nothing is corrupted: the file loads, the row agrees, and the network can be edited again
             net = engine.load_checkpoint(live.services.files.read("networks", nid))[0]
@@ -202,9 +202,8 @@ def test_one_follower_too_many_gets_429_with_a_reason_and_the_first_keeps_its_st
         try:
             with connect(url, open_timeout=10) as first:
                 assert json.loads(first.recv(timeout=10))["seq"] >= 1
-                with pytest.raises(InvalidStatus) as info:
-                    with connect(url, open_timeout=10):
-                        pass
+                with pytest.raises(InvalidStatus) as info, connect(url, open_timeout=10):
+                    pass
                 assert info.value.response.status_code == 429
                 assert "too many clients" in json.loads(info.value.response.body)["detail"]
                 assert json.loads(first.recv(timeout=10))["seq"] >= 1

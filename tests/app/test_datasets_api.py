@@ -14,8 +14,6 @@ from app.main import create_app
 from app.settings import Settings
 
 
-
-
 def npz_bytes(**arrays) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -297,8 +295,8 @@ def test_failed_db_insert_removes_the_file(client, data_dir, monkeypatch):
 
 def test_downloaded_dataset_from_a_local_folder(client, data_dir, monkeypatch, tmp_path):
     """MNIST files placed by hand in $CNN_PLAYGROUND_DATASETS are used, nothing is downloaded."""
-    from engine.data import write_idx
     from engine.data import download as dl
+    from engine.data import write_idx
     folder = tmp_path / "dl" / "mnist"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)

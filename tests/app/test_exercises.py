@@ -279,7 +279,7 @@ def shown(v) -> str:
 @pytest.mark.parametrize("name", list(KINDS))
 def test_every_hint_holds_the_exercises_numbers(name):
     kind = KINDS[name]
-    for ex, answer in drawn(name)[:128]:
+    for ex, _answer in drawn(name)[:128]:
         wrong = {"integer": 10**6, "number": 1e6, "cell": (0, 0), "choice": "?"}[kind.format_type]
         hint = kind.hint(ex, wrong)
         for key, value in ex.given.items():

@@ -137,7 +137,7 @@ def test_zip_bomb_declared_size():
     bomb = ("cats/bomb.png", b"\x00" * (30 * 1024 * 1024))  # 30 MB of zeros, ~30 KB compressed
     data = _zip(_good_members() + [bomb])
     assert len(data) < 200_000
-    with pytest.raises(DatasetError, match="at most|zip bomb"):
+    with pytest.raises(DatasetError, match=r"at most|zip bomb"):
         load_image_folder_zip(data)
 
 

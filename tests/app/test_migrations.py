@@ -107,13 +107,11 @@ def test_one_active_run_per_network_is_a_rule_of_the_database(tmp_path):
             assert not refused, status
         except sqlite3.IntegrityError as e:
             assert refused and "UNIQUE" in str(e), status
-    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
-        with db.tx() as c:
-            c.execute("INSERT INTO runs (id, network_id, dataset, config, status, created) "
-                      "VALUES ('r9', 'nobody', 'strokes', '{}', 'completed', 0)")
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
-        with db.tx() as c:
-            c.execute("UPDATE runs SET status = 'sleeping' WHERE id = 'r1'")
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"), db.tx() as c:
+        c.execute("INSERT INTO runs (id, network_id, dataset, config, status, created) "
+                  "VALUES ('r9', 'nobody', 'strokes', '{}', 'completed', 0)")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"), db.tx() as c:
+        c.execute("UPDATE runs SET status = 'sleeping' WHERE id = 'r1'")
 
 
 def test_a_database_from_a_newer_version_is_refused_with_what_to_do(tmp_path):

@@ -34,7 +34,7 @@ def test_a_refusal_says_what_the_run_can_become():
 
 
 def test_active_resumable_and_the_table_agree():
-    assert ACTIVE == {S.QUEUED, S.RUNNING, S.PAUSED}
+    assert {S.QUEUED, S.RUNNING, S.PAUSED} == ACTIVE
     assert {s for s in S if s.resumable} == {S.PAUSED, S.INTERRUPTED}
     assert set(TRANSITIONS) == set(S)
     for s in S:  # an ended run moves only to be resumed; an active one can always end

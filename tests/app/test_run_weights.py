@@ -124,7 +124,7 @@ def test_a_stopped_run_ends_with_the_weights_it_kept(client, lenet):
         time.sleep(0.02)
     client.post(f"/api/runs/{run_id}/stop")
     run = wait_for(client, run_id)
-    assert 0 < run["steps"] and run["epoch"] < 50
+    assert run["steps"] > 0 and run["epoch"] < 50
     snapshots = client.get(f"/api/runs/{run_id}/weights").json()["snapshots"]
     assert snapshots[0]["at"] == "start" and snapshots[-1]["at"] == "end"
     assert snapshots[-1]["step"] == run["steps"]

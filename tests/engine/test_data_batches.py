@@ -35,7 +35,7 @@ def test_batches_cover_every_example_once():
     lookup = {int(v): i for i, v in enumerate(marker)}
     assert len(lookup) == len(marker)
     orders = []
-    for epoch in range(2):
+    for _epoch in range(2):
         order = []
         for xb, yb in ds.batches(ds.x_train, ds.y_train, 10, rng):
             assert xb.dtype == np.float32 and yb.dtype == np.int64

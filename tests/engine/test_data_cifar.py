@@ -12,8 +12,7 @@ import threading
 import numpy as np
 import pytest
 
-from engine.data import DatasetError, load_dataset
-from engine.data import cifar
+from engine.data import DatasetError, cifar, load_dataset
 from engine.data import download as dl
 
 

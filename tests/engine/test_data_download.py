@@ -4,6 +4,7 @@ import functools
 import hashlib
 import http.server
 import io
+import itertools
 import threading
 
 import numpy as np
@@ -69,7 +70,7 @@ def test_download_file_with_progress(server, tmp_path):
     assert dest.read_bytes() == payload
     assert calls[0] == ("blob.bin", 0, len(payload))
     assert calls[-1] == ("blob.bin", len(payload), len(payload))
-    assert len(calls) >= 5 and all(a[1] <= b[1] for a, b in zip(calls, calls[1:]))
+    assert len(calls) >= 5 and all(a[1] <= b[1] for a, b in itertools.pairwise(calls))
     assert [p.name for p in dest.parent.iterdir()] == ["blob.bin"]  # no temp file left
 
 
@@ -181,7 +182,7 @@ def test_test_only_folder_as_named_dataset_is_a_clear_error(tmp_path, monkeypatc
     monkeypatch.setitem(dl.FILES, "mnist", spec)
     for f in (tmp_path / "mnist").glob("train-*"):
         f.unlink()
-    with pytest.raises(DatasetError, match="train-images-idx3-ubyte.gz"):
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte\.gz"):
         load_dataset("mnist", root=tmp_path, download=False)
     # ... while loading the folder by path gives a test-only dataset
     ds = load_dataset(tmp_path / "mnist")

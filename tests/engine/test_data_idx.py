@@ -89,8 +89,8 @@ def test_label_file_for(tmp_path):
 
 
 def test_load_folder_with_train_and_test(tmp_path):
-    xtr, ytr = _write_pair(tmp_path, "train", 50)
-    xte, yte = _write_pair(tmp_path, "t10k", 20, gz=False, seed=1)
+    xtr, _ytr = _write_pair(tmp_path, "train", 50)
+    _xte, yte = _write_pair(tmp_path, "t10k", 20, gz=False, seed=1)
     ds = load_dataset(tmp_path)
     assert ds.shape == (1, 28, 28)
     np.testing.assert_array_equal(ds.x_train[:, 0], xtr)

@@ -189,7 +189,7 @@ def test_zip_member_inflating_more_than_declared(tmp_path):
 def test_not_a_zip(tmp_path):
     p = tmp_path / "rand.npz"
     p.write_bytes(np.random.default_rng(0).bytes(1000))
-    with pytest.raises(DatasetError, match="not a valid .npz"):
+    with pytest.raises(DatasetError, match=r"not a valid \.npz"):
         load_npz(p)
 
 

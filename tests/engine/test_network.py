@@ -126,7 +126,7 @@ def test_feature_maps_give_every_layer_by_path():
     x, _ = batch(net, 1)
     maps = net.feature_maps(x)
     paths = ["input"] + [layer.path for layer in net.layers()]
-    assert list(maps)[0] == "input" and set(paths) == set(maps)
+    assert next(iter(maps)) == "input" and set(paths) == set(maps)
     # computation order: a block's children come before the block's own output
     assert list(maps).index("layers[3].body[4]") < list(maps).index("layers[3]")
     assert maps["layers[0]"].shape == (1, 16, 32, 32)

@@ -33,7 +33,7 @@ def test_state_names_follow_paths():
 @pytest.mark.parametrize("name", list(SPECS))
 def test_source_is_readable(name):
     net = engine.build_network(SPECS[name]())
-    src, state = engine.to_pytorch(net, title=name)
+    src, _state = engine.to_pytorch(net, title=name)
     compile(src, f"{name}.py", "exec")
     assert src.startswith(f'"""{name}: exported from CNN Playground.')
     assert "import engine" not in src and "numpy" not in src.split('"""', 2)[2]

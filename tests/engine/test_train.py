@@ -8,7 +8,7 @@ import pytest
 import engine
 from engine.data import DatasetError, load_dataset
 from engine.presets import adapt
-from engine.train import Trainer, TrainConfig, evaluate, split
+from engine.train import TrainConfig, Trainer, evaluate, split
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +40,11 @@ def test_a_short_run_learns_and_reports_every_event(strokes):
 
 
 def test_validation_is_disjoint_from_training_and_holdout_is_the_last_n(strokes):
-    xt, yt, xv, yv = split(strokes, TrainConfig(validation=0.1))
+    xt, _, xv, _ = split(strokes, TrainConfig(validation=0.1))
     assert len(xv) == 150 and len(xt) == 1350
     flat = {x.tobytes() for x in xt}
     assert not any(x.tobytes() in flat for x in xv)
-    xt, yt, xv, yv = split(strokes, TrainConfig(holdout=100))
+    xt, _yt, xv, _yv = split(strokes, TrainConfig(holdout=100))
     assert np.array_equal(xv, strokes.x_train[-100:]) and len(xt) == 1400
     with pytest.raises(DatasetError, match="leaves nothing to train on"):
         split(strokes, TrainConfig(holdout=1500))
