@@ -10,8 +10,9 @@ and one matrix product), computed so that they stay in the cache:
   kept for backward when the whole batch's columns are small (kernels.KEEP_BYTES);
 - while recording for a training step the work arrays are kept and reused from one step
   to the next (one set per thread);
-- backward picks its kernels by shape: dL/dX through col2im_flat at stride 1, dL/dW
-  without a transposed copy for few rows (kernels.weight_gradient);
+- kernels are chosen by shape: few channels on large maps at stride 1 run on the flat
+  padded grid, forward and backward (grid.py); otherwise dL/dX goes through col2im_flat at
+  stride 1, and dL/dW without a transposed copy for few rows (kernels.weight_gradient);
 - ConvReLU runs the next layer's ReLU on each chunk while it is in the cache, and its
   backward the ReLU's gate on each chunk of the gradient.
 """
@@ -22,6 +23,7 @@ import numpy as np
 
 from .. import kernels, parallel
 from ..layers.conv import in_order
+from . import grid as flat_grid
 from .base import FastStep
 
 
@@ -30,10 +32,15 @@ class FastConv2D(FastStep):
 
     def __init__(self, conv, *rest):
         super().__init__(conv, *rest)
+        self.grid = flat_grid.Grid(conv) if flat_grid.fits(conv) else None
         self._scratch: dict = {}  # work arrays reused between training steps: thread slot -> {name: array}
 
     def _store(self, slot):
         return self._scratch.setdefault(slot, {})
+
+    def _image_bytes(self, itemsize):
+        """Work-array bytes per image, which set the chunks of the batch."""
+        return self.grid.image_bytes(itemsize) if self.grid else self.layer.col_bytes(itemsize)
 
     def _cols(self, x, n0, n1, nb, store, name="cols"):
         """im2col of images n0:n1 of x : (N, C, H, W) -> (C*kh*kw, m*Ho*Wo), m = n1 - n0,
@@ -56,7 +63,8 @@ class FastConv2D(FastStep):
         b = L.params.get("b")
         n = x.shape[0]
         y = np.empty((L.f, n) + L.out_shape[1:], x.dtype)
-        per_image = L.col_bytes(x.dtype.itemsize)
+        grid, xt = self.grid, kernels.channel_major(x)
+        per_image = self._image_bytes(x.dtype.itemsize)
         nb, runs = kernels.batch_chunks(n, per_image)
         keep_cols = keep and n * per_image <= kernels.KEEP_BYTES
         kept = [None] * len(runs)
@@ -66,9 +74,14 @@ class FastConv2D(FastStep):
             for i in pieces:
                 n0, n1 = runs[i]
                 yc = y[:, n0:n1]
-                cols = self._cols(x, n0, n1, nb, store, f"kept{i}" if keep_cols else "cols")
-                # (G, F/G, m*Ho*Wo) = (G, F/G, C/G*kh*kw) @ (G, C/G*kh*kw, m*Ho*Wo)
-                kernels.grouped_matmul(w3, L._groups(cols), out=L._groups(yc.reshape(L.f, -1)))
+                name = f"kept{i}" if keep_cols else ("gcols" if grid else "cols")
+                if grid is not None:
+                    cols = grid.columns(xt[:, n0:n1], nb, store, name)
+                    grid.forward(w3[0], cols, yc, nb, store)
+                else:
+                    cols = self._cols(x, n0, n1, nb, store, name)
+                    # (G, F/G, m*Ho*Wo) = (G, F/G, C/G*kh*kw) @ (G, C/G*kh*kw, m*Ho*Wo)
+                    kernels.grouped_matmul(w3, L._groups(cols), out=L._groups(yc.reshape(L.f, -1)))
                 if b is not None:
                     yc += b[:, None, None, None]
                 if relu is not None:
@@ -97,7 +110,10 @@ class FastConv2D(FastStep):
             taps[L.path] = gated_all.transpose(1, 0, 2, 3)
         want_dx = L.needs_input_grad
         dxt = np.empty((c, n, h, w), dy.dtype) if want_dx else None  # (C, N, H, W)
-        nb, runs = kernels.batch_chunks(n, L.col_bytes(x.dtype.itemsize))
+        nb, runs = kernels.batch_chunks(n, self._image_bytes(x.dtype.itemsize))
+        grid, xt = self.grid, kernels.channel_major(x)
+        if grid is not None and want_dx:  # (C, F*kh*kw): W turned round, for the full correlation
+            wt2 = np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(c, -1)
         parts = [None] * len(runs)
         bias_parts = [None] * len(runs)
         want_db = "b" in L.params
@@ -107,6 +123,9 @@ class FastConv2D(FastStep):
             for i in pieces:
                 n0, n1 = runs[i]
                 d = dyt[:, n0:n1]  # (F, m, Ho, Wo)
+                if grid is not None:
+                    grid_chunk(store, i, n0, n1, d)
+                    continue
                 if relu_out is not None:  # the fused ReLU's backward, on this chunk
                     gated = (gated_all if gated_all is not None else
                              kernels.buffer(store, "gated", (L.f, nb) + L.out_shape[1:], dy.dtype))
@@ -126,6 +145,22 @@ class FastConv2D(FastStep):
                     dcols = dcols.reshape(c * L.k[0] * L.k[1], -1)
                     dxt[:, n0:n1] = kernels.channel_major(kernels.col2im(
                         dcols, (n1 - n0, c, h, w), L.k, L.s, L.pads, L.d))
+
+        def grid_chunk(store, i, n0, n1, d):
+            g, corners = grid.delta(n1 - n0, nb, dy.dtype, store)  # delta on the grid
+            if relu_out is not None:
+                relu.pass_gradient(d, relu_out[:, n0:n1], corners)
+                if gated_all is not None:
+                    gated_all[:, n0:n1] = corners
+            else:
+                corners[...] = d
+            cols = grid.columns(xt[:, n0:n1], nb, store) if kept is None else kept[i]
+            d2 = g[:, grid.tail:]  # (F, m*Hp*Wp)
+            parts[i] = kernels.weight_gradient(cols, d2, 1)
+            if want_db:
+                bias_parts[i] = d2.sum(axis=1)
+            if want_dx:
+                dxt[:, n0:n1] = grid.input_gradient(wt2, g, nb, store)
 
         parallel.run(work, len(runs))
         # (G, C/G*kh*kw, F/G) -> (G, F/G, C/G*kh*kw) = W's layout

@@ -20,6 +20,9 @@ CASES = {
     "conv-dilated-same": ((2, 9, 9), [{**CONV, "kernel_size": 2, "dilation": 2, "padding": "same"}]),
     "conv-grouped": ((4, 7, 7), [{**CONV, "groups": 2, "padding": 1}]),
     "conv-depthwise": ((4, 7, 7), [{**CONV, "groups": 4, "padding": 1}]),
+    "conv-grid": ((16, 24, 24), [{**CONV, "padding": 1}]),   # stride 1, grid 26x26 <= 1.2 x output
+    "conv-grid-relu-fused": ((16, 26, 28), [{**CONV, "out_channels": 9}, {"type": "relu"}]),
+    "conv-grid-5x5-no-bias": ((16, 44, 44), [{**CONV, "kernel_size": 5, "padding": 2, "bias": False}]),
     "conv-relu-fused": ((3, 9, 8), [{**CONV, "padding": 1}, {"type": "relu"}]),
     "conv-relu-fused-stride2": ((3, 9, 8), [{**CONV, "stride": 2}, {"type": "relu"}]),
     "maxpool-tiles": ((3, 8, 8), [{"type": "maxpool2d", "kernel_size": 2}]),
@@ -98,6 +101,31 @@ def test_the_fast_path_agrees_with_the_readable_layers(case, n_threads, train, t
     for name in (*got[2], *got[3]):
         a, b = (got[2] | got[3])[name], (want[2] | want[3])[name]
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"{case}: {name}")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("conv")])
+def test_each_conv_case_runs_the_kernels_it_is_named_for(case):
+    net = _net(case)
+    net.forward(_inputs(net)[0])
+    conv = net.root.steps[0]
+    assert (conv.grid is not None) == case.startswith("conv-grid"), case
+    assert isinstance(conv, fast.ConvReLU) == ("relu" in case), case
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("conv-grid")])
+def test_the_grid_kernels_agree_again_with_work_arrays_reused_and_a_short_last_chunk(case):
+    """Chunks of two images (the last one of one): the work arrays are sized for two, and a
+    second step reuses them with the first step's numbers still in them."""
+    net, readable_net = _net(case), _net(case)
+    for seed in (0, 1):
+        x, dy = _inputs(net, seed=seed, n=5)
+        got = _pass(net, x, dy, True)
+        with fast.readable():
+            want = _pass(readable_net, x, dy, True)
+        for a, b in zip(got[:2], want[:2]):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=case)
+        for name in got[2]:
+            np.testing.assert_allclose(got[2][name], want[2][name], rtol=1e-10, atol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.startswith("conv")])
