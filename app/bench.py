@@ -6,7 +6,14 @@ latency of one image's feature maps; optionally against PyTorch on the CPU.
 
 A train step is forward + cross-entropy loss + backward + one SGD-momentum
 step (lr 0.01, momentum 0.9). Each workload runs a few warm-up steps, then
-N timed steps; the median is reported, and the fastest step beside it.
+N timed steps; the median is reported, and the fastest step beside it, and
+the one-image feature-map pass of the workload's preset (every layer's output).
+
+Fraction of GEMM peak: the floating-point work of a step's convolutions and
+linear layers (2 x multiply-adds x batch, three times over: forward, dL/dW
+and dL/dX, but for the first layer's dL/dX, which nobody needs) over its
+median time, against the float32 peak of this machine's BLAS measured with a
+large np.dot in one thread, times the thread count.
 Peak memory is (a) the tracemalloc peak while a few steps run (NumPy
 reports its array allocations to tracemalloc; weights, data and optimizer
 state are included because tracing starts before the network is built) and
@@ -51,7 +58,7 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS/OpenMP threads (sets OMP/OPENBLAS/MKL_NUM_THREADS before NumPy is imported)")
     p.add_argument("--feature-runs", type=int, default=200,
-                   help="runs of the lenet5 one-image feature-map pass (default 200)")
+                   help="runs of each preset's one-image feature-map pass (default 200)")
     p.add_argument("--workloads", default=",".join(w[0] for w in WORKLOADS),
                    help="comma-separated subset of: " + ", ".join(w[0] for w in WORKLOADS))
     p.add_argument("--compare", choices=["torch"], default=None, help="also run the same workloads in PyTorch")
@@ -163,22 +170,44 @@ def time_steps(steps_by_name: dict, warmup: int, runs: int, blocks: int = 5) -> 
     return times
 
 
-def _summary(times, batch) -> dict:
+def _summary(times, batch, flops=None, peak=None) -> dict:
     ms = statistics.median(times)
-    return {"ms_per_step": ms, "min_ms": min(times), "samples_per_s": batch * 1000.0 / ms}
+    row = {"ms_per_step": ms, "min_ms": min(times), "samples_per_s": batch * 1000.0 / ms}
+    if flops and peak:
+        row["gemm_peak_fraction"] = flops / (ms / 1000.0) / (peak * 1e9)
+    return row
 
 
-def bench_feature_maps(runs):
+def gemm_peak_gflops(size: int = 2048, runs: int = 8) -> float:
+    """The float32 GEMM peak of one thread (set_threads limits the BLAS to one): the best of
+    a few size x size np.dot, in GFLOP/s."""
+    import numpy as np
+
+    a = np.random.default_rng(0).standard_normal((2, size, size)).astype(np.float32)
+    best = min(_timed(lambda: np.dot(a[0], a[1]), 1, runs))
+    return 2 * size**3 / (best / 1000.0) / 1e9
+
+
+def train_flops(preset, batch) -> int:
+    """Floating-point operations of one train step's convolutions and linear layers."""
+    import engine
+    from engine.summary import summarize
+
+    rows = [r for r in summarize(engine.PRESETS[preset])["layers"] if not r["block"] and r["macs"]]
+    first = rows[0]["path"] if rows else None
+    return sum(2 * r["macs"] * batch * (2 if r["path"] == first else 3) for r in rows)
+
+
+def bench_feature_maps(preset, runs):
     import numpy as np
 
     import engine
 
-    net = engine.build_network(engine.PRESETS["lenet5"], seed=0)
+    net = engine.build_network(engine.PRESETS[preset], seed=0)
     x, _ = _data(np, net.input_shape, 1)
     maps = net.feature_maps(x)
     times = _timed(lambda: net.feature_maps(x), max(10, runs // 10), runs)
-    return {"workload": "lenet5 feature_maps, 1 image", "maps": len(maps),
-            "median_ms": statistics.median(times), "p95_ms": _p95(times)}
+    return {"maps": len(maps), "median_ms": statistics.median(times), "p95_ms": _p95(times)}
 
 
 def _torch_model(torch, net):
@@ -215,13 +244,13 @@ def _torch_step(torch, preset, batch):
     return step
 
 
-def torch_feature_maps(torch, runs) -> dict:
-    """One image through the exported lenet5, every layer's output kept."""
+def torch_feature_maps(torch, preset, runs) -> dict:
+    """One image through the exported preset, every top-level layer's output kept."""
     import numpy as np
 
     import engine
 
-    net = engine.build_network(engine.PRESETS["lenet5"], seed=0)
+    net = engine.build_network(engine.PRESETS[preset], seed=0)
     model = _torch_model(torch, net).eval()
     x = torch.from_numpy(_data(np, net.input_shape, 1)[0])
 
@@ -245,25 +274,30 @@ def _table(result) -> str:
     if result.get("note"):
         lines.append("note: " + result["note"])
     torch = result.get("torch")
-    head = f"{'workload':<10} {'batch':>5} {'ms/step':>9} {'(min)':>7} {'samples/s':>10} {'tracemalloc':>12} {'max RSS':>9}"
+    lines.append(f"float32 GEMM peak: {result['gemm_peak_gflops']:.0f} GFLOP/s per thread (np.dot, 2048x2048)")
+    head = (f"{'workload':<10} {'batch':>5} {'ms/step':>9} {'(min)':>7} {'samples/s':>10} {'GFLOP':>6} {'peak':>5}"
+            f" {'tracemalloc':>12} {'max RSS':>9}")
     if torch:
-        head += f" {'torch ms':>9} {'(min)':>7} {'ours/torch':>10} {'(min)':>6}"
+        head += f" {'torch ms':>9} {'(min)':>7} {'peak':>5} {'ours/torch':>10} {'(min)':>6}"
     lines += ["", head]
     for r in result["workloads"]:
         line = (f"{r['workload']:<10} {r['batch']:>5} {r['ms_per_step']:>9.2f} {r['min_ms']:>7.2f} {r['samples_per_s']:>10.0f}"
+                f" {r['gflop_per_step']:>6.2f} {r['gemm_peak_fraction']:>5.0%}"
                 f" {r['tracemalloc_peak_mb']:>9.1f} MB {r['max_rss_mb']:>6.0f} MB")
         if torch:
             t = torch["workloads"][r["workload"]]
-            line += (f" {t['ms_per_step']:>9.2f} {t['min_ms']:>7.2f} {r['ratio_vs_torch']:>10.2f}"
-                     f" {r['min_ratio_vs_torch']:>6.2f}")
+            line += (f" {t['ms_per_step']:>9.2f} {t['min_ms']:>7.2f} {t['gemm_peak_fraction']:>5.0%}"
+                     f" {r['ratio_vs_torch']:>10.2f} {r['min_ratio_vs_torch']:>6.2f}")
         lines.append(line)
-    fm = result["feature_maps"]
-    line = f"\nlenet5 feature maps of one image ({fm['maps']} maps): median {fm['median_ms']:.3f} ms, p95 {fm['p95_ms']:.3f} ms"
-    if torch:
-        tf = torch["feature_maps"]
-        line += (f"\n  torch: median {tf['median_ms']:.3f} ms, p95 {tf['p95_ms']:.3f} ms"
-                 f" (ours/torch {fm['median_ms'] / tf['median_ms']:.2f})")
-    lines.append(line)
+    lines.append("\nfeature maps of one image (every layer's output):")
+    for r in result["workloads"]:
+        fm = r["feature_maps"]
+        line = f"  {r['workload']:<10} {fm['maps']:>3} maps: median {fm['median_ms']:.3f} ms, p95 {fm['p95_ms']:.3f} ms"
+        if torch:
+            tf = torch["workloads"][r["workload"]]["feature_maps"]
+            line += (f"; torch median {tf['median_ms']:.3f} ms, p95 {tf['p95_ms']:.3f} ms"
+                     f" (ours/torch {fm['median_ms'] / tf['median_ms']:.2f})")
+        lines.append(line)
     if torch:
         lines.append(f"torch {torch['version']}, {torch['threads']} threads")
     return "\n".join(lines)
@@ -284,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
               "env": {k: os.environ.get(k) for k in THREAD_VARS + ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
               "note": note, "workloads": []}
     memory = {name: memory_ours(preset, batch) for name, preset, batch in chosen}  # before torch is imported
+    result["gemm_peak_gflops"] = gemm_peak_gflops()  # after: its arrays would count in the max RSS
+    peak = result["gemm_peak_gflops"] * threads
     torch = None
     if args.compare == "torch":
         try:
@@ -299,17 +335,17 @@ def main(argv: list[str] | None = None) -> int:
         if torch is not None:
             steps["torch"] = _torch_step(torch, preset, batch)
         times = time_steps(steps, args.warmup + 1, args.steps)
-        row = {"workload": name, "batch": batch, "input": list(net.input_shape),
-               **_summary(times["ours"], batch), **memory[name]}
+        flops = train_flops(preset, batch)
+        row = {"workload": name, "batch": batch, "input": list(net.input_shape), "gflop_per_step": flops / 1e9,
+               **_summary(times["ours"], batch, flops, peak), **memory[name],
+               "feature_maps": bench_feature_maps(preset, args.feature_runs)}
         if torch is not None:
-            result["torch"]["workloads"][name] = _summary(times["torch"], batch)
+            result["torch"]["workloads"][name] = {**_summary(times["torch"], batch, flops, peak),
+                                                  "feature_maps": torch_feature_maps(torch, preset, args.feature_runs)}
             theirs = result["torch"]["workloads"][name]
             row["ratio_vs_torch"] = row["ms_per_step"] / theirs["ms_per_step"]
             row["min_ratio_vs_torch"] = row["min_ms"] / theirs["min_ms"]  # best against best: least noise
         result["workloads"].append(row)
-    result["feature_maps"] = bench_feature_maps(args.feature_runs)
-    if torch is not None:
-        result["torch"]["feature_maps"] = torch_feature_maps(torch, args.feature_runs)
     print(json.dumps(result, indent=2) if args.json else _table(result))
     return 0
 
