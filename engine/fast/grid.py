@@ -56,6 +56,9 @@ class Grid:
         self.offsets = [i * dh * self.wp + j * dw for i in range(kh) for j in range(kw)]
         self.tail = self.offsets[-1]
 
+    def _dcols(self, nb, dtype, store):
+        return kernels.buffer(store, "gdcols", (self.f * self.taps, nb * self.hp * self.wp), dtype)
+
     def image_bytes(self, itemsize: int) -> int:
         """Work-array bytes per image: the larger of forward's and backward's columns."""
         return max(self.c, self.f) * self.taps * self.hp * self.wp * itemsize
@@ -78,7 +81,8 @@ class Grid:
     def forward(self, w2, cols, out, nb, store):
         """w2 : (F, C*kh*kw), cols from `columns` -> out : (F, m, Ho, Wo) = the convolution."""
         size = cols.shape[1]
-        y = kernels.buffer(store, "gy", (self.f, nb * self.hp * self.wp), cols.dtype)[:, :size]
+        # the output grid borrows backward's dcols array (F*kh*kw rows, scratch between uses)
+        y = self._dcols(nb, cols.dtype, store)[:self.f, :size]
         np.matmul(w2, cols, out=y)
         out[...] = y.reshape(self.f, -1, self.hp, self.wp)[:, :, :self.ho, :self.wo]
 
@@ -92,13 +96,14 @@ class Grid:
         return g[:, :self.tail + size], corners
 
     def input_gradient(self, wt2, g, nb, store):
-        """wt2 : (C, F*kh*kw) (W turned round), g from `delta` -> dx : (C, m, H, W), a view of a
-        work array (copy it out before the next call)."""
+        """wt2 : (C, F*kh*kw) (W turned round), g from `delta` -> dx : (C, m, H, W), a view of the
+        columns' work array (call after dL/dW; copy it out before the next call)."""
         size = g.shape[1] - self.tail
-        dcols = kernels.buffer(store, "gdcols", (self.f * self.taps, nb * self.hp * self.wp), g.dtype)[:, :size]
+        dcols = self._dcols(nb, g.dtype, store)[:, :size]
         rows = dcols.reshape(self.f, self.taps, size)
         for r, off in enumerate(self.offsets):
             rows[:, r] = g[:, self.tail - off:self.tail - off + size]
-        dx = kernels.buffer(store, "gdx", (self.c, nb * self.hp * self.wp), g.dtype)[:, :size]
+        # dx borrows the columns' array: dL/dW, the last to read them, is done with this chunk
+        dx = kernels.buffer(store, "gcols", (self.c * self.taps, nb * self.hp * self.wp), g.dtype)[:self.c, :size]
         np.matmul(wt2, dcols, out=dx)
         return dx.reshape(self.c, -1, self.hp, self.wp)[:, :, self.pt:self.pt + self.h, self.pl:self.pl + self.w]
