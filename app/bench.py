@@ -55,12 +55,20 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="cnn-playground bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=30, help="timed train steps per workload (default 30)")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps before timing (default 5)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="BLAS/OpenMP threads (sets OMP/OPENBLAS/MKL_NUM_THREADS before NumPy is imported)")
-    p.add_argument("--feature-runs", type=int, default=200,
-                   help="runs of each preset's one-image feature-map pass (default 200)")
-    p.add_argument("--workloads", default=",".join(w[0] for w in WORKLOADS),
-                   help="comma-separated subset of: " + ", ".join(w[0] for w in WORKLOADS))
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="BLAS/OpenMP threads (sets OMP/OPENBLAS/MKL_NUM_THREADS before NumPy is imported)",
+    )
+    p.add_argument(
+        "--feature-runs", type=int, default=200, help="runs of each preset's one-image feature-map pass (default 200)"
+    )
+    p.add_argument(
+        "--workloads",
+        default=",".join(w[0] for w in WORKLOADS),
+        help="comma-separated subset of: " + ", ".join(w[0] for w in WORKLOADS),
+    )
     p.add_argument("--compare", choices=["torch"], default=None, help="also run the same workloads in PyTorch")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = p.parse_args(argv)
@@ -92,6 +100,7 @@ def set_threads(threads: int | None) -> tuple[int, str | None]:
 
 def _torch_available() -> bool:
     import importlib.util
+
     try:
         return importlib.util.find_spec("torch") is not None
     except (ImportError, ValueError):  # ValueError: sys.modules["torch"] is None
@@ -267,27 +276,39 @@ def torch_feature_maps(torch, preset, runs) -> dict:
 
 
 def _table(result) -> str:
-    lines = [(f"threads: {result['threads']} (engine), BLAS 1  numpy {result['numpy']}  steps: median of {result['steps']}"
-              f" after {result['warmup']} warm-up" + (", alternating with PyTorch" if result.get("torch") else ""))]
+    lines = [
+        (
+            f"threads: {result['threads']} (engine), BLAS 1  numpy {result['numpy']}  steps: median of {result['steps']}"
+            f" after {result['warmup']} warm-up" + (", alternating with PyTorch" if result.get("torch") else "")
+        )
+    ]
     env = {k: v for k, v in result["env"].items() if v is not None}
-    lines.append("environment: " + (", ".join(f"{k}={v}" for k, v in env.items()) if env else "(no BLAS variables set)"))
+    lines.append(
+        "environment: " + (", ".join(f"{k}={v}" for k, v in env.items()) if env else "(no BLAS variables set)")
+    )
     if result.get("note"):
         lines.append("note: " + result["note"])
     torch = result.get("torch")
     lines.append(f"float32 GEMM peak: {result['gemm_peak_gflops']:.0f} GFLOP/s per thread (np.dot, 2048x2048)")
-    head = (f"{'workload':<10} {'batch':>5} {'ms/step':>9} {'(min)':>7} {'samples/s':>10} {'GFLOP':>6} {'peak':>5}"
-            f" {'tracemalloc':>12} {'max RSS':>9}")
+    head = (
+        f"{'workload':<10} {'batch':>5} {'ms/step':>9} {'(min)':>7} {'samples/s':>10} {'GFLOP':>6} {'peak':>5}"
+        f" {'tracemalloc':>12} {'max RSS':>9}"
+    )
     if torch:
         head += f" {'torch ms':>9} {'(min)':>7} {'peak':>5} {'ours/torch':>10} {'(min)':>6}"
     lines += ["", head]
     for r in result["workloads"]:
-        line = (f"{r['workload']:<10} {r['batch']:>5} {r['ms_per_step']:>9.2f} {r['min_ms']:>7.2f} {r['samples_per_s']:>10.0f}"
-                f" {r['gflop_per_step']:>6.2f} {r['gemm_peak_fraction']:>5.0%}"
-                f" {r['tracemalloc_peak_mb']:>9.1f} MB {r['max_rss_mb']:>6.0f} MB")
+        line = (
+            f"{r['workload']:<10} {r['batch']:>5} {r['ms_per_step']:>9.2f} {r['min_ms']:>7.2f} {r['samples_per_s']:>10.0f}"
+            f" {r['gflop_per_step']:>6.2f} {r['gemm_peak_fraction']:>5.0%}"
+            f" {r['tracemalloc_peak_mb']:>9.1f} MB {r['max_rss_mb']:>6.0f} MB"
+        )
         if torch:
             t = torch["workloads"][r["workload"]]
-            line += (f" {t['ms_per_step']:>9.2f} {t['min_ms']:>7.2f} {t['gemm_peak_fraction']:>5.0%}"
-                     f" {r['ratio_vs_torch']:>10.2f} {r['min_ratio_vs_torch']:>6.2f}")
+            line += (
+                f" {t['ms_per_step']:>9.2f} {t['min_ms']:>7.2f} {t['gemm_peak_fraction']:>5.0%}"
+                f" {r['ratio_vs_torch']:>10.2f} {r['min_ratio_vs_torch']:>6.2f}"
+            )
         lines.append(line)
     lines.append("\nfeature maps of one image (every layer's output):")
     for r in result["workloads"]:
@@ -295,8 +316,10 @@ def _table(result) -> str:
         line = f"  {r['workload']:<10} {fm['maps']:>3} maps: median {fm['median_ms']:.3f} ms, p95 {fm['p95_ms']:.3f} ms"
         if torch:
             tf = torch["workloads"][r["workload"]]["feature_maps"]
-            line += (f"; torch median {tf['median_ms']:.3f} ms, p95 {tf['p95_ms']:.3f} ms"
-                     f" (ours/torch {fm['median_ms'] / tf['median_ms']:.2f})")
+            line += (
+                f"; torch median {tf['median_ms']:.3f} ms, p95 {tf['p95_ms']:.3f} ms"
+                f" (ours/torch {fm['median_ms'] / tf['median_ms']:.2f})"
+            )
         lines.append(line)
     if torch:
         lines.append(f"torch {torch['version']}, {torch['threads']} threads")
@@ -307,16 +330,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     threads, note = set_threads(args.threads)
     if args.compare == "torch" and not _torch_available():
-        print("--compare torch: PyTorch is not installed (pip install torch); nothing was run.",
-              file=sys.stderr)
+        print("--compare torch: PyTorch is not installed (pip install torch); nothing was run.", file=sys.stderr)
         return 2
 
     import numpy as np  # after the thread variables are set
 
     chosen = [w for w in WORKLOADS if w[0] in args.workloads]
-    result = {"threads": threads, "numpy": np.__version__, "steps": args.steps, "warmup": args.warmup,
-              "env": {k: os.environ.get(k) for k in THREAD_VARS + ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
-              "note": note, "workloads": []}
+    result = {
+        "threads": threads,
+        "numpy": np.__version__,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "env": {k: os.environ.get(k) for k in THREAD_VARS + ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+        "note": note,
+        "workloads": [],
+    }
     memory = {name: memory_ours(preset, batch) for name, preset, batch in chosen}  # before torch is imported
     result["gemm_peak_gflops"] = gemm_peak_gflops()  # after: its arrays would count in the max RSS
     peak = result["gemm_peak_gflops"] * threads
@@ -336,12 +364,20 @@ def main(argv: list[str] | None = None) -> int:
             steps["torch"] = _torch_step(torch, preset, batch)
         times = time_steps(steps, args.warmup + 1, args.steps)
         flops = train_flops(preset, batch)
-        row = {"workload": name, "batch": batch, "input": list(net.input_shape), "gflop_per_step": flops / 1e9,
-               **_summary(times["ours"], batch, flops, peak), **memory[name],
-               "feature_maps": bench_feature_maps(preset, args.feature_runs)}
+        row = {
+            "workload": name,
+            "batch": batch,
+            "input": list(net.input_shape),
+            "gflop_per_step": flops / 1e9,
+            **_summary(times["ours"], batch, flops, peak),
+            **memory[name],
+            "feature_maps": bench_feature_maps(preset, args.feature_runs),
+        }
         if torch is not None:
-            result["torch"]["workloads"][name] = {**_summary(times["torch"], batch, flops, peak),
-                                                  "feature_maps": torch_feature_maps(torch, preset, args.feature_runs)}
+            result["torch"]["workloads"][name] = {
+                **_summary(times["torch"], batch, flops, peak),
+                "feature_maps": torch_feature_maps(torch, preset, args.feature_runs),
+            }
             theirs = result["torch"]["workloads"][name]
             row["ratio_vs_torch"] = row["ms_per_step"] / theirs["ms_per_step"]
             row["min_ratio_vs_torch"] = row["min_ms"] / theirs["min_ms"]  # best against best: least noise

@@ -27,6 +27,7 @@ def _positive(text: str) -> int:
 
 def _spec_from(args) -> tuple[dict, str]:
     import engine
+
     if args.spec:
         try:
             return json.loads(Path(args.spec).read_text()), Path(args.spec).stem
@@ -39,6 +40,7 @@ def _spec_from(args) -> tuple[dict, str]:
 
 def cmd_summary(args) -> int:
     import engine
+
     spec, _ = _spec_from(args)
     try:
         summary = engine.summarize(spec)
@@ -58,6 +60,7 @@ def cmd_summary(args) -> int:
 
 def cmd_datasets(args) -> int:
     from engine.data import list_datasets
+
     rows = list_datasets()
     if args.json:
         print(json.dumps(rows))
@@ -65,8 +68,10 @@ def cmd_datasets(args) -> int:
     for r in rows:
         state = "built in" if r["source"] == "generated" else ("cached" if r["cached"] else "downloads on first use")
         shape = "x".join(map(str, r["shape"]))
-        print(f"{r['name']:<14} {shape:<8} {r['num_classes']:>3} classes  {r['train_size']:>6,} train "
-              f"{r['test_size']:>6,} test  {state}")
+        print(
+            f"{r['name']:<14} {shape:<8} {r['num_classes']:>3} classes  {r['train_size']:>6,} train "
+            f"{r['test_size']:>6,} test  {state}"
+        )
     return 0
 
 
@@ -90,11 +95,23 @@ def cmd_train(args) -> int:
     if args.crop:
         augment["crop"] = True
     try:
-        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                             momentum=args.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay,
-                             l1=args.l1, schedule=args.schedule, validation=args.validation, holdout=args.holdout,
-                             augment=augment, early_stopping=args.early_stopping, seed=args.seed,
-                             max_train=args.max_train)
+        config = TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            optimizer=args.optimizer,
+            lr=args.lr,
+            momentum=args.momentum,
+            nesterov=args.nesterov,
+            weight_decay=args.weight_decay,
+            l1=args.l1,
+            schedule=args.schedule,
+            validation=args.validation,
+            holdout=args.holdout,
+            augment=augment,
+            early_stopping=args.early_stopping,
+            seed=args.seed,
+            max_train=args.max_train,
+        )
         dataset = load_dataset(args.dataset, seed=args.seed, progress=None if args.json else ProgressBar())
         net = engine.build_network(spec, seed=args.seed)
         trainer = Trainer(net, dataset, config)
@@ -103,8 +120,11 @@ def cmd_train(args) -> int:
         return 2
     bar = EpochBar()
     if not args.json:
-        print(f"training {label} ({net.num_params():,} parameters) on {dataset.name}: "
-              f"{len(trainer.x_train):,} train, {len(trainer.x_val):,} held out", file=sys.stderr)
+        print(
+            f"training {label} ({net.num_params():,} parameters) on {dataset.name}: "
+            f"{len(trainer.x_train):,} train, {len(trainer.x_val):,} held out",
+            file=sys.stderr,
+        )
     for event in trainer.events():
         if args.json:
             continue
@@ -116,12 +136,28 @@ def cmd_train(args) -> int:
             print(f"\n{event['status']}", file=sys.stderr)
     result = trainer.result
     if args.out and result["status"] in ("completed", "stopped"):
-        engine.save(net, args.out, optimizer=trainer.optimizer,
-                    meta={"dataset": dataset.name, "classes": dataset.class_names,
-                          "mean": dataset.mean.tolist(), "std": dataset.std.tolist()})
+        engine.save(
+            net,
+            args.out,
+            optimizer=trainer.optimizer,
+            meta={
+                "dataset": dataset.name,
+                "classes": dataset.class_names,
+                "mean": dataset.mean.tolist(),
+                "std": dataset.std.tolist(),
+            },
+        )
     if args.json:
-        print(json.dumps({"status": result["status"], "message": result.get("message"), **(result.get("metrics") or {}),
-                          "out": args.out}))
+        print(
+            json.dumps(
+                {
+                    "status": result["status"],
+                    "message": result.get("message"),
+                    **(result.get("metrics") or {}),
+                    "out": args.out,
+                }
+            )
+        )
     else:
         m = result.get("metrics") or {}
         if result["status"] == "completed":
@@ -145,10 +181,17 @@ def cmd_serve(args) -> int:
     from .main import create_app
     from .settings import Settings, default_data_dir
 
-    settings = Settings(host=args.host, port=args.port, data_dir=Path(args.data_dir) if args.data_dir else default_data_dir(),
-                        token=args.token, offline=args.offline, database=args.database, runner=args.runner,
-                        ray_address=args.ray_address,
-                        **({"threads": args.threads} if args.threads else {}))
+    settings = Settings(
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data_dir) if args.data_dir else default_data_dir(),
+        token=args.token,
+        offline=args.offline,
+        database=args.database,
+        runner=args.runner,
+        ray_address=args.ray_address,
+        **({"threads": args.threads} if args.threads else {}),
+    )
     if not settings.loopback and not settings.token:
         settings.token = secrets.token_urlsafe(24)
     import importlib.util
@@ -157,16 +200,24 @@ def cmd_serve(args) -> int:
 
     from .db import open_database
     from .migrations import SchemaTooNew
+
     if settings.runner == "ray" or settings.database:
-        missing = [m for m in (["ray"] if settings.runner == "ray" else []) + (["psycopg"] if settings.database else [])
-                   if importlib.util.find_spec(m) is None]
+        missing = [
+            m
+            for m in (["ray"] if settings.runner == "ray" else []) + (["psycopg"] if settings.database else [])
+            if importlib.util.find_spec(m) is None
+        ]
         if missing:
-            print(f"error: {' and '.join(missing)} not installed: pip install 'cnn-playground[cluster]'",
-                  file=sys.stderr)
+            print(
+                f"error: {' and '.join(missing)} not installed: pip install 'cnn-playground[cluster]'", file=sys.stderr
+            )
             return 2
     if settings.database and not settings.database.startswith(("postgresql://", "postgres://")):
-        print(f"error: --database takes a postgresql:// URL, got {settings.database[:40]!r}; without it the "
-              "database is the SQLite file in --data-dir", file=sys.stderr)
+        print(
+            f"error: --database takes a postgresql:// URL, got {settings.database[:40]!r}; without it the "
+            "database is the SQLite file in --data-dir",
+            file=sys.stderr,
+        )
         return 2
     try:  # open (and upgrade) the database now: one it cannot use gets a sentence, not a traceback
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -175,14 +226,16 @@ def cmd_serve(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except (OSError, sqlite3.DatabaseError) as e:
-        print(f"error: cannot open the database {settings.db_path} ({e}); is --data-dir a folder this "
-              "user can write, holding a CNN Playground database?", file=sys.stderr)
+        print(
+            f"error: cannot open the database {settings.db_path} ({e}); is --data-dir a folder this "
+            "user can write, holding a CNN Playground database?",
+            file=sys.stderr,
+        )
         return 2
     except Exception as e:  # PostgreSQL: refused, unknown database, wrong password
         if type(e).__module__.split(".")[0] != "psycopg":
             raise
-        print(f"error: cannot open the database {settings.database.split('@')[-1]} ({str(e).strip()})",
-              file=sys.stderr)
+        print(f"error: cannot open the database {settings.database.split('@')[-1]} ({str(e).strip()})", file=sys.stderr)
         return 2
     try:  # a taken port gets a sentence, not a traceback
         with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
@@ -190,8 +243,11 @@ def cmd_serve(args) -> int:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((settings.host, settings.port))
     except OSError as e:
-        print(f"error: cannot listen on {settings.host}:{settings.port} ({e.strerror}); "
-              f"is another server running there? Choose another with --port", file=sys.stderr)
+        print(
+            f"error: cannot listen on {settings.host}:{settings.port} ({e.strerror}); "
+            f"is another server running there? Choose another with --port",
+            file=sys.stderr,
+        )
         return 2
     shown = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"http://{shown}:{settings.port}/" + (f"?token={settings.token}" if settings.token else "")
@@ -199,13 +255,22 @@ def cmd_serve(args) -> int:
         klass = _class_for_today(settings, args.class_name)
         print(f"CNN Playground, the teacher's link (keep it to yourself): {url}", flush=True)
         # students open it by this machine's name (or its address on the room's network), no token
-        print(f"students open http://{socket.gethostname()}:{settings.port}/ and join "
-              f"\"{klass['name']}\" with the code {klass['code']}", flush=True)
+        print(
+            f"students open http://{socket.gethostname()}:{settings.port}/ and join "
+            f'"{klass["name"]}" with the code {klass["code"]}',
+            flush=True,
+        )
     else:
         print(f"CNN Playground: {url}", flush=True)
     print(f"data directory: {settings.data_dir}", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
-                ws_max_size=1 << 20, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        ws_max_size=1 << 20,
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
@@ -237,24 +302,45 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("serve", help="start the playground (page, REST API, WebSockets)")
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     v.add_argument("--port", type=int, default=8000)
-    v.add_argument("--offline", action="store_true",
-                   help="never download MNIST, Fashion-MNIST or CIFAR-10: "
-                        "only what is already on disk")
-    v.add_argument("--data-dir", help="where networks, datasets and runs are kept "
-                                      "(default: $CNN_PLAYGROUND_HOME or ~/.local/share/cnn-playground)")
+    v.add_argument(
+        "--offline",
+        action="store_true",
+        help="never download MNIST, Fashion-MNIST or CIFAR-10: only what is already on disk",
+    )
+    v.add_argument(
+        "--data-dir",
+        help="where networks, datasets and runs are kept "
+        "(default: $CNN_PLAYGROUND_HOME or ~/.local/share/cnn-playground)",
+    )
     v.add_argument("--token", help="require this token (generated when listening beyond loopback)")
-    v.add_argument("--class-name", help="open a new class under this name (off loopback, the newest open "
-                                        "class is reused otherwise)")
-    v.add_argument("--threads", type=_positive, default=None,
-                   help="threads one training step is shared among (default: one per core)")
-    v.add_argument("--database", metavar="URL",
-                   help="keep the metadata in PostgreSQL (postgresql://user:password@host:port/name), shared by "
-                        "several servers behind one address (default: SQLite in --data-dir); see docs/deploy.md")
-    v.add_argument("--runner", choices=["inprocess", "ray"], default="inprocess",
-                   help="where runs execute: this process's threads (default) or a Ray cluster")
-    v.add_argument("--ray-address", metavar="ADDRESS",
-                   help="with --runner ray: the Ray cluster to join (host:port of its head); "
-                        "without it, a Ray is started on this machine")
+    v.add_argument(
+        "--class-name",
+        help="open a new class under this name (off loopback, the newest open class is reused otherwise)",
+    )
+    v.add_argument(
+        "--threads",
+        type=_positive,
+        default=None,
+        help="threads one training step is shared among (default: one per core)",
+    )
+    v.add_argument(
+        "--database",
+        metavar="URL",
+        help="keep the metadata in PostgreSQL (postgresql://user:password@host:port/name), shared by "
+        "several servers behind one address (default: SQLite in --data-dir); see docs/deploy.md",
+    )
+    v.add_argument(
+        "--runner",
+        choices=["inprocess", "ray"],
+        default="inprocess",
+        help="where runs execute: this process's threads (default) or a Ray cluster",
+    )
+    v.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="with --runner ray: the Ray cluster to join (host:port of its head); "
+        "without it, a Ray is started on this machine",
+    )
     v.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     v.set_defaults(func=cmd_serve)
 
@@ -274,8 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "rmsprop", "adagrad"])
     t.add_argument("--lr", type=float, default=0.01)
-    t.add_argument("--momentum", type=float, default=None,
-                   help="for sgd and rmsprop (default: 0.9 for sgd; 0 for rmsprop, as in PyTorch)")
+    t.add_argument(
+        "--momentum",
+        type=float,
+        default=None,
+        help="for sgd and rmsprop (default: 0.9 for sgd; 0 for rmsprop, as in PyTorch)",
+    )
     t.add_argument("--nesterov", action="store_true")
     t.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty")
     t.add_argument("--l1", type=float, default=0.0, help="L1 penalty")
@@ -289,7 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--flip", action="store_true", help="augment: horizontal flips (not for digits)")
     t.add_argument("--noise", type=float, default=0.0, help="augment: Gaussian noise of this std")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=_positive, default=None, help="threads one step is shared among (default: one per core)")
+    t.add_argument(
+        "--threads", type=_positive, default=None, help="threads one step is shared among (default: one per core)"
+    )
     t.add_argument("--out", help="save the trained model to this .npz file")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON line")
     t.set_defaults(func=cmd_train)
@@ -305,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:
         from . import bench
+
         return bench.main(argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)

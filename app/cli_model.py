@@ -15,13 +15,16 @@ from pathlib import Path
 def _load_model(path: str):
     """(network, meta) from a network .npz, or SystemExit with a sentence."""
     import engine
+
     if not Path(path).is_file():
         raise SystemExit(f"error: no file {path}")
     try:
         net, _, meta = engine.load_checkpoint(Path(path))
     except (OSError, engine.CheckpointError) as e:
-        raise SystemExit(f"error: {path} is not a network file this playground saved ({e}); "
-                         "use the .npz from `train --out` or the page's Export > npz") from None
+        raise SystemExit(
+            f"error: {path} is not a network file this playground saved ({e}); "
+            "use the .npz from `train --out` or the page's Export > npz"
+        ) from None
     return net, meta
 
 
@@ -37,23 +40,36 @@ def cmd_evaluate(args) -> int:
         return 2
     x, y = (ds.x_test, ds.y_test) if len(ds.x_test) else (ds.x_train, ds.y_train)
     if tuple(ds.shape) != tuple(net.input_shape):
-        print(f"error: {ds.name} has images of shape {list(ds.shape)} but the network takes "
-              f"{list(net.input_shape)}", file=sys.stderr)
+        print(
+            f"error: {ds.name} has images of shape {list(ds.shape)} but the network takes {list(net.input_shape)}",
+            file=sys.stderr,
+        )
         return 2
     if len(net.output_shape) != 1 or net.output_shape[0] < ds.num_classes:
-        print(f"error: the network predicts {net.output_shape} outputs but {ds.name} has "
-              f"{ds.num_classes} classes", file=sys.stderr)
+        print(
+            f"error: the network predicts {net.output_shape} outputs but {ds.name} has {ds.num_classes} classes",
+            file=sys.stderr,
+        )
         return 2
     result = evaluate(net, ds, x, y, top=0)
     names = list(ds.class_names)
-    report = {"dataset": ds.name, "split": "test" if len(ds.x_test) else "train", "n": result["n"],
-              "accuracy": result["accuracy"], "loss": result["loss"], "class_names": names,
-              "per_class_accuracy": result["per_class_accuracy"], "confusion": result["confusion"]}
+    report = {
+        "dataset": ds.name,
+        "split": "test" if len(ds.x_test) else "train",
+        "n": result["n"],
+        "accuracy": result["accuracy"],
+        "loss": result["loss"],
+        "class_names": names,
+        "per_class_accuracy": result["per_class_accuracy"],
+        "confusion": result["confusion"],
+    }
     if args.json:
         print(json.dumps(report))
         return 0
-    print(f"{ds.name} ({report['split']} split, {report['n']:,} examples): accuracy {report['accuracy']:.2%}, "
-          f"loss {report['loss']:.4f}")
+    print(
+        f"{ds.name} ({report['split']} split, {report['n']:,} examples): accuracy {report['accuracy']:.2%}, "
+        f"loss {report['loss']:.4f}"
+    )
     width = max(len(n) for n in names)
     print("\nper class:")
     for name, acc in zip(names, report["per_class_accuracy"]):
@@ -74,8 +90,7 @@ def cmd_predict(args) -> int:
 
     net, meta = _load_model(args.model)
     if len(net.output_shape) != 1:
-        print(f"error: the network's output has shape {list(net.output_shape)}, not class scores",
-              file=sys.stderr)
+        print(f"error: the network's output has shape {list(net.output_shape)}, not class scores", file=sys.stderr)
         return 2
     k = net.output_shape[0]
     names = meta.get("classes") if isinstance(meta.get("classes"), list) else None
@@ -97,17 +112,25 @@ def cmd_predict(args) -> int:
             continue
         x = ((x255 / 255.0 - mean) / std).astype(np.float32)
         p = net.predict_proba(x[None])[0].astype(np.float64)
-        order = np.argsort(-p, kind="stable")[:min(args.top, k)]
-        rows.append({"image": image, "predicted": names[order[0]], "index": int(order[0]),
-                     "probability": float(p[order[0]]),
-                     "top": [{"class": names[i], "index": int(i), "probability": float(p[i])} for i in order]})
+        order = np.argsort(-p, kind="stable")[: min(args.top, k)]
+        rows.append(
+            {
+                "image": image,
+                "predicted": names[order[0]],
+                "index": int(order[0]),
+                "probability": float(p[order[0]]),
+                "top": [{"class": names[i], "index": int(i), "probability": float(p[i])} for i in order],
+            }
+        )
     for row in rows:
         if args.json:
             print(json.dumps(row))
         else:
             others = ", ".join(f"{t['class']} {t['probability']:.1%}" for t in row["top"][1:])
-            print(f"{row['image']}: {row['predicted']} ({row['probability']:.1%})" +
-                  (f"; then {others}" if others else ""))
+            print(
+                f"{row['image']}: {row['predicted']} ({row['probability']:.1%})"
+                + (f"; then {others}" if others else "")
+            )
     return 1 if failed else 0
 
 
@@ -115,8 +138,11 @@ def cmd_export(args) -> int:
     from . import exports
 
     if args.format in exports.missing_formats():
-        print(f"error: exporting {args.format} needs an optional part that is not installed: "
-              f"{exports.missing_formats()[args.format]}", file=sys.stderr)
+        print(
+            f"error: exporting {args.format} needs an optional part that is not installed: "
+            f"{exports.missing_formats()[args.format]}",
+            file=sys.stderr,
+        )
         return 2
     net, meta = _load_model(args.model)
     name = args.name or (meta.get("name") if isinstance(meta.get("name"), str) else None) or Path(args.model).stem
@@ -144,8 +170,12 @@ def add_commands(sub) -> None:
 
     x = sub.add_parser("export", help="export a saved network as PyTorch, ONNX, JSON or npz")
     x.add_argument("--model", required=True, help="a network .npz")
-    x.add_argument("--format", required=True, choices=["pytorch", "onnx", "json", "npz"],
-                   help='onnx needs the [onnx] extra: pip install "cnn-playground[onnx]"')
+    x.add_argument(
+        "--format",
+        required=True,
+        choices=["pytorch", "onnx", "json", "npz"],
+        help='onnx needs the [onnx] extra: pip install "cnn-playground[onnx]"',
+    )
     x.add_argument("--out", help="the file to write (default: beside the model)")
     x.add_argument("--name", help="the network's name in the export (default: the saved one, else the file's)")
     x.set_defaults(func=cmd_export)

@@ -154,11 +154,18 @@ class Playground:
         return urlunsplit((scheme, parts.netloc, parts.path + path, urlencode(params), ""))
 
     # ---- networks ------------------------------------------------------------------------
-    def create_network(self, spec: dict | None = None, *, preset: str | None = None, name: str | None = None,
-                       seed: int = 0, num_classes: int | None = None, input: list[int] | None = None) -> dict:
+    def create_network(
+        self,
+        spec: dict | None = None,
+        *,
+        preset: str | None = None,
+        name: str | None = None,
+        seed: int = 0,
+        num_classes: int | None = None,
+        input: list[int] | None = None,
+    ) -> dict:
         """A new network from a spec or a preset (e.g. "lenet5"), its weights drawn from `seed`."""
-        body = {"spec": spec, "preset": preset, "name": name, "seed": seed, "num_classes": num_classes,
-                "input": input}
+        body = {"spec": spec, "preset": preset, "name": name, "seed": seed, "num_classes": num_classes, "input": input}
         return self._request("POST", "/api/networks", json={k: v for k, v in body.items() if v is not None})
 
     def networks(self) -> list[dict]:
@@ -179,14 +186,16 @@ class Playground:
         """A network from an .npz (or a spec .json) file."""
         path = Path(path)
         params = {"name": name} if name else None
-        return self._request("POST", "/api/networks/import", params=params,
-                             files={"file": (path.name, path.read_bytes())})
+        return self._request(
+            "POST", "/api/networks/import", params=params, files={"file": (path.name, path.read_bytes())}
+        )
 
     # ---- training -------------------------------------------------------------------------
     def train(self, network_id: str, dataset: str = "strokes", **options: Any) -> Run:
         """Start training; `options` as GET /api/train/options lists them (epochs, lr, optimizer...)."""
-        return Run(self, self._request("POST", f"/api/networks/{network_id}/runs",
-                                       json={"dataset": dataset, **options}))
+        return Run(
+            self, self._request("POST", f"/api/networks/{network_id}/runs", json={"dataset": dataset, **options})
+        )
 
     def run(self, run_id: str) -> Run:
         return Run(self, self._request("GET", f"/api/runs/{run_id}"))
@@ -196,26 +205,42 @@ class Playground:
         return [Run(self, info) for info in self._request("GET", path)]
 
     # ---- looking inside ---------------------------------------------------------------------
-    def predict(self, network_id: str, *, pixels: Any = None, dataset: str | None = None,
-                index: int | None = None, split: str = "test") -> dict:
+    def predict(
+        self,
+        network_id: str,
+        *,
+        pixels: Any = None,
+        dataset: str | None = None,
+        index: int | None = None,
+        split: str = "test",
+    ) -> dict:
         """Class probabilities for a dataset sample (dataset, index) or pixels ((H, W) or (C, H, W), 0-255)."""
-        return self._request("POST", f"/api/networks/{network_id}/predict",
-                             json=_input(pixels, dataset, index, split))
+        return self._request("POST", f"/api/networks/{network_id}/predict", json=_input(pixels, dataset, index, split))
 
     def predict_batch(self, network_id: str, inputs: list[dict]) -> list[dict]:
         """predict for many inputs (each a dict as predict takes it) in one request."""
-        return self._request("POST", f"/api/networks/{network_id}/predict/batch",
-                             json={"inputs": inputs})["predictions"]
+        return self._request("POST", f"/api/networks/{network_id}/predict/batch", json={"inputs": inputs})[
+            "predictions"
+        ]
 
-    def activations(self, network_id: str, *, pixels: Any = None, dataset: str | None = None,
-                    index: int | None = None, split: str = "test", layers: list[str] | None = None,
-                    encoding: str = "float16") -> dict:
+    def activations(
+        self,
+        network_id: str,
+        *,
+        pixels: Any = None,
+        dataset: str | None = None,
+        index: int | None = None,
+        split: str = "test",
+        layers: list[str] | None = None,
+        encoding: str = "float16",
+    ) -> dict:
         """Every layer's feature maps for one input (base64 arrays with their shapes and ranges)."""
         body = _input(pixels, dataset, index, split)
         if layers is not None:
             body["layers"] = layers
-        return self._request("POST", f"/api/networks/{network_id}/activations", json=body,
-                             params={"encoding": encoding})
+        return self._request(
+            "POST", f"/api/networks/{network_id}/activations", json=body, params={"encoding": encoding}
+        )
 
     # ---- datasets --------------------------------------------------------------------------
     def datasets(self) -> list[dict]:

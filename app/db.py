@@ -43,6 +43,7 @@ def open_database(target: str | Path) -> Database:
     """The database at `target`: a postgresql:// URL, else the path of a SQLite file."""
     if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
         from .pg import PostgresDatabase  # psycopg is only needed (and installed) for a cluster
+
         return PostgresDatabase(target)
     return Database(Path(target))
 
@@ -99,17 +100,21 @@ class Database:
         """`drawn_here`: its weights were drawn here now (not imported, with a training unknown)."""
         now = time.time()
         with self.tx() as c:
-            c.execute("INSERT INTO networks (id, name, spec, seed, params, created, updated, student_id, initialized) "
-                      "VALUES (?,?,?,?,?,?,?,?,?)",
-                      (id, name, json.dumps(spec), seed, params, now, now, student_id, now if drawn_here else None))
+            c.execute(
+                "INSERT INTO networks (id, name, spec, seed, params, created, updated, student_id, initialized) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (id, name, json.dumps(spec), seed, params, now, now, student_id, now if drawn_here else None),
+            )
 
     def update_network(self, id, **fields):
         """Change fields (none: the weights changed) and count a new version."""
         fields = {k: json.dumps(v) if k == "spec" else v for k, v in fields.items()}
         sets = "".join(f"{k} = ?, " for k in fields)
         with self.tx() as c:
-            c.execute(f"UPDATE networks SET {sets}updated = ?, version = version + 1 WHERE id = ?",
-                      (*fields.values(), time.time(), id))
+            c.execute(
+                f"UPDATE networks SET {sets}updated = ?, version = version + 1 WHERE id = ?",
+                (*fields.values(), time.time(), id),
+            )
 
     def network(self, id) -> dict | None:
         rows = self.query("SELECT * FROM networks WHERE id = ?", (id,))
@@ -117,8 +122,12 @@ class Database:
 
     def networks(self, student_id: str | None = None) -> list[dict]:
         """One owner's networks: a student's, or (None) the teacher's or single user's own."""
-        return [self._network(r) for r in self.query(
-            "SELECT * FROM networks WHERE student_id IS NOT DISTINCT FROM ? ORDER BY created", (student_id,))]
+        return [
+            self._network(r)
+            for r in self.query(
+                "SELECT * FROM networks WHERE student_id IS NOT DISTINCT FROM ? ORDER BY created", (student_id,)
+            )
+        ]
 
     def delete_network(self, id):
         """The network, and through the cascades its runs and their events."""
@@ -134,15 +143,19 @@ class Database:
     # ---- datasets ---------------------------------------------------------------
     def insert_dataset(self, name, file_id, info, student_id=None):
         with self.tx() as c:
-            c.execute("INSERT INTO datasets (name, file_id, info, created, student_id) VALUES (?,?,?,?,?)",
-                      (name, file_id, json.dumps(info), time.time(), student_id))
+            c.execute(
+                "INSERT INTO datasets (name, file_id, info, created, student_id) VALUES (?,?,?,?,?)",
+                (name, file_id, json.dumps(info), time.time(), student_id),
+            )
 
     def dataset(self, name) -> dict | None:
         rows = self.query("SELECT * FROM datasets WHERE name = ?", (name,))
         return {**dict(rows[0]), "info": json.loads(rows[0]["info"])} if rows else None
 
     def datasets(self) -> list[dict]:
-        return [{**dict(r), "info": json.loads(r["info"])} for r in self.query("SELECT * FROM datasets ORDER BY created")]
+        return [
+            {**dict(r), "info": json.loads(r["info"])} for r in self.query("SELECT * FROM datasets ORDER BY created")
+        ]
 
     def delete_dataset(self, name):
         with self.tx() as c:
@@ -150,6 +163,10 @@ class Database:
 
     def file_ids(self) -> dict[str, set[str]]:
         """The ids of the files each table refers to, by file kind."""
-        return {"networks": {r["id"] for r in self.query("SELECT id FROM networks")},
-                "checkpoints": {r["checkpoint"] for r in self.query("SELECT checkpoint FROM runs WHERE checkpoint IS NOT NULL")},
-                "datasets": {r["file_id"] for r in self.query("SELECT file_id FROM datasets")}}
+        return {
+            "networks": {r["id"] for r in self.query("SELECT id FROM networks")},
+            "checkpoints": {
+                r["checkpoint"] for r in self.query("SELECT checkpoint FROM runs WHERE checkpoint IS NOT NULL")
+            },
+            "datasets": {r["file_id"] for r in self.query("SELECT file_id FROM datasets")},
+        }

@@ -34,7 +34,7 @@ class Services:
     classroom: ClassroomService
     challenges: Challenges
     dashboard: Dashboard
-    policy: ClassPolicy       # the class's locks, checked by the services before a student's action
+    policy: ClassPolicy  # the class's locks, checked by the services before a student's action
 
 
 def get_services(request: Request) -> Services:

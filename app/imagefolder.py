@@ -87,10 +87,14 @@ def _scan(zf: zipfile.ZipFile, max_files: int, max_member_bytes: int, max_total_
                 raise DatasetError(f"folder {name!r} is nested too deep; use one folder per class: class/image.png")
             continue
         if info.file_size > max_member_bytes:
-            raise DatasetError(f"{name!r} is {info.file_size:,} bytes; images may be at most {max_member_bytes:,} bytes")
+            raise DatasetError(
+                f"{name!r} is {info.file_size:,} bytes; images may be at most {max_member_bytes:,} bytes"
+            )
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 1 << 20:
-            raise DatasetError(f"{name!r} compresses suspiciously well ({info.file_size:,} bytes from "
-                               f"{info.compress_size:,}); refusing a possible zip bomb")
+            raise DatasetError(
+                f"{name!r} compresses suspiciously well ({info.file_size:,} bytes from "
+                f"{info.compress_size:,}); refusing a possible zip bomb"
+            )
         total += info.file_size
         if total > max_total_bytes:
             raise DatasetError(f"the images add up to more than {max_total_bytes:,} bytes uncompressed")
@@ -114,7 +118,9 @@ def _scan(zf: zipfile.ZipFile, max_files: int, max_member_bytes: int, max_total_
     for parts, info in files:
         cls, fname = parts[strip], parts[strip + 1]
         if not fname.lower().endswith(IMAGE_EXTS):
-            raise DatasetError(f"{info.filename!r} is not a .png, .jpg or .jpeg file; only PNG and JPEG images are accepted")
+            raise DatasetError(
+                f"{info.filename!r} is not a .png, .jpg or .jpeg file; only PNG and JPEG images are accepted"
+            )
         out.append((cls, fname, info))
     return out
 
@@ -207,9 +213,13 @@ def load_image_folder_zip(
             entries.sort(key=lambda e: (e[0], e[1]))
             class_names = sorted({c for c, _, _ in entries})
             if len(class_names) < 2:
-                raise DatasetError(f"found only the class folder {class_names[0]!r}; a dataset needs at least 2 classes")
+                raise DatasetError(
+                    f"found only the class folder {class_names[0]!r}; a dataset needs at least 2 classes"
+                )
             if size is None:
-                first = _decode(_read_bounded(zf, entries[0][2], max_member_bytes), "/".join(entries[0][:2]), max_pixels)
+                first = _decode(
+                    _read_bounded(zf, entries[0][2], max_member_bytes), "/".join(entries[0][:2]), max_pixels
+                )
                 w0, h0 = first.size
                 s = min(1.0, DEFAULT_MAX_SIDE / max(w0, h0))
                 h, w = max(1, round(h0 * s)), max(1, round(w0 * s))
@@ -241,6 +251,15 @@ def load_image_folder_zip(
     index = {cname: i for i, cname in enumerate(class_names)}
     y = np.array([index[cls] for cls, _, _ in entries], dtype=np.int64)
     return build_dataset(
-        label, x, y, None, None, class_names, kind="images", source="folder", seed=seed,
-        test_fraction=test_fraction, description=f"{len(x)} images in {len(class_names)} class folders",
+        label,
+        x,
+        y,
+        None,
+        None,
+        class_names,
+        kind="images",
+        source="folder",
+        seed=seed,
+        test_fraction=test_fraction,
+        description=f"{len(x)} images in {len(class_names)} class folders",
     )

@@ -36,8 +36,7 @@ class Prediction(Body):
     class_names: list[str]
     predicted: int = Field(description="the index of the most probable class")
     top: list[Ranked] = Field(description="the (at most) five most probable classes, best first")
-    fit_warning: str | None = Field(
-        None, description="set when the network's outputs and the dataset's classes differ")
+    fit_warning: str | None = Field(None, description="set when the network's outputs and the dataset's classes differ")
     label: int | None = Field(None, description="a dataset sample's true class")
 
 
@@ -78,7 +77,8 @@ class FeatureMap(Body):
     max: Num
     mean: Num = None
     encoding: Literal["uint8", "float16"] = Field(
-        description="uint8: values mapped from scale[0]..scale[1] onto 0..255; float16: little-endian")
+        description="uint8: values mapped from scale[0]..scale[1] onto 0..255; float16: little-endian"
+    )
     scale: list[Num] | None = None
     dtype: str | None = None
     data: str = Field(description="base64 of the array in C order")

@@ -24,8 +24,8 @@ except ImportError:  # Windows: leases alone
 
 from .files import new_id
 
-LEASE_SECONDS = 20.0   # a run whose owner has not renewed its lease for this long is orphaned
-RENEW_SECONDS = 5.0    # how often an owner renews the leases of its runs
+LEASE_SECONDS = 20.0  # a run whose owner has not renewed its lease for this long is orphaned
+RENEW_SECONDS = 5.0  # how often an owner renews the leases of its runs
 
 
 class Instance:

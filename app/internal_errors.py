@@ -24,11 +24,16 @@ READ_ONLY = ("GET", "HEAD", "OPTIONS")
 
 
 def internal_error_detail(method: str, reference: str) -> str:
-    saved = ("The request only reads, so nothing was changed." if method in READ_ONLY else
-             "Part of the change may have been saved: read it back (GET) before trying again.")
-    return ("internal error: the server failed on this request, which is a bug in the server, "
-            f"not a mistake in the request. It was logged with its traceback as error {reference}; "
-            f"quote that when you report it. {saved}")
+    saved = (
+        "The request only reads, so nothing was changed."
+        if method in READ_ONLY
+        else "Part of the change may have been saved: read it back (GET) before trying again."
+    )
+    return (
+        "internal error: the server failed on this request, which is a bug in the server, "
+        f"not a mistake in the request. It was logged with its traceback as error {reference}; "
+        f"quote that when you report it. {saved}"
+    )
 
 
 class InternalErrors:

@@ -56,6 +56,7 @@ def runner_backend(settings: Settings, data: DatasetService):
     """Where runs execute: this process's worker threads, or a Ray cluster (`--runner ray`)."""
     if settings.runner == "ray":
         from .runs.raycluster import RayRunner  # ray is only needed (and installed) for a cluster
+
         return RayRunner(settings.threads, data.load, settings.ray_address)
     return InProcessRunner(settings.max_concurrent_runs, data.load)
 
@@ -77,10 +78,20 @@ def build_services(settings: Settings) -> Services:
     runs.open()  # runs whose server is gone are interrupted first, their networks given their checkpoints
     if not instance.others_alive():  # another server's files may be half-written: only sweep alone
         files.sweep(keep=db.file_ids())
-    return Services(settings=settings, db=db, files=files, instance=instance, networks=nets, datasets=data,
-                    runs=runs, lessons=LessonService(AttemptStore(db)), classroom=classroom,
-                    challenges=Challenges(db, classroom, nets, data), dashboard=Dashboard(db, classroom, runs),
-                    policy=policy)
+    return Services(
+        settings=settings,
+        db=db,
+        files=files,
+        instance=instance,
+        networks=nets,
+        datasets=data,
+        runs=runs,
+        lessons=LessonService(AttemptStore(db)),
+        classroom=classroom,
+        challenges=Challenges(db, classroom, nets, data),
+        dashboard=Dashboard(db, classroom, runs),
+        policy=policy,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -95,8 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services.instance.close()
         app.state.services.db.close()
 
-    app = FastAPI(title="CNN Playground", version=__version__, lifespan=lifespan,
-                  description="Build, train and look inside convolutional networks.")
+    app = FastAPI(
+        title="CNN Playground",
+        version=__version__,
+        lifespan=lifespan,
+        description="Build, train and look inside convolutional networks.",
+    )
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError):
@@ -117,20 +132,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         body = body_model(request.scope.get("route"))
-        errors = [{"loc": list(e.get("loc", [])), "msg": explained(e, body), "type": e.get("type")}
-                  for e in exc.errors()]
+        errors = [
+            {"loc": list(e.get("loc", [])), "msg": explained(e, body), "type": e.get("type")} for e in exc.errors()
+        ]
         return problem_response(422, clean(errors))
 
-    for router in (meta.router, networks.router, datasets.router, runs.router, inspect.router, conv.router,
-                   lessons.router, init_lab.router, classroom.everyone, classroom.teacher):
+    for router in (
+        meta.router,
+        networks.router,
+        datasets.router,
+        runs.router,
+        inspect.router,
+        conv.router,
+        lessons.router,
+        init_lab.router,
+        classroom.everyone,
+        classroom.teacher,
+    ):
         app.include_router(router, prefix="/api")
     app.include_router(page.router)
 
     @app.websocket("/{path:path}")
     async def no_such_websocket(websocket: WebSocket, path: str):
         """A WebSocket no route takes: refused with an HTTP 404 that says where the streams are."""
-        await websocket.send_denial_response(problem_response(
-            404, f"no WebSocket at /{path[:80]}; a run's events stream at /api/runs/{{run_id}}/events"))
+        await websocket.send_denial_response(
+            problem_response(404, f"no WebSocket at /{path[:80]}; a run's events stream at /api/runs/{{run_id}}/events")
+        )
 
     document_problems(app)
     app.mount("/static", StaticFiles(directory=page_files("static")), name="static")

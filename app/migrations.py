@@ -38,7 +38,9 @@ class Migration:
 
 
 def _v1(c: sqlite3.Connection) -> None:
-    _run_script(c, """
+    _run_script(
+        c,
+        """
     CREATE TABLE IF NOT EXISTS networks (
         id TEXT PRIMARY KEY, name TEXT NOT NULL, spec TEXT NOT NULL, seed INTEGER NOT NULL,
         params INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1,
@@ -57,7 +59,8 @@ def _v1(c: sqlite3.Connection) -> None:
         PRIMARY KEY (run_id, seq)
     );
     CREATE INDEX IF NOT EXISTS runs_by_network ON runs (network_id);
-    """)
+    """,
+    )
 
 
 def _run_script(c: sqlite3.Connection, script: str) -> None:
@@ -221,8 +224,12 @@ def _v4(c: sqlite3.Connection) -> None:
 
 MIGRATIONS = [
     Migration(1, "networks, datasets, runs and their events", _v1),
-    Migration(2, "foreign keys that cascade; a run's epoch, owner, lease and requests; "
-                 "one active run per network", _v2, _v2_postgresql),
+    Migration(
+        2,
+        "foreign keys that cascade; a run's epoch, owner, lease and requests; one active run per network",
+        _v2,
+        _v2_postgresql,
+    ),
     Migration(3, "learners, their answers to exercises, and the solutions they were shown", _v3),
     Migration(4, "classes, their students, pushed setups and challenges; what each student owns", _v4),
 ]
@@ -230,8 +237,10 @@ LATEST = MIGRATIONS[-1].version
 
 
 def applied(c: sqlite3.Connection) -> set[int]:
-    c.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-              "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)")
+    c.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)"
+    )
     return {r[0] for r in c.execute("SELECT version FROM schema_migrations")}
 
 
@@ -248,13 +257,17 @@ def migrate(c: sqlite3.Connection, path: str = "the database", dialect: str = "s
             have = applied(c)
             newest = max(have, default=0)
             if newest > LATEST:
-                raise SchemaTooNew(f"{path} was written by a newer CNN Playground (schema version {newest}; "
-                                   f"this one knows up to {LATEST}): upgrade cnn-playground, or start it "
-                                   "with another --data-dir")
+                raise SchemaTooNew(
+                    f"{path} was written by a newer CNN Playground (schema version {newest}; "
+                    f"this one knows up to {LATEST}): upgrade cnn-playground, or start it "
+                    "with another --data-dir"
+                )
             if m.version not in have:
                 (m.apply_postgresql if dialect == "postgresql" and m.apply_postgresql else m.apply)(c)
-                c.execute("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
-                          (m.version, m.name, time.time()))
+                c.execute(
+                    "INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
+                    (m.version, m.name, time.time()),
+                )
                 done_now.append(m.version)
             c.execute("COMMIT")
         except BaseException:

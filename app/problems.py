@@ -39,10 +39,14 @@ def _entry(item: Any) -> dict:
         return {"path": "", "field": None, "message": str(item)}
     if "loc" in item:
         loc = [str(p) for p in item.get("loc") or []]
-        return {"path": ".".join(loc[:-1]), "field": loc[-1] if loc else None,
-                "message": str(item.get("msg", "")), "loc": item.get("loc"), "type": item.get("type")}
-    return {"path": str(item.get("path") or ""), "field": item.get("field"),
-            "message": str(item.get("message", ""))}
+        return {
+            "path": ".".join(loc[:-1]),
+            "field": loc[-1] if loc else None,
+            "message": str(item.get("msg", "")),
+            "loc": item.get("loc"),
+            "type": item.get("type"),
+        }
+    return {"path": str(item.get("path") or ""), "field": item.get("field"), "message": str(item.get("message", ""))}
 
 
 def _sentence(entry: dict) -> str:
@@ -50,8 +54,7 @@ def _sentence(entry: dict) -> str:
     if "loc" in entry:
         where = ".".join(str(p) for p in (entry["loc"] or []) if p != "body")
     else:
-        where = entry["path"] + (f".{entry['field']}" if entry["field"] and entry["path"] else
-                                 entry["field"] or "")
+        where = entry["path"] + (f".{entry['field']}" if entry["field"] and entry["path"] else entry["field"] or "")
     return f"{where}: {entry['message']}" if where else entry["message"]
 
 
@@ -63,8 +66,7 @@ def problem(status: int, detail: Any) -> dict:
         title = HTTPStatus(status).phrase
     except ValueError:
         title = "Error"
-    return encodable({"type": "about:blank", "title": title, "status": status, "detail": text,
-                      "errors": errors})
+    return encodable({"type": "about:blank", "title": title, "status": status, "detail": text, "errors": errors})
 
 
 def problem_response(status: int, detail: Any, headers: dict | None = None) -> JSONResponse:
@@ -86,14 +88,17 @@ def document_problems(app) -> None:
     def openapi():
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                             routes=app.routes)
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for name, definition in Problem.model_json_schema(ref_template="#/components/schemas/{model}").get(
-                "$defs", {}).items():
+        for name, definition in (
+            Problem.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items()
+        ):
             components.setdefault(name, definition)
-        components["Problem"] = {k: v for k, v in Problem.model_json_schema(
-            ref_template="#/components/schemas/{model}").items() if k != "$defs"}
+        components["Problem"] = {
+            k: v
+            for k, v in Problem.model_json_schema(ref_template="#/components/schemas/{model}").items()
+            if k != "$defs"
+        }
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         ref = {"schema": {"$ref": "#/components/schemas/Problem"}}

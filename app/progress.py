@@ -36,15 +36,20 @@ class EpochBar:
         fill = int(round(frac * self.width))
         speed = e.get("samples_per_s") or 0
         eta = (now - self.epoch_start) / frac * (1 - frac) if frac > 0 else 0
-        line = (f"epoch {e['epoch']}/{epochs} [{'#' * fill}{'-' * (self.width - fill)}] {frac:4.0%} "
-                f"loss {e['loss']:.4f} acc {e['accuracy']:6.1%} {speed:,.0f}/s ETA {_clock(eta)}")
+        line = (
+            f"epoch {e['epoch']}/{epochs} [{'#' * fill}{'-' * (self.width - fill)}] {frac:4.0%} "
+            f"loss {e['loss']:.4f} acc {e['accuracy']:6.1%} {speed:,.0f}/s ETA {_clock(eta)}"
+        )
         self.stream.write("\r" + line)
         self.stream.flush()
 
     def epoch(self, e: dict) -> None:
-        val = (f" | val loss {e['val_loss']:.4f} acc {e['val_accuracy']:.1%}"
-               if e.get("val_accuracy") is not None else "")
-        line = (f"epoch {e['epoch']}/{e['epochs']} train loss {e['train_loss']:.4f} "
-                f"acc {e['train_accuracy']:.1%}{val} ({_clock(e['elapsed'])} elapsed)")
+        val = (
+            f" | val loss {e['val_loss']:.4f} acc {e['val_accuracy']:.1%}" if e.get("val_accuracy") is not None else ""
+        )
+        line = (
+            f"epoch {e['epoch']}/{e['epochs']} train loss {e['train_loss']:.4f} "
+            f"acc {e['train_accuracy']:.1%}{val} ({_clock(e['elapsed'])} elapsed)"
+        )
         self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
         self.stream.flush()

@@ -17,5 +17,6 @@ def page_files(name: str) -> Path:
     local = CHECKOUT / name
     if (CHECKOUT / "pyproject.toml").is_file() and local.is_dir():
         return local
-    raise RuntimeError(f"the page's {name}/ folder is missing from the installed package "
-                       f"({shipped}); reinstall cnn-playground")
+    raise RuntimeError(
+        f"the page's {name}/ folder is missing from the installed package ({shipped}); reinstall cnn-playground"
+    )

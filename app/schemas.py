@@ -33,8 +33,7 @@ NAME_DESCRIPTION = "free text in any script, without control or invisible format
 # checked by check_network_name alone (the length too), so every path says the same; a query
 # parameter (import's ?name=) takes CheckedName with its own Query()
 CheckedName = Annotated[str, AfterValidator(_network_name)]
-NetworkName = Annotated[CheckedName, Field(json_schema_extra={"maxLength": NAME_MAX},
-                                           description=NAME_DESCRIPTION)]
+NetworkName = Annotated[CheckedName, Field(json_schema_extra={"maxLength": NAME_MAX}, description=NAME_DESCRIPTION)]
 
 
 class NetworkCreate(Strict):
@@ -53,8 +52,9 @@ class NetworkUpdate(Strict):
 
 class NetworkReinit(Strict):
     seed: int | None = Field(None, ge=0, lt=2**32)
-    init: Literal["xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "lecun_normal", "normal",
-                  "zeros"] | None = None
+    init: (
+        Literal["xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "lecun_normal", "normal", "zeros"] | None
+    ) = None
 
 
 class NetworkPublic(BaseModel):
@@ -148,8 +148,13 @@ def options(model: type[BaseModel], prefix: str = "") -> list[dict[str, Any]]:
         if kind == "group":
             out.extend(options(info.annotation, f"{prefix}{name}."))
             continue
-        field: dict[str, Any] = {"name": prefix + name, "kind": kind, "help": info.description or "",
-                                 "default": info.get_default(call_default_factory=True), "nullable": nullable}
+        field: dict[str, Any] = {
+            "name": prefix + name,
+            "kind": kind,
+            "help": info.description or "",
+            "default": info.get_default(call_default_factory=True),
+            "nullable": nullable,
+        }
         if kind == "choice":
             field["choices"] = list(get_args(info.annotation))
         for rule in info.metadata:
@@ -176,8 +181,7 @@ def _kind(annotation) -> tuple[str, bool]:
 class RunNetwork(BaseModel):
     """What a run's config does not say of the network it trains, as it was when the run started."""
 
-    dropout: list[float] = Field(description="p of each dropout layer (a layer field, not a run "
-                                             "option)")
+    dropout: list[float] = Field(description="p of each dropout layer (a layer field, not a run option)")
     params: int = Field(description="trainable and other parameters")
 
 
@@ -186,9 +190,11 @@ class RunPublic(BaseModel):
     network_id: str
     dataset: str
     config: dict[str, Any]
-    status: RunStatus = Field(description="queued, running, paused; or how it ended: completed, stopped, diverged, "
-                                          "failed, interrupted (the server stopped; `resume` goes on from the "
-                                          "last checkpoint)")
+    status: RunStatus = Field(
+        description="queued, running, paused; or how it ended: completed, stopped, diverged, "
+        "failed, interrupted (the server stopped; `resume` goes on from the "
+        "last checkpoint)"
+    )
     message: str | None = None
     created: float
     started: float | None = None
@@ -198,13 +204,15 @@ class RunPublic(BaseModel):
     epochs: int | None = Field(None, description="epochs planned")
     resumable: bool = Field(False, description="whether POST .../resume applies (paused or interrupted)")
     request: Literal["pause", "resume", "stop"] | None = Field(
-        None, description="a request waiting for the server that runs it")
+        None, description="a request waiting for the server that runs it"
+    )
     metrics: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = None
     checkpoint: str | None = None
     last_batch: dict[str, Any] | None = None
     network: RunNetwork | None = Field(
-        None, description="the network it trains (None for a run from before runs kept it)")
+        None, description="the network it trains (None for a run from before runs kept it)"
+    )
     history: list[dict[str, Any]] | None = None
 
 
@@ -228,9 +236,11 @@ class MetricRow(BaseModel):
 class WeightHistogram(BaseModel):
     """Weights in `bins` equal bins over -range..range; the middle bin is centred on 0."""
 
-    range: float = Field(description="the bins cover -range..range: a round number (1, 1.5, 2, 3, "
-                                     "4, 5, 6 or 8 times a power of 10), the smallest at least the "
-                                     "99.5th percentile of |w| and a quarter of the largest |w|")
+    range: float = Field(
+        description="the bins cover -range..range: a round number (1, 1.5, 2, 3, "
+        "4, 5, 6 or 8 times a power of 10), the smallest at least the "
+        "99.5th percentile of |w| and a quarter of the largest |w|"
+    )
     counts: list[int] = Field(description="weights in each bin, from -range up")
     below: int = Field(0, description="weights below -range (in no bin)")
     above: int = Field(0, description="weights above range (in no bin)")
@@ -241,9 +251,11 @@ class WeightHistogram(BaseModel):
     min: float | None
     max: float | None
     zeros: float = Field(description="the share of weights exactly 0")
-    near_zero: float = Field(description="the share of weights with |w| below near_zero_below: "
-                                         "where L1 leaves the weights it pulled to 0 (its steps "
-                                         "make them hover there)")
+    near_zero: float = Field(
+        description="the share of weights with |w| below near_zero_below: "
+        "where L1 leaves the weights it pulled to 0 (its steps "
+        "make them hover there)"
+    )
 
 
 class LayerWeights(WeightHistogram):
@@ -256,8 +268,9 @@ class WeightSnapshot(BaseModel):
     type: Literal["weights"] = "weights"
     at: Literal["start", "epoch", "end"] = Field(
         description="start: before the first step; epoch: at an epoch's checkpoint; end: the "
-                    "weights the run kept, when they are not an epoch's (stopped mid-epoch, or "
-                    "early stopping's best)")
+        "weights the run kept, when they are not an epoch's (stopped mid-epoch, or "
+        "early stopping's best)"
+    )
     epoch: int = Field(description="epochs finished")
     step: int
     seq: int | None = Field(None, description="its place among the run's events")
@@ -272,7 +285,8 @@ class RunWeights(BaseModel):
     near_zero_below: float
     snapshots: list[WeightSnapshot] = Field(
         description="oldest first: the start, then every epoch (every few epochs of a long run, "
-                    "and the last), then the end")
+        "and the last), then the end"
+    )
 
 
 class Health(BaseModel):
@@ -281,4 +295,5 @@ class Health(BaseModel):
     runs_active: int
     export_formats: list[str] = Field(description="the formats GET /api/networks/{id}/export can write here")
     missing_exports: dict[str, str] = Field(
-        description="formats this installation cannot write, each with the command that installs them")
+        description="formats this installation cannot write, each with the command that installs them"
+    )

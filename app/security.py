@@ -70,31 +70,50 @@ class Guard:
         h = _headers(scope)
         hosts = sum(1 for k, _ in scope.get("headers", []) if k.lower() == b"host")
         if hosts > 1:  # which one counts is ambiguous, and a proxy may have checked the other one
-            return await self._deny(scope, receive, send, 400,
-                                    f"the request has {hosts} Host headers; send exactly one")
+            return await self._deny(
+                scope, receive, send, 400, f"the request has {hosts} Host headers; send exactly one"
+            )
         host = _host_name(h.get("host", ""))
         wildcard = self.settings.host in ("0.0.0.0", "::")
         if not wildcard and host not in self.allowed_hosts():
-            return await self._deny(scope, receive, send, 403,
-                                    f"Host {host!r} is not this server's; open it as http://{self.settings.host}:{self.settings.port}/")
+            return await self._deny(
+                scope,
+                receive,
+                send,
+                403,
+                f"Host {host!r} is not this server's; open it as http://{self.settings.host}:{self.settings.port}/",
+            )
         origin = h.get("origin")
         method = scope.get("method", "GET")
         if origin and (scope["type"] == "websocket" or method not in SAFE):
             o = urlsplit(origin)
             if o.netloc != h.get("host", "") or o.scheme not in ("http", "https"):
-                return await self._deny(scope, receive, send, 403,
-                                        f"requests from the page at {origin} are not allowed; use this server's own page")
+                return await self._deny(
+                    scope,
+                    receive,
+                    send,
+                    403,
+                    f"requests from the page at {origin} are not allowed; use this server's own page",
+                )
         principal = self._principal(scope, h)
         if principal.kind == "anonymous" and not _open_to_anyone(scope):
-            return await self._deny(scope, receive, send, 401,
-                                    "this server needs its token: open the URL it printed at start "
-                                    "(it ends in ?token=...) or send Authorization: Bearer <token>; "
-                                    "a student joins a class with its code on the server's page")
+            return await self._deny(
+                scope,
+                receive,
+                send,
+                401,
+                "this server needs its token: open the URL it printed at start "
+                "(it ends in ?token=...) or send Authorization: Bearer <token>; "
+                "a student joins a class with its code on the server's page",
+            )
         acting = access.acting_as(principal)  # what every service below asks (app/access.py)
         try:
             if scope["type"] == "http":
-                limit = self.settings.max_upload_bytes if "multipart/form-data" in h.get("content-type", "") \
+                limit = (
+                    self.settings.max_upload_bytes
+                    if "multipart/form-data" in h.get("content-type", "")
                     else self.settings.max_body_bytes
+                )
                 length = h.get("content-length")
                 if length is not None and length.isdigit() and int(length) > limit:
                     return await self._too_large(send, limit)
@@ -160,8 +179,13 @@ class Guard:
     @staticmethod
     async def _too_large(send, limit):
         body = problem_bytes(413, f"the request body is larger than the limit of {limit / 2**20:g} MiB")
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", PROBLEM), (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", PROBLEM), (b"connection", b"close")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def _deny(self, scope, receive, send, status, detail):
@@ -170,13 +194,13 @@ class Guard:
             if "websocket.http.response" not in scope.get("extensions", {}):
                 await send({"type": "websocket.close", "code": 1008, "reason": detail[:120]})
                 return
-            await send({"type": "websocket.http.response.start", "status": status,
-                        "headers": [(b"content-type", PROBLEM)]})
+            await send(
+                {"type": "websocket.http.response.start", "status": status, "headers": [(b"content-type", PROBLEM)]}
+            )
             await send({"type": "websocket.http.response.body", "body": problem_bytes(status, detail)})
             return
         body = problem_bytes(status, detail)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", PROBLEM)]})
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", PROBLEM)]})
         await send({"type": "http.response.body", "body": body})
 
 

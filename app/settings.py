@@ -29,16 +29,16 @@ class Settings(BaseModel):
     offline: bool = False
     # several servers behind one address (docs/deploy.md): the metadata in PostgreSQL instead of the
     # embedded SQLite file, and the runs executed on a Ray cluster instead of this process's threads
-    database: str | None = None                 # postgresql://user:password@host:port/name
+    database: str | None = None  # postgresql://user:password@host:port/name
     runner: Literal["inprocess", "ray"] = "inprocess"
-    ray_address: str | None = None              # a Ray cluster to join; None: start one on this machine
+    ray_address: str | None = None  # a Ray cluster to join; None: start one on this machine
 
-    max_params: int = 20_000_000               # parameters of a network that can be built
-    max_request_activation_bytes: int = 512 * 2**20   # one inspection request's activations
-    max_step_activation_bytes: int = 2 * 2**30        # one training step's activations (batch x per-example)
-    max_body_bytes: int = 8 * 2**20            # JSON requests
-    max_upload_bytes: int = 256 * 2**20        # dataset and network uploads
-    max_dataset_bytes: int = 512 * 2**20       # pixels of one dataset, once decoded
+    max_params: int = 20_000_000  # parameters of a network that can be built
+    max_request_activation_bytes: int = 512 * 2**20  # one inspection request's activations
+    max_step_activation_bytes: int = 2 * 2**30  # one training step's activations (batch x per-example)
+    max_body_bytes: int = 8 * 2**20  # JSON requests
+    max_upload_bytes: int = 256 * 2**20  # dataset and network uploads
+    max_dataset_bytes: int = 512 * 2**20  # pixels of one dataset, once decoded
     max_layers: int = 500
     max_concurrent_runs: int = Field(default_factory=lambda: os.cpu_count() or 2)
     threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)  # one training step is shared among these

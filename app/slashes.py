@@ -14,6 +14,5 @@ class NoTrailingSlash:
             if path.startswith("/api/") and path.endswith("/") and path.rstrip("/") != "/api":
                 trimmed = path.rstrip("/")
                 raw = scope.get("raw_path")
-                scope = {**scope, "path": trimmed,
-                         "raw_path": raw.rstrip(b"/") if isinstance(raw, bytes) else raw}
+                scope = {**scope, "path": trimmed, "raw_path": raw.rstrip(b"/") if isinstance(raw, bytes) else raw}
         await self.app(scope, receive, send)

@@ -32,8 +32,7 @@ from engine.train import TrainConfig, Trainer
 # Recipes for the built-in datasets' default presets.
 RECIPES = {
     "strokes": dict(epochs=3, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, holdout=2000, validation=0),
-    "shapes": dict(epochs=10, batch_size=64, optimizer="adam", lr=2e-3, holdout=2000, validation=0,
-                   schedule="cosine"),
+    "shapes": dict(epochs=10, batch_size=64, optimizer="adam", lr=2e-3, holdout=2000, validation=0, schedule="cosine"),
 }
 
 
@@ -43,20 +42,31 @@ def run(name: str, dataset, spec: dict, config: TrainConfig) -> dict:
     t = time.perf_counter()
     for event in trainer.events():
         if event["type"] == "epoch":
-            print(f"  {name} epoch {event['epoch']}: train acc {event['train_accuracy']:.2%}, "
-                  f"holdout acc {event['val_accuracy']:.2%} ({event['elapsed']:.1f} s)", flush=True)
+            print(
+                f"  {name} epoch {event['epoch']}: train acc {event['train_accuracy']:.2%}, "
+                f"holdout acc {event['val_accuracy']:.2%} ({event['elapsed']:.1f} s)",
+                flush=True,
+            )
     seconds = time.perf_counter() - t
     m = trainer.result["metrics"]
-    return {"benchmark": name, "holdout_accuracy": m["val_accuracy"], "seconds": round(seconds, 1),
-            "train_examples": int(len(trainer.x_train)), "holdout_examples": int(len(trainer.x_val)),
-            "status": trainer.result["status"]}
+    return {
+        "benchmark": name,
+        "holdout_accuracy": m["val_accuracy"],
+        "seconds": round(seconds, 1),
+        "train_examples": int(len(trainer.x_train)),
+        "holdout_examples": int(len(trainer.x_val)),
+        "status": trainer.result["status"],
+    }
 
 
 def main() -> None:
     here = Path(__file__).resolve().parent.parent
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mnist", default=os.environ.get("MNIST_DIR", str(here.parent / "shared" / "datasets" / "mnist")),
-                   help="folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")
+    p.add_argument(
+        "--mnist",
+        default=os.environ.get("MNIST_DIR", str(here.parent / "shared" / "datasets" / "mnist")),
+        help="folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz",
+    )
     p.add_argument("--only", choices=["mnist", "strokes", "shapes"])
     p.add_argument("--threads", type=int, default=None, help="engine threads (default: one per core)")
     args = p.parse_args()
@@ -68,10 +78,12 @@ def main() -> None:
     if args.only in (None, "mnist"):
         if Path(args.mnist).is_dir():
             ds = load_dataset(args.mnist)
-            cfg = TrainConfig(epochs=5, batch_size=64, optimizer="sgd", lr=0.01, momentum=0.9, holdout=2000,
-                              validation=0, seed=0)
-            results.append(run("lenet5 on MNIST test set (8,000 train / 2,000 holdout)", ds,
-                               engine.PRESETS["lenet5"], cfg))
+            cfg = TrainConfig(
+                epochs=5, batch_size=64, optimizer="sgd", lr=0.01, momentum=0.9, holdout=2000, validation=0, seed=0
+            )
+            results.append(
+                run("lenet5 on MNIST test set (8,000 train / 2,000 holdout)", ds, engine.PRESETS["lenet5"], cfg)
+            )
         else:
             print(f"skipping MNIST: {args.mnist} not found")
     for name in ("strokes", "shapes"):

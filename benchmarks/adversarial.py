@@ -97,9 +97,13 @@ def report_curve(name: str, fractions: list[float], accuracy: float, n: int) -> 
             print(f"  {eps:3d} -> {f:6.1%}  {'#' * round(f * 40)}")
     said = f"{half:.1f} grey levels" if half is not None else f"beyond {EPSILONS[-1]}"
     print(f"  half of them flip at epsilon = {said}")
-    return {"benchmark": f"fgsm flips, {name}", "digits": n, "accuracy": accuracy,
-            "half_flip_epsilon": None if half is None else round(half, 2),
-            "curve": dict(zip(EPSILONS, [round(f, 4) for f in fractions], strict=True))}
+    return {
+        "benchmark": f"fgsm flips, {name}",
+        "digits": n,
+        "accuracy": accuracy,
+        "half_flip_epsilon": None if half is None else round(half, 2),
+        "curve": dict(zip(EPSILONS, [round(f, 4) for f in fractions], strict=True)),
+    }
 
 
 # ---- feature visualization ---------------------------------------------------------------------
@@ -133,7 +137,7 @@ def montage(rows: list[np.ndarray], cell: int = 112, gap: int = 4) -> np.ndarray
         for j, img in enumerate(row):
             big = np.kron(np.rint(img).astype(np.uint8), np.ones((scale, scale), np.uint8))
             y, x = gap + i * (cell + gap), gap + j * (cell + gap)
-            out[y:y + big.shape[0], x:x + big.shape[1]] = big
+            out[y : y + big.shape[0], x : x + big.shape[1]] = big
     return out
 
 
@@ -147,7 +151,7 @@ def features(net, ds: Dataset, seed: int, out: Path) -> dict:
             imgs = grow(net, ds, paths[name], list(range(count)), centre, seed)
             what = "middle unit" if centre else "map mean"
             for start in range(0, count, 8):
-                rows.append(imgs[start:start + 8])
+                rows.append(imgs[start : start + 8])
                 names.append(f"{name}, {what}, channels {start}-{min(count, start + 8) - 1}")
             if name == "conv1" and centre:
                 # lenet5's conv1 (5x5, padding 2): its middle unit reads rows and columns
@@ -165,30 +169,31 @@ def features(net, ds: Dataset, seed: int, out: Path) -> dict:
     print(f"\nfeature visualization ({seconds:.1f} s for all): {png}")
     for i, name in enumerate(names):
         print(f"  row {i + 1}: {name}")
-    print("  conv1 (middle unit, its receptive field), the direction along each channel's "
-          "strokes:")
+    print("  conv1 (middle unit, its receptive field), the direction along each channel's strokes:")
     angles = []
     for c, img in enumerate(conv1):
         angle, coherence = orientation(img)
         angles.append({"channel": c, "degrees": round(angle), "coherence": round(coherence, 2)})
         print(f"    channel {c}: {angle:5.0f} deg, coherence {coherence:.2f}")
-    return {"benchmark": "lenet5 feature visualization", "png": str(png), "rows": names,
-            "conv1_orientation": angles, "seconds": round(seconds, 1)}
+    return {
+        "benchmark": "lenet5 feature visualization",
+        "png": str(png),
+        "rows": names,
+        "conv1_orientation": angles,
+        "seconds": round(seconds, 1),
+    }
 
 
 def main() -> None:
     here = Path(__file__).resolve().parent.parent
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mnist = os.environ.get("MNIST_DIR", str(here.parent / "shared" / "datasets" / "mnist"))
-    p.add_argument("--mnist", default=mnist,
-                   help="folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")
+    p.add_argument("--mnist", default=mnist, help="folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")
     p.add_argument("--seed", type=int, default=0, help="dataset and run seed")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--digits", type=int, default=200, help="test digits to perturb")
     p.add_argument("--out", default=str(here / "test-artifacts" / "benchmarks"))
-    p.add_argument("--threads", type=int, default=None,
-                   help="engine threads (default: one per core)")
+    p.add_argument("--threads", type=int, default=None, help="engine threads (default: one per core)")
     args = p.parse_args()
     from app.threads import use_threads
 
@@ -196,8 +201,10 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}; threads: {threads} (engine), BLAS 1", flush=True)
     t = time.perf_counter()
     net, strokes = train(args.seed, args.epochs)
-    print(f"lenet5, {args.epochs} epochs on strokes (seed {args.seed}), page settings: "
-          f"{time.perf_counter() - t:.0f} s", flush=True)
+    print(
+        f"lenet5, {args.epochs} epochs on strokes (seed {args.seed}), page settings: {time.perf_counter() - t:.0f} s",
+        flush=True,
+    )
     rows = []
     n = args.digits
     sets = [("strokes holdout", strokes.x_test[:n], strokes.y_test[:n])]

@@ -71,9 +71,7 @@ RIGHT = {
     "image_values": lambda g: g["channels"] * g["height"] * g["width"],
     "filter_weights": lambda g: g["kernel_size"] ** 2 * g["channels"],
     "output_size": lambda g: (g["n_in"] + 2 * g["padding"] - g["kernel_size"]) // g["stride"] + 1,
-    "conv_params": lambda g: (
-        g["filters"] * (g["kernel_size"] ** 2 * g["channels"] + (1 if g["bias"] else 0))
-    ),
+    "conv_params": lambda g: g["filters"] * (g["kernel_size"] ** 2 * g["channels"] + (1 if g["bias"] else 0)),
 }
 
 
@@ -176,9 +174,7 @@ class Teacher:
                         snapshot = json.loads(message)
                         self.messages += 1
                         self.bytes += len(message)
-                        self.seen.append(
-                            (received, {row["id"]: row for row in snapshot["students"]})
-                        )
+                        self.seen.append((received, {row["id"]: row for row in snapshot["students"]}))
                     return
             except Exception as e:
                 status = getattr(getattr(e, "response", None), "status_code", None)
@@ -257,9 +253,7 @@ class Student:
                     self.id, self.token = r.json()["student"]["id"], r.json()["token"]
                     return True
                 if r.status_code != 429 or time.monotonic() > self.deadline:
-                    self.tally.wrong(
-                        f"student {self.k}: join answered {r.status_code} {r.text[:120]}"
-                    )
+                    self.tally.wrong(f"student {self.k}: join answered {r.status_code} {r.text[:120]}")
                     return False
                 with self.tally.lock:
                     self.tally.retries_429["join"] += 1
@@ -273,15 +267,10 @@ class Student:
             r = timed(
                 self.tally,
                 "create_network",
-                lambda: api.post(
-                    "/api/networks", json={"preset": "lenet5", "name": f"lenet5 of {self.k + 1}"}
-                ),
+                lambda: api.post("/api/networks", json={"preset": "lenet5", "name": f"lenet5 of {self.k + 1}"}),
             )
             if r is None or r.status_code != 201:
-                self.tally.wrong(
-                    f"student {self.k}: creating the network answered "
-                    f"{getattr(r, 'status_code', None)}"
-                )
+                self.tally.wrong(f"student {self.k}: creating the network answered {getattr(r, 'status_code', None)}")
                 return
             network_id = r.json()["id"]
             self.report(api, network_id=network_id, view="train")
@@ -325,13 +314,9 @@ class Student:
 
     def exercise(self, api):
         kind = self.rng.choice(sorted(RIGHT))
-        r = timed(
-            self.tally, "new_exercise", lambda: api.post("/api/exercises", json={"kind": kind})
-        )
+        r = timed(self.tally, "new_exercise", lambda: api.post("/api/exercises", json={"kind": kind}))
         if r is None or r.status_code != 200:
-            self.tally.wrong(
-                f"student {self.k}: a new {kind} exercise answered {getattr(r, 'status_code', None)}"
-            )
+            self.tally.wrong(f"student {self.k}: a new {kind} exercise answered {getattr(r, 'status_code', None)}")
             self.answered += 1  # counted, so a broken route cannot keep the loop going
             return
         ex = r.json()
@@ -347,19 +332,13 @@ class Student:
         )
         self.answered += 1
         if r is None or r.status_code != 200:
-            self.tally.wrong(
-                f"student {self.k}: answering {ex['id']} answered {getattr(r, 'status_code', None)}"
-            )
+            self.tally.wrong(f"student {self.k}: answering {ex['id']} answered {getattr(r, 'status_code', None)}")
             return
         if r.json()["correct"] != meant_right:
-            self.tally.wrong(
-                f"{ex['id']}: {answer} graded correct={r.json()['correct']}, meant {meant_right}"
-            )
+            self.tally.wrong(f"{ex['id']}: {answer} graded correct={r.json()['correct']}, meant {meant_right}")
         self.right += r.json()["correct"]
         attempts = self.answered
-        self.tally.expect(
-            "answer", self.id, at, lambda row, received: row["exercises"]["attempted"] >= attempts
-        )
+        self.tally.expect("answer", self.id, at, lambda row, received: row["exercises"]["attempted"] >= attempts)
 
     def expect_run(self, run):
         """What the dashboard must have shown of the run: queued, running, each epoch, its end."""
@@ -371,9 +350,7 @@ class Student:
         def mine(row):
             return row["run"] is not None and row["run"]["id"] == rid
 
-        self.tally.expect(
-            "run_queued", self.id, self.started_run_at, lambda row, t: mine(row) or ended(row, t)
-        )
+        self.tally.expect("run_queued", self.id, self.started_run_at, lambda row, t: mine(row) or ended(row, t))
         if run["started"] is not None:
             self.tally.expect(
                 "run_running",
@@ -389,9 +366,7 @@ class Student:
                         "run_epoch",
                         self.id,
                         run["started"] + event["elapsed"],
-                        lambda row, t, k=k: (
-                            (mine(row) and row["run"]["epoch"] >= k) or ended(row, t)
-                        ),
+                        lambda row, t, k=k: (mine(row) and row["run"]["epoch"] >= k) or ended(row, t),
                     )
         if finished is not None:
             self.tally.expect("run_ended", self.id, finished, ended)
@@ -427,11 +402,7 @@ def staleness(events, seen) -> dict:
     never = defaultdict(int)
     for kind, student_id, at, shown in events:
         first = next(
-            (
-                received
-                for received, rows in seen
-                if student_id in rows and shown(rows[student_id], received)
-            ),
+            (received for received, rows in seen if student_id in rows and shown(rows[student_id], received)),
             None,
         )
         if first is None:
@@ -460,9 +431,7 @@ def check_dashboard(board, students, tally):
 
 
 def parse_args():
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--students", type=int, default=40)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--max-train", type=int, default=None, help="the first N images (default: all)")
@@ -504,9 +473,7 @@ def start_server(port, token, data, log) -> subprocess.Popen:
 def hold_class(args, port, token, tally):
     """The teacher opens a class and follows it while the students work; then the final dashboard."""
     url = f"http://127.0.0.1:{port}"
-    with httpx.Client(
-        base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}
-    ) as api:
+    with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as api:
         # strokes is generated on first use: once, before the class
         api.get("/api/datasets/strokes/samples?n=1").raise_for_status()
         body = {"name": "Benchmark class"}
@@ -519,9 +486,7 @@ def hold_class(args, port, token, tally):
         teacher.opened.wait(30)
         start = time.monotonic()
         deadline = start + args.time_limit
-        students = [
-            Student(k, url, klass["code"], args, tally, deadline) for k in range(args.students)
-        ]
+        students = [Student(k, url, klass["code"], args, tally, deadline) for k in range(args.students)]
         arrivals = []
         for k, s in enumerate(students):
             arrival = threading.Timer(args.ramp * k / max(1, args.students), s.work)
@@ -577,8 +542,7 @@ def summarize(args, tally, teacher, students, total, server_errors) -> dict:
         },
         "requests": requests,
         "targets": {
-            "staleness_p95_under_2s": (overall["p95"] or 0) < STALENESS_TARGET_S
-            and overall["n"] > 0,
+            "staleness_p95_under_2s": (overall["p95"] or 0) < STALENESS_TARGET_S and overall["n"] > 0,
             "student_p95_under_200ms": not slow,
             "student_kinds_over": slow,
         },
@@ -599,9 +563,7 @@ def show(results) -> None:
     )
     print(f"{'staleness':<16}{'n':>6}{'p50 s':>9}{'p95 s':>9}{'max s':>9}")
     for kind, e in {**board["events"], "all": board["staleness_s"]}.items():
-        print(
-            f"{kind:<16}{e['n']:>6}" + "".join(f"{e[q] or 0:>9.2f}" for q in ("p50", "p95", "max"))
-        )
+        print(f"{kind:<16}{e['n']:>6}" + "".join(f"{e[q] or 0:>9.2f}" for q in ("p50", "p95", "max")))
     print(f"\n{'request':<16}{'n':>6}  {'statuses':<22}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
     for kind, k in r["requests"].items():
         statuses = " ".join(f"{s}:{c}" for s, c in sorted(k["statuses"].items()))

@@ -39,6 +39,7 @@ from tests.e2e.conftest import start_server  # noqa: E402
 def student(url: str, body: dict, out: dict, lock: threading.Lock) -> None:
     latencies, errors, run = [], 0, None
     with httpx.Client(base_url=url, timeout=60) as client:
+
         def call(method, path, **kw):
             nonlocal errors
             t = time.perf_counter()
@@ -46,6 +47,7 @@ def student(url: str, body: dict, out: dict, lock: threading.Lock) -> None:
             latencies.append(time.perf_counter() - t)
             errors += r.status_code >= 500
             return r
+
         net = call("POST", "/api/networks", json={"preset": "lenet5"}).json()
         for _ in range(600):
             r = call("POST", f"/api/networks/{net['id']}/runs", json=body)
@@ -68,8 +70,7 @@ def student(url: str, body: dict, out: dict, lock: threading.Lock) -> None:
 def load(urls: list[str], students: int, body: dict) -> dict:
     out, lock = {"latencies": [], "errors": 0, "runs": []}, threading.Lock()
     t = time.perf_counter()
-    threads = [threading.Thread(target=student, args=(urls[i % len(urls)], body, out, lock))
-               for i in range(students)]
+    threads = [threading.Thread(target=student, args=(urls[i % len(urls)], body, out, lock)) for i in range(students)]
     for th in threads:
         th.start()
         time.sleep(0.02)
@@ -79,13 +80,19 @@ def load(urls: list[str], students: int, body: dict) -> dict:
     lat = sorted(out["latencies"])
     waited = [r["started"] - r["created"] for r in runs if r.get("started")]
     trained = [r["finished"] - r["started"] for r in runs if r.get("started") and r.get("finished")]
-    return {"seconds": time.perf_counter() - t, "completed": sum(r["status"] == "completed" for r in runs),
-            "students": students, "5xx": out["errors"], "requests": len(lat),
-            "p50_ms": 1000 * lat[len(lat) // 2], "p95_ms": 1000 * lat[int(len(lat) * 0.95)],
-            "max_ms": 1000 * lat[-1],
-            "wait_median_s": statistics.median(waited) if waited else None,
-            "train_median_s": statistics.median(trained) if trained else None,
-            "train_range_s": [min(trained), max(trained)] if trained else None}
+    return {
+        "seconds": time.perf_counter() - t,
+        "completed": sum(r["status"] == "completed" for r in runs),
+        "students": students,
+        "5xx": out["errors"],
+        "requests": len(lat),
+        "p50_ms": 1000 * lat[len(lat) // 2],
+        "p95_ms": 1000 * lat[int(len(lat) * 0.95)],
+        "max_ms": 1000 * lat[-1],
+        "wait_median_s": statistics.median(waited) if waited else None,
+        "train_median_s": statistics.median(trained) if trained else None,
+        "train_range_s": [min(trained), max(trained)] if trained else None,
+    }
 
 
 def main() -> int:
@@ -99,6 +106,7 @@ def main() -> int:
     if args.max_train:
         body["max_train"] = args.max_train
     import tempfile
+
     results = {}
     with tempfile.TemporaryDirectory(prefix="cnnp-bench-") as tmp:
         tmp = Path(tmp)
@@ -121,13 +129,19 @@ def main() -> int:
                 for s in servers:
                     s.stop()
                 cluster.close()
-    print(f"{os.cpu_count()} cores; {args.students} students, one epoch of lenet5 on strokes"
-          + (f" (max_train {args.max_train})" if args.max_train else ""))
-    print(f"{'setup':<10}{'all done s':>11}{'completed':>10}{'5xx':>5}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
-          f"{'wait s':>8}{'train s':>8}")
+    print(
+        f"{os.cpu_count()} cores; {args.students} students, one epoch of lenet5 on strokes"
+        + (f" (max_train {args.max_train})" if args.max_train else "")
+    )
+    print(
+        f"{'setup':<10}{'all done s':>11}{'completed':>10}{'5xx':>5}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
+        f"{'wait s':>8}{'train s':>8}"
+    )
     for name, r in results.items():
-        print(f"{name:<10}{r['seconds']:>11.1f}{r['completed']:>10}{r['5xx']:>5}{r['p50_ms']:>8.1f}"
-              f"{r['p95_ms']:>8.1f}{r['max_ms']:>8.0f}{r['wait_median_s'] or 0:>8.1f}{r['train_median_s'] or 0:>8.2f}")
+        print(
+            f"{name:<10}{r['seconds']:>11.1f}{r['completed']:>10}{r['5xx']:>5}{r['p50_ms']:>8.1f}"
+            f"{r['p95_ms']:>8.1f}{r['max_ms']:>8.0f}{r['wait_median_s'] or 0:>8.1f}{r['train_median_s'] or 0:>8.2f}"
+        )
     if len(results) == 2 and results["embedded"]["train_median_s"] and results["cluster"]["train_median_s"]:
         extra = results["cluster"]["train_median_s"] - results["embedded"]["train_median_s"]
         print(f"per-run overhead of Ray + PostgreSQL (median training time, b - a): {extra:+.2f} s")

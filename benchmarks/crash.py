@@ -72,17 +72,25 @@ def crash_once(root: Path, epochs: int) -> dict:
             checkpoint = (data / "checkpoints" / f"{run['id']}.npz").read_bytes()
             copy = api.post("/api/networks/import", files={"file": ("checkpoint.npz", checkpoint)}).json()["id"]
             now = predictions(api, net)
-            out.update(status=cut["status"], epoch=cut["epoch"], metrics_kept=cut["metrics"] is not None,
-                       predicts_as_checkpoint=now == predictions(api, copy), predicts_as_untrained=now == before)
+            out.update(
+                status=cut["status"],
+                epoch=cut["epoch"],
+                metrics_kept=cut["metrics"] is not None,
+                predicts_as_checkpoint=now == predictions(api, copy),
+                predicts_as_untrained=now == before,
+            )
             t = time.monotonic()
             resumed = api.post(f"/api/runs/{run['id']}/resume")
             if resumed.status_code != 200:
                 raise RuntimeError(f"resume answered {resumed.status_code}: {resumed.text}")
             done = wait_run(api, run["id"], lambda r: r["status"] not in ACTIVE)
             epochs_seen = [e["epoch"] for e in done["history"] if e["type"] == "epoch"]
-            out.update(resume_s=time.monotonic() - t, final_status=done["status"],
-                       val_accuracy=done["metrics"]["val_accuracy"],
-                       each_epoch_once=epochs_seen == list(range(1, epochs + 1)))
+            out.update(
+                resume_s=time.monotonic() - t,
+                final_status=done["status"],
+                val_accuracy=done["metrics"]["val_accuracy"],
+                each_epoch_once=epochs_seen == list(range(1, epochs + 1)),
+            )
             # the same run never interrupted, on a network made the same way
             twin = api.post("/api/networks", json={"preset": "lenet5", "seed": 1}).json()["id"]
             whole = api.post(f"/api/networks/{twin}/runs", json=body).json()["id"]
@@ -107,10 +115,12 @@ def two_servers(root: Path) -> dict:
             half_written.write_bytes(b"being written by A")
             b = ServerProcess(data).start()
             with httpx.Client(base_url=b.url, timeout=60) as api_b:
-                out = {"b_started_s": b.ready_after,
-                       "run_left_alone": api_a.get(f"/api/runs/{run}").json()["status"] == "running",
-                       "second_run_status": api_b.post(f"/api/networks/{net}/runs", json=body).status_code,
-                       "half_written_file_kept": half_written.exists()}
+                out = {
+                    "b_started_s": b.ready_after,
+                    "run_left_alone": api_a.get(f"/api/runs/{run}").json()["status"] == "running",
+                    "second_run_status": api_b.post(f"/api/networks/{net}/runs", json=body).status_code,
+                    "half_written_file_kept": half_written.exists(),
+                }
                 for action, status in (("pause", "paused"), ("stop", "stopped")):
                     t = time.monotonic()
                     api_b.post(f"/api/runs/{run}/{action}").raise_for_status()
@@ -141,22 +151,26 @@ def main() -> None:
         finally:
             shutil.rmtree(root, ignore_errors=True)
         c = crashes[-1]
-        print(f"crash {i + 1}: serving again after {c['serving_again_s']:.2f} s; run {c['status']} at epoch "
-              f"{c['epoch']} (metrics kept: {c['metrics_kept']}); network predicts as its checkpoint: "
-              f"{c['predicts_as_checkpoint']}, as before training: {c['predicts_as_untrained']}; resume -> "
-              f"{c['final_status']} in {c['resume_s']:.1f} s, each epoch once: {c['each_epoch_once']}, "
-              f"val accuracy {c['val_accuracy']:.1%}, predicts as the same run never interrupted: "
-              f"{c['as_if_never_interrupted']}")
+        print(
+            f"crash {i + 1}: serving again after {c['serving_again_s']:.2f} s; run {c['status']} at epoch "
+            f"{c['epoch']} (metrics kept: {c['metrics_kept']}); network predicts as its checkpoint: "
+            f"{c['predicts_as_checkpoint']}, as before training: {c['predicts_as_untrained']}; resume -> "
+            f"{c['final_status']} in {c['resume_s']:.1f} s, each epoch once: {c['each_epoch_once']}, "
+            f"val accuracy {c['val_accuracy']:.1%}, predicts as the same run never interrupted: "
+            f"{c['as_if_never_interrupted']}"
+        )
     print(f"serving again after SIGKILL: {spread([c['serving_again_s'] for c in crashes])} (target: within 5 s)")
     root = Path(tempfile.mkdtemp(prefix="cnn-playground-two-"))
     try:
         two = two_servers(root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"two servers: B started in {two['b_started_s']:.2f} s; A's run left alone: {two['run_left_alone']}; "
-          f"a second run on its network through B: {two['second_run_status']} (target 409); A's half-written file "
-          f"kept: {two['half_written_file_kept']}; B's pause reached A in {two['pause_from_b_reached_a_s']:.2f} s, "
-          f"its stop in {two['stop_from_b_reached_a_s']:.2f} s")
+    print(
+        f"two servers: B started in {two['b_started_s']:.2f} s; A's run left alone: {two['run_left_alone']}; "
+        f"a second run on its network through B: {two['second_run_status']} (target 409); A's half-written file "
+        f"kept: {two['half_written_file_kept']}; B's pause reached A in {two['pause_from_b_reached_a_s']:.2f} s, "
+        f"its stop in {two['stop_from_b_reached_a_s']:.2f} s"
+    )
 
 
 if __name__ == "__main__":

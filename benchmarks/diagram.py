@@ -57,8 +57,7 @@ CHOOSE = """async ([name, params]) => {
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--presets", default="vgg16,googlenet")
     args = p.parse_args()
@@ -79,8 +78,10 @@ def main() -> None:
             page.wait_for_selector("[data-preset-select] option[value=vgg16]", state="attached")
             page.wait_for_selector("[data-build-diagram][data-params]")
             print(f"Chromium at 1366x800, {os.cpu_count()} cores (shared), {args.repeat} runs each")
-            print(f"{'preset':<11} {'layers':>6} {'blocks':>6}  {'draw ms (median, max)':>22}  "
-                  f"{'chosen to drawn ms (median, max)':>33}")
+            print(
+                f"{'preset':<11} {'layers':>6} {'blocks':>6}  {'draw ms (median, max)':>22}  "
+                f"{'chosen to drawn ms (median, max)':>33}"
+            )
             for name in args.presets.split(","):
                 draws, times, blocks = [], [], 0
                 for _ in range(args.repeat):
@@ -89,9 +90,11 @@ def main() -> None:
                     draws.append(out["draw"])
                     times.append(out["total"])
                     blocks = out["blocks"]
-                print(f"{name:<11} {totals[name][1]:>6} {blocks:>6}  "
-                      f"{statistics.median(draws):>12.1f}, {max(draws):>7.1f}  "
-                      f"{statistics.median(times):>23.1f}, {max(times):>7.1f}")
+                print(
+                    f"{name:<11} {totals[name][1]:>6} {blocks:>6}  "
+                    f"{statistics.median(draws):>12.1f}, {max(draws):>7.1f}  "
+                    f"{statistics.median(times):>23.1f}, {max(times):>7.1f}"
+                )
             browser.close()
     finally:
         server.stop()

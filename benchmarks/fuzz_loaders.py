@@ -61,8 +61,10 @@ LIMIT = 16 * 2**20  # byte limits given to the loaders: big enough for every see
 
 # --------------------------------------------------------------------------------------- seeds
 
+
 def _npz(compressed=False, **arrays) -> bytes:
     import numpy as np
+
     buf = io.BytesIO()
     (np.savez_compressed if compressed else np.savez)(buf, **arrays)
     return buf.getvalue()
@@ -71,6 +73,7 @@ def _npz(compressed=False, **arrays) -> bytes:
 def _png(mode="RGB", size=(9, 7), fmt="PNG", **kw) -> bytes:
     import numpy as np
     from PIL import Image
+
     rng = np.random.default_rng(sum(map(ord, mode)) + size[0])
     if mode in ("I;16",):
         img = Image.fromarray(rng.integers(0, 65535, size[::-1], dtype=np.uint16))
@@ -91,6 +94,7 @@ def _zip(members, compression=zipfile.ZIP_STORED) -> bytes:
 
 def seeds(target: str) -> list[bytes]:
     import numpy as np
+
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (12, 6, 5), dtype=np.uint8)
     y = np.arange(12) % 3
@@ -104,30 +108,63 @@ def seeds(target: str) -> list[bytes]:
         ]
     if target == "idx":
         from engine.data.idx import write_idx
+
         out = []
         with tempfile.TemporaryDirectory() as d:
-            for name, arr in (("a-images-idx3-ubyte", x), ("b-labels-idx1-ubyte.gz", y.astype(np.uint8)),
-                              ("c-idx", rng.standard_normal((3, 4)).astype(np.float32)),
-                              ("d-idx.gz", rng.integers(-5, 5, (2, 3, 2, 2)).astype(np.int16))):
+            for name, arr in (
+                ("a-images-idx3-ubyte", x),
+                ("b-labels-idx1-ubyte.gz", y.astype(np.uint8)),
+                ("c-idx", rng.standard_normal((3, 4)).astype(np.float32)),
+                ("d-idx.gz", rng.integers(-5, 5, (2, 3, 2, 2)).astype(np.int16)),
+            ):
                 p = Path(d) / name
                 write_idx(p, arr)
                 out.append(p.read_bytes())
         return out
     if target == "zip":
-        imgs = [("cats/a.png", _png("RGB")), ("cats/b.jpg", _png("RGB", fmt="JPEG")), ("dogs/c.png", _png("L")),
-                ("dogs/d.png", _png("RGBA")), ("dogs/e.png", _png("P")), ("cats/f.png", _png("I;16"))]
-        return [_zip(imgs[:3]), _zip(imgs, zipfile.ZIP_DEFLATED), _zip([("data/" + n, d) for n, d in imgs[:4]]),
-                _zip([("__MACOSX/._x", b"junk"), (".DS_Store", b"x")] + imgs[2:])]
+        imgs = [
+            ("cats/a.png", _png("RGB")),
+            ("cats/b.jpg", _png("RGB", fmt="JPEG")),
+            ("dogs/c.png", _png("L")),
+            ("dogs/d.png", _png("RGBA")),
+            ("dogs/e.png", _png("P")),
+            ("cats/f.png", _png("I;16")),
+        ]
+        return [
+            _zip(imgs[:3]),
+            _zip(imgs, zipfile.ZIP_DEFLATED),
+            _zip([("data/" + n, d) for n, d in imgs[:4]]),
+            _zip([("__MACOSX/._x", b"junk"), (".DS_Store", b"x")] + imgs[2:]),
+        ]
     if target == "image":
-        return [_png("RGB"), _png("L"), _png("RGBA"), _png("P"), _png("LA"), _png("I;16"), _png("1"),
-                _png("RGB", fmt="JPEG"), _png("L", fmt="JPEG"), _png("CMYK", fmt="JPEG"),
-                _png("RGB", fmt="JPEG", progressive=True), _png("RGB", size=(30, 2), fmt="PNG", optimize=True)]
+        return [
+            _png("RGB"),
+            _png("L"),
+            _png("RGBA"),
+            _png("P"),
+            _png("LA"),
+            _png("I;16"),
+            _png("1"),
+            _png("RGB", fmt="JPEG"),
+            _png("L", fmt="JPEG"),
+            _png("CMYK", fmt="JPEG"),
+            _png("RGB", fmt="JPEG", progressive=True),
+            _png("RGB", size=(30, 2), fmt="PNG", optimize=True),
+        ]
     if target == "checkpoint":
         import engine
         from engine.io import to_bytes
-        small = {"input": [1, 6, 6], "layers": [
-            {"type": "conv2d", "out_channels": 2, "kernel_size": 3}, {"type": "batchnorm2d"}, {"type": "relu"},
-            {"type": "flatten"}, {"type": "linear", "out_features": 3}]}
+
+        small = {
+            "input": [1, 6, 6],
+            "layers": [
+                {"type": "conv2d", "out_channels": 2, "kernel_size": 3},
+                {"type": "batchnorm2d"},
+                {"type": "relu"},
+                {"type": "flatten"},
+                {"type": "linear", "out_features": 3},
+            ],
+        }
         net = engine.build_network(small, seed=1)
         opt = engine.make_optimizer("adam", net.parameters(), lr=0.01)
         xb = rng.standard_normal((2, 1, 6, 6)).astype(np.float32)
@@ -140,6 +177,7 @@ def seeds(target: str) -> list[bytes]:
 
 # ------------------------------------------------------------------------------------- targets
 
+
 class Target:
     """Feeds bytes to one loader; `expected` are the exception types its caller turns into 4xx."""
 
@@ -149,17 +187,25 @@ class Target:
         from app.errors import AppError
         from engine.data import DatasetError
         from engine.errors import CheckpointError
+
         self.expected: tuple[type[BaseException], ...] = {
-            "npz": (DatasetError,), "idx": (DatasetError,), "zip": (DatasetError,), "image": (AppError,),
-            "checkpoint": (CheckpointError, AppError)}[name]
+            "npz": (DatasetError,),
+            "idx": (DatasetError,),
+            "zip": (DatasetError,),
+            "image": (AppError,),
+            "checkpoint": (CheckpointError, AppError),
+        }[name]
         if name == "image":
             import engine
+
             self.nets = [engine.build_network({"input": [c, 8, 8], "layers": [{"type": "flatten"}]}) for c in (1, 3)]
         if name == "checkpoint":
             from app.services.networks import NetworkService
             from app.settings import Settings
-            self.service = NetworkService(Settings(data_dir=workdir, max_params=200_000,
-                                                   max_request_activation_bytes=LIMIT), None, None)
+
+            self.service = NetworkService(
+                Settings(data_dir=workdir, max_params=200_000, max_request_activation_bytes=LIMIT), None, None
+            )
 
     def _file(self, data: bytes, suffix: str) -> Path:
         p = self.workdir / f"input{suffix}"
@@ -168,34 +214,42 @@ class Target:
 
     def __call__(self, data: bytes) -> None:
         import numpy as np
+
         if self.name == "npz":
             from engine.data import load_npz
+
             ds = load_npz(self._file(data, ".npz"), max_bytes=LIMIT)
             assert ds.x_train.dtype == np.uint8 and ds.x_train.ndim == 4, "x is not uint8 NCHW"
             for ys in (ds.y_train, ds.y_test):
                 assert ys.size == 0 or 0 <= ys.min() <= ys.max() < len(ds.class_names), "a label outside the classes"
         elif self.name == "idx":
             from engine.data.idx import read_idx
+
             a = read_idx(self._file(data, "-idx"), max_bytes=LIMIT)
             assert a.nbytes <= LIMIT
         elif self.name == "zip":
             from app.imagefolder import load_image_folder_zip
+
             ds = load_image_folder_zip(data, max_total_bytes=LIMIT, max_member_bytes=LIMIT // 4, max_files=200)
             assert ds.x_train.dtype == np.uint8 and len(ds.class_names) >= 2
         elif self.name == "image":
             from app.services.inspect import decode_image
+
             for net in self.nets:
                 a = decode_image(data, net, LIMIT)
                 assert a.shape == net.input_shape and np.isfinite(a).all() and a.min() >= 0 and a.max() <= 255
         elif self.name == "checkpoint":
             import engine
+
             svc = self.service
-            net = engine.load_checkpoint(data, check=lambda spec: svc.check_buildable(svc.check_spec(spec)),
-                                         max_bytes=LIMIT)[0]
+            net = engine.load_checkpoint(
+                data, check=lambda spec: svc.check_buildable(svc.check_spec(spec)), max_bytes=LIMIT
+            )[0]
             assert all(np.isfinite(p).all() for p in net.state_dict().values()), "non-finite weights loaded"
 
 
 # ------------------------------------------------------------------------------------ findings
+
 
 class Findings:
     def __init__(self, out: Path, target: str, slow: float):
@@ -230,8 +284,10 @@ class Findings:
         self.out.mkdir(parents=True, exist_ok=True)
         path = self.out / f"{self.target}-{kind}-{hashlib.sha1(data).hexdigest()[:12]}.bin"
         path.write_bytes(data)
-        print(f"[{self.target}] FOUND {key}: {type(exc).__name__}: {str(exc)[:300]}\n    input saved as {path}",
-              flush=True)
+        print(
+            f"[{self.target}] FOUND {key}: {type(exc).__name__}: {str(exc)[:300]}\n    input saved as {path}",
+            flush=True,
+        )
         if kind not in ("slow", "empty-message"):
             print("    " + "".join(traceback.format_exception(exc)[-6:]).replace("\n", "\n    "), flush=True)
 
@@ -239,10 +295,32 @@ class Findings:
 # ------------------------------------------------------------------------------------ mutation
 
 INTERESTING = [0, 1, 2, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0xFFFF, 0x10000, 0x7FFFFFFF, 0xFFFFFFFF, 2**40, 2**63 - 1]
-TOKENS = [b"'descr': '|O'", b"'shape': (65536, 65536)", b"'fortran_order': True", b"<f8", b"|u1", b"<U5", b"|V8",
-          b"(18446744073709551616,)", b"(-1,)", b"\x93NUMPY\x02\x00", b"\x93NUMPY\x01\x00", b"PK\x03\x04",
-          b"IHDR", b"IDAT", b"\xff\xd8\xff\xdb", b"\x00\x00\x08\x03", b"\x00\x00\x0e\x04", b"../", b"\\", b"/",
-          b"__spec__", b"w:layers[0].W", b'"input": [1, 65536, 65536]', b'{"format": "cnn-playground/1", "seed": -1}']
+TOKENS = [
+    b"'descr': '|O'",
+    b"'shape': (65536, 65536)",
+    b"'fortran_order': True",
+    b"<f8",
+    b"|u1",
+    b"<U5",
+    b"|V8",
+    b"(18446744073709551616,)",
+    b"(-1,)",
+    b"\x93NUMPY\x02\x00",
+    b"\x93NUMPY\x01\x00",
+    b"PK\x03\x04",
+    b"IHDR",
+    b"IDAT",
+    b"\xff\xd8\xff\xdb",
+    b"\x00\x00\x08\x03",
+    b"\x00\x00\x0e\x04",
+    b"../",
+    b"\\",
+    b"/",
+    b"__spec__",
+    b"w:layers[0].W",
+    b'"input": [1, 65536, 65536]',
+    b'{"format": "cnn-playground/1", "seed": -1}',
+]
 
 
 def mutate_bytes(data: bytes, rnd: random.Random, pool: list[bytes], max_size: int) -> bytes:
@@ -258,14 +336,14 @@ def mutate_bytes(data: bytes, rnd: random.Random, pool: list[bytes], max_size: i
             v = rnd.choice(INTERESTING)
             fmt = rnd.choice(("<H", ">H", "<I", ">I", "<Q", ">Q"))
             v &= (1 << (8 * struct.calcsize(fmt))) - 1
-            b[pos:pos + struct.calcsize(fmt)] = struct.pack(fmt, v)
+            b[pos : pos + struct.calcsize(fmt)] = struct.pack(fmt, v)
         elif op == 3:
-            del b[pos:pos + rnd.randrange(1, 64)]
+            del b[pos : pos + rnd.randrange(1, 64)]
         elif op == 4:
             b[pos:pos] = rnd.choice(TOKENS)
         elif op == 5 and len(b) > 1:
             a = rnd.randrange(len(b))
-            b[pos:pos] = b[a:a + rnd.randrange(1, 128)]
+            b[pos:pos] = b[a : a + rnd.randrange(1, 128)]
         elif op == 6:
             other = rnd.choice(pool)
             a = rnd.randrange(len(other) + 1)
@@ -289,7 +367,9 @@ def mutate_zip(data: bytes, rnd: random.Random, pool: list[bytes], max_size: int
     choice = rnd.randrange(4)
     name = info.filename
     if choice == 0:
-        name = rnd.choice(["../x.npy", "/abs.png", "a/b/c/d.png", "x.npy", "y.npy", "cats/x.gif", name + "/", name, "C:\\x"])
+        name = rnd.choice(
+            ["../x.npy", "/abs.png", "a/b/c/d.png", "x.npy", "y.npy", "cats/x.gif", name + "/", name, "C:\\x"]
+        )
     elif choice == 1:
         members.append(members[k])
     else:
@@ -333,8 +413,10 @@ def run_mutation_loop(target: Target, findings: Findings, seconds: float, seed: 
 
 # ------------------------------------------------------------------------------------- atheris
 
+
 def run_atheris(target: Target, findings: Findings, seconds: float, seed: int, max_size: int, workdir: Path) -> None:
     import atheris
+
     corpus = workdir / "corpus"
     corpus.mkdir(exist_ok=True)
     for i, s in enumerate(seeds(target.name)):
@@ -357,8 +439,15 @@ def run_atheris(target: Target, findings: Findings, seconds: float, seed: int, m
                 return out
         return atheris.Mutate(data, max_size_)
 
-    argv = [sys.argv[0], f"-max_total_time={int(seconds) + 30}", f"-max_len={max_size}", f"-seed={seed}",
-            "-rss_limit_mb=0", "-print_final_stats=1", str(corpus)]
+    argv = [
+        sys.argv[0],
+        f"-max_total_time={int(seconds) + 30}",
+        f"-max_len={max_size}",
+        f"-seed={seed}",
+        "-rss_limit_mb=0",
+        "-print_final_stats=1",
+        str(corpus),
+    ]
     atheris.Setup(argv, one, custom_mutator=custom_mutator)
     try:
         atheris.Fuzz()
@@ -367,6 +456,7 @@ def run_atheris(target: Target, findings: Findings, seconds: float, seed: int, m
 
 
 # ---------------------------------------------------------------------------------------- main
+
 
 def fuzz_one(args) -> int:
     try:
@@ -391,6 +481,7 @@ def fuzz_one(args) -> int:
                 import app.services.inspect
                 import engine.data
                 import engine.io
+
                 del app, engine
     with tempfile.TemporaryDirectory(prefix="fuzz-") as d:
         workdir = Path(d)
@@ -427,9 +518,26 @@ def main(argv=None) -> int:
     status = 0
     share = args.seconds / len(TARGETS)
     for name in TARGETS:  # one process each: atheris runs one target per process and exits at the end
-        cmd = [sys.executable, __file__, "--target", name, "--seconds", str(share), "--engine", args.engine,
-               "--seed", str(args.seed), "--max-size", str(args.max_size), "--slow", str(args.slow),
-               "--memory-mb", str(args.memory_mb), "--out", args.out]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--target",
+            name,
+            "--seconds",
+            str(share),
+            "--engine",
+            args.engine,
+            "--seed",
+            str(args.seed),
+            "--max-size",
+            str(args.max_size),
+            "--slow",
+            str(args.slow),
+            "--memory-mb",
+            str(args.memory_mb),
+            "--out",
+            args.out,
+        ]
         status |= subprocess.run(cmd, timeout=share * 3 + 120, check=False).returncode
     return 1 if status else 0
 

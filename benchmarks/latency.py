@@ -42,8 +42,12 @@ def measure(api, method, url, n, **kw):
         r = api.request(method, url, **kw)
         times.append((time.perf_counter() - t) * 1000)
         r.raise_for_status()
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(percentile(times, 95), 1),
-            "max_ms": round(max(times), 1), "n": n}
+    return {
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(percentile(times, 95), 1),
+        "max_ms": round(max(times), 1),
+        "n": n,
+    }
 
 
 def main() -> None:
@@ -52,8 +56,11 @@ def main() -> None:
     args = p.parse_args()
     port = free_port()
     data = tempfile.mkdtemp(prefix="cnn-playground-bench-")
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", data,
-                             "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", data, "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=url, timeout=60) as api:
@@ -69,13 +76,17 @@ def main() -> None:
             results = {"cores": os.cpu_count()}
             results["idle"] = {
                 "get_network": measure(api, "GET", f"/api/networks/{net['id']}", args.requests),
-                "activations": measure(api, "POST", f"/api/networks/{net['id']}/activations", args.requests, json=image),
+                "activations": measure(
+                    api, "POST", f"/api/networks/{net['id']}/activations", args.requests, json=image
+                ),
             }
             run = api.post(f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", "epochs": 100}).json()
             time.sleep(2)
             results["training"] = {
                 "get_network": measure(api, "GET", f"/api/networks/{net['id']}", args.requests),
-                "activations": measure(api, "POST", f"/api/networks/{net['id']}/activations", args.requests, json=image),
+                "activations": measure(
+                    api, "POST", f"/api/networks/{net['id']}/activations", args.requests, json=image
+                ),
             }
             state = api.get(f"/api/runs/{run['id']}").json()
             results["training"]["run_status"] = state["status"]

@@ -51,12 +51,12 @@ def percentile(values, q):
 class Tally:
     def __init__(self):
         self.lock = threading.Lock()
-        self.times = defaultdict(list)      # kind -> seconds
+        self.times = defaultdict(list)  # kind -> seconds
         self.statuses = defaultdict(lambda: defaultdict(int))
-        self.unanswered = []                # (kind, error)
+        self.unanswered = []  # (kind, error)
         self.retries_429 = 0
         self.finished = 0
-        self.outcomes = defaultdict(int)    # final run status
+        self.outcomes = defaultdict(int)  # final run status
 
     def add(self, kind, seconds, status):
         with self.lock:
@@ -83,7 +83,9 @@ def student(k, url, port, args, tally, deadline, barrier):
     rng = random.Random(k)
     with httpx.Client(base_url=url, timeout=120) as api:
         barrier.wait(60)
-        r = timed(tally, "create_network", lambda: api.post("/api/networks", json={"preset": "lenet5", "name": f"s{k}"}))
+        r = timed(
+            tally, "create_network", lambda: api.post("/api/networks", json={"preset": "lenet5", "name": f"s{k}"})
+        )
         if r is None or r.status_code != 201:
             return
         net = r.json()
@@ -107,8 +109,7 @@ def student(k, url, port, args, tally, deadline, barrier):
         t = time.perf_counter()
         final = None
         try:
-            with connect(f"ws://127.0.0.1:{port}/api/runs/{run['id']}/events", open_timeout=30,
-                         close_timeout=5) as ws:
+            with connect(f"ws://127.0.0.1:{port}/api/runs/{run['id']}/events", open_timeout=30, close_timeout=5) as ws:
                 while time.monotonic() < deadline:
                     event = json.loads(ws.recv(timeout=max(1.0, deadline - time.monotonic())))
                     if event["type"] in ("done", "error"):
@@ -143,8 +144,22 @@ def main() -> int:
     data = tempfile.mkdtemp(prefix="cnn-playground-load-")
     log = Path(data).parent / f"{Path(data).name}.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", data,
-                                 "--log-level", "warning"], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                data,
+                "--log-level",
+                "warning",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     tally = Tally()
     try:
@@ -158,8 +173,10 @@ def main() -> int:
         start = time.monotonic()
         deadline = start + args.time_limit
         barrier = threading.Barrier(args.students)
-        threads = [threading.Thread(target=student, args=(k, url, port, args, tally, deadline, barrier), daemon=True)
-                   for k in range(args.students)]
+        threads = [
+            threading.Thread(target=student, args=(k, url, port, args, tally, deadline, barrier), daemon=True)
+            for k in range(args.students)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -171,26 +188,44 @@ def main() -> int:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
-    server_errors = [line for line in log.read_text(errors="replace").splitlines()
-                     if "Traceback" in line or "locked" in line or "Exception" in line]
+    server_errors = [
+        line
+        for line in log.read_text(errors="replace").splitlines()
+        if "Traceback" in line or "locked" in line or "Exception" in line
+    ]
 
     kinds = {}
     for kind in KINDS:
         times = [s * 1000 for s in tally.times.get(kind, [])]
-        kinds[kind] = {"n": len(times), "statuses": dict(tally.statuses.get(kind, {})),
-                       "p50_ms": round(statistics.median(times), 1) if times else None,
-                       "p95_ms": round(percentile(times, 95), 1) if times else None,
-                       "max_ms": round(max(times), 1) if times else None}
+        kinds[kind] = {
+            "n": len(times),
+            "statuses": dict(tally.statuses.get(kind, {})),
+            "p50_ms": round(statistics.median(times), 1) if times else None,
+            "p95_ms": round(percentile(times, 95), 1) if times else None,
+            "max_ms": round(max(times), 1) if times else None,
+        }
     n5xx = sum(c for k in tally.statuses.values() for s, c in k.items() if s >= 500)
-    results = {"cores": os.cpu_count(), "students": args.students, "epochs": args.epochs, "max_train": args.max_train,
-               "total_s": round(total, 1), "students_finished": tally.finished,
-               "every_request_answered": not tally.unanswered, "unanswered": tally.unanswered[:10],
-               "count_5xx": n5xx, "retries_after_429": tally.retries_429, "run_outcomes": dict(tally.outcomes),
-               "server_log_errors": server_errors[:10], "requests": kinds}
+    results = {
+        "cores": os.cpu_count(),
+        "students": args.students,
+        "epochs": args.epochs,
+        "max_train": args.max_train,
+        "total_s": round(total, 1),
+        "students_finished": tally.finished,
+        "every_request_answered": not tally.unanswered,
+        "unanswered": tally.unanswered[:10],
+        "count_5xx": n5xx,
+        "retries_after_429": tally.retries_429,
+        "run_outcomes": dict(tally.outcomes),
+        "server_log_errors": server_errors[:10],
+        "requests": kinds,
+    }
 
-    print(f"{args.students} students, {os.cpu_count()} cores, total {total:.1f} s, "
-          f"{tally.finished} finished, {tally.retries_429} retries after 429, 5xx: {n5xx}, "
-          f"unanswered: {len(tally.unanswered)}")
+    print(
+        f"{args.students} students, {os.cpu_count()} cores, total {total:.1f} s, "
+        f"{tally.finished} finished, {tally.retries_429} retries after 429, 5xx: {n5xx}, "
+        f"unanswered: {len(tally.unanswered)}"
+    )
     print(f"{'request':<16}{'n':>5}  {'statuses':<22}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
     for kind, k in kinds.items():
         statuses = " ".join(f"{s}:{c}" for s, c in sorted(k["statuses"].items()))

@@ -62,8 +62,10 @@ def memory_mb(pid: int) -> tuple[float, float]:
 def checked(response: httpx.Response, expected: int) -> httpx.Response:
     if response.status_code != expected:
         request = response.request
-        raise RequestFailed(f"{request.method} {request.url.path} answered {response.status_code} "
-                            f"(expected {expected}): {response.text[:2000]}")
+        raise RequestFailed(
+            f"{request.method} {request.url.path} answered {response.status_code} "
+            f"(expected {expected}): {response.text[:2000]}"
+        )
     return response
 
 
@@ -88,9 +90,22 @@ class Server:
         self.log = log
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port),
-                 "--data-dir", str(data_dir), "--log-level", "warning"],
-                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                [
+                    sys.executable,
+                    "-m",
+                    "app.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(data_dir),
+                    "--log-level",
+                    "warning",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
 
     def wait_until_up(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -135,8 +150,7 @@ def one_run(api: httpx.Client, server: Server, seed: int, max_train: int, timeou
         if status in FINAL_STATUSES:
             break
         if time.monotonic() > deadline:
-            raise RequestFailed(f"run {run['id']} (seed {seed}) is still {status} "
-                                f"after {timeout:.0f} s")
+            raise RequestFailed(f"run {run['id']} (seed {seed}) is still {status} after {timeout:.0f} s")
         server.check_alive()
         time.sleep(0.1)
     checked(api.delete(f"/api/networks/{net['id']}"), 204)
@@ -167,8 +181,7 @@ def measure(server: Server, args) -> dict:
 
     start = time.monotonic()
     with ThreadPoolExecutor(args.concurrent) as pool:
-        futures = [pool.submit(work, range(k + 1, args.runs + 1, args.concurrent))
-                   for k in range(args.concurrent)]
+        futures = [pool.submit(work, range(k + 1, args.runs + 1, args.concurrent)) for k in range(args.concurrent)]
         for future in futures:
             future.result()
     wall = time.monotonic() - start
@@ -178,14 +191,21 @@ def measure(server: Server, args) -> dict:
     growth = after[args.runs][0] - after[base][0]
     per_run = slope([(n, after[n][0]) for n in range(base, args.runs + 1)])
     return {
-        "cores": os.cpu_count(), "runs": args.runs, "concurrent": args.concurrent,
-        "dataset": "strokes", "max_train": args.max_train, "wall_s": round(wall, 1),
-        "run_statuses": statuses, "rss_before_mb": round(before, 1),
+        "cores": os.cpu_count(),
+        "runs": args.runs,
+        "concurrent": args.concurrent,
+        "dataset": "strokes",
+        "max_train": args.max_train,
+        "wall_s": round(wall, 1),
+        "run_statuses": statuses,
+        "rss_before_mb": round(before, 1),
         "rss_after_run_mb": {n: round(after[n][0], 1) for n in shown},
-        "base_run": base, "growth_mb": round(growth, 1),
+        "base_run": base,
+        "growth_mb": round(growth, 1),
         "slope_mb_per_run": None if per_run is None else round(per_run, 3),
         "peak_rss_mb": round(max(hwm for _, hwm in after.values()), 1),
-        "target_mb": TARGET_MB, "within_target": growth <= TARGET_MB,
+        "target_mb": TARGET_MB,
+        "within_target": growth <= TARGET_MB,
         "server_log_tracebacks": server.log_errors(),
         "rss_every_run_mb": [round(after[n][0], 1) for n in range(1, args.runs + 1)],
     }
@@ -193,8 +213,10 @@ def measure(server: Server, args) -> dict:
 
 def report(r: dict) -> None:
     n, base = r["runs"], r["base_run"]
-    print(f"{n} one-epoch lenet5 runs on strokes ({r['max_train']:,} examples), "
-          f"{r['concurrent']} at a time, each network deleted after its run")
+    print(
+        f"{n} one-epoch lenet5 runs on strokes ({r['max_train']:,} examples), "
+        f"{r['concurrent']} at a time, each network deleted after its run"
+    )
     print(f"cores: {r['cores']}, wall time: {r['wall_s']:.1f} s ({r['wall_s'] / n:.1f} s a run)")
     print(f"run statuses: {', '.join(f'{s} {c}' for s, c in sorted(r['run_statuses'].items()))}")
     print(f"RSS before the first run: {r['rss_before_mb']:8.1f} MB")
@@ -202,18 +224,15 @@ def report(r: dict) -> None:
         print(f"RSS after run {k:>4}:        {mb:8.1f} MB")
     print(f"growth from run {base} to run {n}: {r['growth_mb']:+.1f} MB")
     if r["slope_mb_per_run"] is not None:
-        print(f"slope from run {base} to run {n}: {r['slope_mb_per_run']:+.3f} MB a run "
-              "(least squares)")
+        print(f"slope from run {base} to run {n}: {r['slope_mb_per_run']:+.3f} MB a run (least squares)")
     print(f"peak RSS (VmHWM): {r['peak_rss_mb']:.1f} MB")
     print(f"tracebacks in the server's log: {r['server_log_tracebacks']}")
     side = "above" if r["growth_mb"] >= 0 else "below"
-    print(f"RSS after run {n} is {abs(r['growth_mb']):.1f} MB {side} run {base} "
-          f"(target: within {r['target_mb']} MB)")
+    print(f"RSS after run {n} is {abs(r['growth_mb']):.1f} MB {side} run {base} (target: within {r['target_mb']} MB)")
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=100)
     p.add_argument("--concurrent", type=int, default=1, help="runs kept going at once")
     p.add_argument("--max-train", type=int, default=1024, help="training examples a run uses")

@@ -80,8 +80,7 @@ def ms(values) -> str:
     if not values:
         return "–"
     return (
-        f"median {statistics.median(values):6.1f} ms  range {min(values):6.1f}–{max(values):6.1f}"
-        f" ms  (n={len(values)})"
+        f"median {statistics.median(values):6.1f} ms  range {min(values):6.1f}–{max(values):6.1f} ms  (n={len(values)})"
     )
 
 
@@ -115,9 +114,7 @@ def cold_load(browser, url: str, viewport: dict, errors: list) -> dict:
     return out
 
 
-def switches(
-    browser, url: str, viewport: dict, rounds: int, errors: list
-) -> tuple[dict, dict, dict]:
+def switches(browser, url: str, viewport: dict, rounds: int, errors: list) -> tuple[dict, dict, dict]:
     context = browser.new_context(viewport=viewport)
     context.add_init_script("localStorage.setItem('cnn-playground.welcomed', '1')")
     page = context.new_page()
@@ -143,13 +140,9 @@ def switches(
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--loads", type=int, default=5, help="cold loads of the page")
-    p.add_argument(
-        "--rounds", type=int, default=5, help="rounds through every tab, after a first one"
-    )
+    p.add_argument("--rounds", type=int, default=5, help="rounds through every tab, after a first one")
     p.add_argument("--width", type=int, default=1366)
     p.add_argument("--height", type=int, default=800)
     args = p.parse_args()
@@ -157,9 +150,7 @@ def main() -> None:
 
     chromium = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
     viewport = {"width": args.width, "height": args.height}
-    print(
-        f"cores: {os.cpu_count()}, load average: {', '.join(f'{v:.2f}' for v in os.getloadavg())}"
-    )
+    print(f"cores: {os.cpu_count()}, load average: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"viewport: {args.width}x{args.height}, browser: {chromium}")
     errors: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,12 +160,8 @@ def main() -> None:
                 browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
                 print(f"browser: Chromium {browser.version}")
                 cold_load(browser, server.url, viewport, errors)  # warms the server's caches
-                loads = [
-                    cold_load(browser, server.url, viewport, errors) for _ in range(args.loads)
-                ]
-                print(
-                    f"\ncold open, {args.loads} loads (a fresh context each: no cache, no storage)"
-                )
+                loads = [cold_load(browser, server.url, viewport, errors) for _ in range(args.loads)]
+                print(f"\ncold open, {args.loads} loads (a fresh context each: no cache, no storage)")
                 for key, what in (
                     ("first-paint", "first paint"),
                     ("fcp", "first contentful paint"),
@@ -182,9 +169,7 @@ def main() -> None:
                     ("built", "Build view's parameter count shown"),
                 ):
                     print(f"  {what:<36} {ms([v[key] for v in loads if v[key] is not None])}")
-                first, later, unlabelled = switches(
-                    browser, server.url, viewport, args.rounds, errors
-                )
+                first, later, unlabelled = switches(browser, server.url, viewport, args.rounds, errors)
                 browser.close()
         finally:
             server.stop()
@@ -193,8 +178,7 @@ def main() -> None:
     for name in TABS:
         f = first[name]
         print(
-            f"  {name:<8} first visit {f['work']:6.1f} / {f['frame']:6.1f} ms;  after: work "
-            f"{ms(later[name]['work'])}"
+            f"  {name:<8} first visit {f['work']:6.1f} / {f['frame']:6.1f} ms;  after: work {ms(later[name]['work'])}"
         )
         print(f"  {'':<8} {'':<32}frame {ms(later[name]['frame'])}")
     every = [v for t in TABS for v in later[t]["frame"]]

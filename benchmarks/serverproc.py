@@ -32,8 +32,21 @@ class ServerProcess:
         t = time.monotonic()
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                 "--log-level", "warning"], stdout=out, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "app.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--log-level",
+                    "warning",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         while time.monotonic() - t < timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited: {self.log.read_text(errors='replace')[-2000:]}")

@@ -49,12 +49,14 @@ PAGE = {"batch_size": 64, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "vali
 
 def strokes_as_before(seed: int) -> Dataset:
     """`strokes` at its default size from the old generator, seeded as builtin.generate seeds."""
+
     def split(stream: int, n: int):
         return strokes_before.generate_strokes(n, np.random.SeedSequence([seed, stream, 0xC44]))
 
     (x_train, y_train), (x_test, y_test) = split(0, 10_000), split(1, 2_000)
-    return Dataset.from_arrays("strokes", STROKE_CLASSES, x_train, y_train, x_test, y_test,
-                               kind="digits", source="generated")
+    return Dataset.from_arrays(
+        "strokes", STROKE_CLASSES, x_train, y_train, x_test, y_test, kind="digits", source="generated"
+    )
 
 
 def read_mnist(strokes: Dataset, mnist: Dataset, seed: int, epochs: int) -> float:
@@ -68,9 +70,11 @@ def read_mnist(strokes: Dataset, mnist: Dataset, seed: int, epochs: int) -> floa
 
 def strokes_to_mnist(mnist_dir: str, seeds: list[int], epochs: int) -> list[dict]:
     mnist = load_dataset(mnist_dir)
-    print(f"\n1. lenet5, {epochs} epochs on strokes (10,000), SGD lr 0.05 momentum 0.9 "
-          f"batch 64, validation 0.1; accuracy on the real MNIST test set "
-          f"({len(mnist.x_test):,} images)")
+    print(
+        f"\n1. lenet5, {epochs} epochs on strokes (10,000), SGD lr 0.05 momentum 0.9 "
+        f"batch 64, validation 0.1; accuracy on the real MNIST test set "
+        f"({len(mnist.x_test):,} images)"
+    )
     figures = {"before": [], "after": []}
     seconds = {"before": [], "after": []}
     for seed in seeds:
@@ -82,18 +86,27 @@ def strokes_to_mnist(mnist_dir: str, seeds: list[int], epochs: int) -> list[dict
                 ds = load_dataset("strokes", seed=seed)
             seconds[which].append(time.perf_counter() - t)
             figures[which].append(read_mnist(ds, mnist, seed, epochs))
-        print(f"  seed {seed}: before {figures['before'][-1]:.2%}, "
-              f"after {figures['after'][-1]:.2%}", flush=True)
+        print(f"  seed {seed}: before {figures['before'][-1]:.2%}, after {figures['after'][-1]:.2%}", flush=True)
     rows = []
     for which in ("before", "after"):
         acc = figures[which]
         took = statistics.median(seconds[which])
-        print(f"  {which:>6}: median {statistics.median(acc):.2%}, range {min(acc):.2%} to "
-              f"{max(acc):.2%} over seeds {', '.join(map(str, seeds))}; generating 10,000 + 2,000 "
-              f"took {took:.2f} s (median)")
-        rows.append({"benchmark": f"strokes to MNIST ({which})", "median": statistics.median(acc),
-                     "min": min(acc), "max": max(acc), "seeds": seeds, "epochs": epochs,
-                     "generation_seconds": round(took, 2)})
+        print(
+            f"  {which:>6}: median {statistics.median(acc):.2%}, range {min(acc):.2%} to "
+            f"{max(acc):.2%} over seeds {', '.join(map(str, seeds))}; generating 10,000 + 2,000 "
+            f"took {took:.2f} s (median)"
+        )
+        rows.append(
+            {
+                "benchmark": f"strokes to MNIST ({which})",
+                "median": statistics.median(acc),
+                "min": min(acc),
+                "max": max(acc),
+                "seeds": seeds,
+                "epochs": epochs,
+                "generation_seconds": round(took, 2),
+            }
+        )
     return rows
 
 
@@ -112,29 +125,35 @@ def overfit(name: str, preset: str, config: dict, epochs: int, seed: int) -> dic
     print("    train loss  " + " ".join(f"{e['train_loss']:5.2f}" for e in history))
     print("    val loss    " + " ".join(f"{v:5.2f}" for v in val))
     test_accuracy = trainer.result["metrics"]["test_accuracy"]
-    print(f"    lowest validation loss {val[best]:.2f} at epoch {best + 1}, {val[-1]:.2f} at the "
-          f"end; training loss {history[best]['train_loss']:.2f} then, "
-          f"{history[-1]['train_loss']:.2f} at the end; test accuracy {test_accuracy:.1%}; "
-          f"{off:.0%} of the validation confusion matrix off its diagonal", flush=True)
-    return {"benchmark": f"{name} overfits", "seed": seed, "best_epoch": best + 1,
-            "best_val_loss": round(val[best], 3), "final_val_loss": round(val[-1], 3),
-            "final_train_loss": round(history[-1]["train_loss"], 3),
-            "test_accuracy": test_accuracy, "off_diagonal": round(float(off), 3)}
+    print(
+        f"    lowest validation loss {val[best]:.2f} at epoch {best + 1}, {val[-1]:.2f} at the "
+        f"end; training loss {history[best]['train_loss']:.2f} then, "
+        f"{history[-1]['train_loss']:.2f} at the end; test accuracy {test_accuracy:.1%}; "
+        f"{off:.0%} of the validation confusion matrix off its diagonal",
+        flush=True,
+    )
+    return {
+        "benchmark": f"{name} overfits",
+        "seed": seed,
+        "best_epoch": best + 1,
+        "best_val_loss": round(val[best], 3),
+        "final_val_loss": round(val[-1], 3),
+        "final_train_loss": round(history[-1]["train_loss"], 3),
+        "test_accuracy": test_accuracy,
+        "off_diagonal": round(float(off), 3),
+    }
 
 
 def main() -> None:
     here = Path(__file__).resolve().parent.parent
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mnist = os.environ.get("MNIST_DIR", str(here.parent / "shared" / "datasets" / "mnist"))
-    p.add_argument("--mnist", default=mnist,
-                   help="folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")
+    p.add_argument("--mnist", default=mnist, help="folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")
     p.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds (dataset and run)")
     p.add_argument("--epochs", type=int, default=3, help="epochs on strokes")
     p.add_argument("--hard-epochs", type=int, default=30, help="epochs on the -hard datasets")
     p.add_argument("--only", choices=["mnist", "hard"])
-    p.add_argument("--threads", type=int, default=None,
-                   help="engine threads (default: one per core)")
+    p.add_argument("--threads", type=int, default=None, help="engine threads (default: one per core)")
     args = p.parse_args()
     from app.threads import use_threads
 

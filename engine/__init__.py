@@ -1,10 +1,10 @@
 """A pure-NumPy CNN engine: build networks from JSON specs, train, look inside.
 
-    import engine
-    net = engine.build_network(engine.PRESETS["lenet5"], seed=0)
-    y = net.forward(x)                # x : (N, 1, 28, 28)
-    dx = net.backward(dy)
-    engine.set_threads(2)             # share each step among 2 threads (see parallel.py)
+import engine
+net = engine.build_network(engine.PRESETS["lenet5"], seed=0)
+y = net.forward(x)                # x : (N, 1, 28, 28)
+dx = net.backward(dy)
+engine.set_threads(2)             # share each step among 2 threads (see parallel.py)
 """
 
 from . import fast, parallel

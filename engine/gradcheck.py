@@ -15,8 +15,9 @@ import numpy as np
 from .losses import LOSSES
 
 
-def gradcheck(net, x, y, loss: str = "cross_entropy", train: bool = False, h: float = 1e-5,
-              max_entries: int = 20, seed: int = 0) -> list[dict]:
+def gradcheck(
+    net, x, y, loss: str = "cross_entropy", train: bool = False, h: float = 1e-5, max_entries: int = 20, seed: int = 0
+) -> list[dict]:
     """Check every parameter tensor of `net` (a float64 copy is used).
 
     Returns one row per tensor: key, shape, checked entries, max relative
@@ -67,6 +68,13 @@ def gradcheck(net, x, y, loss: str = "cross_entropy", train: bool = False, h: fl
             num[t] = (lp - lm) / (2 * h)
         ana = grad.reshape(-1)[idx]
         rel = np.abs(num - ana) / np.maximum(np.abs(num) + np.abs(ana), 1e-8)
-        rows.append({"key": key, "shape": list(arr.shape), "checked": int(len(idx)),
-                     "max_rel_error": float(rel.max()), "max_abs_error": float(np.abs(num - ana).max())})
+        rows.append(
+            {
+                "key": key,
+                "shape": list(arr.shape),
+                "checked": int(len(idx)),
+                "max_rel_error": float(rel.max()),
+                "max_abs_error": float(np.abs(num - ana).max()),
+            }
+        )
     return rows

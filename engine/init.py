@@ -29,8 +29,9 @@ def weight_variance(kind: str, fan_in: int, fan_out: int, std: float = 0.01) -> 
     raise ValueError(f"unknown init '{kind}'")
 
 
-def init_weight(kind: str, shape: tuple, fan_in: int, fan_out: int, rng: np.random.Generator,
-                std: float = 0.01, dtype=np.float32) -> np.ndarray:
+def init_weight(
+    kind: str, shape: tuple, fan_in: int, fan_out: int, rng: np.random.Generator, std: float = 0.01, dtype=np.float32
+) -> np.ndarray:
     """A weight array of `shape` drawn by initializer `kind`."""
     if kind == "zeros":
         return np.zeros(shape, dtype)

@@ -30,11 +30,14 @@ def _text(s: str) -> np.ndarray:
     return np.frombuffer(s.encode("utf-8"), dtype=np.uint8)
 
 
-def to_bytes(net: Network, optimizer=None, meta: dict | None = None,
-             extra: dict[str, np.ndarray] | None = None) -> bytes:
+def to_bytes(
+    net: Network, optimizer=None, meta: dict | None = None, extra: dict[str, np.ndarray] | None = None
+) -> bytes:
     """The .npz file's content as bytes; `extra` arrays (a trainer's, say) travel along by name."""
-    arrays = {"__meta__": _text(json.dumps({"format": FORMAT, "seed": net.seed, **(meta or {})})),
-              "__spec__": _text(json.dumps(net.spec))}
+    arrays = {
+        "__meta__": _text(json.dumps({"format": FORMAT, "seed": net.seed, **(meta or {})})),
+        "__spec__": _text(json.dumps(net.spec)),
+    }
     for k, v in net.state_dict().items():
         arrays[f"w:{k}"] = v
     if optimizer is not None:
@@ -77,7 +80,7 @@ def save(net: Network, path, optimizer=None, meta: dict | None = None) -> None:
     atomic_write(path, to_bytes(net, optimizer, meta))
 
 
-MAX_BYTES = 1 << 30     # arrays in one network file, once inflated
+MAX_BYTES = 1 << 30  # arrays in one network file, once inflated
 MAX_MEMBERS = 20_000
 
 
@@ -94,11 +97,15 @@ def _read_arrays(source, max_bytes: int) -> dict[str, np.ndarray]:
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_MEMBERS:
-            raise CheckpointError(f"cannot read the network file: it has {len(infos):,} members; at most {MAX_MEMBERS:,}")
+            raise CheckpointError(
+                f"cannot read the network file: it has {len(infos):,} members; at most {MAX_MEMBERS:,}"
+            )
         declared = sum(i.file_size for i in infos)
         if declared > max_bytes:
-            raise CheckpointError(f"cannot read the network file: its arrays declare {declared:,} bytes, more than "
-                                  f"the {max_bytes:,}-byte limit")
+            raise CheckpointError(
+                f"cannot read the network file: its arrays declare {declared:,} bytes, more than "
+                f"the {max_bytes:,}-byte limit"
+            )
         out: dict[str, np.ndarray] = {}
         for info in infos:
             name = info.filename.removesuffix(".npy")
@@ -123,15 +130,15 @@ class Checkpoint:
     extra: dict[str, np.ndarray]
 
 
-def load_checkpoint(source, check: Callable[[dict], object] | None = None,
-                    max_bytes: int = MAX_BYTES) -> tuple[Network, dict | None, dict]:
+def load_checkpoint(
+    source, check: Callable[[dict], object] | None = None, max_bytes: int = MAX_BYTES
+) -> tuple[Network, dict | None, dict]:
     """(network, optimizer state or None, meta) from a path or bytes; see read_checkpoint."""
     saved = read_checkpoint(source, check, max_bytes)
     return saved.net, saved.optimizer, saved.meta
 
 
-def read_checkpoint(source, check: Callable[[dict], object] | None = None,
-                    max_bytes: int = MAX_BYTES) -> Checkpoint:
+def read_checkpoint(source, check: Callable[[dict], object] | None = None, max_bytes: int = MAX_BYTES) -> Checkpoint:
     """A network file (a path or bytes) read in full.
 
     Nothing is unpickled and no array is allocated before its header was checked.
@@ -147,7 +154,9 @@ def read_checkpoint(source, check: Callable[[dict], object] | None = None,
     try:
         meta = json.loads(arrays["__meta__"].tobytes().decode("utf-8"))
         spec = json.loads(arrays["__spec__"].tobytes().decode("utf-8"))
-        opt_config = json.loads(arrays["__optimizer__"].tobytes().decode("utf-8")) if "__optimizer__" in arrays else None
+        opt_config = (
+            json.loads(arrays["__optimizer__"].tobytes().decode("utf-8")) if "__optimizer__" in arrays else None
+        )
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise CheckpointError(f"cannot read the network file: {type(e).__name__}: {str(e)[:200]}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:

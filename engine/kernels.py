@@ -42,7 +42,7 @@ def pad(x: np.ndarray, ph: int, pw: int, value: float = 0.0) -> np.ndarray:
         return x
     n, c, h, w = x.shape
     out = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
-    out[:, :, ph:ph + h, pw:pw + w] = x
+    out[:, :, ph : ph + h, pw : pw + w] = x
     return out
 
 
@@ -98,7 +98,7 @@ def pad_cm(xt: np.ndarray, p, out: np.ndarray | None = None) -> np.ndarray:
         return xt
     c, n, h, w = xt.shape
     xp = np.zeros((c, n, pt + h + pb, pl + w + pr), dtype=xt.dtype) if out is None else out
-    xp[:, :, pt:pt + h, pl:pl + w] = xt
+    xp[:, :, pt : pt + h, pl : pl + w] = xt
     return xp
 
 
@@ -150,9 +150,16 @@ def weight_gradient(cols: np.ndarray, d2: np.ndarray, groups: int) -> np.ndarray
     return grouped_dot(cols, np.ascontiguousarray(d2.T), groups)
 
 
-def im2col(x: np.ndarray, k: tuple, s: tuple, p, d: tuple = (1, 1), out: np.ndarray | None = None,
-           xpad: np.ndarray | None = None,
-           windows: tuple | None = None) -> tuple[np.ndarray, int, int]:
+def im2col(
+    x: np.ndarray,
+    k: tuple,
+    s: tuple,
+    p,
+    d: tuple = (1, 1),
+    out: np.ndarray | None = None,
+    xpad: np.ndarray | None = None,
+    windows: tuple | None = None,
+) -> tuple[np.ndarray, int, int]:
     """Unfold windows into columns.
 
     x : (N, C, H, W) -> cols : (C*kh*kw, N*Ho*Wo), row order (c, i, j) to
@@ -173,13 +180,21 @@ def im2col(x: np.ndarray, k: tuple, s: tuple, p, d: tuple = (1, 1), out: np.ndar
     # view[c,i,j,n,a,b] = xp[c, n, a*sh + i*dh, b*sw + j*dw]
     st_c, st_n, st_h, st_w = xp.strides
     cols[...] = np.lib.stride_tricks.as_strided(
-        xp, (c, kh, kw, n, ho, wo), (st_c, st_h * dh, st_w * dw, st_n, st_h * sh, st_w * sw),
-        writeable=False)
+        xp, (c, kh, kw, n, ho, wo), (st_c, st_h * dh, st_w * dw, st_n, st_h * sh, st_w * sw), writeable=False
+    )
     return cols.reshape(c * kh * kw, n * ho * wo), ho, wo
 
 
-def col2im(cols: np.ndarray, x_shape: tuple, k: tuple, s: tuple, p, d: tuple = (1, 1),
-           windows: tuple | None = None, xpad: np.ndarray | None = None) -> np.ndarray:
+def col2im(
+    cols: np.ndarray,
+    x_shape: tuple,
+    k: tuple,
+    s: tuple,
+    p,
+    d: tuple = (1, 1),
+    windows: tuple | None = None,
+    xpad: np.ndarray | None = None,
+) -> np.ndarray:
     """Fold columns back, summing overlaps: the adjoint of im2col (same arguments).
 
     cols : (C*kh*kw, N*Ho*Wo) -> dx : (N, C, H, W), returned as the view of
@@ -201,11 +216,19 @@ def col2im(cols: np.ndarray, x_shape: tuple, k: tuple, s: tuple, p, d: tuple = (
             rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
             columns = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
             dxp[:, :, rows, columns] += cols[:, i, j]
-    return dxp[:, :, pt:pt + h, pl:pl + w].transpose(1, 0, 2, 3)
+    return dxp[:, :, pt : pt + h, pl : pl + w].transpose(1, 0, 2, 3)
 
 
-def col2im_flat(wt: np.ndarray, dyt: np.ndarray, x_shape: tuple, k: tuple, p, d: tuple = (1, 1),
-                store: dict | None = None, nb: int | None = None) -> np.ndarray:
+def col2im_flat(
+    wt: np.ndarray,
+    dyt: np.ndarray,
+    x_shape: tuple,
+    k: tuple,
+    p,
+    d: tuple = (1, 1),
+    store: dict | None = None,
+    nb: int | None = None,
+) -> np.ndarray:
     """col2im(wt @ delta) for stride 1, folded on the flat padded grid.
 
     wt : (G, C/G*kh*kw, F/G), one block per group of channels (W's blocks
@@ -232,13 +255,13 @@ def col2im_flat(wt: np.ndarray, dyt: np.ndarray, x_shape: tuple, k: tuple, p, d:
     dcols = buffer(store, "dcols", (c * kh * kw, nb * hp * wp), dyt.dtype)[:, :size]
     grouped_matmul(wt, grid.reshape(g, f // g, size), out=dcols.reshape(g, -1, size))
     dcols = dcols.reshape(c, kh * kw, size)
-    dxp = buffer(store, "dxflat", (c, nb * hp * wp + tail), dyt.dtype)[:, :size + tail]
+    dxp = buffer(store, "dxflat", (c, nb * hp * wp + tail), dyt.dtype)[:, : size + tail]
     dxp.fill(0)
     for i in range(kh):
         for j in range(kw):
             off = i * dh * wp + j * dw
-            dxp[:, off:off + size] += dcols[:, i * kw + j]
-    return dxp[:, :size].reshape(c, m, hp, wp)[:, :, pt:pt + h, pl:pl + w]
+            dxp[:, off : off + size] += dcols[:, i * kw + j]
+    return dxp[:, :size].reshape(c, m, hp, wp)[:, :, pt : pt + h, pl : pl + w]
 
 
 def windows(xp: np.ndarray, k: tuple, s: tuple, ho: int, wo: int):
@@ -246,4 +269,4 @@ def windows(xp: np.ndarray, k: tuple, s: tuple, ho: int, wo: int):
     (kh, kw), (sh, sw) = k, s
     for i in range(kh):
         for j in range(kw):
-            yield i, j, xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+            yield i, j, xp[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]

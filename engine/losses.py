@@ -35,7 +35,7 @@ def mse(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
         onehot[np.arange(pred.shape[0]), target] = 1
         target = onehot
     diff = pred - target
-    return float((diff ** 2).mean()), (2 * diff / diff.size).astype(pred.dtype, copy=False)
+    return float((diff**2).mean()), (2 * diff / diff.size).astype(pred.dtype, copy=False)
 
 
 LOSSES = {"cross_entropy": cross_entropy, "mse": mse}

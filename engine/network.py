@@ -244,11 +244,20 @@ class Network:
         for layer in self.trunk.walk():
             if layer.path not in acts:
                 continue
-            entry = {"path": layer.path, "type": layer.type, "name": layer.name,
-                     "activation": describe(acts[layer.path], bins),
-                     "gradient": describe(grads[layer.path], bins) if layer.path in grads else None,
-                     "params": {n: {"std": float(v.std()), "grad_norm": float(np.linalg.norm(layer.grads[n]))
-                                    if n in layer.grads else None} for n, v in layer.params.items()}}
+            entry = {
+                "path": layer.path,
+                "type": layer.type,
+                "name": layer.name,
+                "activation": describe(acts[layer.path], bins),
+                "gradient": describe(grads[layer.path], bins) if layer.path in grads else None,
+                "params": {
+                    n: {
+                        "std": float(v.std()),
+                        "grad_norm": float(np.linalg.norm(layer.grads[n])) if n in layer.grads else None,
+                    }
+                    for n, v in layer.params.items()
+                },
+            }
             out.append(entry)
         return out
 
@@ -258,13 +267,26 @@ def describe(a: np.ndarray, bins: int = 30) -> dict:
     a = np.asarray(a, dtype=np.float64)
     finite = a[np.isfinite(a)]
     if finite.size == 0:
-        return {"mean": None, "std": None, "zeros": None, "min": None, "max": None,
-                "histogram": {"counts": [], "edges": []}, "nonfinite": int(a.size)}
+        return {
+            "mean": None,
+            "std": None,
+            "zeros": None,
+            "min": None,
+            "max": None,
+            "histogram": {"counts": [], "edges": []},
+            "nonfinite": int(a.size),
+        }
     lo, hi = float(finite.min()), float(finite.max())
     counts, edges = np.histogram(finite, bins=bins, range=(lo, hi if hi > lo else lo + 1e-12))
-    return {"mean": float(finite.mean()), "std": float(finite.std()), "zeros": float((finite == 0).mean()),
-            "min": lo, "max": hi, "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
-            "nonfinite": int(a.size - finite.size)}
+    return {
+        "mean": float(finite.mean()),
+        "std": float(finite.std()),
+        "zeros": float((finite == 0).mean()),
+        "min": lo,
+        "max": hi,
+        "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
+        "nonfinite": int(a.size - finite.size),
+    }
 
 
 def build_network(spec: dict, seed: int = 0, dtype=np.float32) -> Network:

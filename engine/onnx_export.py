@@ -84,14 +84,21 @@ def _conv(g: _Graph, layer, x: str) -> str:
     inputs = [x, g.weight(layer, "W", layer.params["W"])]
     if "b" in layer.params:
         inputs.append(g.weight(layer, "b", layer.params["b"]))
-    return g.op("Conv", inputs, layer, kernel_shape=list(layer.k), strides=list(layer.s),
-                pads=_pads(layer.pads), dilations=list(layer.d), group=layer.g)
+    return g.op(
+        "Conv",
+        inputs,
+        layer,
+        kernel_shape=list(layer.k),
+        strides=list(layer.s),
+        pads=_pads(layer.pads),
+        dilations=list(layer.d),
+        group=layer.g,
+    )
 
 
 def _conv_transpose(g: _Graph, layer, x: str) -> str:
     inputs = [x, g.weight(layer, "W", layer.params["W"])]
-    attrs = {"kernel_shape": list(layer.k), "strides": list(layer.s), "dilations": list(layer.d),
-             "group": layer.g}
+    attrs = {"kernel_shape": list(layer.k), "strides": list(layer.s), "dilations": list(layer.d), "group": layer.g}
     (ph, pw), (oh, ow) = layer.p, layer.op
     if oh < layer.s[0] and ow < layer.s[1]:
         if "b" in layer.params:
@@ -114,8 +121,10 @@ def _conv_transpose(g: _Graph, layer, x: str) -> str:
 def _pool(op_type: str, **extra):
     def export(g: _Graph, layer, x: str) -> str:
         (ph, pw) = layer.p
-        return g.op(op_type, [x], layer, kernel_shape=list(layer.k), strides=list(layer.s),
-                    pads=[ph, pw, ph, pw], **extra)
+        return g.op(
+            op_type, [x], layer, kernel_shape=list(layer.k), strides=list(layer.s), pads=[ph, pw, ph, pw], **extra
+        )
+
     return export
 
 
@@ -127,15 +136,22 @@ def _linear(g: _Graph, layer, x: str) -> str:
 
 
 def _batchnorm(g: _Graph, layer, x: str) -> str:
-    inputs = [x] + [g.weight(layer, k, v) for k, v in (
-        ("gamma", layer.params["gamma"]), ("beta", layer.params["beta"]),
-        ("running_mean", layer.buffers["running_mean"]), ("running_var", layer.buffers["running_var"]))]
+    inputs = [x] + [
+        g.weight(layer, k, v)
+        for k, v in (
+            ("gamma", layer.params["gamma"]),
+            ("beta", layer.params["beta"]),
+            ("running_mean", layer.buffers["running_mean"]),
+            ("running_var", layer.buffers["running_var"]),
+        )
+    ]
     return g.op("BatchNormalization", inputs, layer, epsilon=float(layer.cfg["eps"]))
 
 
 def _plain(op_type: str, **attrs):
     def export(g: _Graph, layer, x: str) -> str:
         return g.op(op_type, [x], layer, **attrs)
+
     return export
 
 
@@ -157,8 +173,7 @@ EXPORTERS = {
     "flatten": _plain("Flatten", axis=1),
     "linear": _linear,
     "relu": _plain("Relu"),
-    "leaky_relu": lambda g, layer, x: g.op("LeakyRelu", [x], layer,
-                                           alpha=float(layer.cfg["negative_slope"])),
+    "leaky_relu": lambda g, layer, x: g.op("LeakyRelu", [x], layer, alpha=float(layer.cfg["negative_slope"])),
     "sigmoid": _plain("Sigmoid"),
     "tanh": _plain("Tanh"),
     "softmax": _plain("Softmax", axis=1),
@@ -190,13 +205,16 @@ def to_onnx(net: Network, title: str = "Net", metadata: dict[str, str] | None = 
     g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], name="probabilities", axis=1))
     out_shape = ["N", *net.output_shape]
     graph = helper.make_graph(
-        g.nodes, str(title) or "Net",
+        g.nodes,
+        str(title) or "Net",
         [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", *net.input_shape])],
-        [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, out_shape),
-         helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, out_shape)],
-        g.initializers)
-    model = helper.make_model(graph, producer_name="cnn-playground",
-                              opset_imports=[helper.make_opsetid("", OPSET)])
+        [
+            helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, out_shape),
+            helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, out_shape),
+        ],
+        g.initializers,
+    )
+    model = helper.make_model(graph, producer_name="cnn-playground", opset_imports=[helper.make_opsetid("", OPSET)])
     model.doc_string = f"{title}: exported from CNN Playground; input (N, {', '.join(map(str, net.input_shape))})"
     helper.set_model_props(model, {str(k): str(v) for k, v in (metadata or {}).items()})
     onnx.checker.check_model(model)

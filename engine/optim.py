@@ -55,8 +55,14 @@ class Optimizer:
     def state_dict(self) -> dict:
         """{'config': {...}, 'arrays': {'<param key>/<slot>': array}}."""
         arrays = {f"{k}/{slot}": v for k, s in self.state.items() for slot, v in s.items()}
-        config = {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay, "l1": self.l1,
-                  "steps": self.steps, **self.options}
+        config = {
+            "name": self.name,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "l1": self.l1,
+            "steps": self.steps,
+            **self.options,
+        }
         return {"config": config, "arrays": arrays}
 
     def load_state_dict(self, state: dict) -> None:
@@ -159,8 +165,16 @@ def make_optimizer(name: str, params, **kwargs) -> Optimizer:
 SCHEDULES = ("constant", "step", "cosine")
 
 
-def make_schedule(kind: str, lr: float, *, steps_per_epoch: int = 1, epochs: int = 1,
-                  step_size: int = 1, gamma: float = 0.1, min_lr: float = 0.0):
+def make_schedule(
+    kind: str,
+    lr: float,
+    *,
+    steps_per_epoch: int = 1,
+    epochs: int = 1,
+    step_size: int = 1,
+    gamma: float = 0.1,
+    min_lr: float = 0.0,
+):
     """A function of the global step (0-based) giving the learning rate.
 
     constant: lr.  step: lr * gamma ** (epoch // step_size), as PyTorch's StepLR.

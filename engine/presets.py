@@ -40,8 +40,7 @@ def _named(layer: dict, name: str | None) -> dict:
     return layer
 
 
-def conv(out_channels: int, kernel_size, stride=1, padding=0, bias=True, name=None,
-         groups=1) -> dict:
+def conv(out_channels: int, kernel_size, stride=1, padding=0, bias=True, name=None, groups=1) -> dict:
     layer = {"type": "conv2d", "out_channels": out_channels, "kernel_size": kernel_size}
     if stride != 1:
         layer["stride"] = stride
@@ -156,38 +155,63 @@ def _spec(input_shape, layers) -> dict:
 
 def lenet5() -> dict:
     """LeNet-5 (LeCun et al. 1998) for 28x28 digits; padding 2 gives the 32x32 of the paper."""
-    return _spec([1, 28, 28], [
-        conv(6, 5, padding=2, name="conv1"), relu(), avgpool(2, name="pool1"),
-        conv(16, 5, name="conv2"), relu(), avgpool(2, name="pool2"),
-        flatten(),
-        linear(120, name="fc1"), relu(),
-        linear(84, name="fc2"), relu(),
-        linear(10, name="fc3"),
-    ])
+    return _spec(
+        [1, 28, 28],
+        [
+            conv(6, 5, padding=2, name="conv1"),
+            relu(),
+            avgpool(2, name="pool1"),
+            conv(16, 5, name="conv2"),
+            relu(),
+            avgpool(2, name="pool2"),
+            flatten(),
+            linear(120, name="fc1"),
+            relu(),
+            linear(84, name="fc2"),
+            relu(),
+            linear(10, name="fc3"),
+        ],
+    )
 
 
 def tinyvgg() -> dict:
     """TinyVGG as shown in CNN Explainer (64x64 RGB, 10 classes, unpadded 3x3 convs)."""
-    return _spec([3, 64, 64], [
-        conv(10, 3, name="conv_1_1"), relu(), conv(10, 3, name="conv_1_2"), relu(), maxpool(2, name="max_pool_1"),
-        conv(10, 3, name="conv_2_1"), relu(), conv(10, 3, name="conv_2_2"), relu(), maxpool(2, name="max_pool_2"),
-        flatten(),
-        linear(10, name="output"),
-    ])
+    return _spec(
+        [3, 64, 64],
+        [
+            conv(10, 3, name="conv_1_1"),
+            relu(),
+            conv(10, 3, name="conv_1_2"),
+            relu(),
+            maxpool(2, name="max_pool_1"),
+            conv(10, 3, name="conv_2_1"),
+            relu(),
+            conv(10, 3, name="conv_2_2"),
+            relu(),
+            maxpool(2, name="max_pool_2"),
+            flatten(),
+            linear(10, name="output"),
+        ],
+    )
 
 
 def resnet8() -> dict:
     """ResNet-8 for 32x32 RGB: stem + three basic blocks (16, 32, 64 channels)."""
-    return _spec([3, 32, 32], [
-        conv(16, 3, padding=1, bias=False, name="conv1"), bn2d("bn1"), relu(),
-        *basic_block(16, 16, name="layer1.0"),
-        *basic_block(16, 32, stride=2, name="layer2.0"),
-        *basic_block(32, 64, stride=2, name="layer3.0"),
-        bn2d("bn_final"),
-        global_avgpool(),
-        flatten(),
-        linear(10, name="fc"),
-    ])
+    return _spec(
+        [3, 32, 32],
+        [
+            conv(16, 3, padding=1, bias=False, name="conv1"),
+            bn2d("bn1"),
+            relu(),
+            *basic_block(16, 16, name="layer1.0"),
+            *basic_block(16, 32, stride=2, name="layer2.0"),
+            *basic_block(32, 64, stride=2, name="layer3.0"),
+            bn2d("bn_final"),
+            global_avgpool(),
+            flatten(),
+            linear(10, name="fc"),
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -199,13 +223,23 @@ def alexnet_small(in_channels: int, size: int) -> dict:
     """AlexNet in miniature: a large first kernel, ReLU, max pooling, three
     stacked 3x3 convs, dropout before the fully connected classifier."""
     layers = [
-        conv(32, 5, padding=2, name="conv1"), relu(), maxpool(2, name="pool1"),
-        conv(64, 3, padding=1, name="conv2"), relu(), maxpool(2, name="pool2"),
-        conv(96, 3, padding=1, name="conv3"), relu(),
-        conv(64, 3, padding=1, name="conv4"), relu(), maxpool(2, name="pool3"),
+        conv(32, 5, padding=2, name="conv1"),
+        relu(),
+        maxpool(2, name="pool1"),
+        conv(64, 3, padding=1, name="conv2"),
+        relu(),
+        maxpool(2, name="pool2"),
+        conv(96, 3, padding=1, name="conv3"),
+        relu(),
+        conv(64, 3, padding=1, name="conv4"),
+        relu(),
+        maxpool(2, name="pool3"),
         flatten(),
-        dropout(0.5), linear(128, name="fc1"), relu(),
-        dropout(0.5), linear(10, name="fc2"),
+        dropout(0.5),
+        linear(128, name="fc1"),
+        relu(),
+        dropout(0.5),
+        linear(10, name="fc2"),
     ]
     return _spec([in_channels, size, size], layers)
 
@@ -218,8 +252,11 @@ def vgg_small(in_channels: int, size: int) -> dict:
         *vgg_stage(32, 2, 2),
         *vgg_stage(64, 2, 3),
         flatten(),
-        dropout(0.5), linear(128, name="fc1"), relu(),
-        dropout(0.5), linear(10, name="fc2"),
+        dropout(0.5),
+        linear(128, name="fc1"),
+        relu(),
+        dropout(0.5),
+        linear(10, name="fc2"),
     ]
     return _spec([in_channels, size, size], layers)
 
@@ -229,10 +266,19 @@ def cnn_small(in_channels: int, size: int) -> dict:
     (16, 32, 64 channels), then two fully connected layers. A few million multiply-adds
     per image, so it trains in seconds an epoch on a CPU."""
     layers = [
-        conv(16, 3, padding=1, name="conv1"), relu(), maxpool(2, name="pool1"),
-        conv(32, 3, padding=1, name="conv2"), relu(), maxpool(2, name="pool2"),
-        conv(64, 3, padding=1, name="conv3"), relu(), maxpool(2, name="pool3"),
-        flatten(), linear(128, name="fc1"), relu(), linear(10, name="fc2"),
+        conv(16, 3, padding=1, name="conv1"),
+        relu(),
+        maxpool(2, name="pool1"),
+        conv(32, 3, padding=1, name="conv2"),
+        relu(),
+        maxpool(2, name="pool2"),
+        conv(64, 3, padding=1, name="conv3"),
+        relu(),
+        maxpool(2, name="pool3"),
+        flatten(),
+        linear(128, name="fc1"),
+        relu(),
+        linear(10, name="fc2"),
     ]
     return _spec([in_channels, size, size], layers)
 
@@ -241,7 +287,9 @@ def resnet_small(in_channels: int, size: int) -> dict:
     """ResNet in miniature: stem, one identity block at 16 channels, then two
     downsampling blocks (32, 64 channels) and global average pooling."""
     layers = [
-        conv(16, 3, padding=1, bias=False, name="conv1"), bn2d("bn1"), relu(),
+        conv(16, 3, padding=1, bias=False, name="conv1"),
+        bn2d("bn1"),
+        relu(),
         *basic_block(16, 16, name="layer1.0"),
         *basic_block(16, 32, stride=2, name="layer2.0"),
         *basic_block(32, 32, name="layer2.1"),
@@ -257,11 +305,13 @@ def inception_small(in_channels: int, size: int) -> dict:
     """GoogLeNet in miniature: a conv stem, three small Inception modules with
     1x1 / 3x3 / 5x5 / pool branches, global average pooling, linear."""
     layers = [
-        conv(32, 3, padding=1, name="conv1"), relu(), maxpool(2, name="pool1"),
-        inception(16, 16, 24, 8, 8, 8, name="inception1a"),      # -> 56 channels
-        inception(24, 24, 32, 8, 16, 16, name="inception1b"),    # -> 88 channels
+        conv(32, 3, padding=1, name="conv1"),
+        relu(),
+        maxpool(2, name="pool1"),
+        inception(16, 16, 24, 8, 8, 8, name="inception1a"),  # -> 56 channels
+        inception(24, 24, 32, 8, 16, 16, name="inception1b"),  # -> 88 channels
         maxpool(2, name="pool2"),
-        inception(32, 32, 48, 8, 16, 16, name="inception2a"),    # -> 112 channels
+        inception(32, 32, 48, 8, 16, 16, name="inception2a"),  # -> 112 channels
         global_avgpool(),
         flatten(),
         dropout(0.2),
@@ -281,17 +331,32 @@ def alexnet() -> dict:
     torchvision's AdaptiveAvgPool2d(6) is omitted: at 224x224 the feature map
     is already 256x6x6, so it would do nothing.
     """
-    return _spec([3, 224, 224], [
-        conv(64, 11, stride=4, padding=2, name="conv1"), relu(), maxpool(3, stride=2, name="pool1"),
-        conv(192, 5, padding=2, name="conv2"), relu(), maxpool(3, stride=2, name="pool2"),
-        conv(384, 3, padding=1, name="conv3"), relu(),
-        conv(256, 3, padding=1, name="conv4"), relu(),
-        conv(256, 3, padding=1, name="conv5"), relu(), maxpool(3, stride=2, name="pool5"),
-        flatten(),
-        dropout(0.5), linear(4096, name="fc6"), relu(),
-        dropout(0.5), linear(4096, name="fc7"), relu(),
-        linear(1000, name="fc8"),
-    ])
+    return _spec(
+        [3, 224, 224],
+        [
+            conv(64, 11, stride=4, padding=2, name="conv1"),
+            relu(),
+            maxpool(3, stride=2, name="pool1"),
+            conv(192, 5, padding=2, name="conv2"),
+            relu(),
+            maxpool(3, stride=2, name="pool2"),
+            conv(384, 3, padding=1, name="conv3"),
+            relu(),
+            conv(256, 3, padding=1, name="conv4"),
+            relu(),
+            conv(256, 3, padding=1, name="conv5"),
+            relu(),
+            maxpool(3, stride=2, name="pool5"),
+            flatten(),
+            dropout(0.5),
+            linear(4096, name="fc6"),
+            relu(),
+            dropout(0.5),
+            linear(4096, name="fc7"),
+            relu(),
+            linear(1000, name="fc8"),
+        ],
+    )
 
 
 def alexnet_paper() -> dict:
@@ -302,38 +367,62 @@ def alexnet_paper() -> dict:
     both. The input is 3x227x227, which gives the paper's 55x55 maps (its text says 224). Local
     response normalization (after conv1 and conv2 in the paper) is left out.
     """
-    return _spec([3, 227, 227], [
-        conv(96, 11, stride=4, name="conv1"), relu(), maxpool(3, stride=2, name="pool1"),  # 27x27
-        conv(256, 5, padding=2, groups=2, name="conv2"), relu(), maxpool(3, stride=2, name="pool2"),
-        conv(384, 3, padding=1, name="conv3"), relu(),                                     # 13x13
-        conv(384, 3, padding=1, groups=2, name="conv4"), relu(),
-        conv(256, 3, padding=1, groups=2, name="conv5"), relu(), maxpool(3, stride=2, name="pool5"),
-        flatten(),                                                                         # 256x6x6
-        dropout(0.5), linear(4096, name="fc6"), relu(),
-        dropout(0.5), linear(4096, name="fc7"), relu(),
-        linear(1000, name="fc8"),
-    ])
+    return _spec(
+        [3, 227, 227],
+        [
+            conv(96, 11, stride=4, name="conv1"),
+            relu(),
+            maxpool(3, stride=2, name="pool1"),  # 27x27
+            conv(256, 5, padding=2, groups=2, name="conv2"),
+            relu(),
+            maxpool(3, stride=2, name="pool2"),
+            conv(384, 3, padding=1, name="conv3"),
+            relu(),  # 13x13
+            conv(384, 3, padding=1, groups=2, name="conv4"),
+            relu(),
+            conv(256, 3, padding=1, groups=2, name="conv5"),
+            relu(),
+            maxpool(3, stride=2, name="pool5"),
+            flatten(),  # 256x6x6
+            dropout(0.5),
+            linear(4096, name="fc6"),
+            relu(),
+            dropout(0.5),
+            linear(4096, name="fc7"),
+            relu(),
+            linear(1000, name="fc8"),
+        ],
+    )
 
 
 def vgg16() -> dict:
     """torchvision VGG16 without batch norm (138,357,544 parameters)."""
-    return _spec([3, 224, 224], [
-        *vgg_stage(64, 2, 1),
-        *vgg_stage(128, 2, 2),
-        *vgg_stage(256, 3, 3),
-        *vgg_stage(512, 3, 4),
-        *vgg_stage(512, 3, 5),
-        flatten(),
-        linear(4096, name="fc6"), relu(), dropout(0.5),
-        linear(4096, name="fc7"), relu(), dropout(0.5),
-        linear(1000, name="fc8"),
-    ])
+    return _spec(
+        [3, 224, 224],
+        [
+            *vgg_stage(64, 2, 1),
+            *vgg_stage(128, 2, 2),
+            *vgg_stage(256, 3, 3),
+            *vgg_stage(512, 3, 4),
+            *vgg_stage(512, 3, 5),
+            flatten(),
+            linear(4096, name="fc6"),
+            relu(),
+            dropout(0.5),
+            linear(4096, name="fc7"),
+            relu(),
+            dropout(0.5),
+            linear(1000, name="fc8"),
+        ],
+    )
 
 
 def resnet18() -> dict:
     """torchvision resnet18 (11,689,512 parameters)."""
     layers = [
-        conv(64, 7, stride=2, padding=3, bias=False, name="conv1"), bn2d("bn1"), relu(),
+        conv(64, 7, stride=2, padding=3, bias=False, name="conv1"),
+        bn2d("bn1"),
+        relu(),
         maxpool(3, stride=2, padding=1, name="maxpool"),
     ]
     in_ch = 64
@@ -350,28 +439,34 @@ def googlenet() -> dict:
     """GoogLeNet / Inception v1 as in the paper's table (6,998,552 parameters):
     true 5x5 branches, biased convolutions, no batch norm, no LRN, no
     auxiliary classifiers."""
-    return _spec([3, 224, 224], [
-        conv(64, 7, stride=2, padding=3, name="conv1"), relu(),          # 112x112
-        maxpool(3, stride=2, padding=1, name="pool1"),                   # 56x56
-        conv(64, 1, name="conv2_reduce"), relu(),
-        conv(192, 3, padding=1, name="conv2"), relu(),
-        maxpool(3, stride=2, padding=1, name="pool2"),                   # 28x28
-        inception(64, 96, 128, 16, 32, 32, name="inception3a"),          # 256
-        inception(128, 128, 192, 32, 96, 64, name="inception3b"),        # 480
-        maxpool(3, stride=2, padding=1, name="pool3"),                   # 14x14
-        inception(192, 96, 208, 16, 48, 64, name="inception4a"),         # 512
-        inception(160, 112, 224, 24, 64, 64, name="inception4b"),        # 512
-        inception(128, 128, 256, 24, 64, 64, name="inception4c"),        # 512
-        inception(112, 144, 288, 32, 64, 64, name="inception4d"),        # 528
-        inception(256, 160, 320, 32, 128, 128, name="inception4e"),      # 832
-        maxpool(3, stride=2, padding=1, name="pool4"),                   # 7x7
-        inception(256, 160, 320, 32, 128, 128, name="inception5a"),      # 832
-        inception(384, 192, 384, 48, 128, 128, name="inception5b"),      # 1024
-        global_avgpool(),
-        flatten(),
-        dropout(0.4),
-        linear(1000, name="fc"),
-    ])
+    return _spec(
+        [3, 224, 224],
+        [
+            conv(64, 7, stride=2, padding=3, name="conv1"),
+            relu(),  # 112x112
+            maxpool(3, stride=2, padding=1, name="pool1"),  # 56x56
+            conv(64, 1, name="conv2_reduce"),
+            relu(),
+            conv(192, 3, padding=1, name="conv2"),
+            relu(),
+            maxpool(3, stride=2, padding=1, name="pool2"),  # 28x28
+            inception(64, 96, 128, 16, 32, 32, name="inception3a"),  # 256
+            inception(128, 128, 192, 32, 96, 64, name="inception3b"),  # 480
+            maxpool(3, stride=2, padding=1, name="pool3"),  # 14x14
+            inception(192, 96, 208, 16, 48, 64, name="inception4a"),  # 512
+            inception(160, 112, 224, 24, 64, 64, name="inception4b"),  # 512
+            inception(128, 128, 256, 24, 64, 64, name="inception4c"),  # 512
+            inception(112, 144, 288, 32, 64, 64, name="inception4d"),  # 528
+            inception(256, 160, 320, 32, 128, 128, name="inception4e"),  # 832
+            maxpool(3, stride=2, padding=1, name="pool4"),  # 7x7
+            inception(256, 160, 320, 32, 128, 128, name="inception5a"),  # 832
+            inception(384, 192, 384, 48, 128, 128, name="inception5b"),  # 1024
+            global_avgpool(),
+            flatten(),
+            dropout(0.4),
+            linear(1000, name="fc"),
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -414,35 +509,40 @@ def _info(title, description, input_, trainable_on_cpu, year, note=None) -> dict
 # here is checked against the engine's own counts in tests/engine/test_presets.py.
 NOTES = {
     "lenet5": (
-        'The lecture\'s "60 000 weights" is the 1998 paper\'s count, and this preset differs from '
+        "The lecture's \"60 000 weights\" is the 1998 paper's count, and this preset differs from "
         "the paper in three places: the paper's C3 joins each of its 16 maps to only some of "
         "S2's 6 maps (1,516 weights; 2,416 here, every map to every map), its subsampling layers "
         "have a trainable coefficient and bias per map (44 weights; plain average pooling here), "
         "and its output is 10 RBF units with parameters fixed by hand (a linear layer of 850 "
         "weights here). So 61,706 here against the paper's 60,000. ReLU here, where the paper "
-        "has a scaled tanh."),
+        "has a scaled tanh."
+    ),
     "alexnet": (
         "This is torchvision's single-tower AlexNet: 64, 192, 384, 256 and 256 filters at "
         "224x224, 61,100,840 parameters. The 2012 paper's network (the preset alexnet_paper) has "
         "96, 256, 384, 384 and 256 filters, with conv2, conv4 and conv5 split into two groups, one "
-        'per GPU, at 227x227: 60,965,224 parameters, the lecture\'s "60M".'),
+        'per GPU, at 227x227: 60,965,224 parameters, the lecture\'s "60M".'
+    ),
     "alexnet_paper": (
         "The network of the 2012 paper: 96, 256, 384, 384 and 256 filters; conv2, conv4 and conv5 "
         "are grouped convolutions (groups 2), one group per GPU, while conv3 and the fully "
         "connected layers connect across both GPUs. The input is 3x227x227: the paper's text says "
         "224, but only 227 gives its 55x55 maps. 60,965,224 parameters, as counted from the "
         "paper's layer shapes. Local response normalization is left out (it has no parameters). "
-        "torchvision's single-tower version is the preset alexnet (61,100,840)."),
+        "torchvision's single-tower version is the preset alexnet (61,100,840)."
+    ),
     "vgg16": (
         "138,357,544 parameters: torchvision's VGG16, the paper's configuration D, which its "
         'Table 2 gives as 138 million; the lecture\'s slide rounds it to "140M". fc6 alone holds '
-        "102,764,544 of them."),
+        "102,764,544 of them."
+    ),
     "googlenet": (
         "6,998,552 parameters: the network of the paper's Table 1 without its two auxiliary "
         "classifiers, which only help training and would add 6,379,728 more. Many texts quote "
         '"5 million" (the paper says 12 times fewer than AlexNet). The lecture\'s slide also '
         "credits Inception v1 with batch normalization and residual blocks: those came later, in "
-        "BN-Inception (2015) and Inception-ResNet (2016); this network has neither."),
+        "BN-Inception (2015) and Inception-ResNet (2016); this network has neither."
+    ),
 }
 
 
@@ -456,25 +556,29 @@ def _small_info(kind: str, size: str) -> dict:
     dataset, what = _SMALL_NOTE[size]
     texts = {
         "alexnet": (
-            "AlexNet (small)", 2012,
+            "AlexNet (small)",
+            2012,
             f"A miniature AlexNet for {what}: ReLU activations, max pooling, stacked "
             "convolutions and dropout before the fully connected layers — the ideas that "
             "won ImageNet 2012, with a few hundred thousand weights instead of ~60 million.",
         ),
         "vgg": (
-            "VGG (small)", 2014,
+            "VGG (small)",
+            2014,
             f"A miniature VGG for {what}: stages of two 3x3 convolutions followed by 2x2 "
             "max pooling, doubling the channels at each stage — the same uniform design as "
             "VGG16 at a tiny fraction of its ~140 million parameters.",
         ),
         "resnet": (
-            "ResNet (small)", 2015,
+            "ResNet (small)",
+            2015,
             f"A miniature ResNet for {what}: residual blocks add their input back to their "
             "output (with a 1x1 convolution on the shortcut when the shape changes) and use "
             "batch normalization, which is what lets very deep networks train.",
         ),
         "inception": (
-            "Inception (small)", 2014,
+            "Inception (small)",
+            2014,
             f"A miniature GoogLeNet for {what}: Inception modules run 1x1, 3x3, 5x5 "
             "convolutions and a pooling branch side by side and stack the results along "
             "the channels; 1x1 convolutions keep the cost down.",
@@ -490,21 +594,28 @@ PRESET_INFO: dict[str, dict] = {
         "Yann LeCun's network for handwritten digits (1998): two convolutions with "
         "average pooling, then three fully connected layers — about 62 thousand weights. "
         "(Here with ReLU instead of the original tanh-like activations.)",
-        "strokes", True, 1998, NOTES["lenet5"],
+        "strokes",
+        True,
+        1998,
+        NOTES["lenet5"],
     ),
     "tinyvgg": _info(
         "TinyVGG",
         "The small VGG-style network shown in CNN Explainer (2020): two stages of two "
         "unpadded 3x3 convolutions and a max pool, then one linear layer; 64x64 colour "
         "input, 10 classes, under 20 thousand weights.",
-        None, True, 2020,
+        None,
+        True,
+        2020,
     ),
     "cnn_small_32": _info(
         "Small CNN, 32x32",
         "The plainest CNN that works on 32x32 colour images: three stages of one 3x3 "
         "convolution, ReLU and 2x2 max pooling (16, 32 and 64 filters), then two fully "
         "connected layers. About 160 thousand weights; an epoch of `shapes` takes seconds.",
-        "shapes", True, 2012,
+        "shapes",
+        True,
+        2012,
     ),
     "alexnet_small_28": _small_info("alexnet", "28"),
     "vgg_small_28": _small_info("vgg", "28"),
@@ -519,34 +630,47 @@ PRESET_INFO: dict[str, dict] = {
         "A small residual network for 32x32 colour images: a 3x3 stem and three basic "
         "blocks with 16, 32 and 64 channels, batch norm and global average pooling "
         "(about 78 thousand weights). Used for the speed benchmark.",
-        "shapes", True, 2015,
+        "shapes",
+        True,
+        2015,
     ),
     "alexnet": _info(
         "AlexNet",
         "The network that won ImageNet in 2012 (Krizhevsky, Sutskever, Hinton): it brought "
         "ReLU, max pooling, dropout and GPU training to CNNs. About 61 million weights, "
         "most of them in the fully connected layers fc6 and fc7.",
-        None, False, 2012, NOTES["alexnet"],
+        None,
+        False,
+        2012,
+        NOTES["alexnet"],
     ),
     "alexnet_paper": _info(
         "AlexNet, as in the 2012 paper",
         "AlexNet with the 2012 paper's own shapes: 96 to 384 filters, and the grouped convolutions "
         "that split the network over two GPUs. About 61 million weights.",
-        None, False, 2012, NOTES["alexnet_paper"],
+        None,
+        False,
+        2012,
+        NOTES["alexnet_paper"],
     ),
     "vgg16": _info(
         "VGG16",
         "Simonyan & Zisserman (2014): 13 convolutions, all 3x3, in five stages, then three "
         "fully connected layers — about 138 million parameters, so in practice you reuse "
         "the pretrained weights and freeze them, training only the last layers.",
-        None, False, 2014, NOTES["vgg16"],
+        None,
+        False,
+        2014,
+        NOTES["vgg16"],
     ),
     "resnet18": _info(
         "ResNet-18",
         "He et al. (2015): residual connections add each block's input to its output, so "
         "gradients flow through very deep networks; batch norm after every convolution. "
         "About 11.7 million parameters.",
-        None, False, 2015,
+        None,
+        False,
+        2015,
     ),
     "googlenet": _info(
         "GoogLeNet (Inception v1)",
@@ -554,7 +678,10 @@ PRESET_INFO: dict[str, dict] = {
         "and 5x5 convolutions and max pooling in parallel and concatenate the results, "
         "with 1x1 convolutions to reduce channels — 22 layers deep but only ~7 million "
         "parameters.",
-        None, False, 2014, NOTES["googlenet"],
+        None,
+        False,
+        2014,
+        NOTES["googlenet"],
     ),
 }
 
@@ -570,9 +697,15 @@ def get_preset(name: str) -> dict:
 
 
 # The preset a dataset opens with: small enough to train in under a minute on two cores.
-DEFAULT_FOR_DATASET = {"strokes": "lenet5", "mnist": "lenet5", "fashion-mnist": "lenet5",
-                       "shapes": "cnn_small_32", "cifar10": "cnn_small_32",
-                       "strokes-hard": "lenet5", "shapes-hard": "cnn_small_32"}
+DEFAULT_FOR_DATASET = {
+    "strokes": "lenet5",
+    "mnist": "lenet5",
+    "fashion-mnist": "lenet5",
+    "shapes": "cnn_small_32",
+    "cifar10": "cnn_small_32",
+    "strokes-hard": "lenet5",
+    "shapes-hard": "cnn_small_32",
+}
 
 
 def adapt(spec: dict, input_shape=None, num_classes: int | None = None) -> dict:

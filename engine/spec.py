@@ -21,15 +21,20 @@ MAX_DESCRIPTION = 10_000
 def parse_input(value) -> tuple:
     """Check the 'input' field: [C, H, W] for images, or [features]."""
     if not isinstance(value, (list, tuple)) or len(value) not in (1, 3):
-        raise SpecError("input", "expected [channels, height, width] (or [features]), "
-                                 f"got {json.dumps(value)[:40] if _jsonable(value) else type(value).__name__}")
+        raise SpecError(
+            "input",
+            "expected [channels, height, width] (or [features]), "
+            f"got {json.dumps(value)[:40] if _jsonable(value) else type(value).__name__}",
+        )
     out = []
     for i, v in enumerate(value):
         if isinstance(v, bool) or not isinstance(v, int):
             if isinstance(v, float) and v.is_integer():
                 v = int(v)
             else:
-                raise SpecError(f"input[{i}]", f"expected a positive integer, got {json.dumps(v) if _jsonable(v) else v!r}")
+                raise SpecError(
+                    f"input[{i}]", f"expected a positive integer, got {json.dumps(v) if _jsonable(v) else v!r}"
+                )
         if v < 1:
             raise SpecError(f"input[{i}]", f"must be at least 1, got {v}")
         limit = MAX_CHANNELS if i == 0 and len(value) == 3 else MAX_SIZE
@@ -47,11 +52,19 @@ def parse_spec(spec) -> tuple[tuple, Sequence]:
     Raises SpecErrors listing every problem found, each with its path.
     """
     if not isinstance(spec, dict):
-        raise SpecErrors([SpecError("", f"a network spec is an object with 'input' and 'layers', got {type(spec).__name__}")])
+        raise SpecErrors(
+            [SpecError("", f"a network spec is an object with 'input' and 'layers', got {type(spec).__name__}")]
+        )
     bad = _not_text(spec)
     if bad is not None:  # stored, it would break every response that shows the spec
-        raise SpecErrors([SpecError(bad, "holds a string that is not valid Unicode text (a lone surrogate "
-                                         "such as \\ud800); use plain text")])
+        raise SpecErrors(
+            [
+                SpecError(
+                    bad,
+                    "holds a string that is not valid Unicode text (a lone surrogate such as \\ud800); use plain text",
+                )
+            ]
+        )
     errors = []
     for key in spec:
         if key not in TOP_FIELDS:

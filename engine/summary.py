@@ -41,16 +41,23 @@ def summarize(spec: dict) -> dict:
         "param_bytes": (trainable + frozen) * BYTES,
         "layers": len(rows),
     }
-    return {"input": list(in_shape), "output": list(root.out_shape), "layers": rows,
-            "totals": totals, "warnings": warnings}
+    return {
+        "input": list(in_shape),
+        "output": list(root.out_shape),
+        "layers": rows,
+        "totals": totals,
+        "warnings": warnings,
+    }
 
 
 def _wider_than_input(field: list | None, size: tuple) -> str | None:
     """Why a receptive field can be wider than the image: the windows reach into the padding."""
     if not field or all(f <= n for f, n in zip(field, size)):
         return None
-    return (f"wider than the {size[0]}x{size[1]} input: the windows near its edges reach into the padding, "
-            "and those zeros are counted in the field's size")
+    return (
+        f"wider than the {size[0]}x{size[1]} input: the windows near its edges reach into the padding, "
+        "and those zeros are counted in the field's size"
+    )
 
 
 def _rows(seq: Sequence, rows: list, rf: dict, depth: int) -> None:
@@ -118,18 +125,34 @@ def format_table(summary: dict) -> str:
     head = f"{'layer':<34} {'output':<16} {'params':>12}  {'mult-adds':>14}  {'RF':>7}  formula"
     lines = [head, "-" * len(head)]
     for r in summary["layers"]:
-        label = "  " * r["depth"] + r["path"].split(".")[-1] + f" {r['type']}" + (f" ({r['name']})" if r["name"] else "")
+        label = (
+            "  " * r["depth"] + r["path"].split(".")[-1] + f" {r['type']}" + (f" ({r['name']})" if r["name"] else "")
+        )
         shape = "x".join(map(str, r["output_shape"]))
-        rfv = "x".join(map(str, r["receptive_field"][:1] if r["receptive_field"] and r["receptive_field"][0] == r["receptive_field"][1] else (r["receptive_field"] or []))) or "-"
+        rfv = (
+            "x".join(
+                map(
+                    str,
+                    r["receptive_field"][:1]
+                    if r["receptive_field"] and r["receptive_field"][0] == r["receptive_field"][1]
+                    else (r["receptive_field"] or []),
+                )
+            )
+            or "-"
+        )
         frozen = " (frozen)" if r["params_frozen"] and not r["block"] else ""
-        lines.append(f"{label[:34]:<34} {shape:<16} {r['params']:>12,}  {r['macs']:>14,}  {rfv:>7}  "
-                     f"{(r['param_formula'] or '') if not r['block'] else ''}{frozen}")
+        lines.append(
+            f"{label[:34]:<34} {shape:<16} {r['params']:>12,}  {r['macs']:>14,}  {rfv:>7}  "
+            f"{(r['param_formula'] or '') if not r['block'] else ''}{frozen}"
+        )
     t = summary["totals"]
     lines.append("-" * len(head))
     lines.append(f"parameters: {t['params']:,} (trainable {t['params_trainable']:,}, frozen {t['params_frozen']:,})")
     lines.append(f"multiply-adds per example: {t['macs']:,}")
-    lines.append(f"activation memory per example: {t['activation_bytes'] / 2**20:,.2f} MiB; "
-                 f"weights: {t['param_bytes'] / 2**20:,.2f} MiB")
+    lines.append(
+        f"activation memory per example: {t['activation_bytes'] / 2**20:,.2f} MiB; "
+        f"weights: {t['param_bytes'] / 2**20:,.2f} MiB"
+    )
     for w in summary["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)

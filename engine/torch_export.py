@@ -91,15 +91,21 @@ def _sequential(seq, indent: int) -> str:
     return "nn.Sequential(\n" + "\n".join(lines) + f"\n{' ' * indent})"
 
 
-_NAMES = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias",
-          "running_mean": "running_mean", "running_var": "running_var",
-          "num_batches_tracked": "num_batches_tracked"}
+_NAMES = {
+    "W": "weight",
+    "b": "bias",
+    "gamma": "weight",
+    "beta": "bias",
+    "running_mean": "running_mean",
+    "running_var": "running_var",
+    "num_batches_tracked": "num_batches_tracked",
+}
 
 
 def _state(seq, prefix: str, out: dict) -> None:
     for i, layer in enumerate(seq.layers):
         here = f"{prefix}.{i}"
-        for part, child in (layer.torch_children() if isinstance(layer, Block) else []):
+        for part, child in layer.torch_children() if isinstance(layer, Block) else []:
             _state(child, f"{here}.{part}", out)
         for n, v in list(layer.params.items()) + list(layer.buffers.items()):
             out[f"{here}.{_NAMES[n]}"] = np.array(v, np.int64 if n == "num_batches_tracked" else v.dtype)
@@ -120,17 +126,26 @@ def to_pytorch(net: Network, title: str = "Net", mean=None, std=None) -> tuple[s
     mean = [float(m) for m in np.broadcast_to(np.asarray(0.0 if mean is None else mean, float), (channels,))]
     std = [float(s) for s in np.broadcast_to(np.asarray(1.0 if std is None else std, float), (channels,))]
     if given:
-        normalization = ("Net normalises its input with the training data's mean and std per channel,\n"
-                         f"mean {mean}, std {std}: give it pixel values / 255.")
+        normalization = (
+            "Net normalises its input with the training data's mean and std per channel,\n"
+            f"mean {mean}, std {std}: give it pixel values / 255."
+        )
     else:
         normalization = "Net takes inputs as the network's first layer saw them (mean 0, std 1: no normalisation)."
     top = net.root.layers
     trunk = net.trunk if net.ends_in_softmax else net.root
-    source = _HEADER.format(title=title, input=", ".join(map(str, net.input_shape)), normalization=normalization,
-                            mean=mean, std=std, view=", 1" * (len(net.input_shape) - 1),
-                            layers=_sequential(trunk, 8),
-                            softmax=f"nn.Softmax(dim=1)  # {len(top) - 1}: {top[-1].path}" if net.ends_in_softmax
-                            else "nn.Identity()  # the network ends without a softmax")
+    source = _HEADER.format(
+        title=title,
+        input=", ".join(map(str, net.input_shape)),
+        normalization=normalization,
+        mean=mean,
+        std=std,
+        view=", 1" * (len(net.input_shape) - 1),
+        layers=_sequential(trunk, 8),
+        softmax=f"nn.Softmax(dim=1)  # {len(top) - 1}: {top[-1].path}"
+        if net.ends_in_softmax
+        else "nn.Identity()  # the network ends without a softmax",
+    )
     state: dict[str, np.ndarray] = {}
     _state(trunk, "layers", state)
     return source, state

@@ -65,8 +65,8 @@ class TrainConfig:
     step_size: int = 1
     gamma: float = 0.1
     min_lr: float = 0.0
-    validation: float = 0.1       # fraction of the training examples held out for validation
-    holdout: int | None = None    # or: the last N training examples (overrides validation)
+    validation: float = 0.1  # fraction of the training examples held out for validation
+    holdout: int | None = None  # or: the last N training examples (overrides validation)
     augment: dict = field(default_factory=dict)  # Augment fields: shift, crop, flip, noise
     early_stopping: int | None = None  # epochs without a better validation loss before stopping
     loss: str = "cross_entropy"
@@ -80,8 +80,10 @@ class TrainConfig:
         def need(ok, msg):
             if not ok:
                 raise ValueError(msg)
+
         def whole(v):
             return isinstance(v, int) and not isinstance(v, bool)
+
         need(whole(self.epochs) and 1 <= self.epochs <= 10_000, "epochs must be an integer from 1 to 10000")
         need(whole(self.batch_size) and 1 <= self.batch_size <= 65_536, "batch_size must be an integer from 1 to 65536")
         need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}")
@@ -89,20 +91,32 @@ class TrainConfig:
         need(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}")
         for name in ("lr", "beta1", "beta2", "weight_decay", "l1", "gamma", "min_lr", "validation"):
             v = getattr(self, name)
-            need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0,
-                 f"{name} must be a finite number >= 0, got {v!r}")
+            need(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0,
+                f"{name} must be a finite number >= 0, got {v!r}",
+            )
         need(self.lr > 0, "lr must be above 0")
         need(self.max_train is None or (whole(self.max_train) and self.max_train >= 2), "max_train must be at least 2")
         need(whole(self.seed) and 0 <= self.seed < 2**32, "seed must be an integer from 0 to 2**32 - 1")
         need(self.validation < 1, "validation must be a fraction below 1 (0.1 keeps 10% aside)")
-        need(self.momentum is None or (isinstance(self.momentum, (int, float)) and not isinstance(self.momentum, bool)
-                                       and 0 <= self.momentum < 1),
-             f"momentum must be a number from 0 to below 1 (or left out), got {self.momentum!r}")
+        need(
+            self.momentum is None
+            or (
+                isinstance(self.momentum, (int, float))
+                and not isinstance(self.momentum, bool)
+                and 0 <= self.momentum < 1
+            ),
+            f"momentum must be a number from 0 to below 1 (or left out), got {self.momentum!r}",
+        )
         need(self.beta1 < 1 and self.beta2 < 1, "beta1 and beta2 must be below 1")
-        need(self.holdout is None or (whole(self.holdout) and self.holdout >= 1),
-             "holdout must be a positive number of examples")
-        need(self.early_stopping is None or (whole(self.early_stopping) and self.early_stopping >= 1),
-             "early_stopping must be a positive number of epochs")
+        need(
+            self.holdout is None or (whole(self.holdout) and self.holdout >= 1),
+            "holdout must be a positive number of examples",
+        )
+        need(
+            self.early_stopping is None or (whole(self.early_stopping) and self.early_stopping >= 1),
+            "early_stopping must be a positive number of epochs",
+        )
         need(whole(self.step_size) and self.step_size >= 1, "step_size must be a positive integer")
         Augment(**self.augment)  # raises on unknown fields
 
@@ -153,7 +167,7 @@ def split(dataset: Dataset, config: TrainConfig):
     if len(x) == 0:
         x, y = dataset.x_test, dataset.y_test
     if config.max_train is not None:
-        x, y = x[:config.max_train], y[:config.max_train]
+        x, y = x[: config.max_train], y[: config.max_train]
     n = len(x)
     if config.holdout is not None:
         if config.holdout >= n:
@@ -170,8 +184,15 @@ def split(dataset: Dataset, config: TrainConfig):
     return x, y, x[:0], y[:0]
 
 
-def evaluate(net: Network, dataset: Dataset, x: np.ndarray, y: np.ndarray, batch_size: int = 256,
-             loss: str = "cross_entropy", top: int = 12) -> dict:
+def evaluate(
+    net: Network,
+    dataset: Dataset,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = 256,
+    loss: str = "cross_entropy",
+    top: int = 12,
+) -> dict:
     """Accuracy, loss, confusion matrix, per-class accuracy and the most-confused examples.
 
     confusion[i][j] counts examples of true class i predicted as j. The
@@ -180,14 +201,21 @@ def evaluate(net: Network, dataset: Dataset, x: np.ndarray, y: np.ndarray, batch
     """
     k = dataset.num_classes
     if len(x) == 0:
-        return {"n": 0, "accuracy": None, "loss": None, "confusion": [[0] * k for _ in range(k)],
-                "per_class_accuracy": [None] * k, "most_confused": [], "confused_pairs": []}
+        return {
+            "n": 0,
+            "accuracy": None,
+            "loss": None,
+            "confusion": [[0] * k for _ in range(k)],
+            "per_class_accuracy": [None] * k,
+            "most_confused": [],
+            "confused_pairs": [],
+        }
     probs, losses = [], []
     for start in range(0, len(x), batch_size):
-        xb = dataset.normalize(x[start:start + batch_size])
+        xb = dataset.normalize(x[start : start + batch_size])
         with np.errstate(all="ignore"):  # weights near overflow give inf/NaN, reported as None
             z = net.logits(xb)
-            value, _ = LOSSES[loss](z, y[start:start + batch_size])
+            value, _ = LOSSES[loss](z, y[start : start + batch_size])
         losses.append(value * len(xb))
         probs.append(softmax(z.astype(np.float64)))
     p = np.concatenate(probs)
@@ -199,16 +227,21 @@ def evaluate(net: Network, dataset: Dataset, x: np.ndarray, y: np.ndarray, batch
     worst = wrong[np.argsort(-p[wrong, pred[wrong]], kind="stable")][:top]
     off = conf.copy()
     np.fill_diagonal(off, 0)
-    pairs = [{"true": int(i), "predicted": int(j), "count": int(off[i, j])}
-             for i, j in zip(*np.unravel_index(np.argsort(-off, axis=None, kind="stable")[:5], off.shape)) if off[i, j]]
+    pairs = [
+        {"true": int(i), "predicted": int(j), "count": int(off[i, j])}
+        for i, j in zip(*np.unravel_index(np.argsort(-off, axis=None, kind="stable")[:5], off.shape))
+        if off[i, j]
+    ]
     return {
         "n": int(len(x)),
         "accuracy": float((pred == y).mean()),
         "loss": _finite(sum(losses) / len(x)),
         "confusion": conf.tolist(),
         "per_class_accuracy": [float(conf[i, i] / support[i]) if support[i] else None for i in range(k)],
-        "most_confused": [{"index": int(i), "true": int(y[i]), "predicted": int(pred[i]),
-                           "confidence": float(p[i, pred[i]])} for i in worst],
+        "most_confused": [
+            {"index": int(i), "true": int(y[i]), "predicted": int(pred[i]), "confidence": float(p[i, pred[i]])}
+            for i in worst
+        ],
         "confused_pairs": pairs,
     }
 
@@ -218,12 +251,16 @@ def check_fit(net: Network, dataset: Dataset, config: TrainConfig) -> None:
 
     Cheap (no copies of the data): a service calls it before it accepts a run."""
     if tuple(dataset.shape) != tuple(net.input_shape):
-        raise DatasetError(f"the network takes input {tuple(net.input_shape)} but {dataset.name} "
-                           f"images are {tuple(dataset.shape)}; pick a matching preset or change the spec's input")
+        raise DatasetError(
+            f"the network takes input {tuple(net.input_shape)} but {dataset.name} "
+            f"images are {tuple(dataset.shape)}; pick a matching preset or change the spec's input"
+        )
     if net.output_shape != (dataset.num_classes,) and config.loss == "cross_entropy":
-        raise DatasetError(f"the network ends with {net.output_shape} outputs but {dataset.name} has "
-                           f"{dataset.num_classes} classes; make the last layer linear with "
-                           f"out_features {dataset.num_classes}")
+        raise DatasetError(
+            f"the network ends with {net.output_shape} outputs but {dataset.name} has "
+            f"{dataset.num_classes} classes; make the last layer linear with "
+            f"out_features {dataset.num_classes}"
+        )
     dataset.check_augment(Augment(**config.augment) if config.augment else None)
     n = len(dataset.x_train) or len(dataset.x_test)
     if config.max_train is not None:
@@ -238,14 +275,16 @@ def check_fit(net: Network, dataset: Dataset, config: TrainConfig) -> None:
 def _check_batch_norm(net: Network, n: int, batch_size: int) -> None:
     """Batch norm needs two values per channel in training; where a channel holds one value
     per example (batchnorm1d, or a 1x1 map), no batch may have a single example."""
-    single = [layer for layer in net.layers() if layer.type.startswith("batchnorm")
-              and math.prod(layer.in_shape[1:]) == 1]
+    single = [
+        layer for layer in net.layers() if layer.type.startswith("batchnorm") and math.prod(layer.in_shape[1:]) == 1
+    ]
     sizes = {min(batch_size, n), n % batch_size or batch_size}
     if single and min(sizes) < 2:
         raise DatasetError(
             f"{single[0].path} ({single[0].type}) needs at least 2 examples in every training batch, "
             f"but {n} examples in batches of {batch_size} leave a batch of 1; "
-            "change batch_size (or the number of training examples)")
+            "change batch_size (or the number of training examples)"
+        )
 
 
 def _train_count(dataset: Dataset, config: TrainConfig) -> int:
@@ -272,9 +311,14 @@ def _finite(v):
 class Trainer:
     """Trains `net` on `dataset` with `config`; see the module docstring for events."""
 
-    def __init__(self, net: Network, dataset: Dataset, config: TrainConfig,
-                 checkpoint: Callable[[Trainer], None] | None = None,
-                 batch_hook: Callable[[Network], None] | None = None):
+    def __init__(
+        self,
+        net: Network,
+        dataset: Dataset,
+        config: TrainConfig,
+        checkpoint: Callable[[Trainer], None] | None = None,
+        batch_hook: Callable[[Network], None] | None = None,
+    ):
         self.net, self.dataset, self.config = net, dataset, config
         self.checkpoint = checkpoint  # called at every epoch end: checkpoint_bytes() is then a resumable state
         self.batch_hook = batch_hook  # called after every step (e.g. to publish a weight snapshot)
@@ -284,9 +328,15 @@ class Trainer:
         self.val_split, self.val_rows = validation_rows(dataset, config)
         self.optimizer = make_optimizer(config.optimizer, net.parameters(), **config.optimizer_options())
         self.steps_per_epoch = max(1, math.ceil(len(self.x_train) / config.batch_size))
-        self.schedule = make_schedule(config.schedule, config.lr, steps_per_epoch=self.steps_per_epoch,
-                                      epochs=config.epochs, step_size=config.step_size, gamma=config.gamma,
-                                      min_lr=config.min_lr)
+        self.schedule = make_schedule(
+            config.schedule,
+            config.lr,
+            steps_per_epoch=self.steps_per_epoch,
+            epochs=config.epochs,
+            step_size=config.step_size,
+            gamma=config.gamma,
+            min_lr=config.min_lr,
+        )
         self.status = "created"
         self.history: list[dict] = []  # epoch events
         self.result: dict | None = None
@@ -294,12 +344,12 @@ class Trainer:
         self._run.set()
         self._stop = threading.Event()
         self.step = 0
-        self.epoch = 0                  # epochs finished
-        self.elapsed = 0.0              # seconds spent training before this process took the run over
+        self.epoch = 0  # epochs finished
+        self.elapsed = 0.0  # seconds spent training before this process took the run over
         self.rng = np.random.default_rng([config.seed, 5])  # shuffling and augmentation
-        self.best_loss = math.inf       # early stopping: the best validation loss so far,
+        self.best_loss = math.inf  # early stopping: the best validation loss so far,
         self.best_weights: dict[str, np.ndarray] | None = None  # the weights that had it,
-        self.stale = 0                  # and the epochs since
+        self.stale = 0  # and the epochs since
 
     # ---- control, from any thread -------------------------------------------
     def pause(self) -> None:
@@ -319,11 +369,19 @@ class Trainer:
         Call it between epochs (from the `checkpoint` callback): the weights, the optimizer's
         state, the step and epoch counts, the history, the random streams of shuffling,
         augmentation and dropout, and the early-stopping state."""
-        state = {"epoch": self.epoch, "step": self.step, "elapsed": self.elapsed, "history": self.history,
-                 "config": self.config.to_dict(), "rng": self.rng.bit_generator.state,
-                 "dropout_rngs": {layer.path: layer.rng.bit_generator.state
-                                  for layer in self.net.layers() if hasattr(layer, "rng")},
-                 "best_loss": self.best_loss if math.isfinite(self.best_loss) else None, "stale": self.stale}
+        state = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "history": self.history,
+            "config": self.config.to_dict(),
+            "rng": self.rng.bit_generator.state,
+            "dropout_rngs": {
+                layer.path: layer.rng.bit_generator.state for layer in self.net.layers() if hasattr(layer, "rng")
+            },
+            "best_loss": self.best_loss if math.isfinite(self.best_loss) else None,
+            "stale": self.stale,
+        }
         extra = {f"best:{k}": v for k, v in (self.best_weights or {}).items()}
         return to_bytes(self.net, self.optimizer, {**(meta or {}), "trainer": state}, extra=extra)
 
@@ -375,8 +433,9 @@ class Trainer:
             seen = correct = 0
             loss_sum = 0.0
             window_t, window_n = time.perf_counter(), 0
-            for b, (xb, yb) in enumerate(self.dataset.batches(self.x_train, self.y_train, cfg.batch_size, rng,
-                                                              augment=self.augment)):
+            for b, (xb, yb) in enumerate(
+                self.dataset.batches(self.x_train, self.y_train, cfg.batch_size, rng, augment=self.augment)
+            ):
                 if not self._run.is_set():
                     self.status = "paused"
                     yield {"type": "status", "status": "paused", "step": self.step}
@@ -393,9 +452,12 @@ class Trainer:
                 with np.errstate(all="ignore"):  # a diverging run overflows; it is caught just below
                     loss, z = net.loss_and_backward(xb, yb, loss=cfg.loss)
                 if not math.isfinite(loss) or not np.all(np.isfinite(z)):
-                    yield self._finish("diverged", f"the loss became {'NaN' if math.isnan(loss) else 'infinite'} "
-                                       f"at step {self.step + 1} (epoch {epoch}); lower the learning rate "
-                                       f"(it was {lr:g})")
+                    yield self._finish(
+                        "diverged",
+                        f"the loss became {'NaN' if math.isnan(loss) else 'infinite'} "
+                        f"at step {self.step + 1} (epoch {epoch}); lower the learning rate "
+                        f"(it was {lr:g})",
+                    )
                     return
                 with np.errstate(all="ignore"):
                     self.optimizer.step()
@@ -408,15 +470,31 @@ class Trainer:
                 loss_sum += loss * len(yb)
                 window_n += len(yb)
                 elapsed = time.perf_counter() - window_t
-                yield {"type": "batch", "step": self.step, "epoch": epoch, "batch": b + 1,
-                       "batches": self.steps_per_epoch, "loss": loss, "accuracy": hits / len(yb),
-                       "samples_per_s": window_n / elapsed if elapsed > 0 else None, "lr": lr,
-                       "progress": self.step / (self.steps_per_epoch * cfg.epochs)}
+                yield {
+                    "type": "batch",
+                    "step": self.step,
+                    "epoch": epoch,
+                    "batch": b + 1,
+                    "batches": self.steps_per_epoch,
+                    "loss": loss,
+                    "accuracy": hits / len(yb),
+                    "samples_per_s": window_n / elapsed if elapsed > 0 else None,
+                    "lr": lr,
+                    "progress": self.step / (self.steps_per_epoch * cfg.epochs),
+                }
             val = evaluate(net, self.dataset, self.x_val, self.y_val, loss=cfg.loss, top=0)
-            event = {"type": "epoch", "epoch": epoch, "epochs": cfg.epochs, "step": self.step,
-                     "train_loss": _finite(loss_sum / max(seen, 1)), "train_accuracy": correct / max(seen, 1),
-                     "val_loss": val["loss"], "val_accuracy": val["accuracy"],
-                     "elapsed": time.perf_counter() - start, "lr": self.schedule(self.step)}
+            event = {
+                "type": "epoch",
+                "epoch": epoch,
+                "epochs": cfg.epochs,
+                "step": self.step,
+                "train_loss": _finite(loss_sum / max(seen, 1)),
+                "train_accuracy": correct / max(seen, 1),
+                "val_loss": val["loss"],
+                "val_accuracy": val["accuracy"],
+                "elapsed": time.perf_counter() - start,
+                "lr": self.schedule(self.step),
+            }
             self.history.append(event)
             self.epoch = epoch
             self.elapsed = event["elapsed"]
@@ -429,8 +507,10 @@ class Trainer:
                     self.stale += 1
                     if self.stale >= cfg.early_stopping:
                         net.load_state_dict(self.best_weights)
-                        message = (f"stopped early after epoch {epoch}: validation loss did not improve for "
-                                   f"{self.stale} epochs; the best weights were kept")
+                        message = (
+                            f"stopped early after epoch {epoch}: validation loss did not improve for "
+                            f"{self.stale} epochs; the best weights were kept"
+                        )
                         break
             if self.checkpoint is not None:
                 self.checkpoint(self)
@@ -439,7 +519,9 @@ class Trainer:
     def _finish(self, status: str, message: str) -> dict:
         self.status = status
         cfg = self.config
-        evaluation = evaluate(self.net, self.dataset, self.x_val, self.y_val, loss=cfg.loss) if status != "diverged" else None
+        evaluation = (
+            evaluate(self.net, self.dataset, self.x_val, self.y_val, loss=cfg.loss) if status != "diverged" else None
+        )
         if evaluation:  # where each example is in the dataset, so a page can show its picture
             for item in evaluation["most_confused"]:
                 item["split"], item["dataset_index"] = self.val_split, int(self.val_rows[item["index"]])
@@ -452,13 +534,19 @@ class Trainer:
             test = evaluate(self.net, self.dataset, self.dataset.x_test, self.dataset.y_test, loss=cfg.loss, top=0)
         last = self.history[-1] if self.history else {}
         self.result = {
-            "type": "done", "status": status, "message": message, "steps": self.step,
-            "metrics": {"train_loss": last.get("train_loss"), "train_accuracy": last.get("train_accuracy"),
-                        "val_loss": evaluation["loss"] if evaluation else None,
-                        "val_accuracy": evaluation["accuracy"] if evaluation else None,
-                        "test_accuracy": test["accuracy"] if test else None,
-                        "test_loss": test["loss"] if test else None,
-                        "epochs": len(self.history)},
+            "type": "done",
+            "status": status,
+            "message": message,
+            "steps": self.step,
+            "metrics": {
+                "train_loss": last.get("train_loss"),
+                "train_accuracy": last.get("train_accuracy"),
+                "val_loss": evaluation["loss"] if evaluation else None,
+                "val_accuracy": evaluation["accuracy"] if evaluation else None,
+                "test_accuracy": test["accuracy"] if test else None,
+                "test_loss": test["loss"] if test else None,
+                "epochs": len(self.history),
+            },
             "evaluation": evaluation,
         }
         return self.result

@@ -20,10 +20,11 @@ def layers_to(net, path: str) -> list:
     """The layers that compute `path`'s output from the input, in order: the top-level layers
     before it and, for a layer inside a block, the layers before it in its own branch (the rest
     of the block does not reach it). KeyError when the network has no such layer."""
+
     def find(seq):
         for i, layer in enumerate(seq.layers):
             if layer.path == path:
-                return seq.layers[:i + 1]
+                return seq.layers[: i + 1]
             for child in layer.children():
                 inner = find(child)
                 if inner is not None:
@@ -38,14 +39,17 @@ def layers_to(net, path: str) -> list:
 
 def macs_to(layers: list) -> int:
     """Multiply-adds of one example through `layers`, blocks counted by what they hold."""
+
     def count(layer):
         inner = sum(count(l) for seq in layer.children() for l in seq.layers)
         return layer.macs() + inner
+
     return sum(count(layer) for layer in layers)
 
 
-def unit_gradient(layers: list, x: np.ndarray, units: np.ndarray,
-                  centre: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def unit_gradient(
+    layers: list, x: np.ndarray, units: np.ndarray, centre: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Each image's unit and its gradient: for x : (N, *input_shape) and units : (N,), the output
     of `layers` for image n at channel units[n], shape (N,), and its gradient with respect to x,
     shaped like x. On a map the channel's value is its mean over all positions, or with
@@ -81,9 +85,9 @@ def gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
     k = (k / k.sum()).astype(x.dtype)
     h, w = x.shape[2:]
     pad = np.pad(x, ((0, 0), (0, 0), (r, r), (0, 0)), mode="reflect" if h > r else "edge")
-    x = sum(k[i] * pad[:, :, i:i + h, :] for i in range(2 * r + 1))
+    x = sum(k[i] * pad[:, :, i : i + h, :] for i in range(2 * r + 1))
     pad = np.pad(x, ((0, 0), (0, 0), (0, 0), (r, r)), mode="reflect" if w > r else "edge")
-    return sum(k[i] * pad[:, :, :, i:i + w] for i in range(2 * r + 1))
+    return sum(k[i] * pad[:, :, :, i : i + w] for i in range(2 * r + 1))
 
 
 def _per_channel(v, x: np.ndarray) -> np.ndarray:
@@ -95,9 +99,23 @@ def _per_channel(v, x: np.ndarray) -> np.ndarray:
 KICK = 0.5  # noise, in the input's normalized units, that shakes an image with no gradient
 
 
-def ascend(net, path: str, units, x0: np.ndarray, *, steps: int, lr: float, jitter: int,
-           blur: float, l2: float, lo, hi, rng: np.random.Generator, centre: bool = False,
-           deadline: float | None = None) -> dict:
+def ascend(
+    net,
+    path: str,
+    units,
+    x0: np.ndarray,
+    *,
+    steps: int,
+    lr: float,
+    jitter: int,
+    blur: float,
+    l2: float,
+    lo,
+    hi,
+    rng: np.random.Generator,
+    centre: bool = False,
+    deadline: float | None = None,
+) -> dict:
     """Feature visualization: from x0 : (N, *input_shape), gradient ascent on each image so that
     its unit (units[n], a channel of `path`'s output: its mean over the map, or with `centre` the
     unit in the middle of the map) answers as strongly as it can. Each step:
@@ -127,10 +145,8 @@ def ascend(net, path: str, units, x0: np.ndarray, *, steps: int, lr: float, jitt
     image = x.ndim == 4
     history = []
     for _ in range(steps):
-        shift = tuple(int(s) for s in rng.integers(-jitter, jitter + 1, size=2)) \
-            if image and jitter > 0 else (0, 0)
-        value, g = unit_gradient(layers, np.roll(x, shift, axis=(2, 3)) if image else x, units,
-                                 centre)
+        shift = tuple(int(s) for s in rng.integers(-jitter, jitter + 1, size=2)) if image and jitter > 0 else (0, 0)
+        value, g = unit_gradient(layers, np.roll(x, shift, axis=(2, 3)) if image else x, units, centre)
         g = np.roll(g, (-shift[0], -shift[1]), axis=(2, 3)) if image else g
         history.append(value)
         rms = np.sqrt((g.astype(np.float64) ** 2).reshape(len(x), -1).mean(axis=1))
@@ -147,8 +163,7 @@ def ascend(net, path: str, units, x0: np.ndarray, *, steps: int, lr: float, jitt
     final, _ = unit_gradient(layers, x, units, centre)
     for layer in layers:
         layer.cache = None
-    return {"images": x, "history": np.array(history).reshape(-1, len(units)), "final": final,
-            "steps": len(history)}
+    return {"images": x, "history": np.array(history).reshape(-1, len(units)), "final": final, "steps": len(history)}
 
 
 # ---- adversarial examples ---------------------------------------------------------------------
@@ -169,8 +184,7 @@ def perturb(x: np.ndarray, sign: np.ndarray, eps, lo, hi) -> np.ndarray:
     return np.clip(x + _per_channel(eps, x) * sign, _per_channel(lo, x), _per_channel(hi, x))
 
 
-def fgsm(net, x: np.ndarray, y, eps, lo, hi,
-         targeted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def fgsm(net, x: np.ndarray, y, eps, lo, hi, targeted: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The fast gradient sign method (Goodfellow, Shlens and Szegedy, 2015): one step of size
     eps on every input value in the direction that raises the loss of label y (untargeted), or
     lowers the loss of target class y (targeted), clipped to the valid range [lo, hi].

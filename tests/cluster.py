@@ -33,7 +33,7 @@ def _free_port() -> int:
 
 @dataclass
 class Cluster:
-    postgres: str          # URL of the server's maintenance database
+    postgres: str  # URL of the server's maintenance database
     ray_address: str
     _stop: list = field(default_factory=list)
     _made: list = field(default_factory=list)
@@ -41,6 +41,7 @@ class Cluster:
     def fresh_database(self) -> str:
         """The URL of a new, empty database on the test server."""
         import psycopg
+
         name = "t_" + secrets.token_hex(6)
         with psycopg.connect(self.postgres, autocommit=True) as c:
             c.execute(f"CREATE DATABASE {name}")
@@ -49,6 +50,7 @@ class Cluster:
 
     def drop_database(self, url: str) -> None:
         import psycopg
+
         name = url.rsplit("/", 1)[1]
         with psycopg.connect(self.postgres, autocommit=True) as c:
             c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -66,13 +68,15 @@ def start_cluster() -> Cluster:
         folder = Path(tempfile.mkdtemp(prefix="cnnp-pg-"))
         os.chmod(folder, 0o755)  # the server's own user (as root: postgres) must reach it
         script = ROOT / ".ci" / "postgres"
-        url = subprocess.run([str(script), "start", str(folder / "data"), str(_free_port())], check=True,
-                             capture_output=True, text=True).stdout.strip()
+        url = subprocess.run(
+            [str(script), "start", str(folder / "data"), str(_free_port())], check=True, capture_output=True, text=True
+        ).stdout.strip()
         pg = url.rsplit("/", 1)[0] + "/postgres"
 
         def stop_pg():
             subprocess.run([str(script), "stop", str(folder / "data")], check=False)
             shutil.rmtree(folder, ignore_errors=True)
+
         stops.append(stop_pg)
     if not ray_address:
         ray_address, stop_ray = start_ray()
@@ -105,8 +109,13 @@ def start_ray(num_cpus: int = 2):
     ray_token_env()
     env = os.environ
     with open(folder / "head.log", "wb") as log:
-        head = subprocess.Popen([sys.executable, "-c", HEAD, str(num_cpus), str(folder)], stdout=subprocess.PIPE,
-                                stderr=log, text=True, env=env)
+        head = subprocess.Popen(
+            [sys.executable, "-c", HEAD, str(num_cpus), str(folder)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=env,
+        )
     address = head.stdout.readline().strip()
     head.stdout.close()
     if not address:
@@ -119,4 +128,5 @@ def start_ray(num_cpus: int = 2):
         except subprocess.TimeoutExpired:
             head.kill()
         shutil.rmtree(folder, ignore_errors=True)
+
     return address, stop

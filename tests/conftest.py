@@ -7,10 +7,13 @@ import pytest
 
 
 def pytest_addoption(parser):
-    parser.addoption("--backend", choices=("embedded", "cluster"),
-                     default=os.environ.get("CNN_PLAYGROUND_TEST_BACKEND", "embedded"),
-                     help="run the service's tests on the embedded SQLite + threads (default) or on "
-                          "PostgreSQL + Ray (needs the cluster extra; see tests/cluster.py)")
+    parser.addoption(
+        "--backend",
+        choices=("embedded", "cluster"),
+        default=os.environ.get("CNN_PLAYGROUND_TEST_BACKEND", "embedded"),
+        help="run the service's tests on the embedded SQLite + threads (default) or on "
+        "PostgreSQL + Ray (needs the cluster extra; see tests/cluster.py)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +25,7 @@ def backend(request) -> str:
 def cluster():
     """A PostgreSQL server and a Ray cluster for this session (tests/cluster.py)."""
     from tests.cluster import ray_token_env, start_cluster
+
     ray_token_env()
     c = start_cluster()
     try:

@@ -16,8 +16,14 @@ from ..errors import Forbidden
 from ..schemas import RunCreate
 from .service import ClassroomService
 
-VIEW_NAMES = {"train": "the Train view", "inspect": "the Inspect view", "conv": "the Convolution view",
-              "init": "the Initialization view", "data": "uploading datasets", "build": "the Build view"}
+VIEW_NAMES = {
+    "train": "the Train view",
+    "inspect": "the Inspect view",
+    "conv": "the Convolution view",
+    "init": "the Initialization view",
+    "data": "uploading datasets",
+    "build": "the Build view",
+}
 
 
 class ClassPolicy:
@@ -41,8 +47,10 @@ class ClassPolicy:
         pushed = self.classroom.class_setup().get("spec")
         if spec is not None and pushed is not None and _same_layers(spec, pushed):
             return  # the network the teacher pushed: that is allowed
-        raise Forbidden(f"the teacher has fixed the architecture for this class: you cannot {what}; "
-                        "train the network the teacher gave (ask for it again if you lost it)")
+        raise Forbidden(
+            f"the teacher has fixed the architecture for this class: you cannot {what}; "
+            "train the network the teacher gave (ask for it again if you lost it)"
+        )
 
     def run(self, config: dict, dataset: str) -> None:
         if not access.current().is_student:
@@ -54,16 +62,19 @@ class ClassPolicy:
             return
         setup = self.classroom.class_setup()
         # both sides as RunCreate reads them, so that {} and the default augmentation are one thing
-        fixed = _settings({**(setup.get("hyper") or {}), **({"dataset": setup["dataset"]} if setup.get("dataset")
-                                                            else {})})
+        fixed = _settings(
+            {**(setup.get("hyper") or {}), **({"dataset": setup["dataset"]} if setup.get("dataset") else {})}
+        )
         given = _settings({**config, "dataset": dataset})
         for key, value in given.items():
             if key in editable or value == fixed.get(key):
                 continue
             may = ", ".join(editable) if editable else "nothing"
             shown = config.get(key, dataset if key == "dataset" else value)
-            raise Forbidden(f"the teacher has fixed {key} at {fixed.get(key)!r} for this class (you sent "
-                            f"{shown!r}); you may change: {may}")
+            raise Forbidden(
+                f"the teacher has fixed {key} at {fixed.get(key)!r} for this class (you sent "
+                f"{shown!r}); you may change: {may}"
+            )
 
 
 def _settings(values: dict) -> dict:

@@ -53,8 +53,10 @@ class StudentPublic(BaseModel):
 
 class Joined(BaseModel):
     student: StudentPublic
-    token: str = Field(description="for the API: send it as Authorization: Bearer <token> (the page uses the "
-                                   "HttpOnly cookie set with this answer)")
+    token: str = Field(
+        description="for the API: send it as Authorization: Bearer <token> (the page uses the "
+        "HttpOnly cookie set with this answer)"
+    )
     class_name: str
 
 
@@ -98,7 +100,8 @@ class Setup(Strict):
 class Push(Strict):
     setup: Setup
     to: Literal["all", "askers"] | list[str] = Field(
-        "all", description="every student, those with a hand up, or these student ids")
+        "all", description="every student, those with a hand up, or these student ids"
+    )
 
 
 class Pushed(BaseModel):
@@ -109,14 +112,16 @@ class Pushed(BaseModel):
 
 
 class HiddenView(Strict):
-    until_solved: str | None = Field(None, max_length=40, description="opens for a student once they have solved "
-                                                                       "an exercise of this kind")
+    until_solved: str | None = Field(
+        None, max_length=40, description="opens for a student once they have solved an exercise of this kind"
+    )
 
 
 class Locks(Strict):
     architecture: bool = Field(False, description="students train the pushed network; no other spec, no import")
-    editable: list[str] | None = Field(None, description="the run settings students may change (absent: all); "
-                                                          "the others stay as pushed")
+    editable: list[str] | None = Field(
+        None, description="the run settings students may change (absent: all); the others stay as pushed"
+    )
     hidden_views: dict[str, HiddenView] = Field(default_factory=dict)
 
     @field_validator("editable")

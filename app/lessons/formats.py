@@ -41,8 +41,9 @@ class Tolerance:
         return abs(given - expected) <= max(self.absolute, self.relative * abs(expected))
 
     def describe(self) -> str:
-        parts = ([f"within {self.absolute:g}"] if self.absolute else []) + \
-                ([f"within {self.relative:.0%}"] if self.relative else [])
+        parts = ([f"within {self.absolute:g}"] if self.absolute else []) + (
+            [f"within {self.relative:.0%}"] if self.relative else []
+        )
         return " or ".join(parts) + " of the exact value" if parts else "exactly"
 
     def public(self) -> dict:
@@ -67,8 +68,7 @@ class Format:
         return given == expected
 
     def public(self) -> dict:
-        return {"type": self.type, "description": self.describe(),
-                "tolerance": self.tolerance.public()}
+        return {"type": self.type, "description": self.describe(), "tolerance": self.tolerance.public()}
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,7 @@ class Integer(Format):
     def read(self, value):
         n = _number(value)
         if n is None or not math.isfinite(n):
-            raise Malformed(f"expected a JSON number, e.g. {{\"answer\": {self.example}}}; "
-                            f"got {_shown(value)}")
+            raise Malformed(f'expected a JSON number, e.g. {{"answer": {self.example}}}; got {_shown(value)}')
         return int(n) if n == int(n) else n
 
     def grade(self, given, expected):
@@ -102,8 +101,7 @@ class Number(Format):
     def read(self, value):
         n = _number(value)
         if n is None or not math.isfinite(n):
-            raise Malformed("expected a finite JSON number, e.g. "
-                            f"{{\"answer\": {self.example:g}}}; got {_shown(value)}")
+            raise Malformed(f'expected a finite JSON number, e.g. {{"answer": {self.example:g}}}; got {_shown(value)}')
         return float(n)
 
     def grade(self, given, expected):
@@ -120,15 +118,16 @@ class Cell(Format):
 
     def describe(self) -> str:
         rows, cols = self.shape
-        return (f"[row, column] of {self.of}, counted from 0: row 0 to {rows - 1}, "
-                f"column 0 to {cols - 1}")
+        return f"[row, column] of {self.of}, counted from 0: row 0 to {rows - 1}, column 0 to {cols - 1}"
 
     def read(self, value):
-        ok = (isinstance(value, list) and len(value) == 2
-              and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+        ok = (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        )
         if not ok:
-            raise Malformed(f"expected [row, column] as two integers, e.g. {{\"answer\": [0, 1]}}; "
-                            f"got {_shown(value)}")
+            raise Malformed(f'expected [row, column] as two integers, e.g. {{"answer": [0, 1]}}; got {_shown(value)}')
         (r, c), (rows, cols) = value, self.shape
         if not (0 <= r < rows and 0 <= c < cols):
             raise Malformed(f"[{r}, {c}] is outside {self.of}: {self.describe()}")
@@ -155,8 +154,7 @@ class Choice(Format):
     def read(self, value):
         ids = [o.id for o in self.options]
         if not isinstance(value, str) or value not in ids:
-            raise Malformed(f"expected one of the options' ids ({', '.join(map(repr, ids))}); "
-                            f"got {_shown(value)}")
+            raise Malformed(f"expected one of the options' ids ({', '.join(map(repr, ids))}); got {_shown(value)}")
         return value
 
     def public(self) -> dict:

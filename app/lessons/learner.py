@@ -22,12 +22,20 @@ _ID = re.compile(PATTERN.strip("^$"))
 MAX_AGE = 400 * 24 * 3600
 
 
-def learner(request: Request, response: Response,
-            x_learner: Annotated[str | None, Header(
-                pattern=PATTERN, description="a learner id of your own (8 to 64 letters, digits, - "
-                                             "or _); without it, the cookie "
-                                             "cnn_playground_learner, which the "
-                                             "server sets when it is missing")] = None) -> str:
+def learner(
+    request: Request,
+    response: Response,
+    x_learner: Annotated[
+        str | None,
+        Header(
+            pattern=PATTERN,
+            description="a learner id of your own (8 to 64 letters, digits, - "
+            "or _); without it, the cookie "
+            "cnn_playground_learner, which the "
+            "server sets when it is missing",
+        ),
+    ] = None,
+) -> str:
     principal = access.current()
     if principal.is_student:  # a student answers as themselves, whatever the cookie or header says
         return principal.student_id

@@ -10,13 +10,20 @@ from .exercise import SEEDS
 
 FormatType = Literal["integer", "number", "cell", "choice"]
 # what an answer may look like on the wire; which one an exercise takes is its answer_format
-ANSWER_SCHEMA = {"anyOf": [
-    {"type": "integer", "description": "integer: a whole number"},
-    {"type": "number", "description": "number: graded with the exercise's tolerance"},
-    {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2,
-     "description": "cell: [row, column], counted from 0"},
-    {"type": "string", "description": "choice: the id of one option"},
-]}
+ANSWER_SCHEMA = {
+    "anyOf": [
+        {"type": "integer", "description": "integer: a whole number"},
+        {"type": "number", "description": "number: graded with the exercise's tolerance"},
+        {
+            "type": "array",
+            "items": {"type": "integer"},
+            "minItems": 2,
+            "maxItems": 2,
+            "description": "cell: [row, column], counted from 0",
+        },
+        {"type": "string", "description": "choice: the id of one option"},
+    ]
+}
 Expected = Annotated[int | float | str | list[int], WithJsonSchema(ANSWER_SCHEMA)]
 
 
@@ -30,8 +37,7 @@ class Progress(BaseModel):
     attempts: int = Field(0, description="answers sent")
     correct: int = Field(0, description="answers that were correct")
     exercises: int = Field(0, description="different exercises answered")
-    solved: int = Field(0, description="different exercises answered correctly before their "
-                                       "solution was shown")
+    solved: int = Field(0, description="different exercises answered correctly before their solution was shown")
     solutions: int = Field(0, description="different exercises whose worked solution was shown")
 
 
@@ -43,8 +49,9 @@ class FormulaPublic(BaseModel):
 class WidgetPublic(BaseModel):
     view: Literal["data", "build", "train", "inspect", "conv", "init"]
     caption: str = Field(description="what to try in it")
-    options: dict[str, Any] = Field(description='what to open in the view: {"preset": ...}, '
-                                                '{"spec": ...}, {"part": ...}, {"dataset": ...}')
+    options: dict[str, Any] = Field(
+        description='what to open in the view: {"preset": ...}, {"spec": ...}, {"part": ...}, {"dataset": ...}'
+    )
 
 
 class KindPublic(BaseModel):
@@ -80,8 +87,7 @@ class OptionPublic(BaseModel):
 class AnswerFormat(BaseModel):
     type: FormatType
     description: str = Field(description="what to send, in words")
-    tolerance: ToleranceInfo = Field(description="a number within it of the exact value is "
-                                                 "correct; 0 and 0: exactly")
+    tolerance: ToleranceInfo = Field(description="a number within it of the exact value is correct; 0 and 0: exactly")
     shape: list[int] | None = Field(None, description="cell: the matrix's rows and columns")
     of: str | None = Field(None, description="cell: which matrix")
     options: list[OptionPublic] | None = Field(None, description="choice: the options")
@@ -94,8 +100,7 @@ class ExercisePublic(BaseModel):
     lesson: str
     title: str
     prompt: str
-    given: dict[str, Any] = Field(description="the prompt's numbers and matrices (lists of rows), "
-                                              "by name")
+    given: dict[str, Any] = Field(description="the prompt's numbers and matrices (lists of rows), by name")
     answer_format: AnswerFormat
 
 
@@ -110,20 +115,17 @@ class AnswerBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answer: Annotated[Any, WithJsonSchema(ANSWER_SCHEMA)] = Field(
-        description="in the exercise's answer_format; another shape is a 422 naming the one "
-                    "expected")
+        description="in the exercise's answer_format; another shape is a 422 naming the one expected"
+    )
 
 
 class Grade(BaseModel):
     exercise_id: str
     correct: bool
     tolerance: ToleranceInfo
-    hint: str | None = Field(None, description="when wrong: the formula with the exercise's "
-                                               "numbers in it")
-    expected: Expected | None = Field(None, description="when correct, or once the solution was "
-                                                        "shown")
-    progress: Progress = Field(description="this learner's over the exercise's lesson, this "
-                                           "answer included")
+    hint: str | None = Field(None, description="when wrong: the formula with the exercise's numbers in it")
+    expected: Expected | None = Field(None, description="when correct, or once the solution was shown")
+    progress: Progress = Field(description="this learner's over the exercise's lesson, this answer included")
 
 
 class Solution(BaseModel):
@@ -143,4 +145,3 @@ class LessonProgress(BaseModel):
 class ProgressPublic(BaseModel):
     lessons: list[LessonProgress]
     total: Progress
-

@@ -52,8 +52,13 @@ def _wire(value: Value):
 
 
 def _progress(tally: Tally) -> Progress:
-    return Progress(attempts=tally.attempts, correct=tally.correct, exercises=tally.exercises,
-                    solved=tally.solved, solutions=tally.solutions)
+    return Progress(
+        attempts=tally.attempts,
+        correct=tally.correct,
+        exercises=tally.exercises,
+        solved=tally.solved,
+        solutions=tally.solutions,
+    )
 
 
 class LessonService:
@@ -79,12 +84,17 @@ class LessonService:
             widget=WidgetPublic(view=w.view, caption=w.caption, options=w.options),
             exercises=[self._kind(KINDS[k]) for k in lesson.kinds],
             previous=LESSONS[i - 1].id if i > 0 else None,
-            next=LESSONS[i + 1].id if i + 1 < len(LESSONS) else None)
+            next=LESSONS[i + 1].id if i + 1 < len(LESSONS) else None,
+        )
 
     def _summary(self, lesson: Lesson, tallies: dict[str, Tally]) -> LessonSummary:
-        return LessonSummary(id=lesson.id, order=LESSONS.index(lesson) + 1, title=lesson.title,
-                             kinds=list(lesson.kinds),
-                             progress=_progress(self._over(lesson, tallies)))
+        return LessonSummary(
+            id=lesson.id,
+            order=LESSONS.index(lesson) + 1,
+            title=lesson.title,
+            kinds=list(lesson.kinds),
+            progress=_progress(self._over(lesson, tallies)),
+        )
 
     @staticmethod
     def _over(lesson: Lesson, tallies: dict[str, Tally]) -> Tally:
@@ -97,8 +107,13 @@ class LessonService:
     @staticmethod
     def _kind(kind: Kind) -> KindPublic:
         tolerance = exercise_of(kind.name, 0).format.tolerance  # the same for all of a kind's seeds
-        return KindPublic(name=kind.name, title=kind.title, lesson=kind.lesson,
-                          answer_format=kind.format_type, tolerance=tolerance.public())
+        return KindPublic(
+            name=kind.name,
+            title=kind.title,
+            lesson=kind.lesson,
+            answer_format=kind.format_type,
+            tolerance=tolerance.public(),
+        )
 
     @staticmethod
     def _check(kind: str) -> str:
@@ -111,9 +126,16 @@ class LessonService:
         seed = secrets.randbelow(SEEDS) if seed is None else seed
         ex = exercise_of(self._check(kind), seed)
         k = KINDS[kind]
-        return ExercisePublic(id=ex.id, kind=kind, seed=seed, lesson=k.lesson, title=k.title,
-                              prompt=ex.prompt, given=ex.given,
-                              answer_format=AnswerFormat(**ex.format.public()))
+        return ExercisePublic(
+            id=ex.id,
+            kind=kind,
+            seed=seed,
+            lesson=k.lesson,
+            title=k.title,
+            prompt=ex.prompt,
+            given=ex.given,
+            answer_format=AnswerFormat(**ex.format.public()),
+        )
 
     def answer(self, learner: str, kind: str, seed: int, answer) -> Grade:
         ex = exercise_of(self._check(kind), seed)
@@ -126,24 +148,36 @@ class LessonService:
         correct = ex.format.grade(given, right)
         after_solution = self.store.record_answer(learner, kind, seed, answer, correct)
         lesson = BY_ID[KINDS[kind].lesson]
-        return Grade(exercise_id=ex.id, correct=correct, tolerance=ex.format.tolerance.public(),
-                     hint=None if correct else KINDS[kind].hint(ex, given),
-                     expected=_wire(right) if correct or after_solution else None,
-                     progress=_progress(self._over(lesson, self.store.tallies(learner))))
+        return Grade(
+            exercise_id=ex.id,
+            correct=correct,
+            tolerance=ex.format.tolerance.public(),
+            hint=None if correct else KINDS[kind].hint(ex, given),
+            expected=_wire(right) if correct or after_solution else None,
+            progress=_progress(self._over(lesson, self.store.tallies(learner))),
+        )
 
     def solution(self, learner: str, kind: str, seed: int) -> Solution:
         ex = exercise_of(self._check(kind), seed)
         steps = KINDS[kind].solution(ex)
         self.store.record_solution(learner, kind, seed)
-        return Solution(exercise_id=ex.id, steps=steps, expected=_wire(answer_of(kind, seed)),
-                        answer_format=AnswerFormat(**ex.format.public()))
+        return Solution(
+            exercise_id=ex.id,
+            steps=steps,
+            expected=_wire(answer_of(kind, seed)),
+            answer_format=AnswerFormat(**ex.format.public()),
+        )
 
     # ---- progress ---------------------------------------------------------------------------
     def progress(self, learner: str) -> ProgressPublic:
         tallies = self.store.tallies(learner)
-        lessons = [LessonProgress(lesson=lesson.id, title=lesson.title,
-                                  progress=_progress(self._over(lesson, tallies)),
-                                  kinds={k: _progress(tallies.get(k, Tally()))
-                                         for k in lesson.kinds})
-                   for lesson in LESSONS]
+        lessons = [
+            LessonProgress(
+                lesson=lesson.id,
+                title=lesson.title,
+                progress=_progress(self._over(lesson, tallies)),
+                kinds={k: _progress(tallies.get(k, Tally())) for k in lesson.kinds},
+            )
+            for lesson in LESSONS
+        ]
         return ProgressPublic(lessons=lessons, total=_progress(sum(tallies.values(), Tally())))

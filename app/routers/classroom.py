@@ -91,8 +91,11 @@ def delete_class(class_id: str, services: ServicesDep):
 
 
 # ---- students ----------------------------------------------------------------------------------
-@teacher.get("/classes/{class_id}/students", response_model=list[StudentPublic],
-             responses={**listed("by name"), **errors(403, 404, 422)})
+@teacher.get(
+    "/classes/{class_id}/students",
+    response_model=list[StudentPublic],
+    responses={**listed("by name"), **errors(403, 404, 422)},
+)
 def read_students(class_id: str, services: ServicesDep, page: PageDep):
     """The class's students, by name."""
     return page(services.classroom.students(_id(class_id, "class")))
@@ -104,8 +107,9 @@ def read_student(class_id: str, student_id: str, services: ServicesDep):
     return services.dashboard.student(_id(class_id, "class"), _id(student_id, "student"))
 
 
-@teacher.patch("/classes/{class_id}/students/{student_id}", response_model=StudentPublic,
-               responses=errors(400, 403, 404, 409, 422))
+@teacher.patch(
+    "/classes/{class_id}/students/{student_id}", response_model=StudentPublic, responses=errors(400, 403, 404, 409, 422)
+)
 def rename_student(class_id: str, student_id: str, body: StudentRename, services: ServicesDep):
     """Give a student another display name."""
     return services.classroom.rename_student(_id(class_id, "class"), _id(student_id, "student"), body.name)
@@ -155,15 +159,21 @@ async def follow_dashboard(websocket: WebSocket, class_id: str):
         return
 
 
-@teacher.get("/classes/{class_id}/results.csv", response_class=Response, responses={
-    200: {"content": {"text/csv": {}}, "description": "one row per student"}, **errors(403, 404)})
+@teacher.get(
+    "/classes/{class_id}/results.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "one row per student"}, **errors(403, 404)},
+)
 def read_results(class_id: str, services: ServicesDep):
     """The class's results as CSV: exercises, best validation accuracy, each challenge's score."""
     class_id = _id(class_id, "class")
     name = services.classroom.get_class(class_id)["name"]
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:60] or "class"
-    return Response(services.dashboard.results_csv(class_id, services.challenges), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{safe}-results.csv"'})
+    return Response(
+        services.dashboard.results_csv(class_id, services.challenges),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{safe}-results.csv"'},
+    )
 
 
 # ---- pushes and locks ------------------------------------------------------------------------------
@@ -196,17 +206,23 @@ def set_locks(class_id: str, body: Locks, services: ServicesDep):
 
 
 # ---- challenges --------------------------------------------------------------------------------------
-@teacher.post("/classes/{class_id}/challenges", response_model=ChallengePublic, status_code=201,
-              responses=errors(400, 403, 404, 422))
+@teacher.post(
+    "/classes/{class_id}/challenges",
+    response_model=ChallengePublic,
+    status_code=201,
+    responses=errors(400, 403, 404, 422),
+)
 def create_challenge(class_id: str, body: ChallengeCreate, services: ServicesDep):
     """A challenge: the best accuracy on a built-in dataset under a parameter and epoch budget,
     scored on held-back images no student sees."""
-    return services.challenges.create(_id(class_id, "class"), body.name, body.dataset, body.max_params,
-                                      body.max_epochs)
+    return services.challenges.create(_id(class_id, "class"), body.name, body.dataset, body.max_params, body.max_epochs)
 
 
-@teacher.get("/classes/{class_id}/challenges", response_model=list[ChallengePublic],
-             responses={**listed(), **errors(403, 404, 422)})
+@teacher.get(
+    "/classes/{class_id}/challenges",
+    response_model=list[ChallengePublic],
+    responses={**listed(), **errors(403, 404, 422)},
+)
 def read_challenges(class_id: str, services: ServicesDep, page: PageDep):
     """The class's challenges, oldest first."""
     class_id = _id(class_id, "class")

@@ -27,30 +27,30 @@ class ConvExplainBody(BaseModel):
 
     x: Matrix | Channels = Field(
         description=f"the input: one channel (H, W), at most {N}x{N}, or up to "
-                    f"{conv_explain.MAX_CHANNELS} of them (C, H, W)")
-    w: Matrix | Channels = Field(
-        description="the filter: (kh, kw), or one kernel per channel (C, kh, kw)")
-    bias: Number | None = Field(
-        None, description="the filter's bias b; null for none (the lecture's example)")
+        f"{conv_explain.MAX_CHANNELS} of them (C, H, W)"
+    )
+    w: Matrix | Channels = Field(description="the filter: (kh, kw), or one kernel per channel (C, kh, kw)")
+    bias: Number | None = Field(None, description="the filter's bias b; null for none (the lecture's example)")
     activation: Activation = Field("none", description="f in O = f(I); none gives O = I")
-    filters: int = Field(1, ge=1, le=conv_explain.MAX_FILTERS,
-                         description="how many such filters the layer has: only counted, for its "
-                                     "parameters")
+    filters: int = Field(
+        1,
+        ge=1,
+        le=conv_explain.MAX_FILTERS,
+        description="how many such filters the layer has: only counted, for its parameters",
+    )
     stride: int = Field(1, ge=1, le=N)
     padding: int = Field(0, ge=0, le=conv_explain.MAX_PADDING)
     dilation: int = Field(1, ge=1, le=N, description="spacing d between the kernel's taps")
     dl_do: Matrix | None = Field(
-        None, description="dL/dO, the gradient arriving at the activated output, shaped like the "
-                          "output; default all ones")
-    pool_kernel: int = Field(2, ge=1, le=N,
-                             description="the pooling window's size, its own (not the filter's)")
-    pool_stride: int | None = Field(None, ge=1, le=N,
-                                    description="the pooling stride; default its window's size")
-    pool_padding: int = Field(0, ge=0, le=conv_explain.MAX_PADDING,
-                              description="at most half the pooling window")
+        None,
+        description="dL/dO, the gradient arriving at the activated output, shaped like the output; default all ones",
+    )
+    pool_kernel: int = Field(2, ge=1, le=N, description="the pooling window's size, its own (not the filter's)")
+    pool_stride: int | None = Field(None, ge=1, le=N, description="the pooling stride; default its window's size")
+    pool_padding: int = Field(0, ge=0, le=conv_explain.MAX_PADDING, description="at most half the pooling window")
     pool_delta: Matrix | None = Field(
-        None, description="dL/d(pooled), shaped like the pooled output, the same for every "
-                          "channel; default all ones")
+        None, description="dL/d(pooled), shaped like the pooled output, the same for every channel; default all ones"
+    )
 
 
 @router.post("/explain", responses=errors(400, 413, 422))
@@ -58,8 +58,18 @@ def explain(body: ConvExplainBody, services: ServicesDep):
     """x convolved with w, then f: each window's products and sums, dW and dX cell by cell and as
     convolutions, the parameter count, and pooling of x."""
     services.policy.view("conv")
-    return conv_explain.explain(body.x, body.w, body.stride, body.padding, body.dl_do,
-                                body.dilation, bias=body.bias, activation=body.activation,
-                                filters=body.filters, pool_kernel=body.pool_kernel,
-                                pool_stride=body.pool_stride, pool_padding=body.pool_padding,
-                                pool_delta=body.pool_delta)
+    return conv_explain.explain(
+        body.x,
+        body.w,
+        body.stride,
+        body.padding,
+        body.dl_do,
+        body.dilation,
+        bias=body.bias,
+        activation=body.activation,
+        filters=body.filters,
+        pool_kernel=body.pool_kernel,
+        pool_stride=body.pool_stride,
+        pool_padding=body.pool_padding,
+        pool_delta=body.pool_delta,
+    )

@@ -26,16 +26,36 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 # bounded by the Guard middleware (settings.max_upload_bytes) while the body streams in.
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FILES = 4  # an IDX dataset: train images and labels, test images and labels
-UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"], "properties": {
-        "file": {"type": "array", "maxItems": MAX_FILES, "items": {"type": "string", "format": "binary"},
-                 "description": "one file: .npz arrays (x, y; optional class_names, x_test, y_test), "
-                                "a .zip with one folder of PNG/JPEG images per class, or a .zip of "
-                                "IDX files; or the IDX files themselves (train-images-idx3-ubyte[.gz] "
-                                "and train-labels-idx1-ubyte[.gz], t10k-... for the test split), each "
-                                "in its own 'file' field"},
-        "name": {"type": "string", "maxLength": NAME_MAX,
-                 "description": "display name (default: the file name without its extension)"}}}}}}}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "array",
+                            "maxItems": MAX_FILES,
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "one file: .npz arrays (x, y; optional class_names, x_test, y_test), "
+                            "a .zip with one folder of PNG/JPEG images per class, or a .zip of "
+                            "IDX files; or the IDX files themselves (train-images-idx3-ubyte[.gz] "
+                            "and train-labels-idx1-ubyte[.gz], t10k-... for the test split), each "
+                            "in its own 'file' field",
+                        },
+                        "name": {
+                            "type": "string",
+                            "maxLength": NAME_MAX,
+                            "description": "display name (default: the file name without its extension)",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 @router.get("", responses={**listed("built-ins first, then uploads"), **errors(422)})
@@ -77,8 +97,7 @@ def preview_augmentation(name: str, body: AugmentPreviewCreate, services: Servic
     images scaled to 0..1, then engine's Augment with a generator seeded by `seed`, once per
     copy."""
     ds = services.datasets.load(name)
-    return preview(ds, body.augment.model_dump(), body.seed, body.n, body.copies, body.split,
-                   body.offset)
+    return preview(ds, body.augment.model_dump(), body.seed, body.n, body.copies, body.split, body.offset)
 
 
 @router.post("", status_code=201, openapi_extra=UPLOAD_BODY, responses=errors(400, 409, 413, 422))
@@ -88,14 +107,17 @@ async def create_dataset(request: Request, services: ServicesDep):
         form = await request.form(max_files=MAX_FILES, max_fields=10, max_part_size=MAX_FIELD_BYTES)
     except (HTTPException, MultiPartException) as e:
         message = getattr(e, "detail", None) or getattr(e, "message", None) or str(e)
-        raise AppError(f"the upload is not valid multipart/form-data ({message}); send one file in the "
-                       "form field 'file' (IDX files: one field each) and optionally a 'name' field") from None
+        raise AppError(
+            f"the upload is not valid multipart/form-data ({message}); send one file in the "
+            "form field 'file' (IDX files: one field each) and optionally a 'name' field"
+        ) from None
     try:
         files = form.getlist("file")
         file = files[0] if files else None
         if not isinstance(file, UploadFile) or not all(isinstance(f, UploadFile) for f in files):
-            raise Invalid("no file in the upload: send the dataset as the multipart form field 'file' "
-                          "(a .npz or .zip file)")
+            raise Invalid(
+                "no file in the upload: send the dataset as the multipart form field 'file' (a .npz or .zip file)"
+            )
         name = form.get("name")
         if name is not None and not isinstance(name, str):
             raise Invalid("the 'name' form field must be text, not a file")

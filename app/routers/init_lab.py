@@ -26,9 +26,7 @@ class StackSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Kind = Field("linear", description="linear layers, or conv2d 3x3 (padding 1) on 8x8 maps")
-    depth: int = Field(
-        15, ge=svc.DEPTHS[0], le=svc.DEPTHS[1], description="weight layers in the stack"
-    )
+    depth: int = Field(15, ge=svc.DEPTHS[0], le=svc.DEPTHS[1], description="weight layers in the stack")
     width: int = Field(
         64,
         ge=1,
@@ -36,9 +34,7 @@ class StackSettings(BaseModel):
         description="units of each linear layer (2 to 256), or channels of each conv2d (1 to 32)",
     )
     activation: Activation = "tanh"
-    init: Init = Field(
-        "xavier_uniform", description="how every weight layer draws its weights; normal has std 1"
-    )
+    init: Init = Field("xavier_uniform", description="how every weight layer draws its weights; normal has std 1")
 
     def stack(self, **more) -> svc.Stack:
         return svc.Stack(**self.model_dump(include=set(StackSettings.model_fields)), **more)
@@ -46,9 +42,7 @@ class StackSettings(BaseModel):
 
 class StackMeasure(StackSettings):
     residual: bool = Field(False, description="wrap each unit in a residual block: y = x + unit(x)")
-    batchnorm: bool = Field(
-        False, description="batch norm after each weight layer, before its activation"
-    )
+    batchnorm: bool = Field(False, description="batch norm after each weight layer, before its activation")
     n: int = Field(64, ge=2, le=1024, description="random standard-normal inputs, one batch")
     seed: int = Field(0, ge=0, lt=2**32, description="the weights' and the inputs' seed")
 
@@ -72,12 +66,8 @@ class Values(BaseModel):
 
 class UnitStats(BaseModel):
     layer: int = Field(description="1 is the unit nearest the input")
-    path: str = Field(
-        description="the layer whose output is the unit's: its activation or residual block"
-    )
-    pre_activation: Values = Field(
-        description="what enters the activation: W x + b, or its batch-normalized form"
-    )
+    path: str = Field(description="the layer whose output is the unit's: its activation or residual block")
+    pre_activation: Values = Field(description="what enters the activation: W x + b, or its batch-normalized form")
     activation: Values = Field(description="the unit's output")
     gradient: Values = Field(description="the gradient reaching the unit's output")
 
@@ -86,32 +76,19 @@ class StackStats(BaseModel):
     settings: dict
     n: int
     seed: int
-    train_mode: bool = Field(
-        description="batch norm normalizes with the batch's own statistics, as in training"
-    )
-    spec: dict = Field(
-        description="the network measured (POST it to /api/networks to look further)"
-    )
+    train_mode: bool = Field(description="batch norm normalizes with the batch's own statistics, as in training")
+    spec: dict = Field(description="the network measured (POST it to /api/networks to look further)")
     layers: list[UnitStats]
-    activation_ratio: float | None = Field(
-        description="std of the last unit's activations over the first's"
-    )
+    activation_ratio: float | None = Field(description="std of the last unit's activations over the first's")
     gradient_ratio: float | None = Field(
-        description="std of the gradient at the first unit over that at the last: its growth on "
-        "the way back"
+        description="std of the gradient at the first unit over that at the last: its growth on the way back"
     )
 
 
 class PairTraining(StackSettings):
-    lr: float = Field(
-        0.01, gt=0, le=1, description="SGD's learning rate (momentum 0.9), the same for both"
-    )
-    seed: int = Field(
-        0, ge=0, lt=2**32, description="the weights' seed and the order of the digits"
-    )
-    epochs: int = Field(
-        svc.EPOCHS, ge=1, le=svc.EPOCHS, description="passes over the digits; 1 for a quick look"
-    )
+    lr: float = Field(0.01, gt=0, le=1, description="SGD's learning rate (momentum 0.9), the same for both")
+    seed: int = Field(0, ge=0, lt=2**32, description="the weights' seed and the order of the digits")
+    epochs: int = Field(svc.EPOCHS, ge=1, le=svc.EPOCHS, description="passes over the digits; 1 for a quick look")
     examples: int | None = Field(
         None,
         ge=svc.FEWEST_EXAMPLES,
@@ -124,16 +101,12 @@ class PairTraining(StackSettings):
 class TrainedStack(BaseModel):
     batchnorm: bool
     network_id: str = Field(description="delete it when done: DELETE /api/networks/{network_id}")
-    run: RunPublic = Field(
-        description="follow it at /api/runs/{run.id}/events, or read it at /api/runs/{run.id}"
-    )
+    run: RunPublic = Field(description="follow it at /api/runs/{run.id}/events, or read it at /api/runs/{run.id}")
 
 
 class PairRuns(BaseModel):
     dataset: str
-    examples: int = Field(
-        description="training digits used, a tenth of them kept to validate; fewer for a slow stack"
-    )
+    examples: int = Field(description="training digits used, a tenth of them kept to validate; fewer for a slow stack")
     epochs: int
     batch_size: int
     steps: int = Field(description="steps each run takes")
@@ -143,9 +116,7 @@ class PairRuns(BaseModel):
 @router.post("/stack", response_model=StackStats, responses=errors(400, 413, 422))
 def measure_stack(body: StackMeasure, services: ServicesDep):
     """Per layer of a deep stack at step 0: the std of its activations and of its gradients."""
-    return svc.measure(
-        services, body.stack(residual=body.residual, batchnorm=body.batchnorm), body.n, body.seed
-    )
+    return svc.measure(services, body.stack(residual=body.residual, batchnorm=body.batchnorm), body.n, body.seed)
 
 
 @router.post(
@@ -156,6 +127,4 @@ def measure_stack(body: StackMeasure, services: ServicesDep):
 )
 def train_with_and_without_batchnorm(body: PairTraining, services: ServicesDep):
     """Train the stack on strokes twice, without and with batch norm: two networks, two runs."""
-    return svc.train_pair(
-        services, body.stack(), body.lr, body.seed, epochs=body.epochs, examples=body.examples
-    )
+    return svc.train_pair(services, body.stack(), body.lr, body.seed, epochs=body.epochs, examples=body.examples)

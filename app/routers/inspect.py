@@ -50,14 +50,25 @@ class InputBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    dataset: str | None = Field(None, min_length=1, max_length=100,
-                                description="the sample's dataset; with pixels, whose statistics normalize them")
+    dataset: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="the sample's dataset; with pixels, whose statistics normalize them",
+    )
     split: Literal["train", "test"] = "test"
     index: int | None = Field(None, ge=0, lt=2**31, description="the sample's index in the split")
-    pixels: list[Any] | None = Field(None, min_length=1, max_length=4096,
-                                     description="(H, W) or (C, H, W) numbers 0-255; resized to the network's input")
-    center: bool = Field(False, description="a drawn (H, W) digit: fit its ink into the middle 20/28 and centre it "
-                                           "by its centre of mass, as MNIST's digits were prepared")
+    pixels: list[Any] | None = Field(
+        None,
+        min_length=1,
+        max_length=4096,
+        description="(H, W) or (C, H, W) numbers 0-255; resized to the network's input",
+    )
+    center: bool = Field(
+        False,
+        description="a drawn (H, W) digit: fit its ink into the middle 20/28 and centre it "
+        "by its centre of mass, as MNIST's digits were prepared",
+    )
 
 
 class ActivationsBody(InputBody):
@@ -69,12 +80,16 @@ class SaliencyBody(InputBody):
 
 
 class OcclusionBody(SaliencyBody):
-    patch: int | None = Field(None, ge=1, le=4096, description="side of the occluding square; default: 1/4 of the input")
+    patch: int | None = Field(
+        None, ge=1, le=4096, description="side of the occluding square; default: 1/4 of the input"
+    )
     stride: int | None = Field(None, ge=1, le=4096, description="step between patches; default: half the patch")
     fill: Literal["background", "zero", "mean"] = Field(
-        "background", description="the patch's value: the image's background (the median of its "
-                                  "border pixels, per channel), 0 after normalization, or the image's "
-                                  "mean")
+        "background",
+        description="the patch's value: the image's background (the median of its "
+        "border pixels, per channel), 0 after normalization, or the image's "
+        "mean",
+    )
 
 
 class ReceptiveFieldBody(InputBody):
@@ -85,10 +100,10 @@ class ReceptiveFieldBody(InputBody):
 
 
 class DropoutBody(InputBody):
-    layer: str | None = Field(None, min_length=1, max_length=200,
-                              description="a dropout layer's path or name; default: the first")
-    seed: int = Field(0, ge=0, lt=2**32, description="draws the training mask: another seed, "
-                                                     "another mask")
+    layer: str | None = Field(
+        None, min_length=1, max_length=200, description="a dropout layer's path or name; default: the first"
+    )
+    seed: int = Field(0, ge=0, lt=2**32, description="draws the training mask: another seed, another mask")
 
 
 class GradcheckBody(BaseModel):
@@ -100,8 +115,9 @@ class GradcheckBody(BaseModel):
     seed: int = Field(0, ge=0, lt=2**32)
 
 
-@router.post("/{network_id}/predict", response_model=PredictOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
+@router.post(
+    "/{network_id}/predict", response_model=PredictOut, response_model_exclude_unset=True, responses=INPUT_ERRORS
+)
 def predict(network_id: str, body: InputBody, services: ServicesDep):
     """Class probabilities for a dataset sample or for canvas pixels."""
     return svc.predict(services, _id(network_id), body)
@@ -113,21 +129,31 @@ MAX_BATCH = 256
 class BatchPredictBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    inputs: list[InputBody] = Field(..., min_length=1, max_length=MAX_BATCH,
-                                    description=f"1 to {MAX_BATCH} inputs, each as predict takes it")
+    inputs: list[InputBody] = Field(
+        ..., min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} inputs, each as predict takes it"
+    )
 
 
-@router.post("/{network_id}/predict/batch", response_model=PredictBatchOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
+@router.post(
+    "/{network_id}/predict/batch",
+    response_model=PredictBatchOut,
+    response_model_exclude_unset=True,
+    responses=INPUT_ERRORS,
+)
 def predict_batch(network_id: str, body: BatchPredictBody, services: ServicesDep):
     """Class probabilities for many dataset samples or canvases in one request, in their order."""
     return svc.predict_batch(services, _id(network_id), body.inputs)
 
 
-@router.post("/{network_id}/predict/image", response_model=PredictOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
-def predict_image(network_id: str, services: ServicesDep, file: Annotated[UploadFile, File()],
-                  dataset: Annotated[str | None, Form(min_length=1, max_length=100)] = None):
+@router.post(
+    "/{network_id}/predict/image", response_model=PredictOut, response_model_exclude_unset=True, responses=INPUT_ERRORS
+)
+def predict_image(
+    network_id: str,
+    services: ServicesDep,
+    file: Annotated[UploadFile, File()],
+    dataset: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
+):
     """Class probabilities for an uploaded PNG or JPEG, converted and resized to the network's input."""
     limit = services.settings.max_upload_bytes
     data = file.file.read(limit + 1)
@@ -136,14 +162,27 @@ def predict_image(network_id: str, services: ServicesDep, file: Annotated[Upload
     return svc.predict_image(services, _id(network_id), data, dataset)
 
 
-@router.post("/{network_id}/activations", response_model=ActivationsOut, response_model_exclude_unset=True,
-             responses={200: {"description": "JSON; with ?format=png a PNG", "content": {
-    "application/json": {}, "image/png": {"schema": {"type": "string", "format": "binary"}}}}, **INPUT_ERRORS})
-def activations(network_id: str, body: ActivationsBody, services: ServicesDep,
-                encoding: Literal["uint8", "float16"] = Query("uint8"),
-                format: Literal["json", "png"] = Query("json"),
-                layer: str | None = Query(None, min_length=1, max_length=200),
-                scale: Literal["map", "layer"] = Query("map")):
+@router.post(
+    "/{network_id}/activations",
+    response_model=ActivationsOut,
+    response_model_exclude_unset=True,
+    responses={
+        200: {
+            "description": "JSON; with ?format=png a PNG",
+            "content": {"application/json": {}, "image/png": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **INPUT_ERRORS,
+    },
+)
+def activations(
+    network_id: str,
+    body: ActivationsBody,
+    services: ServicesDep,
+    encoding: Literal["uint8", "float16"] = Query("uint8"),
+    format: Literal["json", "png"] = Query("json"),
+    layer: str | None = Query(None, min_length=1, max_length=200),
+    scale: Literal["map", "layer"] = Query("map"),
+):
     """Every layer's feature maps for one input (base64), or one layer's maps as a tiled PNG (?format=png&layer=)."""
     if format == "png":
         if layer is None:
@@ -153,20 +192,27 @@ def activations(network_id: str, body: ActivationsBody, services: ServicesDep,
     return svc.activations(services, _id(network_id), body, encoding)
 
 
-@router.post("/{network_id}/overview", response_model=OverviewOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
+@router.post(
+    "/{network_id}/overview", response_model=OverviewOut, response_model_exclude_unset=True, responses=INPUT_ERRORS
+)
 def overview(network_id: str, body: InputBody, services: ServicesDep):
     """Every layer's output (float16), the class probabilities and whether the weights are trained,
     all from the same weights: what the page's overview of the network draws."""
     return svc.overview(services, _id(network_id), body)
 
 
-@router.get("/{network_id}/weights", response_model=WeightsList | UnitWeights | LayerWeightsDetail, response_model_exclude_unset=True,
-             responses=errors(404, 409, 422))
-def weights(network_id: str, services: ServicesDep,
-            layer: str | None = Query(None, min_length=1, max_length=200),
-            unit: int | None = Query(None, ge=0, lt=2**31,
-                                     description="with layer: one conv filter or linear row")):
+@router.get(
+    "/{network_id}/weights",
+    response_model=WeightsList | UnitWeights | LayerWeightsDetail,
+    response_model_exclude_unset=True,
+    responses=errors(404, 409, 422),
+)
+def weights(
+    network_id: str,
+    services: ServicesDep,
+    layer: str | None = Query(None, min_length=1, max_length=200),
+    unit: int | None = Query(None, ge=0, lt=2**31, description="with layer: one conv filter or linear row"),
+):
     """The layers having weights; with ?layer=, one layer's filters or weight statistics and last
     gradients; with ?layer=&unit=, the weights of one unit as numbers."""
     if unit is not None:
@@ -176,39 +222,55 @@ def weights(network_id: str, services: ServicesDep,
     return svc.weights(services, _id(network_id), layer)
 
 
-@router.get("/{network_id}/stats", response_model=StatsOut, response_model_exclude_unset=True,
-             responses=errors(404, 409, 413, 422))
-def stats(network_id: str, services: ServicesDep,
-          dataset: str | None = Query(None, min_length=1, max_length=100),
-          n: int = Query(64, ge=1, le=svc.MAX_STATS_N), train: bool = Query(False),
-          split: Literal["train", "test"] = Query("train"), seed: int = Query(0, ge=0, lt=2**32)):
+@router.get(
+    "/{network_id}/stats",
+    response_model=StatsOut,
+    response_model_exclude_unset=True,
+    responses=errors(404, 409, 413, 422),
+)
+def stats(
+    network_id: str,
+    services: ServicesDep,
+    dataset: str | None = Query(None, min_length=1, max_length=100),
+    n: int = Query(64, ge=1, le=svc.MAX_STATS_N),
+    train: bool = Query(False),
+    split: Literal["train", "test"] = Query("train"),
+    seed: int = Query(0, ge=0, lt=2**32),
+):
     """Per-layer activation and gradient statistics with histograms, on dataset samples or random inputs."""
     return svc.stats(services, _id(network_id), dataset, n, train, split, seed)
 
 
-@router.post("/{network_id}/saliency", response_model=SaliencyOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
+@router.post(
+    "/{network_id}/saliency", response_model=SaliencyOut, response_model_exclude_unset=True, responses=INPUT_ERRORS
+)
 def saliency(network_id: str, body: SaliencyBody, services: ServicesDep):
     """|d score / d input|, the largest over channels, as base64 uint8 and a PNG."""
     return svc.saliency(services, _id(network_id), body)
 
 
-@router.post("/{network_id}/occlusion", response_model=OcclusionOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
+@router.post(
+    "/{network_id}/occlusion", response_model=OcclusionOut, response_model_exclude_unset=True, responses=INPUT_ERRORS
+)
 def occlusion(network_id: str, body: OcclusionBody, services: ServicesDep):
     """How much the class probability drops when each patch of the input is covered."""
     return svc.occlusion(services, _id(network_id), body)
 
 
-@router.post("/{network_id}/gradcheck", response_model=GradcheckOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
+@router.post(
+    "/{network_id}/gradcheck", response_model=GradcheckOut, response_model_exclude_unset=True, responses=INPUT_ERRORS
+)
 def gradcheck(network_id: str, body: GradcheckBody, services: ServicesDep):
     """Backward against central differences, per parameter tensor, on random inputs and labels."""
     return svc.gradcheck(services, _id(network_id), body.n, body.max_entries, body.train, body.seed)
 
 
-@router.post("/{network_id}/receptive-field", response_model=ReceptiveFieldOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
+@router.post(
+    "/{network_id}/receptive-field",
+    response_model=ReceptiveFieldOut,
+    response_model_exclude_unset=True,
+    responses=INPUT_ERRORS,
+)
 def receptive_field(network_id: str, body: ReceptiveFieldBody, services: ServicesDep):
     """One unit's receptive field on the input: the theoretical box (rows and columns inclusive,
     with the part in padding) and the effective field, |d unit / d input| summed over channels
@@ -216,8 +278,9 @@ def receptive_field(network_id: str, body: ReceptiveFieldBody, services: Service
     return receptive.receptive_field(services, _id(network_id), body)
 
 
-@router.post("/{network_id}/dropout", response_model=DropoutOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
+@router.post(
+    "/{network_id}/dropout", response_model=DropoutOut, response_model_exclude_unset=True, responses=INPUT_ERRORS
+)
 def dropout(network_id: str, body: DropoutBody, services: ServicesDep):
     """A dropout layer on one input: its input, its output in training (a mask drawn with the
     seed, survivors times 1/(1 - p)) and in evaluation, the mask and the fraction dropped."""
@@ -233,52 +296,85 @@ class FeatureVisualizationBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    layer: str | None = Field(None, min_length=1, max_length=200, description=(
-        "a layer path or name; default: the output layer (the class scores)"))
-    channel: int | None = Field(None, ge=0, lt=2**31, description=(
-        "one channel: a map of a conv layer, a unit of a linear one"))
-    cls: int | None = Field(None, alias="class", ge=0, lt=2**31, description=(
-        "one class: its score (before softmax) in the output layer"))
+    layer: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description=("a layer path or name; default: the output layer (the class scores)"),
+    )
+    channel: int | None = Field(
+        None, ge=0, lt=2**31, description=("one channel: a map of a conv layer, a unit of a linear one")
+    )
+    cls: int | None = Field(
+        None, alias="class", ge=0, lt=2**31, description=("one class: its score (before softmax) in the output layer")
+    )
     channels: list[Annotated[int, Field(ge=0, lt=2**31)]] | None = Field(
-        None, min_length=1, max_length=MAX_UNITS, description=(
+        None,
+        min_length=1,
+        max_length=MAX_UNITS,
+        description=(
             f"several channels, an image each (at most {MAX_UNITS}); default: every channel of "
-            f"the layer, when it has at most {MAX_UNITS}"))
-    objective: Literal["centre", "mean"] = Field("centre", description=(
-        "on a map: the unit in its middle (what one unit looks for, in its receptive field) "
-        "or the channel's mean over the map (a pattern wanted everywhere)"))
+            f"the layer, when it has at most {MAX_UNITS}"
+        ),
+    )
+    objective: Literal["centre", "mean"] = Field(
+        "centre",
+        description=(
+            "on a map: the unit in its middle (what one unit looks for, in its receptive field) "
+            "or the channel's mean over the map (a pattern wanted everywhere)"
+        ),
+    )
     steps: int = Field(128, ge=1, le=visualize.MAX_STEPS, description="steps of gradient ascent")
-    lr: float = Field(0.2, gt=0, le=10, description=(
-        "how far a typical pixel moves per step, in the dataset's standard deviations"))
-    jitter: int = Field(1, ge=0, le=8, description=(
-        "each step shifts the image by up to this many pixels"))
-    blur: float = Field(0.5, ge=0, le=4, description=(
-        "each step blurs the image with a Gaussian of this many pixels (0: none)"))
-    l2: float = Field(0.02, ge=0, lt=1, description=(
-        "each step pulls every pixel this fraction of the way back to the dataset's mean"))
+    lr: float = Field(
+        0.2, gt=0, le=10, description=("how far a typical pixel moves per step, in the dataset's standard deviations")
+    )
+    jitter: int = Field(1, ge=0, le=8, description=("each step shifts the image by up to this many pixels"))
+    blur: float = Field(
+        0.5, ge=0, le=4, description=("each step blurs the image with a Gaussian of this many pixels (0: none)")
+    )
+    l2: float = Field(
+        0.02,
+        ge=0,
+        lt=1,
+        description=("each step pulls every pixel this fraction of the way back to the dataset's mean"),
+    )
     seed: int = Field(0, ge=0, lt=2**32, description="the start image's noise and the jitter")
-    dataset: str | None = Field(None, min_length=1, max_length=100, description=(
-        "whose normalization and class names to use; default: value/255"))
+    dataset: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description=("whose normalization and class names to use; default: value/255"),
+    )
 
 
 class AdversarialBody(InputBody):
-    epsilon: float = Field(8, ge=0, le=255, description=(
-        "how far every pixel moves, in grey levels out of 255"))
-    target: int | None = Field(None, ge=0, lt=2**31, description=(
-        "a class to push the input towards (a targeted step); default: away from the "
-        "predicted class"))
+    epsilon: float = Field(8, ge=0, le=255, description=("how far every pixel moves, in grey levels out of 255"))
+    target: int | None = Field(
+        None,
+        ge=0,
+        lt=2**31,
+        description=("a class to push the input towards (a targeted step); default: away from the predicted class"),
+    )
 
 
-@router.post("/{network_id}/feature-visualization", response_model=FeatureVisualizationOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
-def feature_visualization(network_id: str, body: FeatureVisualizationBody,
-                          services: ServicesDep):
+@router.post(
+    "/{network_id}/feature-visualization",
+    response_model=FeatureVisualizationOut,
+    response_model_exclude_unset=True,
+    responses=INPUT_ERRORS,
+)
+def feature_visualization(network_id: str, body: FeatureVisualizationBody, services: ServicesDep):
     """Images that make units of a layer answer strongly (gradient ascent on the input with
     jitter, blur and L2 decay), as PNGs and 0-255 floats, with each unit's value per step."""
     return visualize.feature_visualization(services, _id(network_id), body)
 
 
-@router.post("/{network_id}/adversarial", response_model=AdversarialOut, response_model_exclude_unset=True,
-             responses=INPUT_ERRORS)
+@router.post(
+    "/{network_id}/adversarial",
+    response_model=AdversarialOut,
+    response_model_exclude_unset=True,
+    responses=INPUT_ERRORS,
+)
 def adversarial(network_id: str, body: AdversarialBody, services: ServicesDep):
     """The fast gradient sign method: the input moved by epsilon against the prediction (or
     towards a target), its perturbation, and the prediction before and after."""

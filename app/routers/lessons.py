@@ -30,8 +30,9 @@ Kind = Annotated[str, Path(max_length=64, description="a kind (GET /api/exercise
 Seed = Annotated[int, Path(ge=0, lt=SEEDS, description="the same kind and seed: the same exercise")]
 
 
-@router.get("/lessons", response_model=list[LessonSummary], responses={**listed("in the lecture's order"),
-                                                                        **errors(422)})
+@router.get(
+    "/lessons", response_model=list[LessonSummary], responses={**listed("in the lecture's order"), **errors(422)}
+)
 def read_lessons(services: ServicesDep, learner: LearnerDep, page: PageDep):
     """The lessons in the lecture's order, each with this learner's progress."""
     return page(services.lessons.lessons(learner))
@@ -43,8 +44,9 @@ def read_lesson(lesson_id: LessonId, services: ServicesDep, learner: LearnerDep)
     return services.lessons.lesson(lesson_id, learner)
 
 
-@router.get("/exercises/kinds", response_model=list[KindPublic], responses={**listed("in the lessons' order"),
-                                                                             **errors(422)})
+@router.get(
+    "/exercises/kinds", response_model=list[KindPublic], responses={**listed("in the lessons' order"), **errors(422)}
+)
 def read_exercise_kinds(services: ServicesDep, page: PageDep):
     """Every kind of exercise: its title, lesson, answer format and tolerance."""
     return page(services.lessons.kinds())
@@ -63,16 +65,13 @@ def read_exercise(kind: Kind, seed: Seed, services: ServicesDep, learner: Learne
     return services.lessons.exercise(kind, seed)
 
 
-@router.post("/exercises/{kind}/{seed}/answer", response_model=Grade,
-             responses=errors(400, 404, 422))
-def answer_exercise(kind: Kind, seed: Seed, body: AnswerBody, services: ServicesDep,
-                    learner: LearnerDep):
+@router.post("/exercises/{kind}/{seed}/answer", response_model=Grade, responses=errors(400, 404, 422))
+def answer_exercise(kind: Kind, seed: Seed, body: AnswerBody, services: ServicesDep, learner: LearnerDep):
     """Grade an answer and record it: correct or not, a hint when wrong, the answer once earned."""
     return services.lessons.answer(learner, kind, seed, body.answer)
 
 
-@router.post("/exercises/{kind}/{seed}/solution", response_model=Solution,
-             responses=errors(404, 422))
+@router.post("/exercises/{kind}/{seed}/solution", response_model=Solution, responses=errors(404, 422))
 def show_solution(kind: Kind, seed: Seed, services: ServicesDep, learner: LearnerDep):
     """The worked steps and the answer. A POST, since it is recorded: later correct answers to this
     exercise no longer count as solved (and no link prefetcher shows a solution by itself)."""

@@ -26,8 +26,13 @@ def fmt_shape(shape) -> str:
 def read_health(services: ServicesDep):
     """Whether the server is up, how many runs are active, and which export formats it can write."""
     missing = exports.missing_formats()
-    return {"status": "ok", "version": __version__, "runs_active": services.runs.count_active(),
-            "export_formats": [f for f in exports.FORMATS if f not in missing], "missing_exports": missing}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "runs_active": services.runs.count_active(),
+        "export_formats": [f for f in exports.FORMATS if f not in missing],
+        "missing_exports": missing,
+    }
 
 
 @router.get("/layers")
@@ -43,11 +48,19 @@ def read_presets():
     out = []
     for name, spec in engine.PRESETS.items():
         info = engine.PRESET_INFO.get(name, {})
-        out.append({"name": name, "title": info.get("title", name), "description": info.get("description", ""),
-                    "note": info.get("note"),
-                    "dataset": info.get("input"), "trainable_on_cpu": info.get("trainable_on_cpu", True),
-                    "year": info.get("year"), "input": spec["input"],
-                    "params": engine.summarize(spec)["totals"]["params"]})
+        out.append(
+            {
+                "name": name,
+                "title": info.get("title", name),
+                "description": info.get("description", ""),
+                "note": info.get("note"),
+                "dataset": info.get("input"),
+                "trainable_on_cpu": info.get("trainable_on_cpu", True),
+                "year": info.get("year"),
+                "input": spec["input"],
+                "params": engine.summarize(spec)["totals"]["params"],
+            }
+        )
     return {"presets": out, "default_for_dataset": DEFAULT_FOR_DATASET}
 
 
@@ -66,12 +79,18 @@ def read_preset(name: str, services: ServicesDep, dataset: str | None = None):
             summary = engine.summarize(spec)
         except engine.SpecErrors as e:
             first = e.errors[0]
-            raise Invalid(f"{name} cannot take the {fmt_shape(ds['shape'])} images of "
-                          f"{ds['name']}: {first.path}: {first.message}") from None
+            raise Invalid(
+                f"{name} cannot take the {fmt_shape(ds['shape'])} images of {ds['name']}: {first.path}: {first.message}"
+            ) from None
     else:
         summary = engine.summarize(spec)
-    return {"name": name, **engine.PRESET_INFO.get(name, {}), "spec": spec, "summary": summary,
-            "adapted_to": ds["name"] if ds else None}
+    return {
+        "name": name,
+        **engine.PRESET_INFO.get(name, {}),
+        "spec": spec,
+        "summary": summary,
+        "adapted_to": ds["name"] if ds else None,
+    }
 
 
 @router.post("/networks/validate", responses=errors(400, 413, 422))
@@ -91,6 +110,8 @@ def validate_network(spec: dict, services: ServicesDep, report: bool = False):
     t = summary["totals"]
     summary["buildable"] = t["params"] <= services.settings.max_params
     if not summary["buildable"]:
-        summary["why_not_buildable"] = (f"{t['params']:,} parameters is over this server's limit of "
-                                        f"{services.settings.max_params:,}: it can be studied here but not trained")
+        summary["why_not_buildable"] = (
+            f"{t['params']:,} parameters is over this server's limit of "
+            f"{services.settings.max_params:,}: it can be studied here but not trained"
+        )
     return summary

@@ -60,19 +60,24 @@ def read_networks(services: ServicesDep, page: PageDep):
 
 
 @router.post("/import", response_model=NetworkPublic, status_code=201, responses=errors(400, 413, 422))
-async def import_network(file: UploadFile, services: ServicesDep,
-                         name: Annotated[CheckedName | None, Query(description=NAME_DESCRIPTION,
-                                         json_schema_extra={"maxLength": NAME_MAX})] = None):
+async def import_network(
+    file: UploadFile,
+    services: ServicesDep,
+    name: Annotated[
+        CheckedName | None, Query(description=NAME_DESCRIPTION, json_schema_extra={"maxLength": NAME_MAX})
+    ] = None,
+):
     """A network file saved by this playground (.npz: spec, weights) or a spec (.json) becomes a new network."""
     data = await file.read()
     nets = services.networks
     if data[:2] == b"PK":
         if _is_pytorch_export(data):
-            raise Invalid("this is the PyTorch export (model.py and weights.npz), which loads in PyTorch; "
-                          "to bring a network back here, import its .npz export (or its .json spec)")
+            raise Invalid(
+                "this is the PyTorch export (model.py and weights.npz), which loads in PyTorch; "
+                "to bring a network back here, import its .npz export (or its .json spec)"
+            )
         try:  # the spec is checked against this server's limits before anything is built
-            net, _, meta = engine.load_checkpoint(
-                data, check=lambda spec: nets.check_buildable(nets.check_spec(spec)))
+            net, _, meta = engine.load_checkpoint(data, check=lambda spec: nets.check_buildable(nets.check_spec(spec)))
         except engine.CheckpointError as e:
             raise Invalid(str(e)) from None
         if name is None and isinstance(meta.get("name"), str) and meta["name"].strip():
@@ -138,28 +143,47 @@ def read_network_summary(network_id: str, services: ServicesDep):
     return engine.summarize(services.networks.get(_id(network_id))["spec"])
 
 
-EXPORTED = {200: {"description": "The file, as an attachment", "content": {
-    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-    "application/json": {"schema": {"type": "object"}},
-    "application/zip": {"schema": {"type": "string", "format": "binary"}},
-    "application/onnx": {"schema": {"type": "string", "format": "binary"}}}}}
+EXPORTED = {
+    200: {
+        "description": "The file, as an attachment",
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"type": "object"}},
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "application/onnx": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
 
 
 @router.get("/{network_id}/export", response_class=Response, responses={**EXPORTED, **errors(404, 409, 422, 501)})
-def export_network(network_id: str, services: ServicesDep,
-                   format: Literal["npz", "json", "pytorch", "onnx"] = Query("npz"),
-                   dataset: str | None = Query(None, max_length=100, description=(
-                       "with format pytorch: the dataset the network was trained on; the exported model then "
-                       "normalises its input with that dataset's mean and std, and takes pixel values / 255"))):
+def export_network(
+    network_id: str,
+    services: ServicesDep,
+    format: Literal["npz", "json", "pytorch", "onnx"] = Query("npz"),
+    dataset: str | None = Query(
+        None,
+        max_length=100,
+        description=(
+            "with format pytorch: the dataset the network was trained on; the exported model then "
+            "normalises its input with that dataset's mean and std, and takes pixel values / 255"
+        ),
+    ),
+):
     """Download the network: npz (spec and weights), json (the spec), pytorch (a .zip with model.py,
     weights.npz and network.json), onnx (opset 17, outputs probabilities and logits; needs the
     server's [onnx] extra, see /api/health); each keeps the network's name and seed."""
     row = services.networks.get(_id(network_id))
     if format in exports.missing_formats():
-        raise Unavailable(f"this server cannot export {format}: install its extra on the server "
-                          f"with {exports.missing_formats()[format]}, then restart it")
-    normalization = services.datasets.normalization(dataset, row["spec"]["input"]) \
-        if format == "pytorch" and dataset is not None else None
+        raise Unavailable(
+            f"this server cannot export {format}: install its extra on the server "
+            f"with {exports.missing_formats()[format]}, then restart it"
+        )
+    normalization = (
+        services.datasets.normalization(dataset, row["spec"]["input"])
+        if format == "pytorch" and dataset is not None
+        else None
+    )
     entry = services.networks.entry(row["id"])
     with entry.reading() as net:
         file = exports.export(net, row["name"], format, normalization)

@@ -8,15 +8,23 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Response
 
 MAX_LIMIT = 1000
-TOTAL = {"X-Total-Count": {"description": "how many items the whole list holds (before limit and offset)",
-                           "schema": {"type": "integer"}}}
+TOTAL = {
+    "X-Total-Count": {
+        "description": "how many items the whole list holds (before limit and offset)",
+        "schema": {"type": "integer"},
+    }
+}
 
 
 class Page:
-    def __init__(self, response: Response,
-                 limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT,
-                                                    description="at most this many items (default: all)")] = None,
-                 offset: Annotated[int, Query(ge=0, description="skip this many items first")] = 0):
+    def __init__(
+        self,
+        response: Response,
+        limit: Annotated[
+            int | None, Query(ge=1, le=MAX_LIMIT, description="at most this many items (default: all)")
+        ] = None,
+        offset: Annotated[int, Query(ge=0, description="skip this many items first")] = 0,
+    ):
         self.response, self.limit, self.offset = response, limit, offset
         self.headers: dict[str, str] = {}
 
@@ -25,7 +33,7 @@ class Page:
         self.headers = {"X-Total-Count": str(len(items))}  # for a route that returns its own Response
         self.response.headers.update(self.headers)
         end = None if self.limit is None else self.offset + self.limit
-        return items[self.offset:end]
+        return items[self.offset : end]
 
 
 PageDep = Annotated[Page, Depends()]

@@ -13,8 +13,10 @@ from pydantic import BaseModel, Field
 class FieldProblem(BaseModel):
     """One problem, with where it is."""
 
-    path: str = Field(description='a spec\'s layer path ("layers[2].body[0]", "input"), or where a '
-                                  'request field sits ("body", "query", "body.augment")')
+    path: str = Field(
+        description='a spec\'s layer path ("layers[2].body[0]", "input"), or where a '
+        'request field sits ("body", "query", "body.augment")'
+    )
     field: str | None = Field(description="the field at that path, when one is to blame")
     message: str = Field(description="what is wrong and how to fix it")
     loc: list[str | int] | None = Field(None, description="a request field's full location, as FastAPI gives it")
@@ -28,8 +30,9 @@ class Problem(BaseModel):
     title: str = Field(description="the status's name")
     status: int
     detail: str = Field(description="one sentence: every problem, what was wrong and how to fix it")
-    errors: list[FieldProblem] = Field(description="each problem apart, where the request names "
-                                                   "fields or a spec names layers; else empty")
+    errors: list[FieldProblem] = Field(
+        description="each problem apart, where the request names fields or a spec names layers; else empty"
+    )
 
 
 WHY = {
@@ -37,7 +40,7 @@ WHY = {
     403: "Not allowed: a teacher's route asked by a student, or a change the class's locks forbid",
     404: "No such network, run, dataset, preset, lesson or kind of exercise",
     409: "Not in the resource's present state: a network that is training, a run that has finished, "
-         "a name that is taken, a built-in or busy dataset",
+    "a name that is taken, a built-in or busy dataset",
     413: "Too large: the body, or what the request would build or compute, is over one of the server's limits",
     422: "The request cannot work: the detail names each field (or spec layer path) and why",
     429: "Busy: the run queue is full, or too many clients follow a run; try again later",
@@ -58,5 +61,7 @@ def attachment(name: str, suffix: str) -> dict[str, str]:
     real = re.sub(r"[/\\]", "_", name)  # a name is not a path on the client's disk
     ascii_name = unicodedata.normalize("NFKD", real).encode("ascii", "ignore").decode("ascii")
     fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._")[:60] or "network"
-    return {"Content-Disposition": f"attachment; filename=\"{fallback}{suffix}\"; "
-                                   f"filename*=UTF-8''{quote(real + suffix, safe='')}"}
+    return {
+        "Content-Disposition": f'attachment; filename="{fallback}{suffix}"; '
+        f"filename*=UTF-8''{quote(real + suffix, safe='')}"
+    }

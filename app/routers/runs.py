@@ -31,8 +31,12 @@ def _id(value: str, what: str = "run") -> str:
         raise NotFound(f"no {what} with id {value[:50]!r}") from None
 
 
-@router.post("/networks/{network_id}/runs", response_model=RunPublic, status_code=201,
-             responses=errors(400, 404, 409, 413, 422, 429))
+@router.post(
+    "/networks/{network_id}/runs",
+    response_model=RunPublic,
+    status_code=201,
+    responses=errors(400, 404, 409, 413, 422, 429),
+)
 def create_run(network_id: str, body: RunCreate, services: ServicesDep):
     """Start training a network; the run waits in the queue when all workers are busy."""
     return services.runs.start(_id(network_id, "network"), body.dataset, body.config())
@@ -50,8 +54,7 @@ def read_runs(services: ServicesDep, page: PageDep, network_id: str | None = Que
     return page(services.runs.list(network_id))
 
 
-@router.get("/networks/{network_id}/runs", response_model=list[RunPublic],
-            responses={**listed(), **errors(404, 422)})
+@router.get("/networks/{network_id}/runs", response_model=list[RunPublic], responses={**listed(), **errors(404, 422)})
 def read_network_runs(network_id: str, services: ServicesDep, page: PageDep):
     """One network's runs, oldest first, without their histories."""
     network_id = _id(network_id, "network")
@@ -79,21 +82,37 @@ def delete_run(run_id: str, services: ServicesDep):
     return Response(status_code=204)
 
 
-@router.get("/runs/{run_id}/metrics", response_model=list[MetricRow], responses={200: {
-    "description": "one row per epoch (or batch): JSON, CSV with a header line, or JSON lines",
-    "headers": TOTAL,
-    "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}},
-                "application/x-ndjson": {"schema": {"type": "string"}}}}, **errors(404, 422)})
-def read_run_metrics(run_id: str, services: ServicesDep, page: PageDep,
-                     format: Literal["json", "csv", "jsonl"] = Query("json"),
-                     kind: Literal["epoch", "batch"] = Query("epoch", description="a row per epoch or per batch")):
+@router.get(
+    "/runs/{run_id}/metrics",
+    response_model=list[MetricRow],
+    responses={
+        200: {
+            "description": "one row per epoch (or batch): JSON, CSV with a header line, or JSON lines",
+            "headers": TOTAL,
+            "content": {
+                "application/json": {},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        },
+        **errors(404, 422),
+    },
+)
+def read_run_metrics(
+    run_id: str,
+    services: ServicesDep,
+    page: PageDep,
+    format: Literal["json", "csv", "jsonl"] = Query("json"),
+    kind: Literal["epoch", "batch"] = Query("epoch", description="a row per epoch or per batch"),
+):
     """The run's metrics as rows a DataFrame takes: JSON, CSV or JSON lines."""
     rows = page(services.runs.metric_rows(_id(run_id), kind))
     if format == "json":
         return rows
     if format == "jsonl":
-        return Response("".join(json.dumps(r) + "\n" for r in rows), media_type="application/x-ndjson",
-                        headers=page.headers)
+        return Response(
+            "".join(json.dumps(r) + "\n" for r in rows), media_type="application/x-ndjson", headers=page.headers
+        )
     out = io.StringIO()
     columns = list(dict.fromkeys(k for r in rows for k in r))
     writer = csv.DictWriter(out, columns, lineterminator="\n")
@@ -102,10 +121,17 @@ def read_run_metrics(run_id: str, services: ServicesDep, page: PageDep,
     return Response(out.getvalue(), media_type="text/csv", headers=page.headers)
 
 
-@router.get("/runs/{run_id}/checkpoint", response_class=Response, responses={200: {
-    "description": "the run's last checkpoint, a network .npz that import takes",
-    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-    **errors(404, 409)})
+@router.get(
+    "/runs/{run_id}/checkpoint",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the run's last checkpoint, a network .npz that import takes",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **errors(404, 409),
+    },
+)
 def download_checkpoint(run_id: str, services: ServicesDep):
     """Download the run's last checkpoint (the weights after its last saved epoch, with the optimizer)."""
     data, name = services.runs.checkpoint_file(_id(run_id))

@@ -22,9 +22,9 @@ import engine
 class RunJob:
     run_id: str
     network_id: str
-    dataset: str          # a dataset name the backend can load
-    config: dict          # TrainConfig fields
-    weights: str          # path of the .npz to start from: the network's weights, or the run's checkpoint
+    dataset: str  # a dataset name the backend can load
+    config: dict  # TrainConfig fields
+    weights: str  # path of the .npz to start from: the network's weights, or the run's checkpoint
     resume: bool = False  # weights is a checkpoint to go on from (Trainer.from_checkpoint)
 
     def to_dict(self) -> dict:

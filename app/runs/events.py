@@ -117,11 +117,10 @@ class Channel:
 class Stream:
     """What a follower reads: `await next()` gives the next event, None once the run's events have ended."""
 
-    def __init__(self, after: int, first: list[dict], subscriber: _Subscriber | None = None, poll=None,
-                 release=None):
+    def __init__(self, after: int, first: list[dict], subscriber: _Subscriber | None = None, poll=None, release=None):
         self._first = list(first)
         self._sub = subscriber
-        self._poll = poll          # async () -> (events, ended) for a run on another server
+        self._poll = poll  # async () -> (events, ended) for a run on another server
         self._release = release
         self.last = after  # the seq of the last event given
         self.behind = subscriber.behind if subscriber else asyncio.Event()
@@ -166,7 +165,7 @@ class EventBus:
         self.max_followers = max_followers
         self.channels: dict[str, Channel] = {}
         self.lock = threading.Lock()
-        self.followers: dict[str, int] = {}   # per run, of every kind
+        self.followers: dict[str, int] = {}  # per run, of every kind
 
     # ---- the producer side (a worker thread) --------------------------------------------
     def open(self, run_id: str, total_steps: int) -> Channel:

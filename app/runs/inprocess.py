@@ -73,8 +73,9 @@ class InProcessRunner:
         self.controls: dict[str, _Control] = {}
         self.jobs: queue.Queue[_Control | None] = queue.Queue()
         self.closed = False
-        self.threads = [threading.Thread(target=self._worker, name=f"run-worker-{i}", daemon=True)
-                        for i in range(workers)]
+        self.threads = [
+            threading.Thread(target=self._worker, name=f"run-worker-{i}", daemon=True) for i in range(workers)
+        ]
         for t in self.threads:
             t.start()
 
@@ -134,8 +135,11 @@ class InProcessRunner:
         job, sink = control.job, control.sink
         if control.stopped:  # stopped, or the server stopping, before a worker was free
             status = RunStatus.INTERRUPTED if control.interrupted else RunStatus.STOPPED
-            why = "the server stopped before the run could start" if control.interrupted else \
-                "stopped by request before it started"
+            why = (
+                "the server stopped before the run could start"
+                if control.interrupted
+                else "stopped by request before it started"
+            )
             sink.ended(job.run_id, {"type": "done", "status": status.value, "message": why}, None)
             return
         if not sink.started(job.run_id):
@@ -188,8 +192,7 @@ class InProcessRunner:
 
         dataset = self.load_dataset(job.dataset)
         if job.resume:
-            trainer = Trainer.from_checkpoint(job.weights, dataset, checkpoint=checkpoint,
-                                              batch_hook=after_step)
+            trainer = Trainer.from_checkpoint(job.weights, dataset, checkpoint=checkpoint, batch_hook=after_step)
             if weight_histograms.due(trainer.epoch, trainer.config.epochs):
                 control.snapshot_step = trainer.step  # that checkpoint's snapshot is kept
             return trainer

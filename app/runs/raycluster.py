@@ -45,8 +45,8 @@ from .inprocess import InProcessRunner, _Control
 log = logging.getLogger("cnn_playground.runs")
 
 NAMESPACE = "cnn-playground"
-POLL_WAIT = 0.5          # seconds a poll waits for the actor's next report
-GO_TIMEOUT = 600.0       # an actor whose start no server confirms in this long gives up
+POLL_WAIT = 0.5  # seconds a poll waits for the actor's next report
+GO_TIMEOUT = 600.0  # an actor whose start no server confirms in this long gives up
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -59,8 +59,13 @@ def connect(address: str | None) -> None:
     if ray.is_initialized():
         return
     # workers import this project as this server does (a checkout, or the installed package)
-    ray.init(address=address, namespace=NAMESPACE, include_dashboard=False if address is None else None,
-             log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    ray.init(
+        address=address,
+        namespace=NAMESPACE,
+        include_dashboard=False if address is None else None,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
+    )
 
 
 class _Reports:
@@ -119,6 +124,7 @@ class RunActor:
 
     def __init__(self, job: dict, weights: bytes, dataset: Dataset, threads: int):
         from ..threads import use_threads
+
         use_threads(threads)
         folder = Path(tempfile.mkdtemp(prefix="cnnp-run-"))
         path = folder / "start.npz"
@@ -134,6 +140,7 @@ class RunActor:
                 runner.execute(self.control)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
+
         threading.Thread(target=train, daemon=True).start()
 
     def poll(self, after: int | None, wait: float) -> list:
@@ -168,13 +175,16 @@ class RayRunner:
     # ---- the backend's methods ----------------------------------------------------------
     def submit(self, job: RunJob, sink: RunSink) -> None:
         if self.closed:
-            sink.ended(job.run_id, {"type": "done", "status": "interrupted",
-                                    "message": "the server stopped before the run could start"}, None)
+            sink.ended(
+                job.run_id,
+                {"type": "done", "status": "interrupted", "message": "the server stopped before the run could start"},
+                None,
+            )
             return
         weights = Path(job.weights).read_bytes()
-        actor = RunActor.options(name=actor_name(job.run_id), namespace=NAMESPACE, lifetime="detached",
-                                 num_cpus=self.threads).remote(job.to_dict(), weights,
-                                                               self._dataset(job.dataset), self.threads)
+        actor = RunActor.options(
+            name=actor_name(job.run_id), namespace=NAMESPACE, lifetime="detached", num_cpus=self.threads
+        ).remote(job.to_dict(), weights, self._dataset(job.dataset), self.threads)
         self._follow(job.run_id, actor, sink, after=0)
 
     def adopt(self, run_id: str, sink: RunSink) -> bool:
@@ -236,8 +246,9 @@ class RayRunner:
     # ---- following a run --------------------------------------------------------------------
     def _follow(self, run_id: str, actor, sink: RunSink, after: int | None) -> None:
         self.controls[run_id] = actor
-        threading.Thread(target=self._drain, args=(run_id, actor, sink, after), name=f"ray-follow-{run_id}",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._drain, args=(run_id, actor, sink, after), name=f"ray-follow-{run_id}", daemon=True
+        ).start()
 
     def _drain(self, run_id: str, actor, sink: RunSink, after: int | None) -> None:
         try:
@@ -246,9 +257,16 @@ class RayRunner:
                     reports = ray.get(actor.poll.remote(after, POLL_WAIT))
                 except RayActorError as e:
                     log.warning("run %s: its Ray actor died (%s)", run_id, type(e).__name__)
-                    sink.ended(run_id, {"type": "done", "status": "interrupted", "reason":
-                                        "the Ray worker running this run stopped (its node was lost or its "
-                                        "process killed)"}, None)
+                    sink.ended(
+                        run_id,
+                        {
+                            "type": "done",
+                            "status": "interrupted",
+                            "reason": "the Ray worker running this run stopped (its node was lost or its "
+                            "process killed)",
+                        },
+                        None,
+                    )
                     return
                 for number, kind, payload in reports:
                     after = number

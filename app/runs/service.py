@@ -45,29 +45,57 @@ from .store import RunStore
 
 log = logging.getLogger("cnn_playground.runs")
 
-SAVE_EVERY = 2.0        # seconds between saves of a run's batch events and step count
-PUBLIC = ("id", "network_id", "dataset", "config", "message", "created", "started", "finished", "steps", "epoch",
-          "metrics", "evaluation", "checkpoint", "request")
+SAVE_EVERY = 2.0  # seconds between saves of a run's batch events and step count
+PUBLIC = (
+    "id",
+    "network_id",
+    "dataset",
+    "config",
+    "message",
+    "created",
+    "started",
+    "finished",
+    "steps",
+    "epoch",
+    "metrics",
+    "evaluation",
+    "checkpoint",
+    "request",
+)
 
 
 def epoch_metrics(event: dict) -> dict:
     """A run's metrics as of an epoch event (what an interrupted run shows)."""
-    return {"train_loss": event.get("train_loss"), "train_accuracy": event.get("train_accuracy"),
-            "val_loss": event.get("val_loss"), "val_accuracy": event.get("val_accuracy"),
-            "test_accuracy": None, "test_loss": None, "epochs": event.get("epoch")}
+    return {
+        "train_loss": event.get("train_loss"),
+        "train_accuracy": event.get("train_accuracy"),
+        "val_loss": event.get("val_loss"),
+        "val_accuracy": event.get("val_accuracy"),
+        "test_accuracy": None,
+        "test_loss": None,
+        "epochs": event.get("epoch"),
+    }
 
 
 class RunService:
-    def __init__(self, settings: Settings, files: FileStore, store: RunStore, networks: NetworkService,
-                 datasets: DatasetService, instance: Instance, backend: RunnerBackend):
+    def __init__(
+        self,
+        settings: Settings,
+        files: FileStore,
+        store: RunStore,
+        networks: NetworkService,
+        datasets: DatasetService,
+        instance: Instance,
+        backend: RunnerBackend,
+    ):
         self.settings, self.files, self.store = settings, files, store
         self.networks, self.datasets, self.instance, self.backend = networks, datasets, instance, backend
         self.bus = EventBus(store, settings.batch_events_per_second, settings.ws_queue_size, settings.max_ws_clients)
         self.closed = False
         self.policy = access.OpenPolicy()  # the classroom's locks, once it is wired in
-        self._network_of: dict[str, str] = {}   # run id -> network id, for the runs executing here
-        self._saved: dict[str, float] = {}       # run id -> when its events were last saved
-        self._launching: set[str] = set()        # runs queued in the database, not yet handed to the backend
+        self._network_of: dict[str, str] = {}  # run id -> network id, for the runs executing here
+        self._saved: dict[str, float] = {}  # run id -> when its events were last saved
+        self._launching: set[str] = set()  # runs queued in the database, not yet handed to the backend
         self._stopping = threading.Event()
         self._keeper = threading.Thread(target=self._keep, name="run-keeper", daemon=True)
 
@@ -91,9 +119,11 @@ class RunService:
         per_example = engine.summarize(row["spec"])["totals"]["activation_bytes"]
         step_bytes = per_example * cfg.batch_size * 3  # outputs, caches, gradients
         if step_bytes > self.settings.max_step_activation_bytes:
-            raise TooLarge(f"a training step would need about {step_bytes / 2**20:,.0f} MiB of activations "
-                           f"(batch {cfg.batch_size}); the limit is "
-                           f"{self.settings.max_step_activation_bytes / 2**20:,.0f} MiB: use a smaller batch")
+            raise TooLarge(
+                f"a training step would need about {step_bytes / 2**20:,.0f} MiB of activations "
+                f"(batch {cfg.batch_size}); the limit is "
+                f"{self.settings.max_step_activation_bytes / 2**20:,.0f} MiB: use a smaller batch"
+            )
         ds = self.datasets.load(dataset)
         self._check_fit(network_id, ds, cfg)
         run_id = new_id()
@@ -154,8 +184,10 @@ class RunService:
             return self._restart(row)
         if row["status"].active:
             raise Conflict(f"run {run_id} is {row['status']}, not paused: there is nothing to resume")
-        raise Conflict(f"run {run_id} has ended ({row['status']}); only a paused or interrupted run can be "
-                       "resumed: start a new run to train the network further")
+        raise Conflict(
+            f"run {run_id} has ended ({row['status']}); only a paused or interrupted run can be "
+            "resumed: start a new run to train the network further"
+        )
 
     def stop(self, run_id: str) -> dict:
         row = self.store.require(run_id)
@@ -175,8 +207,10 @@ class RunService:
             raise Conflict("the server is shutting down; resume the run once it is back")
         later = [r["id"] for r in self.store.list(network_id) if r["created"] > row["created"]]
         if later:
-            raise Conflict(f"network {network_id} was trained again after run {run_id} was interrupted (run "
-                           f"{later[-1]}), so this run cannot go on from its checkpoint; start a new run")
+            raise Conflict(
+                f"network {network_id} was trained again after run {run_id} was interrupted (run "
+                f"{later[-1]}), so this run cannot go on from its checkpoint; start a new run"
+            )
         cfg = self._config(row["config"])
         ds = self.datasets.load(row["dataset"])
         self._check_fit(network_id, ds, cfg)
@@ -186,23 +220,33 @@ class RunService:
             saved = read_checkpoint(path)
             state = saved.meta.get("trainer")
             if not isinstance(state, dict):
-                raise Conflict(f"run {run_id} was interrupted under an older version of the server, whose "
-                               "checkpoints hold no training state; its network has the checkpoint's weights: "
-                               "start a new run to train it further")
+                raise Conflict(
+                    f"run {run_id} was interrupted under an older version of the server, whose "
+                    "checkpoints hold no training state; its network has the checkpoint's weights: "
+                    "start a new run to train it further"
+                )
             self._check_unchanged(network_id, saved.net, run_id)
             steps = state["step"]
             job = RunJob(run_id, network_id, row["dataset"], cfg.to_dict(), str(path), resume=True)
             why = f"resumed from the checkpoint of epoch {state['epoch']} of {cfg.epochs}"
         else:  # interrupted before its first epoch ended: it starts again, from the network as it is
-            job = RunJob(run_id, network_id, row["dataset"], cfg.to_dict(), str(self.files.path("networks", network_id)))
+            job = RunJob(
+                run_id, network_id, row["dataset"], cfg.to_dict(), str(self.files.path("networks", network_id))
+            )
             why = "started again from the beginning (it was interrupted before its first epoch ended)"
         # the log keeps what the checkpoint holds (its epochs and their weights); numbering goes on,
         # so a follower never sees a seq twice
-        held = [e for e in self.store.events(run_id)
-                if e["type"] in ("epoch", "weights") and e["epoch"] <= row["epoch"]]
+        held = [
+            e for e in self.store.events(run_id) if e["type"] in ("epoch", "weights") and e["epoch"] <= row["epoch"]
+        ]
         keep_until = held[-1]["seq"] if (held and job.resume) else 0
-        resumed = {"type": "status", "status": "queued", "step": steps, "message": why,
-                   "seq": self.store.last_seq(run_id) + 1}
+        resumed = {
+            "type": "status",
+            "status": "queued",
+            "step": steps,
+            "message": why,
+            "seq": self.store.last_seq(run_id) + 1,
+        }
         if not job.resume:  # its log starts again: it says again what network it trains
             resumed["network"] = self._network_facts(network_id)
         self._launching.add(run_id)
@@ -217,10 +261,13 @@ class RunService:
     def _check_unchanged(self, network_id: str, checkpoint_net: engine.Network, run_id: str) -> None:
         with self.networks.entry(network_id).reading() as net:
             same = net.spec == checkpoint_net.spec and all(
-                np.array_equal(v, checkpoint_net.state_dict()[k]) for k, v in net.state_dict().items())
+                np.array_equal(v, checkpoint_net.state_dict()[k]) for k, v in net.state_dict().items()
+            )
         if not same:
-            raise Conflict(f"network {network_id} has changed since run {run_id} was interrupted (it was edited or "
-                           "reinitialized), so the run cannot go on from its checkpoint; start a new run")
+            raise Conflict(
+                f"network {network_id} has changed since run {run_id} was interrupted (it was edited or "
+                "reinitialized), so the run cannot go on from its checkpoint; start a new run"
+            )
 
     # ---- reading ----------------------------------------------------------------------------
     def describe(self, run_id: str, history: bool = False) -> dict:
@@ -232,8 +279,12 @@ class RunService:
     def _public(self, row: dict, history: bool = False) -> dict:
         out = {k: row[k] for k in PUBLIC}
         status = row["status"]
-        out.update(status=status.value, epochs=row["config"].get("epochs"),
-                   resumable=status.resumable, network=self.store.network_facts(row["id"]))
+        out.update(
+            status=status.value,
+            epochs=row["config"].get("epochs"),
+            resumable=status.resumable,
+            network=self.store.network_facts(row["id"]),
+        )
         channel = self.bus.channel(row["id"])
         if status.active:
             last = channel.last_batch if channel else self.store.last_event(row["id"], "batch")
@@ -293,8 +344,13 @@ class RunService:
                 state = saved.meta.get("trainer") or {}
                 epoch, step = state.get("epoch", row["epoch"]), state.get("step", row["steps"])
                 snapshots = [weight_histograms.snapshot(saved.net, "epoch", epoch, step)]
-        return {"run_id": run_id, "status": row["status"].value, "bins": weight_histograms.BINS,
-                "near_zero_below": weight_histograms.NEAR_ZERO, "snapshots": snapshots}
+        return {
+            "run_id": run_id,
+            "status": row["status"].value,
+            "bins": weight_histograms.BINS,
+            "near_zero_below": weight_histograms.NEAR_ZERO,
+            "snapshots": snapshots,
+        }
 
     def follow(self, run_id: str, after: int, loop: asyncio.AbstractEventLoop) -> Stream:
         return self.bus.follow(run_id, after, loop)
@@ -310,8 +366,9 @@ class RunService:
         row = self.store.get(run_id)
         if row is not None and row["owner"] == self.me and row["status"] in (RunStatus.RUNNING, RunStatus.PAUSED):
             return True  # said again to a server that adopted the run (its first owner had it already)
-        if row is None or not self.store.move(run_id, RunStatus.RUNNING, self.me,
-                                              started=row["started"] or time.time()):
+        if row is None or not self.store.move(
+            run_id, RunStatus.RUNNING, self.me, started=row["started"] or time.time()
+        ):
             return False
         self.bus.channel(run_id).publish({"type": "status", "status": "running", "step": row["steps"]})
         self._save(run_id)
@@ -330,8 +387,13 @@ class RunService:
 
     def checkpoint(self, run_id: str, data: bytes, epoch_event: dict) -> None:
         self.files.write("checkpoints", run_id, data)
-        self._save(run_id, checkpoint=run_id, epoch=epoch_event["epoch"], steps=epoch_event["step"],
-                   metrics=clean(epoch_metrics(epoch_event)))
+        self._save(
+            run_id,
+            checkpoint=run_id,
+            epoch=epoch_event["epoch"],
+            steps=epoch_event["step"],
+            metrics=clean(epoch_metrics(epoch_event)),
+        )
 
     def weights(self, run_id: str, net: engine.Network) -> None:
         network_id = self._network_of.get(run_id)
@@ -348,8 +410,11 @@ class RunService:
                 self._interrupt(row, final.get("reason") or "the server was stopped during this run", owner=self.me)
                 return
             metrics = final.get("metrics") or row["metrics"]
-            fields = {"message": final.get("message"), "metrics": clean(metrics),
-                      "evaluation": clean(final.get("evaluation"))}
+            fields = {
+                "message": final.get("message"),
+                "metrics": clean(metrics),
+                "evaluation": clean(final.get("evaluation")),
+            }
             if "steps" in final:
                 fields["steps"] = final["steps"]
             event = {**final, "type": "error" if status is RunStatus.FAILED else "done", "status": status.value}
@@ -393,9 +458,11 @@ class RunService:
                 log.warning("run %s: its checkpoint cannot be read (%s); the network keeps its weights", row["id"], e)
         if saved is not None:
             done = saved.meta.get("trainer", {}).get("epoch", row["epoch"])
-            then = (f"the network has the weights of its last checkpoint, after epoch {done} of {epochs}; "
-                    + ("resume to go on from there" if "trainer" in saved.meta else
-                       "this run cannot be resumed (an older version made its checkpoint): start a new run"))
+            then = f"the network has the weights of its last checkpoint, after epoch {done} of {epochs}; " + (
+                "resume to go on from there"
+                if "trainer" in saved.meta
+                else "this run cannot be resumed (an older version made its checkpoint): start a new run"
+            )
         else:
             then = "it had not finished an epoch, so the network keeps the weights it had; resume starts it again"
         message = f"{why}; {then}"
@@ -404,10 +471,16 @@ class RunService:
             if saved is not None:
                 self.networks.write_weights(c, row["network_id"], to_bytes(saved.net))
 
-        event = {"type": "done", "status": RunStatus.INTERRUPTED.value, "message": message,
-                 "metrics": metrics, "steps": row["steps"]}
-        return self._end(row, RunStatus.INTERRUPTED, event, restore, owner=owner, message=message,
-                         metrics=clean(metrics))
+        event = {
+            "type": "done",
+            "status": RunStatus.INTERRUPTED.value,
+            "message": message,
+            "metrics": metrics,
+            "steps": row["steps"],
+        }
+        return self._end(
+            row, RunStatus.INTERRUPTED, event, restore, owner=owner, message=message, metrics=clean(metrics)
+        )
 
     def _save(self, run_id: str, **fields) -> None:
         channel = self.bus.channel(run_id)
@@ -432,8 +505,9 @@ class RunService:
             if alive is False or (alive is None and expired):
                 if self._adopt(row):
                     continue
-                n += self._interrupt(row, "the server running this run stopped (it was killed or crashed)",
-                                     owner=row["owner"])
+                n += self._interrupt(
+                    row, "the server running this run stopped (it was killed or crashed)", owner=row["owner"]
+                )
         return n
 
     def _adopt(self, row: dict) -> bool:
@@ -450,8 +524,9 @@ class RunService:
         self._network_of[run_id] = row["network_id"]
         self.bus.open(run_id, total)
         if not self.backend.adopt(run_id, self):  # its actor ended meanwhile
-            self._interrupt(self.store.get(run_id), "its Ray worker ended while another server took it over",
-                            owner=self.me)
+            self._interrupt(
+                self.store.get(run_id), "its Ray worker ended while another server took it over", owner=self.me
+            )
         log.info("run %s: adopted from server %s", run_id, row["owner"])
         return True
 
@@ -476,8 +551,14 @@ class RunService:
             # launching first: a run leaves that set only once the backend has it
             if row["id"] not in self._launching and not self.backend.running_here(row["id"]):
                 message = "the worker running this run stopped without reporting; the network keeps its weights"
-                self._end(row, RunStatus.FAILED, {"type": "error", "status": "failed", "message": message},
-                          None, owner=self.me, message=message)
+                self._end(
+                    row,
+                    RunStatus.FAILED,
+                    {"type": "error", "status": "failed", "message": message},
+                    None,
+                    owner=self.me,
+                    message=message,
+                )
 
     # ---- stopping -----------------------------------------------------------------------------------
     def shutdown(self, timeout: float = 5.0) -> None:

@@ -42,8 +42,11 @@ class RunStore:
     # ---- reading -------------------------------------------------------------------
     def get(self, run_id: str) -> dict | None:
         """The run's row with its network's student (whose the run is), whoever asks."""
-        rows = self.db.query("SELECT runs.*, networks.student_id FROM runs JOIN networks ON "
-                             "runs.network_id = networks.id WHERE runs.id = ?", (run_id,))
+        rows = self.db.query(
+            "SELECT runs.*, networks.student_id FROM runs JOIN networks ON "
+            "runs.network_id = networks.id WHERE runs.id = ?",
+            (run_id,),
+        )
         return _row(rows[0]) if rows else None
 
     def require(self, run_id: str) -> dict:
@@ -60,15 +63,20 @@ class RunStore:
         else:
             where, args = "networks.student_id IS NOT DISTINCT FROM ?", (access.mine(),)
         page = " LIMIT ? OFFSET ?" if limit >= 0 else ""
-        rows = self.db.query(f"SELECT runs.*, networks.student_id FROM runs JOIN networks ON runs.network_id = "
-                             f"networks.id WHERE {where} ORDER BY runs.created, runs.id{page}",
-                             (*args, limit, offset) if page else args)
+        rows = self.db.query(
+            f"SELECT runs.*, networks.student_id FROM runs JOIN networks ON runs.network_id = "
+            f"networks.id WHERE {where} ORDER BY runs.created, runs.id{page}",
+            (*args, limit, offset) if page else args,
+        )
         return [_row(r) for r in rows if access.visible(r["student_id"])]
 
     def active_run_of(self, network_id: str, c: sqlite3.Connection | None = None) -> str | None:
         sql = f"SELECT id FROM runs WHERE network_id = ? AND status IN {ACTIVE_SQL}"
-        rows = (c.execute(sql, (network_id, *ACTIVE_VALUES)).fetchall() if c is not None
-                else self.db.query(sql, (network_id, *ACTIVE_VALUES)))
+        rows = (
+            c.execute(sql, (network_id, *ACTIVE_VALUES)).fetchall()
+            if c is not None
+            else self.db.query(sql, (network_id, *ACTIVE_VALUES))
+        )
         return rows[0]["id"] if rows else None
 
     def active_by_network(self) -> dict[str, str]:
@@ -80,13 +88,17 @@ class RunStore:
         return self.db.query(f"SELECT count(*) AS n FROM runs WHERE status IN {ACTIVE_SQL}", ACTIVE_VALUES)[0]["n"]
 
     def uses_dataset(self, name: str) -> bool:
-        return bool(self.db.query(f"SELECT 1 FROM runs WHERE dataset = ? AND status IN {ACTIVE_SQL} LIMIT 1",
-                                  (name, *ACTIVE_VALUES)))
+        return bool(
+            self.db.query(
+                f"SELECT 1 FROM runs WHERE dataset = ? AND status IN {ACTIVE_SQL} LIMIT 1", (name, *ACTIVE_VALUES)
+            )
+        )
 
     def active_elsewhere(self, owner: str) -> list[dict]:
         """Active runs that some other server owns (or that no server owns)."""
-        rows = self.db.query(f"SELECT * FROM runs WHERE status IN {ACTIVE_SQL} AND owner IS DISTINCT FROM ?",
-                             (*ACTIVE_VALUES, owner))
+        rows = self.db.query(
+            f"SELECT * FROM runs WHERE status IN {ACTIVE_SQL} AND owner IS DISTINCT FROM ?", (*ACTIVE_VALUES, owner)
+        )
         return [_row(r) for r in rows]
 
     def active_owned_by(self, owner: str) -> list[dict]:
@@ -95,13 +107,19 @@ class RunStore:
 
     def requests_for(self, owner: str) -> list[tuple[str, str]]:
         """(run id, request) for this owner's runs that another server asked to pause, resume or stop."""
-        rows = self.db.query(f"SELECT id, request FROM runs WHERE owner = ? AND request IS NOT NULL "
-                             f"AND status IN {ACTIVE_SQL}", (owner, *ACTIVE_VALUES))
+        rows = self.db.query(
+            f"SELECT id, request FROM runs WHERE owner = ? AND request IS NOT NULL AND status IN {ACTIVE_SQL}",
+            (owner, *ACTIVE_VALUES),
+        )
         return [(r["id"], r["request"]) for r in rows]
 
     def events(self, run_id: str, after: int = 0) -> list[dict]:
-        return [json.loads(r["data"]) for r in self.db.query(
-            "SELECT data FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after))]
+        return [
+            json.loads(r["data"])
+            for r in self.db.query(
+                "SELECT data FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after)
+            )
+        ]
 
     def events_of_type(self, run_id: str, type: str) -> list[dict]:
         sql = "SELECT data FROM run_events WHERE run_id = ? AND type = ? ORDER BY seq"
@@ -111,23 +129,25 @@ class RunStore:
     def network_facts(self, run_id: str) -> dict | None:
         """The network facts the run's log begins with (its first status event says them), or None
         for a run from before they were kept."""
-        rows = self.db.query("SELECT json_extract(data, '$.network') AS facts FROM run_events "
-                             "WHERE run_id = ? AND type = 'status' "
-                             "AND json_extract(data, '$.network') IS NOT NULL ORDER BY seq LIMIT 1",
-                             (run_id,))
+        rows = self.db.query(
+            "SELECT json_extract(data, '$.network') AS facts FROM run_events "
+            "WHERE run_id = ? AND type = 'status' "
+            "AND json_extract(data, '$.network') IS NOT NULL ORDER BY seq LIMIT 1",
+            (run_id,),
+        )
         return json.loads(rows[0]["facts"]) if rows else None
 
     def last_seq(self, run_id: str) -> int:
         return self.db.query("SELECT coalesce(max(seq), 0) AS n FROM run_events WHERE run_id = ?", (run_id,))[0]["n"]
 
     def last_event(self, run_id: str, type: str) -> dict | None:
-        rows = self.db.query("SELECT data FROM run_events WHERE run_id = ? AND type = ? ORDER BY seq DESC LIMIT 1",
-                             (run_id, type))
+        rows = self.db.query(
+            "SELECT data FROM run_events WHERE run_id = ? AND type = ? ORDER BY seq DESC LIMIT 1", (run_id, type)
+        )
         return json.loads(rows[0]["data"]) if rows else None
 
     # ---- writing ---------------------------------------------------------------------
-    def insert(self, run_id: str, network_id: str, dataset: str, config: dict, owner: str,
-               max_queued: int) -> None:
+    def insert(self, run_id: str, network_id: str, dataset: str, config: dict, owner: str, max_queued: int) -> None:
         """A queued run owned by `owner`; Conflict if the network already has an active run, Busy
         if `owner` already has max_queued runs waiting."""
         now = time.time()
@@ -136,14 +156,20 @@ class RunStore:
                 raise NotFound(f"no network with id {network_id!r}")
             other = self.active_run_of(network_id, c)
             if other:
-                raise Conflict(f"network {network_id} is already training in run {other}; "
-                               "stop that run or make a copy of the network")
-            queued = c.execute("SELECT count(*) FROM runs WHERE owner = ? AND status = 'queued'", (owner,)).fetchone()[0]
+                raise Conflict(
+                    f"network {network_id} is already training in run {other}; "
+                    "stop that run or make a copy of the network"
+                )
+            queued = c.execute("SELECT count(*) FROM runs WHERE owner = ? AND status = 'queued'", (owner,)).fetchone()[
+                0
+            ]
             if queued >= max_queued:
                 raise Busy(f"{queued} runs are already waiting; try again when one has finished")
-            c.execute("INSERT INTO runs (id, network_id, dataset, config, status, created, owner, heartbeat) "
-                      "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
-                      (run_id, network_id, dataset, json.dumps(config), now, owner, now))
+            c.execute(
+                "INSERT INTO runs (id, network_id, dataset, config, status, created, owner, heartbeat) "
+                "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+                (run_id, network_id, dataset, json.dumps(config), now, owner, now),
+            )
 
     def move(self, run_id: str, new: RunStatus, owner: str | None = None, **fields) -> bool:
         """Move an active run to `new` (and set fields) if `owner` still has it; False if it has not
@@ -167,8 +193,15 @@ class RunStore:
                 self._set(c, run_id, **fields)
         return True
 
-    def end(self, run_id: str, new: RunStatus, owner: str | None, events: list[dict],
-            inside: Callable[[sqlite3.Connection, dict], None] | None = None, **fields) -> bool:
+    def end(
+        self,
+        run_id: str,
+        new: RunStatus,
+        owner: str | None,
+        events: list[dict],
+        inside: Callable[[sqlite3.Connection, dict], None] | None = None,
+        **fields,
+    ) -> bool:
         """Move an active run to the final status `new`, with its last events, in one transaction.
 
         `owner` None ends the run whoever owned it (a reaper, once it knows the owner is gone).
@@ -182,8 +215,9 @@ class RunStore:
             if inside is not None:
                 inside(c, _row(row))
             self._add_events(c, run_id, events)
-            self._set(c, run_id, status=new.value, owner=None, request=None, heartbeat=None,
-                      finished=time.time(), **fields)
+            self._set(
+                c, run_id, status=new.value, owner=None, request=None, heartbeat=None, finished=time.time(), **fields
+            )
         return True
 
     def requeue(self, run_id: str, owner: str, keep_until: int, event: dict, steps: int) -> bool:
@@ -197,15 +231,24 @@ class RunStore:
             RunStatus(row["status"]).check(RunStatus.QUEUED, run_id)
             c.execute("DELETE FROM run_events WHERE run_id = ? AND seq > ?", (run_id, keep_until))
             self._add_events(c, run_id, [event])
-            self._set(c, run_id, status=RunStatus.QUEUED.value, owner=owner, heartbeat=now, finished=None,
-                      message=None, evaluation=None, request=None, steps=steps)
+            self._set(
+                c,
+                run_id,
+                status=RunStatus.QUEUED.value,
+                owner=owner,
+                heartbeat=now,
+                finished=None,
+                message=None,
+                evaluation=None,
+                request=None,
+                steps=steps,
+            )
         return True
 
     def delete(self, run_id: str) -> bool:
         """Delete the run if it is not active (its events go with it); False if it is."""
         with self.db.tx() as c:
-            gone = c.execute(f"DELETE FROM runs WHERE id = ? AND status NOT IN {ACTIVE_SQL}",
-                             (run_id, *ACTIVE_VALUES))
+            gone = c.execute(f"DELETE FROM runs WHERE id = ? AND status NOT IN {ACTIVE_SQL}", (run_id, *ACTIVE_VALUES))
             return gone.rowcount == 1
 
     def take_over(self, run_id: str, old_owner: str | None, owner: str) -> bool:
@@ -220,8 +263,9 @@ class RunStore:
     def request(self, run_id: str, what: str) -> None:
         """Ask the owner of an active run to pause, resume or stop it."""
         with self.db.tx() as c:
-            c.execute(f"UPDATE runs SET request = ? WHERE id = ? AND status IN {ACTIVE_SQL}",
-                      (what, run_id, *ACTIVE_VALUES))
+            c.execute(
+                f"UPDATE runs SET request = ? WHERE id = ? AND status IN {ACTIVE_SQL}", (what, run_id, *ACTIVE_VALUES)
+            )
 
     def clear_request(self, run_id: str, what: str) -> None:
         with self.db.tx() as c:
@@ -230,15 +274,19 @@ class RunStore:
     def renew(self, owner: str) -> None:
         """Renew the lease of every active run of `owner`."""
         with self.db.tx() as c:
-            c.execute(f"UPDATE runs SET heartbeat = ? WHERE owner = ? AND status IN {ACTIVE_SQL}",
-                      (time.time(), owner, *ACTIVE_VALUES))
+            c.execute(
+                f"UPDATE runs SET heartbeat = ? WHERE owner = ? AND status IN {ACTIVE_SQL}",
+                (time.time(), owner, *ACTIVE_VALUES),
+            )
 
     @staticmethod
     def _add_events(c: sqlite3.Connection, run_id: str, events: list[dict]) -> None:
         if events:
-            c.executemany("INSERT INTO run_events (run_id, seq, type, data) VALUES (?, ?, ?, ?) "
-                          "ON CONFLICT (run_id, seq) DO UPDATE SET type = excluded.type, data = excluded.data",
-                          [(run_id, e["seq"], e["type"], json.dumps(e)) for e in events])
+            c.executemany(
+                "INSERT INTO run_events (run_id, seq, type, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run_id, seq) DO UPDATE SET type = excluded.type, data = excluded.data",
+                [(run_id, e["seq"], e["type"], json.dumps(e)) for e in events],
+            )
 
     @staticmethod
     def _set(c: sqlite3.Connection, run_id: str, **fields) -> None:

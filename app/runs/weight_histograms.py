@@ -24,12 +24,12 @@ import numpy as np
 
 import engine
 
-BINS = 41                 # odd: the middle bin is centred on 0, where L1's weights gather
-NEAR_ZERO = 1e-3          # |w| below this counts as "at 0": L1's steps leave weights hovering there
-COVER = 99.5              # the bins cover at least this percentile of |w| (2.8 std for a bell)...
-LARGEST_SHARE = 0.25      # ...and a quarter of the largest |w|, for a layer L1 took almost all of
+BINS = 41  # odd: the middle bin is centred on 0, where L1's weights gather
+NEAR_ZERO = 1e-3  # |w| below this counts as "at 0": L1's steps leave weights hovering there
+COVER = 99.5  # the bins cover at least this percentile of |w| (2.8 std for a bell)...
+LARGEST_SHARE = 0.25  # ...and a quarter of the largest |w|, for a layer L1 took almost all of
 MAX_EPOCH_SNAPSHOTS = 25  # more epochs than this: a snapshot every few epochs, and the last
-_DIGITS = 6               # significant digits kept of each statistic
+_DIGITS = 6  # significant digits kept of each statistic
 
 
 STEPS = (1, 1.5, 2, 3, 4, 5, 6, 8, 10)
@@ -65,25 +65,43 @@ def histogram(w: np.ndarray) -> dict:
     r = nice_range(covered(finite))
     counts, _ = np.histogram(finite, bins=BINS, range=(-r, r))
     n = max(finite.size, 1)
-    stats = {"mean": finite.mean(), "std": finite.std(), "min": finite.min(), "max": finite.max()} \
-        if finite.size else dict.fromkeys(("mean", "std", "min", "max"))
-    return {"range": r, "counts": counts.tolist(), "below": int((finite < -r).sum()),
-            "above": int((finite > r).sum()), "n": int(w.size),
-            "nonfinite": int(w.size - finite.size),
-            **{k: None if v is None else _short(v) for k, v in stats.items()},
-            "zeros": _short((finite == 0).sum() / n),
-            "near_zero": _short((np.abs(finite) < NEAR_ZERO).sum() / n)}
+    stats = (
+        {"mean": finite.mean(), "std": finite.std(), "min": finite.min(), "max": finite.max()}
+        if finite.size
+        else dict.fromkeys(("mean", "std", "min", "max"))
+    )
+    return {
+        "range": r,
+        "counts": counts.tolist(),
+        "below": int((finite < -r).sum()),
+        "above": int((finite > r).sum()),
+        "n": int(w.size),
+        "nonfinite": int(w.size - finite.size),
+        **{k: None if v is None else _short(v) for k, v in stats.items()},
+        "zeros": _short((finite == 0).sum() / n),
+        "near_zero": _short((np.abs(finite) < NEAR_ZERO).sum() / n),
+    }
 
 
 def snapshot(net: engine.Network, at: str, epoch: int, step: int) -> dict:
     """A "weights" event: `at` is "start", "epoch" or "end"; a histogram per layer with weights W
     (path, type and name, as the spec says), and one of all of them together."""
     layers = [layer for layer in net.layers() if "W" in layer.params]
-    per_layer = [{"path": layer.path, "type": layer.type, "name": layer.name or None,
-                  **histogram(layer.params["W"])} for layer in layers]
+    per_layer = [
+        {"path": layer.path, "type": layer.type, "name": layer.name or None, **histogram(layer.params["W"])}
+        for layer in layers
+    ]
     together = np.concatenate([layer.params["W"].ravel() for layer in layers] or [np.zeros(0)])
-    return {"type": "weights", "at": at, "epoch": int(epoch), "step": int(step), "bins": BINS,
-            "near_zero_below": NEAR_ZERO, "all": histogram(together), "layers": per_layer}
+    return {
+        "type": "weights",
+        "at": at,
+        "epoch": int(epoch),
+        "step": int(step),
+        "bins": BINS,
+        "near_zero_below": NEAR_ZERO,
+        "all": histogram(together),
+        "layers": per_layer,
+    }
 
 
 def due(epoch: int, epochs: int) -> bool:

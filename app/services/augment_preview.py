@@ -28,8 +28,7 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
 
-def preview(ds: Dataset, augment: dict, seed: int, n: int, copies: int, split: str = "train",
-            offset: int = 0) -> dict:
+def preview(ds: Dataset, augment: dict, seed: int, n: int, copies: int, split: str = "train", offset: int = 0) -> dict:
     """n images from `offset` of a split, each as it is and as `copies` augmented draws (PNG data
     URLs)."""
     try:
@@ -40,15 +39,27 @@ def preview(ds: Dataset, augment: dict, seed: int, n: int, copies: int, split: s
     x = ds.x_train if split == "train" else ds.x_test
     y = ds.y_train if split == "train" else ds.y_test
     if not 0 <= offset < len(x):
-        raise Invalid(f"offset {offset} is out of range: the {split} split of {ds.name!r} has "
-                      f"{len(x)} images")
-    images = np.asarray(x[offset:offset + n])
+        raise Invalid(f"offset {offset} is out of range: the {split} split of {ds.name!r} has {len(x)} images")
+    images = np.asarray(x[offset : offset + n])
     drawn = [to_uint8(c) for c in augmented_copies(images, aug, seed, copies)]
     samples = []
     for i, img in enumerate(images):
         label = int(y[offset + i])
         name = ds.class_names[label] if 0 <= label < ds.num_classes else str(label)
-        samples.append({"index": offset + i, "label": label, "class_name": name,
-                        "original": image_png(img), "augmented": [image_png(c[i]) for c in drawn]})
-    return {"dataset": ds.name, "split": split, "seed": seed, "augment": aug.to_dict(),
-            "active": aug.active, "samples": samples}
+        samples.append(
+            {
+                "index": offset + i,
+                "label": label,
+                "class_name": name,
+                "original": image_png(img),
+                "augmented": [image_png(c[i]) for c in drawn],
+            }
+        )
+    return {
+        "dataset": ds.name,
+        "split": split,
+        "seed": seed,
+        "augment": aug.to_dict(),
+        "active": aug.active,
+        "samples": samples,
+    }

@@ -17,8 +17,7 @@ LEAKY_SLOPE = 0.01  # the engine's default negative_slope
 FORMULAS = {
     "none": ("O = I (no activation, as in the lecture's example)", "f'(I) = 1"),
     "relu": ("O = max(0, I)", "f'(I) = 1 where I > 0, else 0"),
-    "leaky_relu": (f"O = I where I > 0, else {LEAKY_SLOPE} I",
-                   f"f'(I) = 1 where I > 0, else {LEAKY_SLOPE}"),
+    "leaky_relu": (f"O = I where I > 0, else {LEAKY_SLOPE} I", f"f'(I) = 1 where I > 0, else {LEAKY_SLOPE}"),
     "sigmoid": ("O = 1 / (1 + e^(−I))", "f'(I) = O (1 − O)"),
     "tanh": ("O = tanh(I)", "f'(I) = 1 − O²"),
 }

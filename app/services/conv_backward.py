@@ -34,7 +34,7 @@ def correlate(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     out = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1))
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
-            out[i, j] = (x[i:i + kh, j:j + kw] * k).sum()
+            out[i, j] = (x[i : i + kh, j : j + kw] * k).sum()
     return out
 
 
@@ -57,17 +57,20 @@ def terms_by_cell(xp: np.ndarray, w: np.ndarray, delta: np.ndarray, s: int, d: i
                         row, col = i * s + a * d, j * s + b * d  # in Xpad
                         x = float(xp[c, row, col])
                         dW_terms[c, a, b].append(
-                            {"out": [i, j], "at": [row, col], "delta": g, "x": x, "product": g * x})
+                            {"out": [i, j], "at": [row, col], "delta": g, "x": x, "product": g * x}
+                        )
                         if p <= row < p + h and p <= col < p + wd:
                             weight = float(w[c, a, b])
                             dX_terms[c, row - p, col - p].append(
-                                {"out": [i, j], "tap": [a, b], "delta": g, "w": weight,
-                                 "product": g * weight})
+                                {"out": [i, j], "tap": [a, b], "delta": g, "w": weight, "product": g * weight}
+                            )
 
     def cells(terms):
-        return [{"channel": c, "row": r, "col": q, "terms": t,
-                 "sum": float(sum(term["product"] for term in t))}
-                for (c, r, q), t in terms.items()]
+        return [
+            {"channel": c, "row": r, "col": q, "terms": t, "sum": float(sum(term["product"] for term in t))}
+            for (c, r, q), t in terms.items()
+        ]
+
     return cells(dW_terms), cells(dX_terms)
 
 
@@ -86,27 +89,39 @@ def as_convolutions(xp: np.ndarray, w: np.ndarray, delta: np.ndarray, s: int, d:
     dxp = np.zeros_like(xp)
     for c in range(channels):
         part = correlate(full, rot[c])  # covers Xpad up to the last row/column a window reached
-        dxp[c, :part.shape[0], :part.shape[1]] = part
-    dx = dxp[:, p:p + h, p:p + wd]
+        dxp[c, : part.shape[0], : part.shape[1]] = part
+    dx = dxp[:, p : p + h, p : p + wd]
 
     tap_a, tap_b = ("a", "b") if d == 1 else (f"{d}a", f"{d}b")  # a tap's offset in a window
-    dW_words = (f"dL/dW[a,b] = sum over outputs (i,j) of delta[i,j] * "
-                f"Xpad[i*{s}+{tap_a}, j*{s}+{tap_b}]: "
-                "the padded input cross-correlated (stride 1) with delta"
-                + (f" dilated by the stride {s} ({s - 1} zeros between entries)" if s > 1 else "")
-                + (f", keeping the results {d} apart (the dilation), the first "
-                   if d > 1 else ", keeping the first ") + f"{kh}x{kw}"
-                + (", channel by channel" if channels > 1 else ""))
+    dW_words = (
+        f"dL/dW[a,b] = sum over outputs (i,j) of delta[i,j] * "
+        f"Xpad[i*{s}+{tap_a}, j*{s}+{tap_b}]: "
+        "the padded input cross-correlated (stride 1) with delta"
+        + (f" dilated by the stride {s} ({s - 1} zeros between entries)" if s > 1 else "")
+        + (f", keeping the results {d} apart (the dilation), the first " if d > 1 else ", keeping the first ")
+        + f"{kh}x{kw}"
+        + (", channel by channel" if channels > 1 else "")
+    )
     zeros = f"{d - 1} zero{'s' if d > 2 else ''}"
-    dX_words = ((f"delta dilated by the stride {s}, then " if s > 1 else "delta ")
-                + (f"zero-padded by K-1 = {kh - 1}x{kw - 1}" if d == 1 else
-                   f"zero-padded by d(K-1) = {span_h - 1}x{span_w - 1}")
-                + " on every side (a full convolution), cross-correlated (stride 1) "
-                + ("with W rotated 180 degrees" if d == 1 else
-                   f"with W dilated by {d} ({zeros} between its taps) and rotated 180 degrees")
-                + (" (each channel's own W)" if channels > 1 else "")
-                + "; this gives dL/dXpad"
-                + (f", and the {p} border rows and columns of padding are cut away" if p else "")
-                + ". The lecture's dL/dX[i,j] = sum_ab delta[i-a, j-b] W[a,b]")
-    return ({"input": xp.tolist(), "kernel": dd.tolist(), "output": dW, "description": dW_words},
-            {"input": full.tolist(), "kernel": rot.tolist(), "output": dx, "description": dX_words})
+    dX_words = (
+        (f"delta dilated by the stride {s}, then " if s > 1 else "delta ")
+        + (
+            f"zero-padded by K-1 = {kh - 1}x{kw - 1}"
+            if d == 1
+            else f"zero-padded by d(K-1) = {span_h - 1}x{span_w - 1}"
+        )
+        + " on every side (a full convolution), cross-correlated (stride 1) "
+        + (
+            "with W rotated 180 degrees"
+            if d == 1
+            else f"with W dilated by {d} ({zeros} between its taps) and rotated 180 degrees"
+        )
+        + (" (each channel's own W)" if channels > 1 else "")
+        + "; this gives dL/dXpad"
+        + (f", and the {p} border rows and columns of padding are cut away" if p else "")
+        + ". The lecture's dL/dX[i,j] = sum_ab delta[i-a, j-b] W[a,b]"
+    )
+    return (
+        {"input": xp.tolist(), "kernel": dd.tolist(), "output": dW, "description": dW_words},
+        {"input": full.tolist(), "kernel": rot.tolist(), "output": dx, "description": dX_words},
+    )

@@ -64,8 +64,11 @@ def _matrix(value, field: str) -> np.ndarray:
         raise _bad(field, "expected a 2-D list of numbers (a list of rows)")
     widths = {len(r) for r in value}
     if len(widths) != 1:
-        raise _bad(field, f"rows have different lengths ({', '.join(map(str, sorted(widths)))}); "
-                          "every row needs the same number of columns")
+        raise _bad(
+            field,
+            f"rows have different lengths ({', '.join(map(str, sorted(widths)))}); "
+            "every row needs the same number of columns",
+        )
     try:
         a = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -80,8 +83,9 @@ def _matrix(value, field: str) -> np.ndarray:
 
 def _channels(value, field: str) -> np.ndarray:
     """One channel as a 2-D list, or up to MAX_CHANNELS as a list of them: (C, H, W)."""
-    is_3d = isinstance(value, list) and value and isinstance(value[0], list) and value[0] \
-        and isinstance(value[0][0], list)
+    is_3d = (
+        isinstance(value, list) and value and isinstance(value[0], list) and value[0] and isinstance(value[0][0], list)
+    )
     if not is_3d:
         return _matrix(value, field)[None]
     if len(value) > MAX_CHANNELS:
@@ -98,13 +102,15 @@ def _finite_and_small(a: np.ndarray, field: str) -> None:
         raise _bad(field, "contains NaN or infinity; use finite numbers")
     big = np.argwhere(np.abs(a) > MAX_ABS)
     if len(big):
-        shown = ", ".join(f"{field}{''.join(f'[{i}]' for i in idx)} = {a[tuple(idx)]:g}"
-                          for idx in big[:3])
+        shown = ", ".join(f"{field}{''.join(f'[{i}]' for i in idx)} = {a[tuple(idx)]:g}" for idx in big[:3])
         more = f" and {len(big) - 3} more" if len(big) > 3 else ""
-        raise _bad(field, f"has values too large: {shown}{more}. Use values between "
-                          f"{-MAX_ABS:g} and {MAX_ABS:g}: each result sums up to {MAX_TERMS:,} "
-                          "products of two entries, and larger ones can overflow float64 to "
-                          "infinity")
+        raise _bad(
+            field,
+            f"has values too large: {shown}{more}. Use values between "
+            f"{-MAX_ABS:g} and {MAX_ABS:g}: each result sums up to {MAX_TERMS:,} "
+            "products of two entries, and larger ones can overflow float64 to "
+            "infinity",
+        )
 
 
 def _agree(name: str, mine: np.ndarray, engine_value: np.ndarray, size) -> None:
@@ -114,14 +120,14 @@ def _agree(name: str, mine: np.ndarray, engine_value: np.ndarray, size) -> None:
     mine, engine_value = np.asarray(mine, np.float64), np.asarray(engine_value, np.float64)
     slack = 1e-9 + 1e-9 * np.abs(engine_value) + 2 * MAX_TERMS * np.finfo(np.float64).eps * size
     if mine.shape != engine_value.shape or not (np.abs(mine - engine_value) <= slack).all():
-        raise RuntimeError(f"{name}: the definition and the engine disagree "
-                           f"({mine.tolist()} vs {engine_value.tolist()})")
+        raise RuntimeError(
+            f"{name}: the definition and the engine disagree ({mine.tolist()} vs {engine_value.tolist()})"
+        )
 
 
 def _taps(r: int, c: int, kh: int, kw: int, s: int, d: int) -> tuple[slice, slice, slice]:
     """Output cell (r, c)'s window in Xpad, every channel: taps d apart from (rS, cS)."""
-    return (slice(None), slice(r * s, r * s + d * (kh - 1) + 1, d),
-            slice(c * s, c * s + d * (kw - 1) + 1, d))
+    return (slice(None), slice(r * s, r * s + d * (kh - 1) + 1, d), slice(c * s, c * s + d * (kw - 1) + 1, d))
 
 
 def _by_definition(xp: np.ndarray, w: np.ndarray, b: float, delta: np.ndarray, s: int, d: int = 1):
@@ -140,8 +146,16 @@ def _by_definition(xp: np.ndarray, w: np.ndarray, b: float, delta: np.ndarray, s
             dW += delta[r, c] * win
             dxp[taps] += delta[r, c] * w
             window = {"top": r * s, "left": c * s, "rows": kh, "cols": kw, "dilation": d}
-            cells.append({"row": r, "col": c, "window": window, "products": prod.tolist(),
-                          "channel_sums": channel_sums.tolist(), "sum": float(out[r, c])})
+            cells.append(
+                {
+                    "row": r,
+                    "col": c,
+                    "window": window,
+                    "products": prod.tolist(),
+                    "channel_sums": channel_sums.tolist(),
+                    "sum": float(out[r, c]),
+                }
+            )
     return out, dW, dxp, cells
 
 
@@ -163,25 +177,43 @@ def _parameters(spec: dict, shape: tuple, filters: int) -> dict:
     (kh, kw), channels = spec["kernel_size"], shape[0]
     per_filter = kh * kw * channels + (1 if spec["bias"] else 0)
     if row["params"] != filters * per_filter:
-        raise RuntimeError(f"parameters: the engine counts {row['params']}, the formula "
-                           f"{filters} x {per_filter}")
-    return {"filters": filters, "per_filter": per_filter, "count": row["params"],
-            "formula": row["param_formula"], "bias": spec["bias"]}
+        raise RuntimeError(f"parameters: the engine counts {row['params']}, the formula {filters} x {per_filter}")
+    return {
+        "filters": filters,
+        "per_filter": per_filter,
+        "count": row["params"],
+        "formula": row["param_formula"],
+        "bias": spec["bias"],
+    }
 
 
-def explain(x, w, stride: int = 1, padding: int = 0, dl_do=None, dilation: int = 1, *,
-            bias: float | None = None, activation: str = "none", filters: int = 1,
-            pool_kernel: int = 2, pool_stride: int | None = None, pool_padding: int = 0,
-            pool_delta=None) -> dict:
+def explain(
+    x,
+    w,
+    stride: int = 1,
+    padding: int = 0,
+    dl_do=None,
+    dilation: int = 1,
+    *,
+    bias: float | None = None,
+    activation: str = "none",
+    filters: int = 1,
+    pool_kernel: int = 2,
+    pool_stride: int | None = None,
+    pool_padding: int = 0,
+    pool_delta=None,
+) -> dict:
     """x, w: 2-D lists (one channel) or lists of them (C channels); bias None for none."""
     x, w = _channels(x, "x"), _channels(w, "w")
     s, p, d = int(stride), int(padding), int(dilation)
     if x.shape[0] != w.shape[0]:
-        raise _bad("w", f"has {w.shape[0]} channel{'s' if w.shape[0] != 1 else ''} but x has "
-                        f"{x.shape[0]}: a filter has one kernel per input channel")
+        raise _bad(
+            "w",
+            f"has {w.shape[0]} channel{'s' if w.shape[0] != 1 else ''} but x has "
+            f"{x.shape[0]}: a filter has one kernel per input channel",
+        )
     if activation not in conv_activation.NAMES:
-        raise _bad("activation", f"unknown activation {activation!r}; use one of "
-                                 f"{', '.join(conv_activation.NAMES)}")
+        raise _bad("activation", f"unknown activation {activation!r}; use one of {', '.join(conv_activation.NAMES)}")
     if bias is not None:
         _finite_and_small(np.array([float(bias)]), "bias")
     (channels, h, wd), (_, kh, kw) = x.shape, w.shape
@@ -191,29 +223,43 @@ def explain(x, w, stride: int = 1, padding: int = 0, dl_do=None, dilation: int =
             what = f"the kernel {axis} {k}"
             if d > 1:
                 what += f" dilated by {d} spans {span}, which"
-            raise _bad("w", f"{what} is larger than the padded input {axis} {n} + 2*{p} = "
-                            f"{n + 2 * p}: {formula(n, k, s, p, d)} leaves no output; use a "
-                            "smaller kernel" + (" or dilation" if d > 1 else "")
-                            + " or more padding")
+            raise _bad(
+                "w",
+                f"{what} is larger than the padded input {axis} {n} + 2*{p} = "
+                f"{n + 2 * p}: {formula(n, k, s, p, d)} leaves no output; use a "
+                "smaller kernel" + (" or dilation" if d > 1 else "") + " or more padding",
+            )
     ho, wo = (h + 2 * p - span_h) // s + 1, (wd + 2 * p - span_w) // s + 1
     products = channels * kh * kw * ho * wo
     if products > MAX_PRODUCTS:
-        raise TooLarge(f"{channels} channel(s) x {kh}x{kw} taps x {ho}x{wo} outputs = {products:,} "
-                       f"products to list, over the limit of {MAX_PRODUCTS:,}; use fewer channels, "
-                       "a smaller input or kernel, or a larger stride")
+        raise TooLarge(
+            f"{channels} channel(s) x {kh}x{kw} taps x {ho}x{wo} outputs = {products:,} "
+            f"products to list, over the limit of {MAX_PRODUCTS:,}; use fewer channels, "
+            "a smaller input or kernel, or a larger stride"
+        )
     if dl_do is None:
         dl_do_ = np.ones((ho, wo))
     else:
         dl_do_ = _matrix(dl_do, "dl_do")
         if dl_do_.shape != (ho, wo):
-            raise _bad("dl_do", f"is {dl_do_.shape[0]}x{dl_do_.shape[1]} but the output is "
-                                f"{ho}x{wo}; give one gradient per output cell")
+            raise _bad(
+                "dl_do",
+                f"is {dl_do_.shape[0]}x{dl_do_.shape[1]} but the output is "
+                f"{ho}x{wo}; give one gradient per output cell",
+            )
     pool_delta_ = None if pool_delta is None else _matrix(pool_delta, "pool_delta")
     b = 0.0 if bias is None else float(bias)
 
     # ---- forward and backward by the engine --------------------------------------------
-    spec = {"type": "conv2d", "out_channels": 1, "kernel_size": [kh, kw], "stride": s,
-            "padding": p, "dilation": d, "bias": bias is not None}
+    spec = {
+        "type": "conv2d",
+        "out_channels": 1,
+        "kernel_size": [kh, kw],
+        "stride": s,
+        "padding": p,
+        "dilation": d,
+        "bias": bias is not None,
+    }
     conv = _conv_layer(spec, x, w, bias)
     # what flooring the output size leaves unread, in the engine's words (as the Build view says)
     warnings = [text.removeprefix(f"{conv.path}: ") for text in conv.warnings]
@@ -229,11 +275,10 @@ def explain(x, w, stride: int = 1, padding: int = 0, dl_do=None, dilation: int =
     _agree("activation", o_def, o_out, np.abs(i_out))
     _agree("delta = dL/dO * f'(I)", dl_do_ * slope, delta, np.abs(dl_do_))
     out, dW_def, dxp_def, cells = _by_definition(xp, w, b, delta, s, d)
-    dx_def = dxp_def[:, p:p + h, p:p + wd]
+    dx_def = dxp_def[:, p : p + h, p : p + wd]
     # the same sums over absolute values: how much rounding the comparisons must allow
-    size_y, size_dW, size_dxp, _ = _by_definition(np.abs(xp), np.abs(w), abs(b), np.abs(delta),
-                                                  s, d)
-    size_dx = size_dxp[:, p:p + h, p:p + wd]
+    size_y, size_dW, size_dxp, _ = _by_definition(np.abs(xp), np.abs(w), abs(b), np.abs(delta), s, d)
+    size_dx = size_dxp[:, p : p + h, p : p + wd]
     _agree("output", out, i_out, size_y)
     _agree("dW", dW_def, dW, size_dW)
     _agree("dX", dx_def, dx, size_dx)
@@ -246,8 +291,7 @@ def explain(x, w, stride: int = 1, padding: int = 0, dl_do=None, dilation: int =
     listed = products <= MAX_LISTED_TERMS
     dW_cells, dX_cells = terms_by_cell(xp, w, delta, s, d, p) if listed else (None, None)
     if listed:  # the cells come in the arrays' own order: channel, row, column
-        for name, cells_, engine_value, size in (("dW", dW_cells, dW, size_dW),
-                                                 ("dX", dX_cells, dx, size_dx)):
+        for name, cells_, engine_value, size in (("dW", dW_cells, dW, size_dW), ("dX", dX_cells, dx, size_dx)):
             by_terms = np.reshape([cell["sum"] for cell in cells_], engine_value.shape)
             _agree(f"{name}, term by term", by_terms, engine_value, size)
     dW_conv, dX_conv = as_convolutions(xp, w, delta, s, d, p)
@@ -258,42 +302,66 @@ def explain(x, w, stride: int = 1, padding: int = 0, dl_do=None, dilation: int =
     flipped = w[:, ::-1, ::-1].copy()
     y_true = _conv_layer(spec, x, flipped, bias).forward(x[None])[0, 0]
     true_def = _by_definition(xp, flipped, b, delta, s, d)[0]
-    _agree("true convolution", true_def, y_true,
-           _by_definition(np.abs(xp), np.abs(flipped), abs(b), np.abs(delta), s, d)[0])
+    _agree(
+        "true convolution",
+        true_def,
+        y_true,
+        _by_definition(np.abs(xp), np.abs(flipped), abs(b), np.abs(delta), s, d)[0],
+    )
     f_text, df_text = conv_activation.FORMULAS[activation]
 
     return {
-        "channels": channels, "input_shape": [h, wd], "kernel_shape": [kh, kw], "stride": s,
-        "padding": p, "dilation": d, "output_shape": [ho, wo],
+        "channels": channels,
+        "input_shape": [h, wd],
+        "kernel_shape": [kh, kw],
+        "stride": s,
+        "padding": p,
+        "dilation": d,
+        "output_shape": [ho, wo],
         "formula": {"height": formula(h, kh, s, p, d), "width": formula(wd, kw, s, p, d)},
-        "kernel": w.tolist(), "bias": bias,
+        "kernel": w.tolist(),
+        "bias": bias,
         "parameters": _parameters(spec, x.shape, filters),
         "warnings": warnings,
         "output": i_out.tolist(),
-        "activation": {"name": activation, "f": f_text, "df": df_text, "output": o_out.tolist(),
-                       "slope": slope.tolist()},
+        "activation": {
+            "name": activation,
+            "f": f_text,
+            "df": df_text,
+            "output": o_out.tolist(),
+            "slope": slope.tolist(),
+        },
         "true_convolution": {
-            "kernel": flipped.tolist(), "output": y_true.tolist(),
+            "kernel": flipped.tolist(),
+            "output": y_true.tolist(),
             "description": (
                 "The lecture's * slides W over X as it is: that is cross-correlation, which every "
                 "deep-learning library (PyTorch's Conv2d, this engine) calls convolution. "
                 "Mathematics' convolution first rotates W by 180 degrees (W[a, b] becomes "
                 f"W[{kh - 1}-a, {kw - 1}-b]), which gives this output instead. A network learns "
                 "its W either way, so the flip only matters when comparing with a "
-                "signal-processing text."),
+                "signal-processing text."
+            ),
         },
         "padded_x": xp.tolist(),
         "cells": cells,
         "backward": {
-            "dl_do": dl_do_.tolist(), "slope": slope.tolist(), "delta": delta.tolist(),
-            "dW": dW.tolist(), "db": db, "dX": dx.tolist(),
-            "dW_cells": dW_cells, "dX_cells": dX_cells,
-            "terms_note": None if listed else (
+            "dl_do": dl_do_.tolist(),
+            "slope": slope.tolist(),
+            "delta": delta.tolist(),
+            "dW": dW.tolist(),
+            "db": db,
+            "dX": dx.tolist(),
+            "dW_cells": dW_cells,
+            "dX_cells": dX_cells,
+            "terms_note": None
+            if listed
+            else (
                 f"the terms of each cell are listed up to {MAX_LISTED_TERMS:,} products; this "
-                f"convolution has {products:,}, so only the results are shown"),
+                f"convolution has {products:,}, so only the results are shown"
+            ),
             "dW_as_convolution": {**dW_conv, "output": dW_conv["output"].tolist()},
             "dX_as_convolution": {**dX_conv, "output": dX_conv["output"].tolist()},
         },
-        "pooling": explain_pooling(x, pool_kernel, pool_stride or pool_kernel, pool_padding,
-                                   pool_delta_, _agree, _bad),
+        "pooling": explain_pooling(x, pool_kernel, pool_stride or pool_kernel, pool_padding, pool_delta_, _agree, _bad),
     }

@@ -21,11 +21,16 @@ def explain_pooling(x: np.ndarray, k: int, s: int, p: int, delta, agree, bad) ->
     disagreement; bad(field, message) makes the error for a delta of the wrong shape."""
     c, h, wd = x.shape
     spec = {"kernel_size": k, "stride": s, "padding": p}
-    shown = {"kernel_size": k, "stride": s, "padding": p,
-             "formula": {"height": formula(h, k, s, p), "width": formula(wd, k, s, p)}}
+    shown = {
+        "kernel_size": k,
+        "stride": s,
+        "padding": p,
+        "formula": {"height": formula(h, k, s, p), "width": formula(wd, k, s, p)},
+    }
     try:
-        layers = {kind: make_layer({"type": kind, **spec}, (c, h, wd), "pooling")
-                  for kind in ("maxpool2d", "avgpool2d")}
+        layers = {
+            kind: make_layer({"type": kind, **spec}, (c, h, wd), "pooling") for kind in ("maxpool2d", "avgpool2d")
+        }
     except SpecError as e:  # in the engine's words; the convolution above still stands
         return {**shown, "error": e.message}
     _, ho, wo = layers["maxpool2d"].out_shape
@@ -34,8 +39,10 @@ def explain_pooling(x: np.ndarray, k: int, s: int, p: int, delta, agree, bad) ->
     else:
         dd = np.asarray(delta, dtype=np.float64)
         if dd.shape != (ho, wo):
-            raise bad("pool_delta", f"is {dd.shape[0]}x{dd.shape[1]} but pooling gives {ho}x{wo}; "
-                                    "give one gradient per pooled cell")
+            raise bad(
+                "pool_delta",
+                f"is {dd.shape[0]}x{dd.shape[1]} but pooling gives {ho}x{wo}; give one gradient per pooled cell",
+            )
     warnings = [w.removeprefix("pooling: ") for w in layers["maxpool2d"].warnings]
 
     y_max, dx_max, argmax = _max_by_definition(x, k, s, p, dd)
@@ -49,16 +56,25 @@ def explain_pooling(x: np.ndarray, k: int, s: int, p: int, delta, agree, bad) ->
         agree(kind, y_def, y, np.abs(x).max())
         agree(f"{kind} dX", dx_def, dx, k * k * np.abs(dd).max())
     return {
-        **shown, "error": None, "output_shape": [ho, wo], "warnings": warnings,
+        **shown,
+        "error": None,
+        "output_shape": [ho, wo],
+        "warnings": warnings,
         "delta": dd.tolist(),
-        "windows": [[{"top": r * s - p, "left": q * s - p, "size": k} for q in range(wo)]
-                    for r in range(ho)],
-        "max": {"output": y_max.tolist(), "argmax": argmax, "dx": dx_max.tolist(),
-                "description": "each window passes its gradient to the one input that won the max "
-                               "(the first one in reading order on ties); the others get 0"},
-        "avg": {"output": y_avg.tolist(), "dx": dx_avg.tolist(),
-                "description": f"each window spreads its gradient evenly: 1/{k * k} of it to each "
-                               "of its inputs" + (" (padding counts as zeros)" if p else "")},
+        "windows": [[{"top": r * s - p, "left": q * s - p, "size": k} for q in range(wo)] for r in range(ho)],
+        "max": {
+            "output": y_max.tolist(),
+            "argmax": argmax,
+            "dx": dx_max.tolist(),
+            "description": "each window passes its gradient to the one input that won the max "
+            "(the first one in reading order on ties); the others get 0",
+        },
+        "avg": {
+            "output": y_avg.tolist(),
+            "dx": dx_avg.tolist(),
+            "description": f"each window spreads its gradient evenly: 1/{k * k} of it to each "
+            "of its inputs" + (" (padding counts as zeros)" if p else ""),
+        },
     }
 
 
@@ -74,14 +90,14 @@ def _max_by_definition(x, k, s, p, dd):
         for r in range(ho):
             row = []
             for q in range(wo):
-                win = xp[ch, r * s:r * s + k, q * s:q * s + k]
+                win = xp[ch, r * s : r * s + k, q * s : q * s + k]
                 a, b = np.unravel_index(int(np.argmax(win)), win.shape)
                 y[ch, r, q] = win[a, b]
                 dxp[ch, r * s + a, q * s + b] += dd[r, q]
                 row.append([int(r * s + a - p), int(q * s + b - p)])
             rows.append(row)
         argmax.append(rows)
-    return y, dxp[:, p:p + h, p:p + wd], argmax
+    return y, dxp[:, p : p + h, p : p + wd], argmax
 
 
 def _avg_by_definition(x, k, s, p, dd):
@@ -93,6 +109,6 @@ def _avg_by_definition(x, k, s, p, dd):
     y, dxp = np.zeros((c, ho, wo)), np.zeros(xp.shape)
     for r in range(ho):
         for q in range(wo):
-            y[:, r, q] = xp[:, r * s:r * s + k, q * s:q * s + k].mean(axis=(1, 2))
-            dxp[:, r * s:r * s + k, q * s:q * s + k] += dd[r, q] / (k * k)
-    return y, dxp[:, p:p + h, p:p + wd]
+            y[:, r, q] = xp[:, r * s : r * s + k, q * s : q * s + k].mean(axis=(1, 2))
+            dxp[:, r * s : r * s + k, q * s : q * s + k] += dd[r, q] / (k * k)
+    return y, dxp[:, p : p + h, p : p + wd]

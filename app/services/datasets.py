@@ -43,10 +43,12 @@ from ..files import FileStore, new_id
 from ..imagefolder import load_image_folder_zip
 from ..settings import Settings
 
-ACCEPTED = {".npz": "NumPy arrays saved with np.savez (x, y; optional class_names, x_test, y_test)",
-            ".zip": "a zip with one folder of PNG/JPEG images per class, or of IDX files",
-            "IDX": "train-images-idx3-ubyte[.gz] with train-labels-idx1-ubyte[.gz] as two 'file' fields "
-                   "(and t10k-... for the test split)"}
+ACCEPTED = {
+    ".npz": "NumPy arrays saved with np.savez (x, y; optional class_names, x_test, y_test)",
+    ".zip": "a zip with one folder of PNG/JPEG images per class, or of IDX files",
+    "IDX": "train-images-idx3-ubyte[.gz] with train-labels-idx1-ubyte[.gz] as two 'file' fields "
+    "(and t10k-... for the test split)",
+}
 MAX_SAMPLES = 256
 NAME_MAX = 64
 _NAME = re.compile(rf"[^\W_][\w .-]{{0,{NAME_MAX - 1}}}")
@@ -95,8 +97,10 @@ def check_name(name: str) -> str:
         raise Invalid("the dataset name must be a string")
     stripped = name.strip()
     if not _NAME.fullmatch(stripped):
-        raise Invalid(f"the dataset name {name[:80]!r} is not allowed: use 1-{NAME_MAX} letters, digits, spaces, "
-                      "'-', '_' or '.', starting with a letter or digit")
+        raise Invalid(
+            f"the dataset name {name[:80]!r} is not allowed: use 1-{NAME_MAX} letters, digits, spaces, "
+            "'-', '_' or '.', starting with a letter or digit"
+        )
     return stripped
 
 
@@ -130,9 +134,9 @@ class DatasetService:
         self.settings, self.db, self.files = settings, db, files
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple, Dataset] = OrderedDict()
-        self._lock = threading.Lock()             # the cache and the key locks
+        self._lock = threading.Lock()  # the cache and the key locks
         self._key_locks: dict[tuple, threading.Lock] = {}
-        self._names = threading.Lock()            # name check + insert, name check + delete
+        self._names = threading.Lock()  # name check + insert, name check + delete
         #: set by the app: True while a run uses the dataset (then it cannot be deleted)
         self.policy = access.OpenPolicy()  # the classroom's locks, once it is wired in
         self.is_in_use: Callable[[str], bool] = lambda _: False
@@ -173,17 +177,27 @@ class DatasetService:
         if self.settings.offline:
             return f"Not downloaded, and this server works offline: {README_HINT}."
         mb = d["download_bytes"] / 1e6
-        return (f"Not downloaded yet: Download fetches it ({mb:,.0f} MB, over the internet); "
-                f"{README_HINT}.")
+        return f"Not downloaded yet: Download fetches it ({mb:,.0f} MB, over the internet); {README_HINT}."
 
     @staticmethod
     def _public(row: dict) -> dict:
         info = row["info"]
-        return {"name": row["name"], "title": info.get("title", row["name"]), "source": "upload",
-                "kind": info["kind"], "shape": info["shape"], "num_classes": len(info["class_names"]),
-                "class_names": info["class_names"], "train_size": info["train_size"],
-                "test_size": info["test_size"], "cached": True, "description": info.get("description", ""),
-                "deletable": True, "filename": info.get("filename"), "created": row["created"]}
+        return {
+            "name": row["name"],
+            "title": info.get("title", row["name"]),
+            "source": "upload",
+            "kind": info["kind"],
+            "shape": info["shape"],
+            "num_classes": len(info["class_names"]),
+            "class_names": info["class_names"],
+            "train_size": info["train_size"],
+            "test_size": info["test_size"],
+            "cached": True,
+            "description": info.get("description", ""),
+            "deletable": True,
+            "filename": info.get("filename"),
+            "created": row["created"],
+        }
 
     def get(self, name: str) -> dict:
         """The listing entry of one dataset (built-in or uploaded)."""
@@ -214,8 +228,10 @@ class DatasetService:
         except DatasetError as e:
             raise Invalid(f"dataset: {e}") from None
         if tuple(ds.shape) != tuple(input_shape):
-            raise Invalid(f"dataset: the images of {name!r} are {list(ds.shape)} but the network takes "
-                          f"{list(input_shape)}; give the dataset it was trained on")
+            raise Invalid(
+                f"dataset: the images of {name!r} are {list(ds.shape)} but the network takes "
+                f"{list(input_shape)}; give the dataset it was trained on"
+            )
         return {"mean": ds.mean, "std": ds.std}
 
     def _cached(self, key: tuple, make: Callable[[], Dataset]) -> Dataset:
@@ -249,8 +265,7 @@ class DatasetService:
 
     def _load_builtin(self, name: str) -> Dataset:
         try:
-            return edata.load_dataset(name, root=self.download_root(),
-                                      download=not self.settings.offline)
+            return edata.load_dataset(name, root=self.download_root(), download=not self.settings.offline)
         except DatasetError as e:
             entry = self.get(name)
             if entry["source"] != "download" or entry["cached"]:
@@ -259,10 +274,13 @@ class DatasetService:
             # not there, not downloaded: a sentence for the page, the engine's story for the log
             log.warning("dataset %s could not be loaded: %s", name, e)
             if self.settings.offline:
-                raise Invalid(f"{entry['title']} is not downloaded, and this server works offline: "
-                              f"{README_HINT}.") from None
-            raise Invalid(f"{entry['title']} is not downloaded, and the server could not download "
-                          f"it (is it connected to the internet?): {README_HINT}.") from None
+                raise Invalid(
+                    f"{entry['title']} is not downloaded, and this server works offline: {README_HINT}."
+                ) from None
+            raise Invalid(
+                f"{entry['title']} is not downloaded, and the server could not download "
+                f"it (is it connected to the internet?): {README_HINT}."
+            ) from None
 
     def _load_upload(self, row: dict) -> Dataset:
         path = self.files.path("datasets", row["file_id"])
@@ -280,9 +298,17 @@ class DatasetService:
         info = row["info"]
         try:
             return Dataset.from_arrays(
-                row["name"], [str(c) for c in arrays["class_names"]], arrays["x_train"], arrays["y_train"],
-                arrays["x_test"], arrays["y_test"], kind=info.get("kind", "images"), source="upload",
-                description=info.get("description", ""), meta={"file_id": row["file_id"]})
+                row["name"],
+                [str(c) for c in arrays["class_names"]],
+                arrays["x_train"],
+                arrays["y_train"],
+                arrays["x_test"],
+                arrays["y_test"],
+                kind=info.get("kind", "images"),
+                source="upload",
+                description=info.get("description", ""),
+                meta={"file_id": row["file_id"]},
+            )
         except DatasetError as e:
             raise Invalid(f"{broken} ({e}); delete it and upload it again") from None
 
@@ -301,18 +327,28 @@ class DatasetService:
         total = int(len(x))
         if offset < 0 or (offset >= total and not (offset == 0 and total == 0)):
             last = f"0..{total - 1}" if total else "0 (the split is empty)"
-            raise Invalid(f"offset {offset} is out of range: the {split} split of {ds.name!r} has {total} images, "
-                          f"so offset must be in {last}")
+            raise Invalid(
+                f"offset {offset} is out of range: the {split} split of {ds.name!r} has {total} images, "
+                f"so offset must be in {last}"
+            )
         c, h, w = ds.shape
         items = []
         for i in range(offset, min(offset + n, total)):
             img = np.asarray(x[i])
             label = int(y[i])
-            item = {"index": i, "label": label,
-                    "class_name": ds.class_names[label] if 0 <= label < len(ds.class_names) else str(label),
-                    "stats": {"width": w, "height": h, "depth": c,
-                              "min": int(img.min()), "max": int(img.max()),
-                              "mean": round(float(img.mean()), 3)}}
+            item = {
+                "index": i,
+                "label": label,
+                "class_name": ds.class_names[label] if 0 <= label < len(ds.class_names) else str(label),
+                "stats": {
+                    "width": w,
+                    "height": h,
+                    "depth": c,
+                    "min": int(img.min()),
+                    "max": int(img.max()),
+                    "mean": round(float(img.mean()), 3),
+                },
+            }
             if format == "png":
                 item["png"] = _image_png(img)
                 if c == 3:
@@ -320,12 +356,27 @@ class DatasetService:
             else:
                 item["pixels"] = img.tolist()
             items.append(item)
-        return {"dataset": ds.name, "split": split, "offset": offset, "n": len(items), "total": total,
-                "class_names": list(ds.class_names), "shape": [c, h, w], "kind": ds.kind,
-                "stats": {"width": w, "height": h, "depth": c, "dtype": "uint8", "value_range": [0, 255],
-                          "mean": [float(v) for v in ds.mean], "std": [float(v) for v in ds.std]},
-                "channel_names": ["red", "green", "blue"] if c == 3 else ["grey"],
-                "items": items}
+        return {
+            "dataset": ds.name,
+            "split": split,
+            "offset": offset,
+            "n": len(items),
+            "total": total,
+            "class_names": list(ds.class_names),
+            "shape": [c, h, w],
+            "kind": ds.kind,
+            "stats": {
+                "width": w,
+                "height": h,
+                "depth": c,
+                "dtype": "uint8",
+                "value_range": [0, 255],
+                "mean": [float(v) for v in ds.mean],
+                "std": [float(v) for v in ds.std],
+            },
+            "channel_names": ["red", "green", "blue"] if c == 3 else ["grey"],
+            "items": items,
+        }
 
     # ---- upload -----------------------------------------------------------------------
     def upload(self, filename: str, fileobj, name: str | None = None, more: list | None = None) -> dict:
@@ -362,8 +413,10 @@ class DatasetService:
                 elif kind == ".zip":
                     ds = load_image_folder_zip(tmp, name=display)
                 else:
-                    raise Invalid(f"{base[:80]!r} is not a zip archive (an .npz is one too): accepted file "
-                                  f"types are {accepted_types()}")
+                    raise Invalid(
+                        f"{base[:80]!r} is not a zip archive (an .npz is one too): accepted file "
+                        f"types are {accepted_types()}"
+                    )
             except DatasetError as e:
                 text = str(e).replace(tmp.name, base[:80])
                 raise Invalid(text.replace(str(folder), "the upload") if folder else text) from None
@@ -373,19 +426,32 @@ class DatasetService:
                 shutil.rmtree(folder, ignore_errors=True)
         size = ds.x_train.nbytes + ds.x_test.nbytes
         if size > self.settings.max_dataset_bytes:
-            raise TooLarge(f"the decoded images take {size / 2**20:,.1f} MiB; this server keeps datasets of at most "
-                           f"{self.settings.max_dataset_bytes / 2**20:,.0f} MiB")
+            raise TooLarge(
+                f"the decoded images take {size / 2**20:,.1f} MiB; this server keeps datasets of at most "
+                f"{self.settings.max_dataset_bytes / 2**20:,.0f} MiB"
+            )
         data = io.BytesIO()
-        np.savez(data, x_train=np.ascontiguousarray(ds.x_train), y_train=ds.y_train.astype(np.int64),
-                 x_test=np.ascontiguousarray(ds.x_test), y_test=ds.y_test.astype(np.int64),
-                 class_names=np.array([str(c) for c in ds.class_names], dtype=str))
+        np.savez(
+            data,
+            x_train=np.ascontiguousarray(ds.x_train),
+            y_train=ds.y_train.astype(np.int64),
+            x_test=np.ascontiguousarray(ds.x_test),
+            y_test=ds.y_test.astype(np.int64),
+            class_names=np.array([str(c) for c in ds.class_names], dtype=str),
+        )
         kind = {".npz": "npz arrays", ".zip": "image folders", "idx": "IDX files"}[kind]
         # the engine describes an .npz by its file name, here the spooled temporary one
         about = "" if tmp.name in ds.description or kind == "IDX files" else f": {ds.description}"
-        info = {"title": display, "kind": ds.kind, "shape": list(ds.shape), "class_names": list(ds.class_names),
-                "train_size": int(len(ds.x_train)), "test_size": int(len(ds.x_test)),
-                "description": f"uploaded {kind} from {base[:100]}{about}",
-                "filename": base[:200]}
+        info = {
+            "title": display,
+            "kind": ds.kind,
+            "shape": list(ds.shape),
+            "class_names": list(ds.class_names),
+            "train_size": int(len(ds.x_train)),
+            "test_size": int(len(ds.x_test)),
+            "description": f"uploaded {kind} from {base[:100]}{about}",
+            "filename": base[:200],
+        }
         file_id = new_id()
         self.files.write("datasets", file_id, data.getvalue())
         del data
@@ -418,26 +484,32 @@ class DatasetService:
                         if info.is_dir() or not is_idx_name(leaf, labels=True):
                             continue
                         if info.file_size > self.settings.max_dataset_bytes:
-                            raise TooLarge(f"{leaf[:80]!r} unpacks to {info.file_size:,} bytes; this server "
-                                           f"keeps datasets of at most {self.settings.max_dataset_bytes:,}")
+                            raise TooLarge(
+                                f"{leaf[:80]!r} unpacks to {info.file_size:,} bytes; this server "
+                                f"keeps datasets of at most {self.settings.max_dataset_bytes:,}"
+                            )
                         with z.open(info) as src, open(folder / leaf, "wb") as out:
                             shutil.copyfileobj(src, out, 1 << 20)
                 return folder
             files = [(base, first)] + [(re.split(r"[\\/]", n or "")[-1], f) for n, f in more]
             for leaf, f in files:
                 if not is_idx_name(leaf, labels=True):
-                    raise Invalid(f"{leaf[:80]!r} is not an IDX file name: several files make one dataset "
-                                  "only as IDX files named like train-images-idx3-ubyte[.gz] and "
-                                  "train-labels-idx1-ubyte[.gz] (t10k-... for the test split)")
+                    raise Invalid(
+                        f"{leaf[:80]!r} is not an IDX file name: several files make one dataset "
+                        "only as IDX files named like train-images-idx3-ubyte[.gz] and "
+                        "train-labels-idx1-ubyte[.gz] (t10k-... for the test split)"
+                    )
                 target = folder / leaf
                 if isinstance(f, Path):
                     shutil.copyfile(f, target)
                 else:
                     shutil.move(self._spool(f), target)
             if not any(is_idx_name(leaf) for leaf, _ in files) or len(files) < 2:
-                raise Invalid("an IDX dataset needs its image file and its label file (e.g. "
-                              "train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz): send both as "
-                              "'file' fields, or one .zip holding them")
+                raise Invalid(
+                    "an IDX dataset needs its image file and its label file (e.g. "
+                    "train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz): send both as "
+                    "'file' fields, or one .zip holding them"
+                )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise

@@ -21,9 +21,11 @@ from .layer_chain import layers_to, run_chain
 def _dropout_layer(net, wanted: str | None):
     layers = [layer for layer in net.layers() if layer.type == "dropout"]
     if not layers:
-        raise Invalid("this network has no dropout layer: add one in the Build view (a dropout "
-                      "layer with p 0.5, say, before a linear layer), or start from a preset with "
-                      "dropout such as alexnet_small_28")
+        raise Invalid(
+            "this network has no dropout layer: add one in the Build view (a dropout "
+            "layer with p 0.5, say, before a linear layer), or start from a preset with "
+            "dropout such as alexnet_small_28"
+        )
     if wanted is None:
         return layers[0]
     (path,) = _pick(net, [wanted], "layer")
@@ -36,8 +38,7 @@ def _dropout_layer(net, wanted: str | None):
 
 def _float32(a: np.ndarray) -> dict:
     a = np.asarray(a, dtype=np.float64)
-    return {"min": float(a.min()), "max": float(a.max()), "mean": float(a.mean()),
-            "data": b64(a.astype("<f4"))}
+    return {"min": float(a.min()), "max": float(a.max()), "mean": float(a.mean()), "data": b64(a.astype("<f4"))}
 
 
 def dropout(services, network_id: str, body) -> dict:
@@ -58,17 +59,31 @@ def dropout(services, network_id: str, body) -> dict:
     p = float(layer.cfg["p"])
     kept = np.ones(arriving.shape[1:], bool) if cache[0] == "identity" else cache[1][0] != 0
     dropped = 1.0 - float(kept.mean())
-    return clean({
-        "layer": layer.path, "name": layer.name, "shape": list(arriving.shape[1:]),
-        "p": p, "scale": 1.0 / (1.0 - p), "seed": body.seed,
-        "units": int(kept.size), "dropped": int(kept.size - kept.sum()),
-        "dropped_fraction": dropped,
-        "encoding": "float32", "dtype": "<f4",
-        "input": _float32(arriving[0]), "train_output": _float32(training[0]),
-        "eval_output": _float32(evaluation[0]),
-        "mask": {"encoding": "uint8", "data": b64(kept.astype(np.uint8)),
-                 "meaning": "1: kept (and scaled by 1/(1 - p)), 0: dropped"},
-        "text": (f"p = {p:g}: {100 * dropped:.1f}% of the {kept.size:,} values dropped this time "
-                 f"(p says {100 * p:g}%); the rest multiplied by 1/(1 - {p:g}) = "
-                 f"{1 / (1 - p):.4g}. In evaluation nothing is dropped or scaled."),
-    })
+    return clean(
+        {
+            "layer": layer.path,
+            "name": layer.name,
+            "shape": list(arriving.shape[1:]),
+            "p": p,
+            "scale": 1.0 / (1.0 - p),
+            "seed": body.seed,
+            "units": int(kept.size),
+            "dropped": int(kept.size - kept.sum()),
+            "dropped_fraction": dropped,
+            "encoding": "float32",
+            "dtype": "<f4",
+            "input": _float32(arriving[0]),
+            "train_output": _float32(training[0]),
+            "eval_output": _float32(evaluation[0]),
+            "mask": {
+                "encoding": "uint8",
+                "data": b64(kept.astype(np.uint8)),
+                "meaning": "1: kept (and scaled by 1/(1 - p)), 0: dropped",
+            },
+            "text": (
+                f"p = {p:g}: {100 * dropped:.1f}% of the {kept.size:,} values dropped this time "
+                f"(p says {100 * p:g}%); the rest multiplied by 1/(1 - {p:g}) = "
+                f"{1 / (1 - p):.4g}. In evaluation nothing is dropped or scaled."
+            ),
+        }
+    )

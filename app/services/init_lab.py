@@ -89,11 +89,7 @@ def _weight(stack: Stack) -> dict:
 
 def _unit(stack: Stack) -> list[dict]:
     """One weight layer, its batch norm if asked (after the weights, before the activation)."""
-    norm = (
-        [{"type": "batchnorm2d" if stack.kind == "conv2d" else "batchnorm1d"}]
-        if stack.batchnorm
-        else []
-    )
+    norm = [{"type": "batchnorm2d" if stack.kind == "conv2d" else "batchnorm1d"}] if stack.batchnorm else []
     return [_weight(stack), *norm, {"type": stack.activation}]
 
 
@@ -104,12 +100,9 @@ def _units(stack: Stack) -> list[dict]:
 
 
 def name(stack: Stack) -> str:
-    how = ", ".join(
-        w for w, on in (("residual", stack.residual), ("batch norm", stack.batchnorm)) if on
-    )
-    return (
-        f"init lab: {stack.depth} x {stack.kind} {stack.width} + {stack.activation}, {stack.init}"
-        + (f", {how}" if how else "")
+    how = ", ".join(w for w, on in (("residual", stack.residual), ("batch norm", stack.batchnorm)) if on)
+    return f"init lab: {stack.depth} x {stack.kind} {stack.width} + {stack.activation}, {stack.init}" + (
+        f", {how}" if how else ""
     )
 
 
@@ -215,9 +208,7 @@ def _examples(spec: dict, epochs: int, asked: int | None) -> int:
     return int(most if asked is None else min(asked, most))
 
 
-def train_pair(
-    services, stack: Stack, lr: float, seed: int, epochs: int = EPOCHS, examples: int | None = None
-) -> dict:
+def train_pair(services, stack: Stack, lr: float, seed: int, epochs: int = EPOCHS, examples: int | None = None) -> dict:
     """Two networks, the same stack without and with batch norm (the same weights, the same
     digits in the same order), each training in a run of its own; the runs are queued as any."""
     services.policy.view("init")
@@ -241,10 +232,7 @@ def train_pair(
         "epochs": epochs,
         "batch_size": BATCH,
         "steps": steps,
-        "stacks": [
-            {"batchnorm": s.batchnorm, "network_id": id, "run": run}
-            for s, id, run in zip(pair, made, started)
-        ],
+        "stacks": [{"batchnorm": s.batchnorm, "network_id": id, "run": run} for s, id, run in zip(pair, made, started)],
     }
 
 

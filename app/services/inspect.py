@@ -31,15 +31,15 @@ from ..errors import Invalid, TooLarge
 from ..runs.events import clean
 from ..runs.status import RunStatus
 
-MAX_IMAGE_PIXELS = 4096 * 4096     # an uploaded image, from its header, before decoding
-MAX_PIXEL_SIDE = 4096              # a canvas side
+MAX_IMAGE_PIXELS = 4096 * 4096  # an uploaded image, from its header, before decoding
+MAX_PIXEL_SIDE = 4096  # a canvas side
 MAX_STATS_N = 256
 MAX_OCCLUSIONS = 4096
 OCCLUSION_BATCH = 64
 GRADCHECK_MAX_PARAMS = 2_000_000
 GRADCHECK_MAX_WORK = 10_000_000_000  # multiply-adds over all the forward passes of one check
-SMALL_WEIGHTS = 1024               # filters with at most this many entries also come as float lists
-THRESHOLD = 1e-4                   # gradcheck: relative error that counts as right
+SMALL_WEIGHTS = 1024  # filters with at most this many entries also come as float lists
+THRESHOLD = 1e-4  # gradcheck: relative error that counts as right
 
 
 def bad(field, msg: str, loc: str = "body") -> Invalid:
@@ -62,8 +62,10 @@ def _summary(services, network_id: str) -> dict:
 
 def _check_classifier(net) -> int:
     if len(net.output_shape) != 1:
-        raise Invalid(f"the network's output has shape {list(net.output_shape)}; predictions need a vector of "
-                      "class scores: end the network with flatten and linear layers")
+        raise Invalid(
+            f"the network's output has shape {list(net.output_shape)}; predictions need a vector of "
+            "class scores: end the network with flatten and linear layers"
+        )
     return int(net.output_shape[0])
 
 
@@ -72,9 +74,11 @@ def _check_memory(services, summary: dict, n: int, what: str, factor: int = 1) -
     need = per * n * factor
     limit = services.settings.max_request_activation_bytes
     if need > limit:
-        raise TooLarge(f"{what} needs about {need / 2**20:,.1f} MiB of activations ({n} example(s) of "
-                       f"{per / 2**20:,.2f} MiB); this server allows {limit / 2**20:,.0f} MiB per request: "
-                       "use fewer examples or a smaller network")
+        raise TooLarge(
+            f"{what} needs about {need / 2**20:,.1f} MiB of activations ({n} example(s) of "
+            f"{per / 2**20:,.2f} MiB); this server allows {limit / 2**20:,.0f} MiB per request: "
+            "use fewer examples or a smaller network"
+        )
 
 
 @contextmanager
@@ -99,13 +103,18 @@ def _untouched(net):
 # ---- inputs --------------------------------------------------------------------------------
 def _dataset(services, name: str, net, loc: str = "body"):
     from engine.data import DatasetError
+
     try:
         ds = services.datasets.load(name)
     except DatasetError as e:
         raise bad("dataset", str(e), loc) from None
     if tuple(ds.shape) != tuple(net.input_shape):
-        raise bad("dataset", f"the images of {name!r} are {list(ds.shape)} but the network takes "
-                             f"{list(net.input_shape)}; pick a dataset of the network's input shape", loc)
+        raise bad(
+            "dataset",
+            f"the images of {name!r} are {list(ds.shape)} but the network takes "
+            f"{list(net.input_shape)}; pick a dataset of the network's input shape",
+            loc,
+        )
     return ds
 
 
@@ -121,14 +130,15 @@ def fit_warning(ds, k: int) -> str | None:
         return None
     n = len(ds.class_names)
     if k > n:
-        extra = (f"output {n}" if k == n + 1 else f"outputs {n} and {n + 1}" if k == n + 2
-                 else f"outputs {n} to {k - 1}")
+        extra = f"output {n}" if k == n + 1 else f"outputs {n} and {n + 1}" if k == n + 2 else f"outputs {n} to {k - 1}"
         why = f"{extra} stand{'s' if k == n + 1 else ''} for no class of {ds.name}"
     else:
-        missing = ", ".join(ds.class_names[k:k + 3]) + (", ..." if n - k > 3 else "")
+        missing = ", ".join(ds.class_names[k : k + 3]) + (", ..." if n - k > 3 else "")
         why = f"it can never predict {ds.name}'s classes {missing}"
-    return (f"This network does not fit {ds.name}: it has {k} outputs but {ds.name} has {n} "
-            f"classes, so {why}. Adapt the network to the dataset in the Data view.")
+    return (
+        f"This network does not fit {ds.name}: it has {k} outputs but {ds.name} has {n} "
+        f"classes, so {why}. Adapt the network to the dataset in the Data view."
+    )
 
 
 def _resize(a: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -138,8 +148,12 @@ def _resize(a: np.ndarray, h: int, w: int) -> np.ndarray:
     c, h0, w0 = a.shape
     if h0 % h == 0 and w0 % w == 0:  # whole blocks: exact area averages
         return a.reshape(c, h, h0 // h, w, w0 // w).mean(axis=(2, 4))
-    return np.stack([np.asarray(Image.fromarray(ch.astype(np.float32)).resize((w, h), Image.Resampling.BOX),
-                                dtype=np.float64) for ch in a])
+    return np.stack(
+        [
+            np.asarray(Image.fromarray(ch.astype(np.float32)).resize((w, h), Image.Resampling.BOX), dtype=np.float64)
+            for ch in a
+        ]
+    )
 
 
 def center_digit(a: np.ndarray) -> np.ndarray:
@@ -157,11 +171,14 @@ def center_digit(a: np.ndarray) -> np.ndarray:
     small = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(size, Image.Resampling.BOX), dtype=np.float64)
     out = np.zeros_like(a)
     total = small.sum()
-    cy, cx = ((np.indices(small.shape) * small).reshape(2, -1).sum(axis=1) / total) if total > 0 else \
-        (small.shape[0] / 2, small.shape[1] / 2)
+    cy, cx = (
+        ((np.indices(small.shape) * small).reshape(2, -1).sum(axis=1) / total)
+        if total > 0
+        else (small.shape[0] / 2, small.shape[1] / 2)
+    )
     y0 = int(np.clip(round(h / 2 - cy), 0, h - small.shape[0]))
     x0 = int(np.clip(round(w / 2 - cx), 0, w - small.shape[1]))
-    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    out[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
     return out
 
 
@@ -170,8 +187,9 @@ def _pixels(pixels, net, center: bool = False) -> np.ndarray:
     try:
         a = np.array(pixels, dtype=np.float64)
     except (ValueError, TypeError):
-        raise bad("pixels", "expected a rectangular nested list of numbers: (H, W) or (C, H, W), "
-                            "every row the same length") from None
+        raise bad(
+            "pixels", "expected a rectangular nested list of numbers: (H, W) or (C, H, W), every row the same length"
+        ) from None
     if a.ndim not in (2, 3) or 0 in a.shape:
         raise bad("pixels", f"expected (H, W) or (C, H, W) numbers, got shape {list(a.shape)}")
     if max(a.shape[-2:]) > MAX_PIXEL_SIDE:
@@ -208,18 +226,33 @@ def resolve_input(services, net, body) -> tuple[np.ndarray, dict]:
         pixels = _pixels(body.pixels, net, center=body.center)
         return _scale(pixels, ds), {"source": "pixels", "dataset": body.dataset, "ds": ds}
     if ds is not None and body.index is None:
-        raise bad("index", f"with 'dataset' give the sample's 'index' in its {body.split} split (and "
-                           "'split': train or test), or send 'pixels' for the dataset to normalize")
+        raise bad(
+            "index",
+            f"with 'dataset' give the sample's 'index' in its {body.split} split (and "
+            "'split': train or test), or send 'pixels' for the dataset to normalize",
+        )
     if ds is None or body.index is None:
-        raise bad("pixels", "give 'pixels' (an (H, W) or (C, H, W) list of 0-255 numbers) or a dataset "
-                            "sample: 'dataset', 'split' and 'index'")
+        raise bad(
+            "pixels",
+            "give 'pixels' (an (H, W) or (C, H, W) list of 0-255 numbers) or a dataset "
+            "sample: 'dataset', 'split' and 'index'",
+        )
     xs = ds.x_train if body.split == "train" else ds.x_test
     ys = ds.y_train if body.split == "train" else ds.y_test
     if body.index >= len(xs):
-        raise bad("index", f"index {body.index} is out of range: the {body.split} split of {body.dataset!r} "
-                           f"has {len(xs)} images (0 to {len(xs) - 1})")
-    return ds.normalize(xs[body.index])[0], {"source": "dataset", "dataset": body.dataset, "split": body.split,
-                                             "index": body.index, "label": int(ys[body.index]), "ds": ds}
+        raise bad(
+            "index",
+            f"index {body.index} is out of range: the {body.split} split of {body.dataset!r} "
+            f"has {len(xs)} images (0 to {len(xs) - 1})",
+        )
+    return ds.normalize(xs[body.index])[0], {
+        "source": "dataset",
+        "dataset": body.dataset,
+        "split": body.split,
+        "index": body.index,
+        "label": int(ys[body.index]),
+        "ds": ds,
+    }
 
 
 def decode_image(data: bytes, net, max_bytes: int) -> np.ndarray:
@@ -303,7 +336,7 @@ def tile(maps: np.ndarray, per_map: bool, gap: int = 1, gap_value: int = 128) ->
         if per_map:
             lo, hi, _ = _range(maps[i])
         r, q = divmod(i, cols)
-        out[r * (h + gap):r * (h + gap) + h, q * (w + gap):q * (w + gap) + w] = to_uint8(maps[i], lo, hi)
+        out[r * (h + gap) : r * (h + gap) + h, q * (w + gap) : q * (w + gap) + w] = to_uint8(maps[i], lo, hi)
     return out
 
 
@@ -316,11 +349,14 @@ def _prediction(net, x: np.ndarray, ds) -> dict:
 def _ranked(p: np.ndarray, k: int, ds) -> dict:
     """One example's class probabilities, named and ranked."""
     names = _class_names(ds, k)
-    order = np.argsort(-p, kind="stable")[:min(5, k)]
-    return {"probabilities": p.tolist(), "class_names": names, "predicted": int(order[0]),
-            "top": [{"class": names[i], "index": int(i), "probability": float(p[i])}
-                    for i in order],
-            "fit_warning": fit_warning(ds, k)}
+    order = np.argsort(-p, kind="stable")[: min(5, k)]
+    return {
+        "probabilities": p.tolist(),
+        "class_names": names,
+        "predicted": int(order[0]),
+        "top": [{"class": names[i], "index": int(i), "probability": float(p[i])} for i in order],
+        "fit_warning": fit_warning(ds, k),
+    }
 
 
 def weights_state(services, network_id: str) -> dict:
@@ -331,14 +367,21 @@ def weights_state(services, network_id: str) -> dict:
     """
     runs = services.runs.store.list(network_id)
     ended = (RunStatus.COMPLETED, RunStatus.STOPPED)
-    kept = [r for r in runs if (r["status"] in ended and r["steps"] > 0)
-            or (r["status"] is RunStatus.INTERRUPTED and r["epoch"] > 0)]
+    kept = [
+        r
+        for r in runs
+        if (r["status"] in ended and r["steps"] > 0) or (r["status"] is RunStatus.INTERRUPTED and r["epoch"] > 0)
+    ]
     active = [r for r in runs if r["status"].active]
     state = "training" if active else "trained" if kept else "untrained"
-    return {"state": state, "runs": len(kept), "epochs": sum(r["epoch"] for r in kept + active),
-            "steps": sum(r["steps"] for r in kept + active),
-            "run": (active or kept or [{"id": None}])[-1]["id"],
-            "status": active[-1]["status"].value if active else None}
+    return {
+        "state": state,
+        "runs": len(kept),
+        "epochs": sum(r["epoch"] for r in kept + active),
+        "steps": sum(r["steps"] for r in kept + active),
+        "run": (active or kept or [{"id": None}])[-1]["id"],
+        "status": active[-1]["status"].value if active else None,
+    }
 
 
 def predict(services, network_id: str, body) -> dict:
@@ -405,8 +448,11 @@ def _pick(net, wanted: list[str], field, loc: str = "body") -> list[str]:
     for i, w in enumerate(wanted):
         path = w if w in info else by_name.get(w)
         if path is None:
-            raise bad(field if isinstance(field, str) else list(field) + [i],
-                      f"no layer {w!r}; layers are: " + ", ".join(info), loc)
+            raise bad(
+                field if isinstance(field, str) else list(field) + [i],
+                f"no layer {w!r}; layers are: " + ", ".join(info),
+                loc,
+            )
         out.append(path)
     return out
 
@@ -427,16 +473,30 @@ def activations(services, network_id: str, body, encoding: str = "uint8") -> dic
             a = np.asarray(a[0])
             lo, hi, mean = _range(a)
             kind, name = info.get(path, ("?", None))
-            item = {"path": path, "type": kind, "name": name, "shape": list(a.shape), "min": lo, "max": hi,
-                    "mean": mean, "encoding": encoding, "scale": [lo, hi]}
+            item = {
+                "path": path,
+                "type": kind,
+                "name": name,
+                "shape": list(a.shape),
+                "min": lo,
+                "max": hi,
+                "mean": mean,
+                "encoding": encoding,
+                "scale": [lo, hi],
+            }
             if encoding == "float16":
                 item["dtype"] = "<f2"
                 item["data"] = b64(half(a))
             else:
                 item["data"] = b64(to_uint8(a, lo, hi))
             layers.append(item)
-        return clean({"input_shape": list(net.input_shape), "layers": layers,
-                      "normalization": normalization(how["ds"], net.input_shape[0])})
+        return clean(
+            {
+                "input_shape": list(net.input_shape),
+                "layers": layers,
+                "normalization": normalization(how["ds"], net.input_shape[0]),
+            }
+        )
 
 
 def _layer_facts(layer) -> dict:
@@ -468,30 +528,57 @@ def overview(services, network_id: str, body) -> dict:
             a = np.asarray(a[0])
             lo, hi, _ = _range(a)
             layer = by_path.get(path)
-            layers.append({"path": path, "type": layer.type if layer else "input",
-                           "name": layer.name if layer else None, "shape": list(a.shape),
-                           "min": lo, "max": hi, "encoding": "float16", "dtype": "<f2",
-                           "data": b64(half(a)), **(_layer_facts(layer) if layer else {})})
+            layers.append(
+                {
+                    "path": path,
+                    "type": layer.type if layer else "input",
+                    "name": layer.name if layer else None,
+                    "shape": list(a.shape),
+                    "min": lo,
+                    "max": hi,
+                    "encoding": "float16",
+                    "dtype": "<f2",
+                    "data": b64(half(a)),
+                    **(_layer_facts(layer) if layer else {}),
+                }
+            )
     if prediction is not None and "label" in how:
         prediction["label"] = how["label"]
-    return clean({"input_shape": list(net.input_shape), "layers": layers, "prediction": prediction,
-                  "weights": weights_state(services, network_id),
-                  "normalization": normalization(how["ds"], net.input_shape[0])})
+    return clean(
+        {
+            "input_shape": list(net.input_shape),
+            "layers": layers,
+            "prediction": prediction,
+            "weights": weights_state(services, network_id),
+            "normalization": normalization(how["ds"], net.input_shape[0]),
+        }
+    )
 
 
 def normalization(ds, channels: int) -> dict:
     """How a 0-255 image becomes what the network's first layer sees, in numbers and in words."""
     if ds is None:
-        return {"mean": [0.0] * channels, "std": [1.0] * channels,
-                "text": "The network sees each pixel as value/255, from 0 (black) to 1 (white)."}
+        return {
+            "mean": [0.0] * channels,
+            "std": [1.0] * channels,
+            "text": "The network sees each pixel as value/255, from 0 (black) to 1 (white).",
+        }
     mean, std = [float(m) for m in ds.mean], [float(s) for s in ds.std]
     names = ["red", "green", "blue"] if len(mean) == 3 else [""]
-    parts = [f"{(name + ': ') if name else ''}mean {m:.2f}, std {s:.2f}, so 0 becomes {(0 - m) / s:.2f} and 255 "
-             f"becomes {(1 - m) / s:.2f}" for name, m, s in zip(names, mean, std)]
-    return {"mean": mean, "std": std, "text": (
-        f"The network does not see 0-255: each pixel becomes (value/255 - mean) / std, with the mean and standard "
-        f"deviation of {ds.name}'s training images ({'; '.join(parts)}). Inputs centred near 0 with a spread "
-        "near 1 keep the first layer's sums in the range where training works best.")}
+    parts = [
+        f"{(name + ': ') if name else ''}mean {m:.2f}, std {s:.2f}, so 0 becomes {(0 - m) / s:.2f} and 255 "
+        f"becomes {(1 - m) / s:.2f}"
+        for name, m, s in zip(names, mean, std)
+    ]
+    return {
+        "mean": mean,
+        "std": std,
+        "text": (
+            f"The network does not see 0-255: each pixel becomes (value/255 - mean) / std, with the mean and standard "
+            f"deviation of {ds.name}'s training images ({'; '.join(parts)}). Inputs centred near 0 with a spread "
+            "near 1 keep the first layer's sums in the range where training works best."
+        ),
+    }
 
 
 def activation_png(services, network_id: str, body, layer: str, per_map: bool) -> bytes:
@@ -520,8 +607,12 @@ def _tensor(a: np.ndarray | None, with_data: bool) -> dict | None:
     lo, hi = out["min"], out["max"]
     out.update(shape=list(a.shape), norm=float(np.linalg.norm(a[np.isfinite(a)])))
     if with_data:
-        out.update(encoding="uint8", scale=[lo, hi], data=b64(to_uint8(a, lo, hi)),
-                   values=a.tolist() if a.size <= SMALL_WEIGHTS else None)
+        out.update(
+            encoding="uint8",
+            scale=[lo, hi],
+            data=b64(to_uint8(a, lo, hi)),
+            values=a.tolist() if a.size <= SMALL_WEIGHTS else None,
+        )
     return out
 
 
@@ -529,11 +620,22 @@ def weights(services, network_id: str, layer: str | None) -> dict:
     entry = _entry(services, network_id)
     with entry.reading() as net:
         if layer is None:
-            return clean({"layers": [
-                {"path": l.path, "type": l.type, "name": l.name, "trainable": l.trainable,
-                 "params": {k: list(v.shape) for k, v in l.params.items()},
-                 "has_grads": bool(l.grads)}
-                for l in net.layers() if l.params]})
+            return clean(
+                {
+                    "layers": [
+                        {
+                            "path": l.path,
+                            "type": l.type,
+                            "name": l.name,
+                            "trainable": l.trainable,
+                            "params": {k: list(v.shape) for k, v in l.params.items()},
+                            "has_grads": bool(l.grads),
+                        }
+                        for l in net.layers()
+                        if l.params
+                    ]
+                }
+            )
         (path,) = _pick(net, [layer], "layer", "query")
         l = net.layer(path)
         if not l.params:
@@ -548,8 +650,7 @@ def weights(services, network_id: str, layer: str | None) -> dict:
             out["bias_grad"] = l.grads["b"].astype(np.float64).tolist() if "b" in l.grads else None
             out["kernel_size"], out["stride"], out["padding"] = map(list, l.window())
         else:
-            out["params"] = {k: _tensor(v, l.type != "linear" and v.size <= SMALL_WEIGHTS)
-                             for k, v in l.params.items()}
+            out["params"] = {k: _tensor(v, l.type != "linear" and v.size <= SMALL_WEIGHTS) for k, v in l.params.items()}
             out["grads"] = {k: _tensor(l.grads.get(k), False) for k in l.params} if l.grads else None
         return clean(out)
 
@@ -570,18 +671,25 @@ def unit_weights(services, network_id: str, layer: str, unit: int) -> dict:
         (path,) = _pick(net, [layer], "layer", "query")
         l = net.layer(path)
         if l.type not in ("conv2d", "linear"):
-            raise bad("layer", f"{path} ({l.type}) has no units with weights of their own: ask for "
-                               "a conv2d or linear layer", loc="query")
+            raise bad(
+                "layer",
+                f"{path} ({l.type}) has no units with weights of their own: ask for a conv2d or linear layer",
+                loc="query",
+            )
         units = l.params["W"].shape[0]
         if unit >= units:
-            raise bad("unit", f"unit {unit} is out of range: {path} has {units} (0 to {units - 1})",
-                      loc="query")
+            raise bad("unit", f"unit {unit} is out of range: {path} has {units} (0 to {units - 1})", loc="query")
         grads = l.grads
-        out = {"path": l.path, "type": l.type, "name": l.name, "unit": unit,
-               "weights": _numbers(l.params["W"][unit]),
-               "grad": _numbers(grads["W"][unit]) if "W" in grads else None,
-               "bias": float(l.params["b"][unit]) if "b" in l.params else None,
-               "bias_grad": float(grads["b"][unit]) if "b" in grads else None}
+        out = {
+            "path": l.path,
+            "type": l.type,
+            "name": l.name,
+            "unit": unit,
+            "weights": _numbers(l.params["W"][unit]),
+            "grad": _numbers(grads["W"][unit]) if "W" in grads else None,
+            "bias": float(l.params["b"][unit]) if "b" in l.params else None,
+            "bias_grad": float(grads["b"][unit]) if "b" in grads else None,
+        }
         if l.type == "conv2d":
             per_group = l.in_shape[0] // l.g
             first = (unit // (units // l.g)) * per_group
@@ -607,8 +715,11 @@ def stats(services, network_id: str, dataset: str | None, n: int, train: bool, s
             idx = rng.choice(len(xs), size=min(n, len(xs)), replace=False)
             x, y = ds.normalize(xs[idx]), ys[idx]
             if y.max() >= k:
-                raise bad("dataset", f"{dataset!r} has labels up to {int(y.max())} but the network predicts {k} "
-                                     "classes", loc="query")
+                raise bad(
+                    "dataset",
+                    f"{dataset!r} has labels up to {int(y.max())} but the network predicts {k} classes",
+                    loc="query",
+                )
         else:
             x = rng.standard_normal((n, *net.input_shape)).astype(np.float32)
         with _untouched(net):
@@ -651,10 +762,25 @@ def saliency(services, network_id: str, body) -> dict:
     # with its sign: how the score moves when the pixel brightens (in every channel at once)
     signed = g.sum(axis=0)
     s_lo, s_hi, _ = _range(signed)
-    return clean({"class": cls, "class_name": names[cls], "shape": list(m.shape), "encoding": "uint8",
-                  "map": b64(u8), "min": lo, "max": hi, "png": data_url(png_bytes(u8)),
-                  "gradient": {"shape": list(signed.shape), "min": s_lo, "max": s_hi,
-                               "encoding": "float32", "data": b64(signed.astype("<f4"))}})
+    return clean(
+        {
+            "class": cls,
+            "class_name": names[cls],
+            "shape": list(m.shape),
+            "encoding": "uint8",
+            "map": b64(u8),
+            "min": lo,
+            "max": hi,
+            "png": data_url(png_bytes(u8)),
+            "gradient": {
+                "shape": list(signed.shape),
+                "min": s_lo,
+                "max": s_hi,
+                "encoding": "float32",
+                "data": b64(signed.astype("<f4")),
+            },
+        }
+    )
 
 
 # ---- occlusion ----------------------------------------------------------------------------
@@ -690,8 +816,10 @@ def occlusion(services, network_id: str, body) -> dict:
         stride = body.stride or max(1, ph // 2)
         nh, nw = (h - ph) // stride + 1, (w - ph) // stride + 1
         if nh * nw > MAX_OCCLUSIONS:
-            raise TooLarge(f"patch {ph} with stride {stride} gives {nh}x{nw} = {nh * nw:,} occluded copies; "
-                           f"at most {MAX_OCCLUSIONS:,} are allowed: use a larger stride or patch")
+            raise TooLarge(
+                f"patch {ph} with stride {stride} gives {nh}x{nw} = {nh * nw:,} occluded copies; "
+                f"at most {MAX_OCCLUSIONS:,} are allowed: use a larger stride or patch"
+            )
         per = summary["totals"]["activation_bytes"]
         batch = int(max(1, min(OCCLUSION_BATCH, services.settings.max_request_activation_bytes // max(per, 1))))
         _check_memory(services, summary, batch, "occlusion")
@@ -702,20 +830,31 @@ def occlusion(services, network_id: str, body) -> dict:
         tops = [(i * stride, j * stride) for i in range(nh) for j in range(nw)]
         probs = np.empty(len(tops))
         for start in range(0, len(tops), batch):
-            chunk = tops[start:start + batch]
+            chunk = tops[start : start + batch]
             xb = np.repeat(x[None], len(chunk), axis=0)
             for b, (t, l) in enumerate(chunk):
-                xb[b, :, t:t + ph, l:l + ph] = fill[:, None, None]
-            probs[start:start + len(chunk)] = net.predict_proba(xb)[:, cls]
+                xb[b, :, t : t + ph, l : l + ph] = fill[:, None, None]
+            probs[start : start + len(chunk)] = net.predict_proba(xb)[:, cls]
         names = _class_names(info["ds"], k)
     drop = (base[cls] - probs).reshape(nh, nw)
     lo, hi, _ = _range(drop)
-    return clean({"class": cls, "class_name": names[cls], "baseline": float(base[cls]), "patch": ph,
-                  "stride": stride, "fill": body.fill,
-                  "fill_value": fill.astype(np.float64).tolist(),
-                  "fill_pixel": _pixel_values(fill, info["ds"]),
-                  "shape": [nh, nw], "map": drop.tolist(), "min": lo, "max": hi,
-                  "png": data_url(png_bytes(to_uint8(drop, lo, hi)))})
+    return clean(
+        {
+            "class": cls,
+            "class_name": names[cls],
+            "baseline": float(base[cls]),
+            "patch": ph,
+            "stride": stride,
+            "fill": body.fill,
+            "fill_value": fill.astype(np.float64).tolist(),
+            "fill_pixel": _pixel_values(fill, info["ds"]),
+            "shape": [nh, nw],
+            "map": drop.tolist(),
+            "min": lo,
+            "max": hi,
+            "png": data_url(png_bytes(to_uint8(drop, lo, hi))),
+        }
+    )
 
 
 # ---- gradient check -----------------------------------------------------------------------
@@ -725,10 +864,12 @@ def gradcheck(services, network_id: str, n: int, max_entries: int, train: bool, 
     tensors = sum(len(r["param_shapes"]) for r in summary["layers"] if not r["block"])
     work = t["macs"] * n * (2 * max_entries * (tensors + 1) + 2)
     if t["params"] > GRADCHECK_MAX_PARAMS or work > GRADCHECK_MAX_WORK:
-        raise TooLarge(f"a gradient check of this network ({t['params']:,} parameters, {t['macs']:,} multiply-adds "
-                       f"per example) would take too long here: the limit is {GRADCHECK_MAX_PARAMS:,} parameters and "
-                       f"{GRADCHECK_MAX_WORK:.0e} multiply-adds in all; lower n or max_entries, or check a smaller "
-                       "network with the same layers")
+        raise TooLarge(
+            f"a gradient check of this network ({t['params']:,} parameters, {t['macs']:,} multiply-adds "
+            f"per example) would take too long here: the limit is {GRADCHECK_MAX_PARAMS:,} parameters and "
+            f"{GRADCHECK_MAX_WORK:.0e} multiply-adds in all; lower n or max_entries, or check a smaller "
+            "network with the same layers"
+        )
     _check_memory(services, summary, n, "the gradient check", factor=6)  # float64, outputs and caches
     entry = _entry(services, network_id)
     with entry.reading() as net:
@@ -743,5 +884,6 @@ def gradcheck(services, network_id: str, n: int, max_entries: int, train: bool, 
         raise Invalid(str(e)) from None
     for r in rows:
         r["ok"] = bool(math.isfinite(r["max_rel_error"]) and r["max_rel_error"] < THRESHOLD)
-    return clean({"rows": rows, "ok": all(r["ok"] for r in rows), "threshold": THRESHOLD, "n": n,
-                  "train": train, "seed": seed})
+    return clean(
+        {"rows": rows, "ok": all(r["ok"] for r in rows), "threshold": THRESHOLD, "n": n, "train": train, "seed": seed}
+    )

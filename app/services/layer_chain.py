@@ -18,7 +18,7 @@ def layers_to(seq: Sequence, path: str) -> list[Layer] | None:
     layer last); None when `path` is not in `seq`."""
     for i, layer in enumerate(seq.layers):
         if layer.path == path:
-            return seq.layers[:i + 1]
+            return seq.layers[: i + 1]
         for branch in layer.children():
             inner = layers_to(branch, path)
             if inner is not None:

@@ -30,9 +30,13 @@ from ..settings import Settings
 NAME_MAX = 100
 # Characters a name shown in lists, file names and logs must not hold: they are invisible, break
 # the line, or reorder the text around them ("report\u202etxt.exe" reads "reportexe.txt").
-REFUSED = {"Cc": "a control character", "Cf": "an invisible formatting character",
-           "Zl": "a line separator", "Zp": "a paragraph separator",
-           "Cs": "half of a UTF-16 surrogate pair, not a character"}
+REFUSED = {
+    "Cc": "a control character",
+    "Cf": "an invisible formatting character",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+    "Cs": "half of a UTF-16 surrogate pair, not a character",
+}
 JOINERS = "\u200c\u200d"  # zero-width (non-)joiners: Persian, Indic scripts and emoji need them
 
 
@@ -54,9 +58,11 @@ def check_network_name(name: str, field: str = "name") -> str:
         why = REFUSED.get(unicodedata.category(ch))
         if why and ch not in JOINERS:
             label = unicodedata.name(ch, "")
-            raise ValueError(f"the {field} holds U+{ord(ch):04X}{' ' + label if label else ''} at "
-                             f"position {i}, {why}; a name may hold letters, digits, spaces, "
-                             "punctuation and symbols in any script: remove it")
+            raise ValueError(
+                f"the {field} holds U+{ord(ch):04X}{' ' + label if label else ''} at "
+                f"position {i}, {why}; a name may hold letters, digits, spaces, "
+                "punctuation and symbols in any script: remove it"
+            )
     return stripped
 
 
@@ -94,27 +100,49 @@ class NetworkService:
     # ---- checks ---------------------------------------------------------------
     def check_spec(self, spec) -> dict:
         """Validate a spec and the server's limits on building it; returns the summary."""
-        if isinstance(spec, dict) and isinstance(spec.get("layers"), list) and len(spec["layers"]) > self.settings.max_layers:
-            raise Invalid([{"path": "layers", "field": None,
-                            "message": f"has {len(spec['layers'])} layers; this server allows {self.settings.max_layers}"}])
+        if (
+            isinstance(spec, dict)
+            and isinstance(spec.get("layers"), list)
+            and len(spec["layers"]) > self.settings.max_layers
+        ):
+            raise Invalid(
+                [
+                    {
+                        "path": "layers",
+                        "field": None,
+                        "message": f"has {len(spec['layers'])} layers; this server allows {self.settings.max_layers}",
+                    }
+                ]
+            )
         try:
             summary = engine.summarize(spec)
         except engine.SpecErrors as e:
             raise Invalid(spec_errors(e)) from None
         if summary["totals"]["layers"] > self.settings.max_layers:
-            raise Invalid([{"path": "layers", "field": None, "message":
-                            f"has {summary['totals']['layers']} layers in all; this server allows {self.settings.max_layers}"}])
+            raise Invalid(
+                [
+                    {
+                        "path": "layers",
+                        "field": None,
+                        "message": f"has {summary['totals']['layers']} layers in all; this server allows {self.settings.max_layers}",
+                    }
+                ]
+            )
         return summary
 
     def check_buildable(self, summary: dict) -> None:
         t = summary["totals"]
         if t["params"] > self.settings.max_params:
-            raise TooLarge(f"the network has {t['params']:,} parameters; this server builds at most "
-                           f"{self.settings.max_params:,} (the summary still works for any size)")
+            raise TooLarge(
+                f"the network has {t['params']:,} parameters; this server builds at most "
+                f"{self.settings.max_params:,} (the summary still works for any size)"
+            )
         per_example = t["activation_bytes"]
         if per_example > self.settings.max_request_activation_bytes:
-            raise TooLarge(f"one example needs {per_example / 2**20:,.0f} MiB of activations; the limit is "
-                           f"{self.settings.max_request_activation_bytes / 2**20:,.0f} MiB")
+            raise TooLarge(
+                f"one example needs {per_example / 2**20:,.0f} MiB of activations; the limit is "
+                f"{self.settings.max_request_activation_bytes / 2**20:,.0f} MiB"
+            )
 
     # ---- records ----------------------------------------------------------------
     def get(self, id: str) -> dict:
@@ -127,9 +155,17 @@ class NetworkService:
     def public(self, row: dict, training: dict[str, str] | None = None) -> dict:
         """The network as the API shows it; `training` (network id -> run id) saves a query per row."""
         run = training.get(row["id"]) if training is not None else self.runs.active_run_of(row["id"])
-        return {"id": row["id"], "name": row["name"], "spec": row["spec"], "seed": row["seed"],
-                "params": row["params"], "version": row["version"], "created": row["created"],
-                "updated": row["updated"], "training_run": run}
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "spec": row["spec"],
+            "seed": row["seed"],
+            "params": row["params"],
+            "version": row["version"],
+            "created": row["created"],
+            "updated": row["updated"],
+            "training_run": run,
+        }
 
     def public_all(self) -> list[dict]:
         training = self.runs.active_by_network()
@@ -160,8 +196,9 @@ class NetworkService:
         self.check_buildable(summary)
         id = new_id()
         self.files.write("networks", id, to_bytes(net))
-        self.db.insert_network(id, name, net.spec, net.seed, summary["totals"]["params"], access.mine(),
-                               drawn_here=False)  # trained who knows how long, elsewhere
+        self.db.insert_network(
+            id, name, net.spec, net.seed, summary["totals"]["params"], access.mine(), drawn_here=False
+        )  # trained who knows how long, elsewhere
         with self._lock:
             self._remember(id, NetworkEntry(net, 1))
         return self.get(id)
@@ -270,8 +307,10 @@ class NetworkService:
             run = self.runs.active_run_of(id, c)
             if run:
                 raise Conflict(f"network {id} is training in run {run}; stop the run first")
-            checkpoints = [r["checkpoint"] for r in c.execute(
-                "SELECT checkpoint FROM runs WHERE network_id = ? AND checkpoint IS NOT NULL", (id,))]
+            checkpoints = [
+                r["checkpoint"]
+                for r in c.execute("SELECT checkpoint FROM runs WHERE network_id = ? AND checkpoint IS NOT NULL", (id,))
+            ]
             self.db.delete_network(id)
         self.files.delete("networks", id)
         for file_id in checkpoints:

@@ -28,7 +28,6 @@ from .layer_chain import layers_to, run_chain
 SHARE = 0.9  # of the gradient's mass, for the effective field's size
 
 
-
 # ---- the theoretical field -----------------------------------------------------------------
 # Walked back per axis, in two ways: as a span (first, last), padding included, which is how
 # the summary counts the field; and as the exact rows (columns) read, clipped to each layer's
@@ -86,8 +85,7 @@ def _union(boxes: list, exact: bool) -> Box:
         if not real:
             return boxes[0]
         return tuple(np.unique(np.concatenate([b[axis] for b in real])) for axis in range(2))
-    return tuple((min(b[axis][0] for b in boxes), max(b[axis][1] for b in boxes))
-                 for axis in range(2))
+    return tuple((min(b[axis][0] for b in boxes), max(b[axis][1] for b in boxes)) for axis in range(2))
 
 
 def _layer_back(layer: Layer, box: Box, channel: int | None, exact: bool) -> Box:
@@ -127,25 +125,40 @@ def theoretical(chain: list[Layer], channel: int, row: int, col: int) -> dict:
     _, h, w = chain[0].in_shape
     spatial = len(chain[-1].out_shape) == 3
     full = _walk_back(chain, ((row, row), (col, col)) if spatial else None, channel, exact=False)
-    read = _walk_back(chain, (np.array([row]), np.array([col])) if spatial else None, channel,
-                      exact=True)
+    read = _walk_back(chain, (np.array([row]), np.array([col])) if spatial else None, channel, exact=True)
     size = [hi - lo + 1 for lo, hi in full]
     (up, down), (first, last) = full
-    clipped = {"top": max(0, -up), "left": max(0, -first), "bottom": max(0, down - (h - 1)),
-               "right": max(0, last - (w - 1))}
-    out = {"size": size, "unclipped": {"top": up, "left": first, "bottom": down, "right": last},
-           "clipped": clipped}
+    clipped = {
+        "top": max(0, -up),
+        "left": max(0, -first),
+        "bottom": max(0, down - (h - 1)),
+        "right": max(0, last - (w - 1)),
+    }
+    out = {"size": size, "unclipped": {"top": up, "left": first, "bottom": down, "right": last}, "clipped": clipped}
     said = f"theoretical {size[0]}×{size[1]}"
     if not all(len(rows) for rows in read):
-        out.update(top=None, left=None, bottom=None, right=None,
-                   text=f"{said}: only padding reaches this unit, no pixel of the input")
+        out.update(
+            top=None,
+            left=None,
+            bottom=None,
+            right=None,
+            text=f"{said}: only padding reaches this unit, no pixel of the input",
+        )
         return out
     (top, bottom), (left, right) = ((int(rows[0]), int(rows[-1])) for rows in read)
-    outside = [_side(clipped[k], what, where) for k, what, where in (
-        ("top", "row", "above the image"), ("bottom", "row", "below it"),
-        ("left", "column", "left of it"), ("right", "column", "right of it")) if clipped[k]]
-    text = (f"{said}: rows {top} to {bottom}, columns {left} to {right}"
-            + (f"; {', '.join(outside)} in the padding" if outside else ""))
+    outside = [
+        _side(clipped[k], what, where)
+        for k, what, where in (
+            ("top", "row", "above the image"),
+            ("bottom", "row", "below it"),
+            ("left", "column", "left of it"),
+            ("right", "column", "right of it"),
+        )
+        if clipped[k]
+    ]
+    text = f"{said}: rows {top} to {bottom}, columns {left} to {right}" + (
+        f"; {', '.join(outside)} in the padding" if outside else ""
+    )
     out.update(top=top, left=left, bottom=bottom, right=right, text=text)
     return out
 
@@ -183,8 +196,7 @@ def smallest_square(mass: np.ndarray, share: float = SHARE) -> dict | None:
         else:
             lo = mid + 1
     _, kh, kw, top, left = best(lo)
-    return {"size": [kh, kw], "top": top, "left": left, "bottom": top + kh - 1,
-            "right": left + kw - 1}
+    return {"size": [kh, kw], "top": top, "left": left, "bottom": top + kh - 1, "right": left + kw - 1}
 
 
 # ---- the request ---------------------------------------------------------------------------
@@ -192,16 +204,23 @@ def _check_unit(layer: Layer, body) -> None:
     shape = layer.out_shape
     where = layer.name or layer.path
     if len(shape) == 3:
-        for field, value, n in (("channel", body.channel, shape[0]), ("row", body.row, shape[1]),
-                                ("col", body.col, shape[2])):
+        for field, value, n in (
+            ("channel", body.channel, shape[0]),
+            ("row", body.row, shape[1]),
+            ("col", body.col, shape[2]),
+        ):
             if value >= n:
-                raise bad(field, f"{field} {value} is out of range: {where} is {shape[0]}×"
-                                 f"{shape[1]}×{shape[2]} (channels, rows, columns; {field} 0 to "
-                                 f"{n - 1})")
+                raise bad(
+                    field,
+                    f"{field} {value} is out of range: {where} is {shape[0]}×"
+                    f"{shape[1]}×{shape[2]} (channels, rows, columns; {field} 0 to "
+                    f"{n - 1})",
+                )
         return
     if body.channel >= shape[0]:
-        raise bad("channel", f"unit {body.channel} is out of range: {where} has {shape[0]} "
-                             f"values (0 to {shape[0] - 1})")
+        raise bad(
+            "channel", f"unit {body.channel} is out of range: {where} has {shape[0]} values (0 to {shape[0] - 1})"
+        )
     if body.row or body.col:
         raise bad("row", f"{where} is a vector: give its unit as channel, with row and col 0")
 
@@ -212,8 +231,7 @@ def receptive_field(services, network_id: str, body) -> dict:
     entry = _entry(services, network_id)
     with entry.reading() as net:
         if len(net.input_shape) != 3:
-            raise Invalid(f"receptive fields need an image input (C, H, W); the network takes "
-                          f"{list(net.input_shape)}")
+            raise Invalid(f"receptive fields need an image input (C, H, W); the network takes {list(net.input_shape)}")
         (path,) = _pick(net, [body.layer], "layer")
         if path == "input":
             raise bad("layer", "the input's own pixels have no field: pick a layer after it")
@@ -230,18 +248,35 @@ def receptive_field(services, network_id: str, body) -> dict:
     square = smallest_square(mass)
     size = f"{field['size'][0]}×{field['size'][1]}"
     if square is None:
-        said = (f"theoretical {size}; no gradient reaches the input: this unit is flat here "
-                "(a ReLU on its way is off for this input)")
+        said = (
+            f"theoretical {size}; no gradient reaches the input: this unit is flat here "
+            "(a ReLU on its way is off for this input)"
+        )
     else:
-        said = (f"theoretical {size}; {round(100 * SHARE)}% of the gradient within "
-                f"{square['size'][0]}×{square['size'][1]}")
-    return clean({
-        "layer": path, "type": layer.type, "name": layer.name, "channel": body.channel,
-        "row": body.row, "col": body.col, "value": value, "theoretical": field,
-        "effective": {"shape": list(mass.shape), "encoding": "float32", "dtype": "<f4",
-                      "map": b64(mass.astype("<f4")), "max": float(mass.max()),
-                      "total": float(mass.sum()),
-                      "within_90": square["size"] if square else None, "square": square,
-                      "share": SHARE},
-        "text": said,
-    })
+        said = (
+            f"theoretical {size}; {round(100 * SHARE)}% of the gradient within {square['size'][0]}×{square['size'][1]}"
+        )
+    return clean(
+        {
+            "layer": path,
+            "type": layer.type,
+            "name": layer.name,
+            "channel": body.channel,
+            "row": body.row,
+            "col": body.col,
+            "value": value,
+            "theoretical": field,
+            "effective": {
+                "shape": list(mass.shape),
+                "encoding": "float32",
+                "dtype": "<f4",
+                "map": b64(mass.astype("<f4")),
+                "max": float(mass.max()),
+                "total": float(mass.sum()),
+                "within_90": square["size"] if square else None,
+                "square": square,
+                "share": SHARE,
+            },
+            "text": said,
+        }
+    )

@@ -34,11 +34,11 @@ from .inspect import (
     resolve_input,
 )
 
-MAX_UNITS = 16                   # images in one feature visualization
+MAX_UNITS = 16  # images in one feature visualization
 MAX_STEPS = 512
-MAX_WORK = 30_000_000_000        # multiply-adds: forward and backward, every image and step
-TIME_LIMIT = 20.0                # seconds of ascent; then the images are returned as they are
-START_NOISE = 0.05               # the start: the dataset's mean, this much noise (in its stds)
+MAX_WORK = 30_000_000_000  # multiply-adds: forward and backward, every image and step
+TIME_LIMIT = 20.0  # seconds of ascent; then the images are returned as they are
+START_NOISE = 0.05  # the start: the dataset's mean, this much noise (in its stds)
 
 
 # ---- pixels ----------------------------------------------------------------------------------
@@ -67,8 +67,7 @@ def _image_png(pixels: np.ndarray) -> str:
 
 
 def _float_array(a: np.ndarray) -> dict:
-    return {"shape": list(a.shape), "encoding": "float32", "dtype": "<f4",
-            "data": b64(np.asarray(a, "<f4"))}
+    return {"shape": list(a.shape), "encoding": "float32", "dtype": "<f4", "data": b64(np.asarray(a, "<f4"))}
 
 
 # ---- feature visualization ---------------------------------------------------------------------
@@ -76,8 +75,9 @@ def _units(body, label: str, out_shape: tuple, is_output: bool) -> tuple[list[in
     """The channels asked for, checked against the layer, and how they were asked for:
     'class', 'channel' or 'channels'."""
     if body.cls is not None and not is_output:
-        raise bad("class", f"a class is a unit of the output layer; for {label} ask for a "
-                           "'channel' (or leave out 'layer')")
+        raise bad(
+            "class", f"a class is a unit of the output layer; for {label} ask for a 'channel' (or leave out 'layer')"
+        )
     count = int(out_shape[0])
     what = "channels" if len(out_shape) == 3 else "units"
     one = body.cls if body.cls is not None else body.channel
@@ -86,15 +86,21 @@ def _units(body, label: str, out_shape: tuple, is_output: bool) -> tuple[list[in
     units = [one] if one is not None else body.channels
     if units is None:
         if count > MAX_UNITS:
-            raise bad("channels", f"{label} has {count} {what}; at most {MAX_UNITS} are drawn at "
-                                  f"once: ask for some with 'channels', e.g. [0, ..., "
-                                  f"{MAX_UNITS - 1}]")
+            raise bad(
+                "channels",
+                f"{label} has {count} {what}; at most {MAX_UNITS} are drawn at "
+                f"once: ask for some with 'channels', e.g. [0, ..., "
+                f"{MAX_UNITS - 1}]",
+            )
         units = list(range(count))
     field = "class" if body.cls is not None else "channel" if one is not None else "channels"
     for u in units:
         if u >= count:
-            raise bad(field, f"{'class' if field == 'class' else what[:-1]} {u} is out of range: "
-                             f"{label} has {count} {what} (0 to {count - 1})")
+            raise bad(
+                field,
+                f"{'class' if field == 'class' else what[:-1]} {u} is out of range: "
+                f"{label} has {count} {what} (0 to {count - 1})",
+            )
     return units, field
 
 
@@ -104,8 +110,10 @@ def _objective_words(scores: bool, out_shape: tuple, centre: bool, path: str) ->
     if len(out_shape) != 3:
         return f"the unit's value in {path}"
     if centre:
-        return (f"the unit in the middle of its channel's {out_shape[1]}x{out_shape[2]} map, which "
-                "reads only its receptive field (the rest of the image stays as it started)")
+        return (
+            f"the unit in the middle of its channel's {out_shape[1]}x{out_shape[2]} map, which "
+            "reads only its receptive field (the rest of the image stays as it started)"
+        )
     return f"the mean of its channel's {out_shape[1]}x{out_shape[2]} map over all positions"
 
 
@@ -116,8 +124,9 @@ def _plan(services, network_id: str, body) -> dict:
     entry = _entry(services, network_id)
     with entry.reading() as net:
         if len(net.input_shape) != 3:
-            raise Invalid("feature visualization draws images; the network takes inputs of "
-                          f"shape {list(net.input_shape)}")
+            raise Invalid(
+                f"feature visualization draws images; the network takes inputs of shape {list(net.input_shape)}"
+            )
         output = net.trunk.layers[-1].path if net.trunk.layers else None
         if (body.layer or output) is None:
             raise bad("layer", "the network has no layers")
@@ -127,21 +136,34 @@ def _plan(services, network_id: str, body) -> dict:
         chain = layers_to(net, path)
         out_shape = chain[-1].out_shape
         if len(out_shape) not in (1, 3):
-            raise bad("layer", f"{path} gives outputs of shape {list(out_shape)}; pick a layer "
-                               "whose output is maps (C, H, W) or a vector of units")
+            raise bad(
+                "layer",
+                f"{path} gives outputs of shape {list(out_shape)}; pick a layer "
+                "whose output is maps (C, H, W) or a vector of units",
+            )
         layer = net.layer(path)
         label = f"{layer.name} ({path})" if layer.name else path
         units, kind = _units(body, label, out_shape, path == output)
         work = 3 * macs_to(chain) * len(units) * body.steps  # a backward costs about 2 forwards
         if work > MAX_WORK:
-            raise TooLarge(f"{len(units)} image(s) of {body.steps} steps through {label} need "
-                           f"about {work:.1e} multiply-adds; this server allows {MAX_WORK:.0e} "
-                           "per request: ask for fewer channels or steps, or an earlier layer")
+            raise TooLarge(
+                f"{len(units)} image(s) of {body.steps} steps through {label} need "
+                f"about {work:.1e} multiply-adds; this server allows {MAX_WORK:.0e} "
+                "per request: ask for fewer channels or steps, or an earlier layer"
+            )
         _check_memory(services, summary, len(units), "feature visualization", factor=3)
         ds = _dataset(services, body.dataset, net) if body.dataset else None
-        return {"net": net.copy(), "path": path, "units": units, "kind": kind, "ds": ds,
-                "scores": path == output and len(out_shape) == 1,  # the units are classes
-                "out_shape": out_shape, "type": layer.type, "name": layer.name}
+        return {
+            "net": net.copy(),
+            "path": path,
+            "units": units,
+            "kind": kind,
+            "ds": ds,
+            "scores": path == output and len(out_shape) == 1,  # the units are classes
+            "out_shape": out_shape,
+            "type": layer.type,
+            "name": layer.name,
+        }
 
 
 def feature_visualization(services, network_id: str, body) -> dict:
@@ -151,36 +173,71 @@ def feature_visualization(services, network_id: str, body) -> dict:
     mean, std = _stats(plan["ds"], net.input_shape[0])
     lo, hi = _valid_range(mean, std)
     rng = np.random.default_rng(body.seed)
-    x0 = np.clip(START_NOISE * rng.standard_normal((len(units), *net.input_shape)),
-                 lo.reshape(-1, 1, 1), hi.reshape(-1, 1, 1))
+    x0 = np.clip(
+        START_NOISE * rng.standard_normal((len(units), *net.input_shape)), lo.reshape(-1, 1, 1), hi.reshape(-1, 1, 1)
+    )
     centre = body.objective == "centre"
     started = time.monotonic()
-    result = ascend(net, plan["path"], units, x0, steps=body.steps, lr=body.lr,
-                    jitter=body.jitter, blur=body.blur, l2=body.l2, lo=lo, hi=hi, rng=rng,
-                    centre=centre, deadline=started + TIME_LIMIT)
+    result = ascend(
+        net,
+        plan["path"],
+        units,
+        x0,
+        steps=body.steps,
+        lr=body.lr,
+        jitter=body.jitter,
+        blur=body.blur,
+        l2=body.l2,
+        lo=lo,
+        hi=hi,
+        rng=rng,
+        centre=centre,
+        deadline=started + TIME_LIMIT,
+    )
     seconds = time.monotonic() - started
     pixels = _to_pixels(result["images"], mean, std)
     history = result["history"]
     names = _class_names(plan["ds"], int(out_shape[0])) if plan["scores"] else None
-    images = [{"channel": unit, "png": _image_png(pixels[i]),
-               "activation": history[:, i].tolist(), "start": float(history[0, i]),
-               "final": float(result["final"][i]),
-               **({"class_name": names[unit]} if names else {})}
-              for i, unit in enumerate(units)]
+    images = [
+        {
+            "channel": unit,
+            "png": _image_png(pixels[i]),
+            "activation": history[:, i].tolist(),
+            "start": float(history[0, i]),
+            "final": float(result["final"][i]),
+            **({"class_name": names[unit]} if names else {}),
+        }
+        for i, unit in enumerate(units)
+    ]
     done = result["steps"]
-    stopped = None if done == body.steps else (
-        f"stopped by the time limit of {TIME_LIMIT:g} s after {done} of {body.steps} steps: "
-        "the images are as far as they got")
-    return clean({
-        "layer": plan["path"], "type": plan["type"], "name": plan["name"],
-        "output_shape": list(out_shape), "layer_channels": int(out_shape[0]),
-        "kind": plan["kind"], "objective": body.objective if len(out_shape) == 3 else "unit",
-        "measures": _objective_words(plan["scores"], out_shape, centre, plan["path"]),
-        "steps": done, "steps_asked": body.steps, "stopped": stopped,
-        "seconds": round(seconds, 3),
-        "settings": {"lr": body.lr, "jitter": body.jitter, "blur": body.blur, "l2": body.l2,
-                     "seed": body.seed},
-        "images": images, "pixels": _float_array(pixels), "pixel_range": [0, 255]})
+    stopped = (
+        None
+        if done == body.steps
+        else (
+            f"stopped by the time limit of {TIME_LIMIT:g} s after {done} of {body.steps} steps: "
+            "the images are as far as they got"
+        )
+    )
+    return clean(
+        {
+            "layer": plan["path"],
+            "type": plan["type"],
+            "name": plan["name"],
+            "output_shape": list(out_shape),
+            "layer_channels": int(out_shape[0]),
+            "kind": plan["kind"],
+            "objective": body.objective if len(out_shape) == 3 else "unit",
+            "measures": _objective_words(plan["scores"], out_shape, centre, plan["path"]),
+            "steps": done,
+            "steps_asked": body.steps,
+            "stopped": stopped,
+            "seconds": round(seconds, 3),
+            "settings": {"lr": body.lr, "jitter": body.jitter, "blur": body.blur, "l2": body.l2, "seed": body.seed},
+            "images": images,
+            "pixels": _float_array(pixels),
+            "pixel_range": [0, 255],
+        }
+    )
 
 
 # ---- adversarial examples ----------------------------------------------------------------------
@@ -194,8 +251,7 @@ def adversarial(services, network_id: str, body) -> dict:
     with entry.reading() as net:
         k = _image_classifier(net, None, "adversarial examples")
         if body.target is not None and body.target >= k:
-            raise bad("target", f"class {body.target} is out of range: the network predicts {k} "
-                                f"classes (0 to {k - 1})")
+            raise bad("target", f"class {body.target} is out of range: the network predicts {k} classes (0 to {k - 1})")
         x, info = resolve_input(services, net, body)
         ds = info["ds"]
         mean, std = _stats(ds, net.input_shape[0])
@@ -218,20 +274,35 @@ def adversarial(services, network_id: str, body) -> dict:
         if "label" in info:
             p["label"] = info["label"]
     held = np.abs(adv255 - wanted) > 1e-9  # the clip kept these short of a full epsilon
-    return clean({
-        "epsilon": body.epsilon, "scale": "grey levels out of 255", "targeted": targeted,
-        "target": body.target, "class": cls, "class_name": names[cls],
-        "original": {**_float_array(x255), "png": _image_png(x255)},
-        "perturbation": {"shape": list(step.shape), "encoding": "int8", "dtype": "i1",
-                         "data": b64(step), "png": _image_png(127.5 + 127.5 * step),
-                         "meaning": "the step's direction per pixel: +1 brighter, -1 darker, 0 "
-                                    "unmoved (a zero gradient)"},
-        "perturbed": {**_float_array(adv255), "png": _image_png(adv255)},
-        "counts": {"values": int(step.size), "moved": int(((step != 0) & ~held).sum()),
-                   "clipped": int(((step != 0) & held).sum()), "still": int((step == 0).sum())},
-        "change": {"max": float(np.abs(adv255 - x255).max()),
-                   "mean": float(np.abs(adv255 - x255).mean())},
-        "loss_before": float(loss_before[0]), "loss_after": float(loss_after[0]),
-        "before": before, "after": after, "flipped": before["predicted"] != after["predicted"],
-    })
-
+    return clean(
+        {
+            "epsilon": body.epsilon,
+            "scale": "grey levels out of 255",
+            "targeted": targeted,
+            "target": body.target,
+            "class": cls,
+            "class_name": names[cls],
+            "original": {**_float_array(x255), "png": _image_png(x255)},
+            "perturbation": {
+                "shape": list(step.shape),
+                "encoding": "int8",
+                "dtype": "i1",
+                "data": b64(step),
+                "png": _image_png(127.5 + 127.5 * step),
+                "meaning": "the step's direction per pixel: +1 brighter, -1 darker, 0 unmoved (a zero gradient)",
+            },
+            "perturbed": {**_float_array(adv255), "png": _image_png(adv255)},
+            "counts": {
+                "values": int(step.size),
+                "moved": int(((step != 0) & ~held).sum()),
+                "clipped": int(((step != 0) & held).sum()),
+                "still": int((step == 0).sum()),
+            },
+            "change": {"max": float(np.abs(adv255 - x255).max()), "mean": float(np.abs(adv255 - x255).mean())},
+            "loss_before": float(loss_before[0]),
+            "loss_after": float(loss_after[0]),
+            "before": before,
+            "after": after,
+            "flipped": before["predicted"] != after["predicted"],
+        }
+    )

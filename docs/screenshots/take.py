@@ -35,9 +35,12 @@ def train(page) -> None:
         page.fill('[data-hyper="max_train"]', "2000")
         before = page.evaluate("(window.playground.store.state.activeRun || {}).id || null")
         page.click("[data-action=start-run]")
-        page.wait_for_function("""(before) => { const r = window.playground.store.state.activeRun;
+        page.wait_for_function(
+            """(before) => { const r = window.playground.store.state.activeRun;
                                   return r && r.id !== before && r.status === 'completed'; }""",
-                               arg=before, timeout=300_000)
+            arg=before,
+            timeout=300_000,
+        )
     page.wait_for_timeout(500)
     page.screenshot(path=str(HERE / "train.png"))
 

@@ -51,7 +51,18 @@ __all__ = [
     "write_idx",
 ]
 
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 #: Datasets that are downloaded on first use.
 REAL: dict[str, dict] = {
@@ -83,8 +94,13 @@ REAL: dict[str, dict] = {
         "description": "Small colour photos of 10 object classes, 32x32 RGB.",
     },
 }
-_ALIASES = {"fashion": "fashion-mnist", "fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist",
-            "cifar-10": "cifar10", "cifar": "cifar10"}
+_ALIASES = {
+    "fashion": "fashion-mnist",
+    "fashion_mnist": "fashion-mnist",
+    "fashionmnist": "fashion-mnist",
+    "cifar-10": "cifar10",
+    "cifar": "cifar10",
+}
 
 _cache: dict[tuple, Dataset] = {}
 _cache_lock = threading.Lock()
@@ -107,6 +123,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- generated
 
+
 def _load_generated(name: str, seed: int, n: int | None) -> Dataset:
     n_train, n_test = _builtin.default_sizes(name)
     if n is not None:
@@ -121,8 +138,15 @@ def _load_generated(name: str, seed: int, n: int | None) -> Dataset:
     xtr, ytr = _builtin.generate(name, n_train, seed, "train")
     xte, yte = _builtin.generate(name, n_test, seed, "test")
     ds = Dataset.from_arrays(
-        name, info["class_names"], _readonly(xtr), _readonly(ytr), _readonly(xte), _readonly(yte),
-        kind=info["kind"], source="generated", description=info["description"],
+        name,
+        info["class_names"],
+        _readonly(xtr),
+        _readonly(ytr),
+        _readonly(xte),
+        _readonly(yte),
+        kind=info["kind"],
+        source="generated",
+        description=info["description"],
         meta={"seed": int(seed)},
     )
     with _cache_lock:
@@ -133,6 +157,7 @@ def _load_generated(name: str, seed: int, n: int | None) -> Dataset:
 
 
 # ----------------------------------------------------------------------------- real data
+
 
 def _find_file(folder: Path, filename: str) -> Path | None:
     """The file, or its uncompressed twin (``x.gz`` -> ``x``), if present in folder."""
@@ -175,16 +200,27 @@ def _ensure_files(name: str, folder: Path, keys: list[str], download: bool, prog
 
 
 def _load_idx_dataset(name: str, folder: Path, download: bool, progress, base_url) -> Dataset:
-    files = _ensure_files(name, folder, ["train_images", "train_labels", "test_images", "test_labels"],
-                          download, progress, base_url)
+    files = _ensure_files(
+        name, folder, ["train_images", "train_labels", "test_images", "test_labels"], download, progress, base_url
+    )
     xtr, ytr = read_idx_pair(files["train_images"], files["train_labels"])
     xte, yte = read_idx_pair(files["test_images"], files["test_labels"])
     info = REAL[name]
     for lab, y in (("train", ytr), ("test", yte)):
         if y.size and y.max() >= len(info["class_names"]):
             raise DatasetError(f"{name} {lab} labels go beyond {len(info['class_names']) - 1}; the files are corrupt")
-    return Dataset.from_arrays(name, info["class_names"], xtr, ytr, xte, yte, kind=info["kind"],
-                               source="download", description=info["description"], meta={"folder": str(folder)})
+    return Dataset.from_arrays(
+        name,
+        info["class_names"],
+        xtr,
+        ytr,
+        xte,
+        yte,
+        kind=info["kind"],
+        source="download",
+        description=info["description"],
+        meta={"folder": str(folder)},
+    )
 
 
 def _extract_cifar(archive: Path, target: Path) -> None:
@@ -221,8 +257,18 @@ def _load_cifar(folder: Path, download: bool, progress, base_url) -> Dataset:
     ytr = np.concatenate([p[1] for p in parts[:-1]])
     xte, yte = parts[-1]
     info = REAL["cifar10"]
-    return Dataset.from_arrays("cifar10", info["class_names"], xtr, ytr, xte, yte, kind="images",
-                               source="download", description=info["description"], meta={"folder": str(folder)})
+    return Dataset.from_arrays(
+        "cifar10",
+        info["class_names"],
+        xtr,
+        ytr,
+        xte,
+        yte,
+        kind="images",
+        source="download",
+        description=info["description"],
+        meta={"folder": str(folder)},
+    )
 
 
 def _subsample(ds: Dataset, n: int | None, seed: int) -> Dataset:
@@ -231,11 +277,22 @@ def _subsample(ds: Dataset, n: int | None, seed: int) -> Dataset:
     if n < 1:
         raise DatasetError("n must be at least 1")
     idx = np.sort(np.random.default_rng(seed).permutation(len(ds.x_train))[: int(n)])
-    return Dataset.from_arrays(ds.name, ds.class_names, ds.x_train[idx], ds.y_train[idx], ds.x_test, ds.y_test,
-                               kind=ds.kind, source=ds.source, description=ds.description, meta=ds.meta)
+    return Dataset.from_arrays(
+        ds.name,
+        ds.class_names,
+        ds.x_train[idx],
+        ds.y_train[idx],
+        ds.x_test,
+        ds.y_test,
+        kind=ds.kind,
+        source=ds.source,
+        description=ds.description,
+        meta=ds.meta,
+    )
 
 
 # ----------------------------------------------------------------------------- paths
+
 
 def _load_path(path: Path, seed: int) -> Dataset:
     if path.is_dir():
@@ -258,14 +315,25 @@ def _load_path(path: Path, seed: int) -> Dataset:
         if train and test:
             xtr, ytr = read_idx_pair(*train[0])
             xte, yte = read_idx_pair(*test[0])
-            return build_dataset(name, xtr, ytr, xte, yte, class_names, kind=kind, source="file",
-                                 description=f"IDX files from {path}")
+            return build_dataset(
+                name, xtr, ytr, xte, yte, class_names, kind=kind, source="file", description=f"IDX files from {path}"
+            )
         if test:
             # test-only: everything goes to the test split (e.g. /work/shared/datasets/mnist)
             return _test_only(name, *read_idx_pair(*test[0]), class_names, kind, path)
         x, y = read_idx_pair(*train[0])
-        return build_dataset(name, x, y, None, None, class_names, kind=kind, source="file", seed=seed,
-                             description=f"IDX files from {path} (20% split off as test)")
+        return build_dataset(
+            name,
+            x,
+            y,
+            None,
+            None,
+            class_names,
+            kind=kind,
+            source="file",
+            seed=seed,
+            description=f"IDX files from {path} (20% split off as test)",
+        )
     if path.suffix == ".npz":
         return load_npz(path, seed=seed)
     if "idx3-ubyte" in path.name:
@@ -278,8 +346,17 @@ def _load_path(path: Path, seed: int) -> Dataset:
         prefix = path.name.split("-images")[0]
         if is_test_prefix(prefix):  # a test file alone is a test split, as in a folder holding only it
             return _test_only(prefix, x, y, None, "images", path)
-        return build_dataset(prefix, x, y, None, None, None, source="file", seed=seed,
-                             description=f"IDX files {path.name} (20% split off as test)")
+        return build_dataset(
+            prefix,
+            x,
+            y,
+            None,
+            None,
+            None,
+            source="file",
+            seed=seed,
+            description=f"IDX files {path.name} (20% split off as test)",
+        )
     raise DatasetError(
         f"don't know how to load {path.name}: use a .npz file, an IDX image file (*-images-idx3-ubyte[.gz]) "
         "or a folder of IDX files"
@@ -288,8 +365,17 @@ def _load_path(path: Path, seed: int) -> Dataset:
 
 def _test_only(name, xte, yte, class_names, kind, path) -> Dataset:
     """Everything in the test split, an empty train split (statistics from the test split)."""
-    ds = build_dataset(name, xte[:0], yte[:0], xte, yte, class_names or _default_names(yte), kind=kind,
-                       source="file", description=f"test split only, from {path}")
+    ds = build_dataset(
+        name,
+        xte[:0],
+        yte[:0],
+        xte,
+        yte,
+        class_names or _default_names(yte),
+        kind=kind,
+        source="file",
+        description=f"test split only, from {path}",
+    )
     ds.meta["test_only"] = True
     return ds
 
@@ -299,6 +385,7 @@ def _default_names(y: np.ndarray) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- public
+
 
 def load_dataset(
     name_or_path: str | os.PathLike,
@@ -357,21 +444,39 @@ def list_datasets(root: str | os.PathLike | None = None) -> list[dict]:
     out = []
     for name, info in _builtin.GENERATORS.items():
         n_train, n_test = _builtin.default_sizes(name)
-        out.append({
-            "name": name, "title": info["title"], "source": "generated", "kind": info["kind"],
-            "shape": list(info["shape"]), "num_classes": len(info["class_names"]),
-            "class_names": list(info["class_names"]), "train_size": n_train,
-            "test_size": n_test, "cached": True, "download_bytes": 0,
-            "description": info["description"],
-        })
+        out.append(
+            {
+                "name": name,
+                "title": info["title"],
+                "source": "generated",
+                "kind": info["kind"],
+                "shape": list(info["shape"]),
+                "num_classes": len(info["class_names"]),
+                "class_names": list(info["class_names"]),
+                "train_size": n_train,
+                "test_size": n_test,
+                "cached": True,
+                "download_bytes": 0,
+                "description": info["description"],
+            }
+        )
     base = data_root(root)
     for name, info in REAL.items():
-        out.append({
-            "name": name, "title": info["title"], "source": "download", "kind": info["kind"],
-            "shape": list(info["shape"]), "num_classes": len(info["class_names"]),
-            "class_names": list(info["class_names"]), "train_size": info["train_size"],
-            "test_size": info["test_size"], "cached": _is_cached(name, base / name),
-            "download_bytes": sum(rf.size for rf in _download.FILES[name].values()),
-            "description": info["description"], "folder": str(base / name),
-        })
+        out.append(
+            {
+                "name": name,
+                "title": info["title"],
+                "source": "download",
+                "kind": info["kind"],
+                "shape": list(info["shape"]),
+                "num_classes": len(info["class_names"]),
+                "class_names": list(info["class_names"]),
+                "train_size": info["train_size"],
+                "test_size": info["test_size"],
+                "cached": _is_cached(name, base / name),
+                "download_bytes": sum(rf.size for rf in _download.FILES[name].values()),
+                "description": info["description"],
+                "folder": str(base / name),
+            }
+        )
     return out

@@ -8,8 +8,8 @@ import numpy as np
 
 from .base import DatasetError
 
-MAX_SHIFT = 16     # pixels: a larger shift moves a 28x28 digit mostly out of its image
-MAX_NOISE = 1.0    # standard deviation on the [0, 1] scale
+MAX_SHIFT = 16  # pixels: a larger shift moves a 28x28 digit mostly out of its image
+MAX_NOISE = 1.0  # standard deviation on the [0, 1] scale
 
 
 def _gather_windows(padded: np.ndarray, oy: np.ndarray, ox: np.ndarray, h: int, w: int) -> np.ndarray:

@@ -80,8 +80,9 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114])
 
 
-def generate_shapes(n: int, seed: int | np.random.SeedSequence = 0, *,
-                    distortion: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def generate_shapes(
+    n: int, seed: int | np.random.SeedSequence = 0, *, distortion: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Generate ``n`` 3x32x32 uint8 images of coloured shapes and their int64 labels.
 
     ``distortion`` above 1 makes them harder to tell apart: smaller, more stretched shapes,
@@ -179,75 +180,232 @@ def _digit_styles() -> list[list[tuple[float, list[list[tuple]]]]]:
     c, ring = _corner, _ring
     s: list[list[tuple[float, list[list[tuple]]]]] = [[] for _ in range(10)]
     # 0: oval, narrow or round; the pen overshoots where it closes
-    s[0] += [(2, [ring(0.5, 0.5, 0.36, 0.5, -90, 280)]),
-             (2, [ring(0.5, 0.5, 0.26, 0.5, -100, 268)]),
-             (2, [ring(0.5, 0.5, 0.46, 0.5, -95, 275)])]
+    s[0] += [
+        (2, [ring(0.5, 0.5, 0.36, 0.5, -90, 280)]),
+        (2, [ring(0.5, 0.5, 0.26, 0.5, -100, 268)]),
+        (2, [ring(0.5, 0.5, 0.46, 0.5, -95, 275)]),
+    ]
     # 1: mostly a bare stroke; sometimes a flag, rarely a flag and a foot
-    s[1] += [(5, [[(0.5, 0.0), (0.5, 0.5), (0.5, 1.0)]]),
-             (2, [[(0.3, 0.18), c(0.52, 0.0), (0.52, 0.5), (0.52, 1.0)]]),
-             (0.3, [[(0.3, 0.2), c(0.52, 0.0), (0.52, 1.0)], [(0.3, 1.0), (0.74, 1.0)]])]
+    s[1] += [
+        (5, [[(0.5, 0.0), (0.5, 0.5), (0.5, 1.0)]]),
+        (2, [[(0.3, 0.18), c(0.52, 0.0), (0.52, 0.5), (0.52, 1.0)]]),
+        (0.3, [[(0.3, 0.2), c(0.52, 0.0), (0.52, 1.0)], [(0.3, 1.0), (0.74, 1.0)]]),
+    ]
     # 2: a straight or curved neck, a flat or wavy base, often a loop where neck and base meet
-    s[2] += [(2, [[*ring(0.5, 0.28, 0.34, 0.28, -170, 20), c(0.12, 1.0), (0.9, 1.0)]]),
-             (2, [[(0.15, 0.22), (0.38, 0.01), (0.66, 0.02), (0.82, 0.22), (0.72, 0.48),
-                   (0.4, 0.76), c(0.12, 0.98), (0.9, 0.98)]]),
-             (2, [[(0.15, 0.22), (0.4, 0.01), (0.72, 0.05), (0.8, 0.3), (0.6, 0.6), (0.3, 0.86),
-                   (0.14, 0.97), (0.09, 0.86), (0.22, 0.8), (0.36, 0.9), (0.58, 0.98),
-                   (0.9, 0.95)]]),
-             (2, [[(0.3, 0.3), (0.18, 0.2), (0.3, 0.04), (0.6, 0.0), (0.78, 0.2), (0.65, 0.5),
-                   (0.35, 0.8), (0.18, 0.95), (0.12, 0.85), (0.25, 0.8), (0.45, 0.92),
-                   (0.9, 0.98)]]),
-             (1, [[(0.15, 0.25), (0.35, 0.02), (0.65, 0.0), (0.8, 0.2), (0.7, 0.45), (0.35, 0.78),
-                   c(0.1, 1.0), (0.4, 0.9), (0.7, 0.96), (0.92, 0.88)]])]
+    s[2] += [
+        (2, [[*ring(0.5, 0.28, 0.34, 0.28, -170, 20), c(0.12, 1.0), (0.9, 1.0)]]),
+        (
+            2,
+            [
+                [
+                    (0.15, 0.22),
+                    (0.38, 0.01),
+                    (0.66, 0.02),
+                    (0.82, 0.22),
+                    (0.72, 0.48),
+                    (0.4, 0.76),
+                    c(0.12, 0.98),
+                    (0.9, 0.98),
+                ]
+            ],
+        ),
+        (
+            2,
+            [
+                [
+                    (0.15, 0.22),
+                    (0.4, 0.01),
+                    (0.72, 0.05),
+                    (0.8, 0.3),
+                    (0.6, 0.6),
+                    (0.3, 0.86),
+                    (0.14, 0.97),
+                    (0.09, 0.86),
+                    (0.22, 0.8),
+                    (0.36, 0.9),
+                    (0.58, 0.98),
+                    (0.9, 0.95),
+                ]
+            ],
+        ),
+        (
+            2,
+            [
+                [
+                    (0.3, 0.3),
+                    (0.18, 0.2),
+                    (0.3, 0.04),
+                    (0.6, 0.0),
+                    (0.78, 0.2),
+                    (0.65, 0.5),
+                    (0.35, 0.8),
+                    (0.18, 0.95),
+                    (0.12, 0.85),
+                    (0.25, 0.8),
+                    (0.45, 0.92),
+                    (0.9, 0.98),
+                ]
+            ],
+        ),
+        (
+            1,
+            [
+                [
+                    (0.15, 0.25),
+                    (0.35, 0.02),
+                    (0.65, 0.0),
+                    (0.8, 0.2),
+                    (0.7, 0.45),
+                    (0.35, 0.78),
+                    c(0.1, 1.0),
+                    (0.4, 0.9),
+                    (0.7, 0.96),
+                    (0.92, 0.88),
+                ]
+            ],
+        ),
+    ]
     # 3: two round bowls meeting in a point, a flat top, or a smooth waist
-    s[3] += [(2, [[*ring(0.48, 0.26, 0.3, 0.24, -160, 70), c(0.42, 0.5),
-                   *ring(0.48, 0.75, 0.33, 0.25, -70, 160)]]),
-             (1, [[(0.18, 0.0), c(0.8, 0.0), c(0.42, 0.45),
-                   *ring(0.48, 0.72, 0.33, 0.28, -100, 155)]]),
-             (2, [[(0.15, 0.1), (0.45, 0.0), (0.75, 0.12), (0.7, 0.35), (0.4, 0.48), (0.75, 0.6),
-                   (0.82, 0.82), (0.55, 1.0), (0.15, 0.9)]])]
+    s[3] += [
+        (2, [[*ring(0.48, 0.26, 0.3, 0.24, -160, 70), c(0.42, 0.5), *ring(0.48, 0.75, 0.33, 0.25, -70, 160)]]),
+        (1, [[(0.18, 0.0), c(0.8, 0.0), c(0.42, 0.45), *ring(0.48, 0.72, 0.33, 0.28, -100, 155)]]),
+        (
+            2,
+            [
+                [
+                    (0.15, 0.1),
+                    (0.45, 0.0),
+                    (0.75, 0.12),
+                    (0.7, 0.35),
+                    (0.4, 0.48),
+                    (0.75, 0.6),
+                    (0.82, 0.82),
+                    (0.55, 1.0),
+                    (0.15, 0.9),
+                ]
+            ],
+        ),
+    ]
     # 4: closed (a triangle) or, more often, open at the top
-    s[4] += [(1, [[(0.66, 0.0), c(0.08, 0.68), (0.92, 0.68)], [(0.66, 0.0), (0.66, 1.0)]]),
-             (2, [[(0.18, 0.0), c(0.12, 0.6), (0.9, 0.6)], [(0.7, 0.05), (0.7, 1.0)]]),
-             (2, [[(0.3, 0.0), c(0.1, 0.55), (0.88, 0.52)], [(0.68, 0.0), (0.66, 1.0)]])]
+    s[4] += [
+        (1, [[(0.66, 0.0), c(0.08, 0.68), (0.92, 0.68)], [(0.66, 0.0), (0.66, 1.0)]]),
+        (2, [[(0.18, 0.0), c(0.12, 0.6), (0.9, 0.6)], [(0.7, 0.05), (0.7, 1.0)]]),
+        (2, [[(0.3, 0.0), c(0.1, 0.55), (0.88, 0.52)], [(0.68, 0.0), (0.66, 1.0)]]),
+    ]
     # 5: the flag drawn first or last; a round, open or curled belly
-    s[5] += [(2, [[(0.82, 0.0), c(0.26, 0.0), c(0.22, 0.44),
-                   *ring(0.47, 0.69, 0.33, 0.31, -135, 150)]]),
-             (1, [[(0.26, 0.0), (0.82, 0.0)],
-                  [(0.26, 0.0), c(0.2, 0.46), *ring(0.48, 0.7, 0.32, 0.3, -140, 150)]]),
-             (2, [[(0.25, 0.02), (0.85, 0.0)],
-                  [(0.27, 0.02), c(0.22, 0.42), (0.5, 0.36), (0.78, 0.5), (0.8, 0.78), (0.55, 0.98),
-                   (0.15, 0.9)]]),
-             (1, [[(0.3, 0.0), (0.9, 0.02)],
-                  [(0.3, 0.0), c(0.2, 0.45), (0.55, 0.4), (0.8, 0.6), (0.7, 0.92), (0.4, 1.0),
-                   (0.2, 0.85), (0.3, 0.72)]])]
+    s[5] += [
+        (2, [[(0.82, 0.0), c(0.26, 0.0), c(0.22, 0.44), *ring(0.47, 0.69, 0.33, 0.31, -135, 150)]]),
+        (1, [[(0.26, 0.0), (0.82, 0.0)], [(0.26, 0.0), c(0.2, 0.46), *ring(0.48, 0.7, 0.32, 0.3, -140, 150)]]),
+        (
+            2,
+            [
+                [(0.25, 0.02), (0.85, 0.0)],
+                [(0.27, 0.02), c(0.22, 0.42), (0.5, 0.36), (0.78, 0.5), (0.8, 0.78), (0.55, 0.98), (0.15, 0.9)],
+            ],
+        ),
+        (
+            1,
+            [
+                [(0.3, 0.0), (0.9, 0.02)],
+                [(0.3, 0.0), c(0.2, 0.45), (0.55, 0.4), (0.8, 0.6), (0.7, 0.92), (0.4, 1.0), (0.2, 0.85), (0.3, 0.72)],
+            ],
+        ),
+    ]
     # 6: a long curve into a loop, large or small
-    s[6] += [(1, [[(0.74, 0.0), (0.32, 0.25), *ring(0.49, 0.69, 0.31, 0.31, 180, 540)]]),
-             (1, [[(0.68, 0.0), (0.35, 0.3), *ring(0.5, 0.68, 0.32, 0.32, 180, 530)]]),
-             (2, [[(0.72, 0.0), (0.4, 0.2), (0.22, 0.55), (0.25, 0.88), (0.5, 1.0), (0.75, 0.85),
-                   (0.7, 0.6), (0.45, 0.55), (0.25, 0.7)]]),
-             (3, [[(0.75, 0.0), (0.5, 0.25), (0.3, 0.55), (0.25, 0.85), (0.45, 1.0), (0.68, 0.9),
-                   (0.65, 0.68), (0.45, 0.62), (0.28, 0.75)]])]
+    s[6] += [
+        (1, [[(0.74, 0.0), (0.32, 0.25), *ring(0.49, 0.69, 0.31, 0.31, 180, 540)]]),
+        (1, [[(0.68, 0.0), (0.35, 0.3), *ring(0.5, 0.68, 0.32, 0.32, 180, 530)]]),
+        (
+            2,
+            [
+                [
+                    (0.72, 0.0),
+                    (0.4, 0.2),
+                    (0.22, 0.55),
+                    (0.25, 0.88),
+                    (0.5, 1.0),
+                    (0.75, 0.85),
+                    (0.7, 0.6),
+                    (0.45, 0.55),
+                    (0.25, 0.7),
+                ]
+            ],
+        ),
+        (
+            3,
+            [
+                [
+                    (0.75, 0.0),
+                    (0.5, 0.25),
+                    (0.3, 0.55),
+                    (0.25, 0.85),
+                    (0.45, 1.0),
+                    (0.68, 0.9),
+                    (0.65, 0.68),
+                    (0.45, 0.62),
+                    (0.28, 0.75),
+                ]
+            ],
+        ),
+    ]
     # 7: plain, crossed, hooked, with a curved stem or a curved bar
-    s[7] += [(3, [[(0.1, 0.0), c(0.9, 0.0), (0.66, 0.5), (0.42, 1.0)]]),
-             (1, [[(0.1, 0.0), c(0.9, 0.0), (0.42, 1.0)], [(0.42, 0.5), (0.86, 0.5)]]),
-             (1, [[(0.12, 0.1), c(0.12, 0.0), c(0.88, 0.0), (0.62, 0.45), (0.5, 1.0)]]),
-             (2, [[(0.1, 0.02), c(0.88, 0.0), (0.7, 0.35), (0.55, 0.7), (0.5, 1.0)]]),
-             (2, [[(0.1, 0.15), (0.2, 0.03), (0.5, 0.02), c(0.88, 0.0), (0.72, 0.3), (0.6, 0.65),
-                   (0.52, 1.0)]])]
+    s[7] += [
+        (3, [[(0.1, 0.0), c(0.9, 0.0), (0.66, 0.5), (0.42, 1.0)]]),
+        (1, [[(0.1, 0.0), c(0.9, 0.0), (0.42, 1.0)], [(0.42, 0.5), (0.86, 0.5)]]),
+        (1, [[(0.12, 0.1), c(0.12, 0.0), c(0.88, 0.0), (0.62, 0.45), (0.5, 1.0)]]),
+        (2, [[(0.1, 0.02), c(0.88, 0.0), (0.7, 0.35), (0.55, 0.7), (0.5, 1.0)]]),
+        (2, [[(0.1, 0.15), (0.2, 0.03), (0.5, 0.02), c(0.88, 0.0), (0.72, 0.3), (0.6, 0.65), (0.52, 1.0)]]),
+    ]
     # 8: two loops, or one stroke crossing itself, the top loop often smaller
-    s[8] += [(1, [ring(0.5, 0.25, 0.24, 0.25, 0, 360), ring(0.5, 0.74, 0.3, 0.26, 0, 360)]),
-             (1, [[*ring(0.5, 0.25, 0.25, 0.25, 60, 410), *ring(0.5, 0.74, 0.3, 0.26, -110, 235)]]),
-             (2, [[(0.78, 0.12), (0.5, 0.0), (0.22, 0.15), (0.3, 0.35), (0.7, 0.6), (0.78, 0.85),
-                   (0.5, 1.0), (0.22, 0.85), (0.3, 0.6), (0.7, 0.35), (0.76, 0.15)]]),
-             (1, [ring(0.52, 0.22, 0.2, 0.22, 0, 360), ring(0.5, 0.7, 0.32, 0.3, 0, 360)]),
-             (2, [[(0.75, 0.05), (0.45, 0.0), (0.3, 0.15), (0.45, 0.4), (0.65, 0.65), (0.6, 0.92),
-                   (0.35, 0.98), (0.25, 0.75), (0.5, 0.45), (0.72, 0.2), (0.75, 0.05)]])]
+    s[8] += [
+        (1, [ring(0.5, 0.25, 0.24, 0.25, 0, 360), ring(0.5, 0.74, 0.3, 0.26, 0, 360)]),
+        (1, [[*ring(0.5, 0.25, 0.25, 0.25, 60, 410), *ring(0.5, 0.74, 0.3, 0.26, -110, 235)]]),
+        (
+            2,
+            [
+                [
+                    (0.78, 0.12),
+                    (0.5, 0.0),
+                    (0.22, 0.15),
+                    (0.3, 0.35),
+                    (0.7, 0.6),
+                    (0.78, 0.85),
+                    (0.5, 1.0),
+                    (0.22, 0.85),
+                    (0.3, 0.6),
+                    (0.7, 0.35),
+                    (0.76, 0.15),
+                ]
+            ],
+        ),
+        (1, [ring(0.52, 0.22, 0.2, 0.22, 0, 360), ring(0.5, 0.7, 0.32, 0.3, 0, 360)]),
+        (
+            2,
+            [
+                [
+                    (0.75, 0.05),
+                    (0.45, 0.0),
+                    (0.3, 0.15),
+                    (0.45, 0.4),
+                    (0.65, 0.65),
+                    (0.6, 0.92),
+                    (0.35, 0.98),
+                    (0.25, 0.75),
+                    (0.5, 0.45),
+                    (0.72, 0.2),
+                    (0.75, 0.05),
+                ]
+            ],
+        ),
+    ]
     # 9: a loop and a straight, curved or slanting stem, in one stroke or two
-    s[9] += [(2, [ring(0.48, 0.3, 0.31, 0.3, 0, 360), [(0.79, 0.3), (0.76, 1.0)]]),
-             (1, [ring(0.48, 0.3, 0.31, 0.3, 0, 360), [(0.79, 0.3), (0.78, 0.75), (0.35, 1.0)]]),
-             (2, [[*ring(0.45, 0.28, 0.32, 0.28, 10, -350), c(0.77, 0.33), (0.7, 1.0)]]),
-             (1, [ring(0.45, 0.25, 0.3, 0.25, 0, 360), [(0.75, 0.2), (0.6, 1.0)]]),
-             (2, [[*ring(0.5, 0.22, 0.26, 0.22, 0, -360), c(0.76, 0.2), (0.74, 0.6), (0.72, 1.0)]])]
+    s[9] += [
+        (2, [ring(0.48, 0.3, 0.31, 0.3, 0, 360), [(0.79, 0.3), (0.76, 1.0)]]),
+        (1, [ring(0.48, 0.3, 0.31, 0.3, 0, 360), [(0.79, 0.3), (0.78, 0.75), (0.35, 1.0)]]),
+        (2, [[*ring(0.45, 0.28, 0.32, 0.28, 10, -350), c(0.77, 0.33), (0.7, 1.0)]]),
+        (1, [ring(0.45, 0.25, 0.3, 0.25, 0, 360), [(0.75, 0.2), (0.6, 1.0)]]),
+        (2, [[*ring(0.5, 0.22, 0.26, 0.22, 0, -360), c(0.76, 0.2), (0.74, 0.6), (0.72, 1.0)]]),
+    ]
     return s
 
 
@@ -261,9 +419,8 @@ def _piece_weights(q: int, per: int) -> np.ndarray:
     ext[1:-1] = np.eye(q)
     ext[0, :2] = 2, -1
     ext[-1, -2:] = -1, 2
-    basis = 0.5 * np.hstack([-t + 2 * t**2 - t**3, 2 - 5 * t**2 + 3 * t**3,
-                             t + 4 * t**2 - 3 * t**3, t**3 - t**2])
-    rows = [basis @ ext[i:i + 4] for i in range(q - 1)]
+    basis = 0.5 * np.hstack([-t + 2 * t**2 - t**3, 2 - 5 * t**2 + 3 * t**3, t + 4 * t**2 - 3 * t**3, t**3 - t**2])
+    rows = [basis @ ext[i : i + 4] for i in range(q - 1)]
     return np.vstack(rows + [np.eye(q)[-1:]])
 
 
@@ -285,7 +442,7 @@ class _Style:
             weights = np.zeros((0, len(stroke)))
             for lo, hi in pairwise(cuts):
                 piece = np.zeros((per * (hi - lo) + 1, len(stroke)))
-                piece[:, lo:hi + 1] = _piece_weights(hi - lo + 1, per)
+                piece[:, lo : hi + 1] = _piece_weights(hi - lo + 1, per)
                 weights = np.vstack([weights[:-1], piece])  # pieces share their corner point
             blocks.append(weights)
             control += [tuple(p) for p in stroke]
@@ -295,7 +452,7 @@ class _Style:
         self.path = np.zeros((n_points, len(control)))
         row = col = 0
         for w in blocks:
-            self.path[row:row + w.shape[0], col:col + w.shape[1]] = w
+            self.path[row : row + w.shape[0], col : col + w.shape[1]] = w
             row, col = row + w.shape[0], col + w.shape[1]
         self.control = np.asarray(control, dtype=float)
         self.stroke_of = np.asarray(stroke_of)
@@ -345,8 +502,9 @@ def _elastic(pts: np.ndarray, coarse: np.ndarray, size: int) -> np.ndarray:
     return pts + np.einsum("mpj,mcjk,mpk->mpc", wy, coarse, wx)
 
 
-def generate_strokes(n: int, seed: int | np.random.SeedSequence = 0, *,
-                     distortion: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def generate_strokes(
+    n: int, seed: int | np.random.SeedSequence = 0, *, distortion: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Generate ``n`` 1x28x28 uint8 MNIST-like digit images (white on black) and labels.
 
     Each digit is drawn in one of several handwriting styles, its proportions varied (the
@@ -403,8 +561,7 @@ def generate_strokes(n: int, seed: int | np.random.SeedSequence = 0, *,
             m = idx.size
             # proportions: every control point moves a little, each stroke as a whole too
             moves = control_rng.normal(0, 0.05 * k, size=(m,) + style.control.shape)
-            control = (style.control[None] + np.clip(moves, -0.1 * k, 0.1 * k)
-                       + stroke_jitter[idx][:, style.stroke_of])
+            control = style.control[None] + np.clip(moves, -0.1 * k, 0.1 * k) + stroke_jitter[idx][:, style.stroke_of]
             own = {key: v[idx] for key, v in params.items()}
             pts = _warp(np.matmul(style.path[None], control), own)
             # fit the longer side of the bounding box into `box` pixels, keep the aspect ratio
@@ -420,8 +577,10 @@ def generate_strokes(n: int, seed: int | np.random.SeedSequence = 0, *,
             a = pts[:, style.starts].astype(_F32)
             b = pts[:, style.starts + 1].astype(_F32)
             along = np.arange(len(style.starts))[None]
-            seg_radius = (radius[idx, None] * np.exp(pressure[idx, None] * np.sin(
-                pressure_freq[idx, None] * along + pressure_phase[idx, None]))).astype(_F32)
+            seg_radius = (
+                radius[idx, None]
+                * np.exp(pressure[idx, None] * np.sin(pressure_freq[idx, None] * along + pressure_phase[idx, None]))
+            ).astype(_F32)
             # distance from every pixel centre to every segment (chunked, vectorised)
             dvec = b - a  # (m, S, 2)
             dd = (dvec**2).sum(-1)
@@ -464,11 +623,13 @@ def generate_strokes(n: int, seed: int | np.random.SeedSequence = 0, *,
 # (Wilder images alone do not show it: with a thousand of them a small network hardly learns.)
 HARD_LABEL_NOISE = 0.15
 
-_OVERFIT = ("A network first learns the {things}, then learns the wrong labels by heart: train "
-            "20 epochs or more and watch the validation loss turn up after a few epochs while "
-            "the training loss keeps falling, and the confusion matrix fill off its diagonal. "
-            "The validation examples are taken from the training images, so about 15% of their "
-            "labels are wrong too; the 2,000 test labels are all right.")
+_OVERFIT = (
+    "A network first learns the {things}, then learns the wrong labels by heart: train "
+    "20 epochs or more and watch the validation loss turn up after a few epochs while "
+    "the training loss keeps falling, and the confusion matrix fill off its diagonal. "
+    "The validation examples are taken from the training images, so about 15% of their "
+    "labels are wrong too; the 2,000 test labels are all right."
+)
 
 GENERATORS = {
     "shapes": {
@@ -478,7 +639,7 @@ GENERATORS = {
         "kind": "images",
         "title": "Shapes",
         "description": "Generated 32x32 colour images of 8 shapes at random size, position, "
-                       "rotation and colour on a noisy background.",
+        "rotation and colour on a noisy background.",
     },
     "strokes": {
         "fn": generate_strokes,
@@ -487,8 +648,8 @@ GENERATORS = {
         "kind": "digits",
         "title": "Strokes (generated digits)",
         "description": "Generated 28x28 handwriting-like digits 0-9, white on black and centred "
-                       "like MNIST: several handwriting styles per digit, with varied proportions, "
-                       "slant, pen width and pressure, and elastic distortion.",
+        "like MNIST: several handwriting styles per digit, with varied proportions, "
+        "slant, pen width and pressure, and elastic distortion.",
     },
     "shapes-hard": {
         "fn": generate_shapes,
@@ -500,9 +661,9 @@ GENERATORS = {
         "kind": "images",
         "title": "Shapes, made to overfit",
         "description": "The generated shapes, made so that overfitting shows: only 3,000 training "
-                       "images (not 10,000), the shapes a little smaller and more stretched, with "
-                       "less contrast and more noise, and 15% of the training labels wrong (a "
-                       "random other shape). " + _OVERFIT.format(things="shapes"),
+        "images (not 10,000), the shapes a little smaller and more stretched, with "
+        "less contrast and more noise, and 15% of the training labels wrong (a "
+        "random other shape). " + _OVERFIT.format(things="shapes"),
     },
     "strokes-hard": {
         "fn": generate_strokes,
@@ -514,8 +675,8 @@ GENERATORS = {
         "kind": "digits",
         "title": "Strokes, made to overfit",
         "description": "The generated digits, made so that overfitting shows: only 1,000 training "
-                       "images (not 10,000), written a little more neatly, and 15% of their "
-                       "labels wrong (a random other digit). " + _OVERFIT.format(things="digits"),
+        "images (not 10,000), written a little more neatly, and 15% of their "
+        "labels wrong (a random other digit). " + _OVERFIT.format(things="digits"),
     },
 }
 DEFAULT_TRAIN = 10_000

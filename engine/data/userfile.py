@@ -45,6 +45,7 @@ _CHUNK = 1 << 20
 
 # ----------------------------------------------------------------------------- npz
 
+
 def read_npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> np.ndarray:
     """Read one ``.npy`` member safely (header first, bounded and counted inflation; never unpickles)."""
     label = info.filename
@@ -82,8 +83,7 @@ def read_npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) 
                 nbytes *= d
             if nbytes > max_bytes:
                 raise DatasetError(
-                    f"{label}: shape {shape} of {dtype} needs {nbytes:,} bytes, more than the "
-                    f"{max_bytes:,}-byte limit"
+                    f"{label}: shape {shape} of {dtype} needs {nbytes:,} bytes, more than the {max_bytes:,}-byte limit"
                 )
             if math.prod(max(d, 1) for d in shape) > max(max_bytes, 1):  # (0, 2**40, 2**40): empty, still absurd
                 raise DatasetError(f"{label}: unreasonable array shape {shape}")
@@ -124,7 +124,9 @@ def read_npz_arrays(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYT
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-        raise DatasetError(f"{path.name}: not a valid .npz file (it must be a zip archive written by np.savez)") from exc
+        raise DatasetError(
+            f"{path.name}: not a valid .npz file (it must be a zip archive written by np.savez)"
+        ) from exc
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_MEMBERS:
@@ -242,11 +244,15 @@ def build_dataset(
     if class_names is not None:
         k = len(class_names)
         if k_seen > k:
-            raise DatasetError(f"labels go up to {k_seen - 1} but only {k} class names are given; labels must be 0..{k - 1}")
+            raise DatasetError(
+                f"labels go up to {k_seen - 1} but only {k} class names are given; labels must be 0..{k - 1}"
+            )
     else:
         k = k_seen
     if k > MAX_CLASSES:  # before naming them: a label of 10**12 must not make 10**12 names
-        raise DatasetError(f"{k} classes is more than the {MAX_CLASSES} allowed; labels must be 0..K-1 with K <= {MAX_CLASSES}")
+        raise DatasetError(
+            f"{k} classes is more than the {MAX_CLASSES} allowed; labels must be 0..K-1 with K <= {MAX_CLASSES}"
+        )
     if class_names is None:
         class_names = [str(i) for i in range(k)]
     if k < 2:
@@ -261,8 +267,15 @@ def build_dataset(
             raise DatasetError(f"x_test images {x_test.shape[1:]} differ in shape from x {x.shape[1:]}")
         x_train, y_train, x_te, y_te = x, y, x_test, y_test
     return Dataset.from_arrays(
-        name, list(class_names), np.ascontiguousarray(x_train), y_train, np.ascontiguousarray(x_te), y_te,
-        kind=kind, source=source, description=description,
+        name,
+        list(class_names),
+        np.ascontiguousarray(x_train),
+        y_train,
+        np.ascontiguousarray(x_te),
+        y_te,
+        kind=kind,
+        source=source,
+        description=description,
     )
 
 
@@ -296,11 +309,21 @@ def load_npz(
             raise DatasetError(f"{label}: class_names must be a 1-D unicode array, e.g. np.array(['cat', 'dog'])")
         codes = np.frombuffer(np.ascontiguousarray(cn, dtype=cn.dtype.newbyteorder("<")).tobytes(), "<u4")
         if ((codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))).any():  # numpy would make broken str
-            raise DatasetError(f"{label}: class_names holds characters that are not valid text "
-                               "(code points past U+10FFFF or lone surrogates)")
+            raise DatasetError(
+                f"{label}: class_names holds characters that are not valid text "
+                "(code points past U+10FFFF or lone surrogates)"
+            )
         class_names = [str(s) for s in cn]
     return build_dataset(
-        name or path.stem, x, y, x_test, y_test, class_names, kind=kind, source="file", seed=seed,
+        name or path.stem,
+        x,
+        y,
+        x_test,
+        y_test,
+        class_names,
+        kind=kind,
+        source="file",
+        seed=seed,
         description=f"user dataset from {path.name}",
     )
 

@@ -30,7 +30,8 @@ class FastStep:
         if self.cache is None:
             raise RuntimeError(
                 f"{last.path} ({last.type}): backward called without a recorded forward pass; "
-                "call forward(x, train=True) or forward(x, record=True) first")
+                "call forward(x, train=True) or forward(x, record=True) first"
+            )
         expect = (dy.shape[0],) + self.out_shape
         if dy.shape != expect:
             raise ValueError(f"{last.path} ({last.type}): gradient has shape {dy.shape}, expected {expect}")

@@ -50,9 +50,8 @@ class FastConv2D(FastStep):
         (_, ho, wo), (c, h, w) = L.out_shape, L.in_shape
         m = n1 - n0
         xpad = kernels.buffer(store, "xpad", (c, nb, pt + h + pb, pl + w + pr), x.dtype, zero=True)
-        out = kernels.buffer(store, name, (c * kh * kw, nb * ho * wo), x.dtype)[:, :m * ho * wo]
-        return kernels.im2col(x[n0:n1], L.k, L.s, L.pads, L.d, out.reshape(c, kh, kw, m, ho, wo),
-                              xpad[:, :m])[0]
+        out = kernels.buffer(store, name, (c * kh * kw, nb * ho * wo), x.dtype)[:, : m * ho * wo]
+        return kernels.im2col(x[n0:n1], L.k, L.s, L.pads, L.d, out.reshape(c, kh, kw, m, ho, wo), xpad[:, :m])[0]
 
     def forward(self, x, train=False, record=None):
         """x : (N, C, H, W) -> y : (N, F, Ho, Wo), a view of a channel-major (F, N, Ho, Wo) array
@@ -127,10 +126,14 @@ class FastConv2D(FastStep):
                     grid_chunk(store, i, n0, n1, d)
                     continue
                 if relu_out is not None:  # the fused ReLU's backward, on this chunk
-                    gated = (gated_all if gated_all is not None else
-                             kernels.buffer(store, "gated", (L.f, nb) + L.out_shape[1:], dy.dtype))
-                    d = relu.pass_gradient(d, relu_out[:, n0:n1], gated[:, n0:n1] if gated_all is not None
-                                           else gated[:, :n1 - n0])
+                    gated = (
+                        gated_all
+                        if gated_all is not None
+                        else kernels.buffer(store, "gated", (L.f, nb) + L.out_shape[1:], dy.dtype)
+                    )
+                    d = relu.pass_gradient(
+                        d, relu_out[:, n0:n1], gated[:, n0:n1] if gated_all is not None else gated[:, : n1 - n0]
+                    )
                 cols = self._cols(x, n0, n1, nb, store) if kept is None else kept[i]
                 d2 = d.reshape(L.f, -1)  # (F, m*Ho*Wo), in this order whatever dy's layout
                 parts[i] = kernels.weight_gradient(cols, d2, L.g)
@@ -143,8 +146,9 @@ class FastConv2D(FastStep):
                 else:
                     dcols = kernels.grouped_matmul(wt, L._groups(d2))  # (G, C/G*kh*kw, m*Ho*Wo)
                     dcols = dcols.reshape(c * L.k[0] * L.k[1], -1)
-                    dxt[:, n0:n1] = kernels.channel_major(kernels.col2im(
-                        dcols, (n1 - n0, c, h, w), L.k, L.s, L.pads, L.d))
+                    dxt[:, n0:n1] = kernels.channel_major(
+                        kernels.col2im(dcols, (n1 - n0, c, h, w), L.k, L.s, L.pads, L.d)
+                    )
 
         def grid_chunk(store, i, n0, n1, d):
             g, corners = grid.delta(n1 - n0, nb, dy.dtype, store)  # delta on the grid
@@ -155,7 +159,7 @@ class FastConv2D(FastStep):
             else:
                 corners[...] = d
             cols = grid.columns(xt[:, n0:n1], nb, store) if kept is None else kept[i]
-            d2 = g[:, grid.tail:]  # (F, m*Hp*Wp)
+            d2 = g[:, grid.tail :]  # (F, m*Hp*Wp)
             parts[i] = kernels.weight_gradient(cols, d2, 1)
             if want_db:
                 bias_parts[i] = d2.sum(axis=1)
@@ -177,4 +181,3 @@ class ConvReLU(FastConv2D):
     def __init__(self, conv, relu):
         super().__init__(conv, relu)
         self.relu = relu
-

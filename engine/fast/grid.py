@@ -40,8 +40,13 @@ def fits(layer) -> bool:
     (kh, kw), ((pt, pb), (pl, pr)) = layer.k, layer.pads
     (_, ho, wo), (_, h, w) = layer.out_shape, layer.in_shape
     grid = (pt + h + pb) * (pl + w + pr)
-    return (layer.s == (1, 1) and layer.g == 1 and kh * kw > 1 and layer.in_shape[0] >= MIN_CHANNELS
-            and grid <= MAX_OVERHEAD * ho * wo)
+    return (
+        layer.s == (1, 1)
+        and layer.g == 1
+        and kh * kw > 1
+        and layer.in_shape[0] >= MIN_CHANNELS
+        and grid <= MAX_OVERHEAD * ho * wo
+    )
 
 
 class Grid:
@@ -69,22 +74,23 @@ class Grid:
         size = m * self.hp * self.wp
         flat = kernels.buffer(store, "gx", (c, nb * self.hp * self.wp + self.tail), xt.dtype, zero=True)
         # interior only: the borders stay zero; past the m images, zero what the taps reach
-        flat[:, :size].reshape(c, m, self.hp, self.wp)[:, :, self.pt:self.pt + self.h,
-                                                       self.pl:self.pl + self.w] = xt
-        flat[:, size:size + self.tail] = 0
+        flat[:, :size].reshape(c, m, self.hp, self.wp)[:, :, self.pt : self.pt + self.h, self.pl : self.pl + self.w] = (
+            xt
+        )
+        flat[:, size : size + self.tail] = 0
         cols = kernels.buffer(store, name, (c * self.taps, nb * self.hp * self.wp), xt.dtype)[:, :size]
         rows = cols.reshape(c, self.taps, size)
         for r, off in enumerate(self.offsets):
-            rows[:, r] = flat[:, off:off + size]
+            rows[:, r] = flat[:, off : off + size]
         return cols
 
     def forward(self, w2, cols, out, nb, store):
         """w2 : (F, C*kh*kw), cols from `columns` -> out : (F, m, Ho, Wo) = the convolution."""
         size = cols.shape[1]
         # the output grid borrows backward's dcols array (F*kh*kw rows, scratch between uses)
-        y = self._dcols(nb, cols.dtype, store)[:self.f, :size]
+        y = self._dcols(nb, cols.dtype, store)[: self.f, :size]
         np.matmul(w2, cols, out=y)
-        out[...] = y.reshape(self.f, -1, self.hp, self.wp)[:, :, :self.ho, :self.wo]
+        out[...] = y.reshape(self.f, -1, self.hp, self.wp)[:, :, : self.ho, : self.wo]
 
     def delta(self, m, nb, dtype, store):
         """The delta grid for m images, (F, margin + m*Hp*Wp), and the view of its (Ho, Wo)
@@ -92,8 +98,8 @@ class Grid:
         corners are ever written (an earlier chunk's past m images are never read)."""
         size = m * self.hp * self.wp
         g = kernels.buffer(store, "gd", (self.f, self.tail + nb * self.hp * self.wp), dtype, zero=True)
-        corners = g[:, self.tail:self.tail + size].reshape(self.f, m, self.hp, self.wp)[:, :, :self.ho, :self.wo]
-        return g[:, :self.tail + size], corners
+        corners = g[:, self.tail : self.tail + size].reshape(self.f, m, self.hp, self.wp)[:, :, : self.ho, : self.wo]
+        return g[:, : self.tail + size], corners
 
     def input_gradient(self, wt2, g, nb, store):
         """wt2 : (C, F*kh*kw) (W turned round), g from `delta` -> dx : (C, m, H, W), a view of the
@@ -102,8 +108,8 @@ class Grid:
         dcols = self._dcols(nb, g.dtype, store)[:, :size]
         rows = dcols.reshape(self.f, self.taps, size)
         for r, off in enumerate(self.offsets):
-            rows[:, r] = g[:, self.tail - off:self.tail - off + size]
+            rows[:, r] = g[:, self.tail - off : self.tail - off + size]
         # dx borrows the columns' array: dL/dW, the last to read them, is done with this chunk
-        dx = kernels.buffer(store, "gcols", (self.c * self.taps, nb * self.hp * self.wp), g.dtype)[:self.c, :size]
+        dx = kernels.buffer(store, "gcols", (self.c * self.taps, nb * self.hp * self.wp), g.dtype)[: self.c, :size]
         np.matmul(wt2, dcols, out=dx)
-        return dx.reshape(self.c, -1, self.hp, self.wp)[:, :, self.pt:self.pt + self.h, self.pl:self.pl + self.w]
+        return dx.reshape(self.c, -1, self.hp, self.wp)[:, :, self.pt : self.pt + self.h, self.pl : self.pl + self.w]

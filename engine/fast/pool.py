@@ -59,8 +59,9 @@ class FastMaxPool2D(FastStep):
         def block(a, b):
             taken = None  # windows whose maximum an earlier offset already took
             d, yb = dy[:, a:b], y[:, a:b]
-            for (_, _, xv), (_, _, dv) in zip(kernels.windows(xp[:, a:b], L.k, L.s, ho, wo),
-                                              kernels.windows(dxp[:, a:b], L.k, L.s, ho, wo)):
+            for (_, _, xv), (_, _, dv) in zip(
+                kernels.windows(xp[:, a:b], L.k, L.s, ho, wo), kernels.windows(dxp[:, a:b], L.k, L.s, ho, wo)
+            ):
                 hit = xv == yb
                 if taken is None:
                     taken = hit.copy()
@@ -73,7 +74,7 @@ class FastMaxPool2D(FastStep):
                     dv += d * hit
 
         parallel.split(block, c, 4 * xp.size)
-        return dxp[:, :, ph:ph + h, pw:pw + w]
+        return dxp[:, :, ph : ph + h, pw : pw + w]
 
 
 class FastAvgPool2D(FastStep):
@@ -118,4 +119,4 @@ class FastAvgPool2D(FastStep):
                     view += sb
 
         parallel.split(block, c, dxp.size)
-        return dxp[:, :, ph:ph + h, pw:pw + w]
+        return dxp[:, :, ph : ph + h, pw : pw + w]

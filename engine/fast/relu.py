@@ -20,6 +20,7 @@ class FastReLU(FastStep):
     def backward(self, dy, taps=None):
         y = self._saved(dy)
         dx = np.empty_like(dy)
-        parallel.split(lambda a, b: self.layer.pass_gradient(dy[:, a:b], y[:, a:b], dx[:, a:b]),
-                       dy.shape[1], 2 * dy.size)
+        parallel.split(
+            lambda a, b: self.layer.pass_gradient(dy[:, a:b], y[:, a:b], dx[:, a:b]), dy.shape[1], 2 * dy.size
+        )
         return dx

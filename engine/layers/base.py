@@ -68,8 +68,7 @@ class Layer:
         if not w:
             return size, jump
         k, s, _ = w
-        return (tuple(size[a] + (k[a] - 1) * jump[a] for a in range(2)),
-                tuple(jump[a] * s[a] for a in range(2)))
+        return (tuple(size[a] + (k[a] - 1) * jump[a] for a in range(2)), tuple(jump[a] * s[a] for a in range(2)))
 
     def children(self) -> list:
         """Nested sequences (residual and concat blocks)."""
@@ -91,7 +90,8 @@ class Layer:
         if self.cache is None:
             raise RuntimeError(
                 f"{self.path} ({self.type}): backward called without a recorded forward pass; "
-                "call forward(x, train=True) or forward(x, record=True) first")
+                "call forward(x, train=True) or forward(x, record=True) first"
+            )
         expect = (dy.shape[0],) + self.out_shape
         if dy.shape != expect:
             raise ValueError(f"{self.path} ({self.type}): gradient has shape {dy.shape}, expected {expect}")

@@ -29,6 +29,7 @@ class Sequence:
 
     def plan(self, fuse: bool) -> list:
         from .. import fast
+
         key = (fuse, fast.is_on())
         if key not in self._plans:
             self._plans[key] = fast.plan(self.layers, fuse)
@@ -78,6 +79,7 @@ class Block(Layer):
 
     def _build(self, specs, prefix):
         from .registry import build_sequence
+
         return build_sequence(specs, self.in_shape, prefix, self.depth + 1)
 
 
@@ -96,11 +98,15 @@ class Residual(Block):
         b, s = self.body.out_shape, self.shortcut.out_shape
         if b != s:
             if len(b) == len(s) == 3 and b[0] != s[0]:
-                why = (f"channel mismatch in a residual sum: body gives {b[0]} channels, "
-                       f"shortcut gives {s[0]}; add a 1x1 conv2d with out_channels {b[0]} to the shortcut")
+                why = (
+                    f"channel mismatch in a residual sum: body gives {b[0]} channels, "
+                    f"shortcut gives {s[0]}; add a 1x1 conv2d with out_channels {b[0]} to the shortcut"
+                )
             elif len(b) == len(s) == 3:
-                why = (f"spatial mismatch in a residual sum: body gives {b[1]}x{b[2]}, shortcut gives "
-                       f"{s[1]}x{s[2]}; give the shortcut the same stride as the body")
+                why = (
+                    f"spatial mismatch in a residual sum: body gives {b[1]}x{b[2]}, shortcut gives "
+                    f"{s[1]}x{s[2]}; give the shortcut the same stride as the body"
+                )
             else:
                 why = f"shape mismatch in a residual sum: body gives {b}, shortcut gives {s}"
             raise SpecError(path, why)
@@ -135,8 +141,11 @@ class Concat(Block):
             if len(s) != 3:
                 raise SpecError(path, f"branch {i} gives {s}; concat joins (C, H, W) maps along channels")
             if s[1:] != shapes[0][1:]:
-                raise SpecError(path, f"spatial mismatch in a concat: branch 0 gives {shapes[0][1]}x{shapes[0][2]}, "
-                                      f"branch {i} gives {s[1]}x{s[2]}; all branches must keep the same height and width")
+                raise SpecError(
+                    path,
+                    f"spatial mismatch in a concat: branch 0 gives {shapes[0][1]}x{shapes[0][2]}, "
+                    f"branch {i} gives {s[1]}x{s[2]}; all branches must keep the same height and width",
+                )
         self.splits = np.cumsum([s[0] for s in shapes])[:-1].tolist()
         self.out_shape = (sum(s[0] for s in shapes),) + shapes[0][1:]
 

@@ -34,15 +34,25 @@ from .fields import STD, Field, init_field
 from .shape import window_out
 
 # the fields a convolution and a transposed convolution share, with PyTorch's names
-OUT_CHANNELS = Field("out_channels", "int", required=True, min=1, max=65536,
-                     help="number of filters")
-KERNEL_SIZE = Field("kernel_size", "int2", required=True, min=1, max=1024,
-                    help="filter size K (or [kh, kw])")
+OUT_CHANNELS = Field("out_channels", "int", required=True, min=1, max=65536, help="number of filters")
+KERNEL_SIZE = Field("kernel_size", "int2", required=True, min=1, max=1024, help="filter size K (or [kh, kw])")
 STRIDE = Field("stride", "int2", default=1, min=1, max=1024, help="step S between windows")
-DILATION = Field("dilation", "int2", default=1, min=1, max=1024,
-                 help="spacing d between the kernel's taps: K taps span d(K - 1) + 1 inputs")
-GROUPS = Field("groups", "int", default=1, min=1, max=65536,
-               help="split the channels into groups convolved apart; in_channels is depthwise")
+DILATION = Field(
+    "dilation",
+    "int2",
+    default=1,
+    min=1,
+    max=1024,
+    help="spacing d between the kernel's taps: K taps span d(K - 1) + 1 inputs",
+)
+GROUPS = Field(
+    "groups",
+    "int",
+    default=1,
+    min=1,
+    max=65536,
+    help="split the channels into groups convolved apart; in_channels is depthwise",
+)
 BIAS = Field("bias", "bool", default=True, help="add a learned bias per filter")
 
 
@@ -53,13 +63,18 @@ def check_groups(layer: Layer, in_channels: int, out_channels: int) -> None:
         if n % g:
             both = math.gcd(in_channels, out_channels)
             fits = [str(q) for q in range(1, both + 1) if both % q == 0]
-            shown = ", ".join(fits[:-1]) + (" or " if len(fits) > 1 else "") + fits[-1] \
-                if len(fits) <= 12 else f"a divisor of {both}"
+            shown = (
+                ", ".join(fits[:-1]) + (" or " if len(fits) > 1 else "") + fits[-1]
+                if len(fits) <= 12
+                else f"a divisor of {both}"
+            )
             raise SpecError(
                 layer.path,
                 f"groups {g} does not divide {name} {n}: each group takes in_channels/groups input "
                 f"channels and gives out_channels/groups outputs (here in_channels {in_channels}, "
-                f"out_channels {out_channels}); use groups {shown}", "groups")
+                f"out_channels {out_channels}); use groups {shown}",
+                "groups",
+            )
 
 
 def pair(v):
@@ -79,8 +94,7 @@ def _shape(s):
 
 def needs_image(layer: Layer) -> None:
     if len(layer.in_shape) != 3:
-        raise SpecError(layer.path,
-                        f"{layer.type} needs a (C, H, W) input, got {_shape(layer.in_shape)}")
+        raise SpecError(layer.path, f"{layer.type} needs a (C, H, W) input, got {_shape(layer.in_shape)}")
 
 
 class Conv2D(Layer):
@@ -91,9 +105,15 @@ class Conv2D(Layer):
         OUT_CHANNELS,
         KERNEL_SIZE,
         STRIDE,
-        Field("padding", "padding", default=0, min=0, max=1024,
-              help='zeros P added on each side; "same" keeps the size at stride 1 '
-                   "(an even span pads one more at the bottom and right)"),
+        Field(
+            "padding",
+            "padding",
+            default=0,
+            min=0,
+            max=1024,
+            help='zeros P added on each side; "same" keeps the size at stride 1 '
+            "(an even span pads one more at the bottom and right)",
+        ),
         DILATION,
         GROUPS,
         BIAS,
@@ -103,8 +123,10 @@ class Conv2D(Layer):
 
     def torch_module(self, nested):
         pad = self.cfg["padding"] if isinstance(self.cfg["padding"], str) else pair(self.cfg["padding"])
-        return (f"nn.Conv2d({self.in_shape[0]}, {self.f}, kernel_size={pair(self.k)}, stride={pair(self.s)}, "
-                f"padding={pad!r}{dilation_groups(self)}, bias={self.cfg['bias']})")
+        return (
+            f"nn.Conv2d({self.in_shape[0]}, {self.f}, kernel_size={pair(self.k)}, stride={pair(self.s)}, "
+            f"padding={pad!r}{dilation_groups(self)}, bias={self.cfg['bias']})"
+        )
 
     def __init__(self, in_shape, path, cfg):
         super().__init__(in_shape, path, cfg)
@@ -123,9 +145,12 @@ class Conv2D(Layer):
             return ((0, 0), (0, 0))
         if pad == "same":
             if self.s != (1, 1):
-                raise SpecError(self.path, 'padding "same" needs stride 1 (PyTorch refuses '
-                                "it for a strided convolution); give the padding as a number",
-                                "padding")
+                raise SpecError(
+                    self.path,
+                    'padding "same" needs stride 1 (PyTorch refuses '
+                    "it for a strided convolution); give the padding as a number",
+                    "padding",
+                )
             # a span of d(K - 1) + 1 needs d(K - 1) zeros in all; when that is odd, the far
             # side (bottom, right) gets the one more, as in PyTorch
             totals = [d * (k - 1) for k, d in zip(self.k, self.d)]
@@ -155,14 +180,17 @@ class Conv2D(Layer):
     def receptive_field(self, size, jump):
         """A dilated kernel sees d(K - 1) + 1 inputs, not K."""
         spans = [d * (k - 1) + 1 for k, d in zip(self.k, self.d)]
-        return (tuple(size[a] + (spans[a] - 1) * jump[a] for a in range(2)),
-                tuple(jump[a] * self.s[a] for a in range(2)))
+        return (
+            tuple(size[a] + (spans[a] - 1) * jump[a] for a in range(2)),
+            tuple(jump[a] * self.s[a] for a in range(2)),
+        )
 
     def init_params(self, rng, dtype=np.float32):
         c, (kh, kw) = self.in_shape[0] // self.g, self.k
         # fans as PyTorch reckons them from W's shape (F, C/G, kh, kw)
-        self.params["W"] = init_weight(self.cfg["init"], (self.f, c, kh, kw), c * kh * kw,
-                                       self.f * kh * kw, rng, self.cfg["std"], dtype)
+        self.params["W"] = init_weight(
+            self.cfg["init"], (self.f, c, kh, kw), c * kh * kw, self.f * kh * kw, rng, self.cfg["std"], dtype
+        )
         if self.cfg["bias"]:
             self.params["b"] = np.zeros(self.f, dtype)
 
@@ -183,13 +211,13 @@ class Conv2D(Layer):
         """
         n = x.shape[0]
         _, ho, wo = self.out_shape
-        cols, _, _ = kernels.im2col(x, self.k, self.s, self.pads, self.d)   # (C*kh*kw, N*Ho*Wo)
-        W = self._groups(self.params["W"].reshape(self.f, -1))              # (G, F/G, C/G*kh*kw)
-        y = np.matmul(W, self._groups(cols)).reshape(self.f, n, ho, wo)     # (F, N, Ho, Wo)
+        cols, _, _ = kernels.im2col(x, self.k, self.s, self.pads, self.d)  # (C*kh*kw, N*Ho*Wo)
+        W = self._groups(self.params["W"].reshape(self.f, -1))  # (G, F/G, C/G*kh*kw)
+        y = np.matmul(W, self._groups(cols)).reshape(self.f, n, ho, wo)  # (F, N, Ho, Wo)
         if "b" in self.params:
             y += self.params["b"][:, None, None, None]
         self.cache = (x.shape, cols) if (train if record is None else record) else None
-        return y.transpose(1, 0, 2, 3)                                      # (N, F, Ho, Wo)
+        return y.transpose(1, 0, 2, 3)  # (N, F, Ho, Wo)
 
     def backward(self, dy):
         """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW : (F, C/G, kh, kw) and db : (F,).
@@ -200,16 +228,16 @@ class Conv2D(Layer):
         """
         x_shape, cols = self._saved(dy)
         W = self.params["W"]
-        delta = dy.transpose(1, 0, 2, 3).reshape(self.f, -1)                # (F, N*Ho*Wo)
-        d3 = self._groups(delta)                                            # (G, F/G, N*Ho*Wo)
-        c3 = self._groups(cols)                                             # (G, C/G*kh*kw, N*Ho*Wo)
+        delta = dy.transpose(1, 0, 2, 3).reshape(self.f, -1)  # (F, N*Ho*Wo)
+        d3 = self._groups(delta)  # (G, F/G, N*Ho*Wo)
+        c3 = self._groups(cols)  # (G, C/G*kh*kw, N*Ho*Wo)
         self.grads["W"] = np.matmul(d3, c3.transpose(0, 2, 1)).reshape(W.shape)
         if "b" in self.params:
             self.grads["b"] = delta.sum(axis=1)
         if not self.needs_input_grad:  # the network's first layer in training: nobody needs dL/dx
             return None
-        W3 = self._groups(W.reshape(self.f, -1))                            # (G, F/G, C/G*kh*kw)
-        dcols = np.matmul(W3.transpose(0, 2, 1), d3).reshape(cols.shape)    # (C*kh*kw, N*Ho*Wo)
+        W3 = self._groups(W.reshape(self.f, -1))  # (G, F/G, C/G*kh*kw)
+        dcols = np.matmul(W3.transpose(0, 2, 1), d3).reshape(cols.shape)  # (C*kh*kw, N*Ho*Wo)
         return kernels.col2im(dcols, x_shape, self.k, self.s, self.pads, self.d)
 
 

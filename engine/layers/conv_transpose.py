@@ -57,17 +57,25 @@ from .shape import MAX_SIZE
 class ConvTranspose2D(Layer):
     type = "conv_transpose2d"
     has_params = True
-    summary_doc = ("a convolution run backwards: each input value adds a copy of the filters, "
-                   "scaled by it, into a larger output (upsampling)")
+    summary_doc = (
+        "a convolution run backwards: each input value adds a copy of the filters, "
+        "scaled by it, into a larger output (upsampling)"
+    )
     fields = (
         OUT_CHANNELS,
         KERNEL_SIZE,
         STRIDE,
-        Field("padding", "int2", default=0, min=0, max=1024,
-              help="rows and columns P cut from each side of the output"),
-        Field("output_padding", "int2", default=0, min=0, max=1023,
-              help="rows and columns added at the bottom and right "
-                   "(less than the stride or the dilation)"),
+        Field(
+            "padding", "int2", default=0, min=0, max=1024, help="rows and columns P cut from each side of the output"
+        ),
+        Field(
+            "output_padding",
+            "int2",
+            default=0,
+            min=0,
+            max=1023,
+            help="rows and columns added at the bottom and right (less than the stride or the dilation)",
+        ),
         DILATION,
         GROUPS,
         BIAS,
@@ -77,9 +85,11 @@ class ConvTranspose2D(Layer):
 
     def torch_module(self, nested):
         extra = f", output_padding={pair(self.op)}" if self.op != (0, 0) else ""
-        return (f"nn.ConvTranspose2d({self.in_shape[0]}, {self.cfg['out_channels']}, "
-                f"kernel_size={pair(self.k)}, stride={pair(self.s)}, padding={pair(self.p)}"
-                f"{extra}{dilation_groups(self)}, bias={self.cfg['bias']})")
+        return (
+            f"nn.ConvTranspose2d({self.in_shape[0]}, {self.cfg['out_channels']}, "
+            f"kernel_size={pair(self.k)}, stride={pair(self.s)}, padding={pair(self.p)}"
+            f"{extra}{dilation_groups(self)}, bias={self.cfg['bias']})"
+        )
 
     def __init__(self, in_shape, path, cfg):
         super().__init__(in_shape, path, cfg)
@@ -93,19 +103,22 @@ class ConvTranspose2D(Layer):
         axes = zip(("height", "width"), (h, w), self.k, self.s, self.p, self.d, self.op)
         for name, n, k, s, p, d, op in axes:
             if op >= s and op >= d:
-                raise SpecError(path, f"output_padding {op} must be smaller than the stride {s} or "
-                                f"the dilation {d} (as in PyTorch): it only picks one of the "
-                                f"{name}s a strided convolution maps to the same size",
-                                "output_padding")
+                raise SpecError(
+                    path,
+                    f"output_padding {op} must be smaller than the stride {s} or "
+                    f"the dilation {d} (as in PyTorch): it only picks one of the "
+                    f"{name}s a strided convolution maps to the same size",
+                    "output_padding",
+                )
             o = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
             kernel = f"({k} - 1)" if d == 1 else f"{d}*({k} - 1)"
             text = f"({n} - 1)*{s} - 2*{p} + {kernel} + {op} + 1 = {o}"
             if o < 1:
-                raise SpecError(path, f"the output {name} {text} is less than 1; use less padding",
-                                "padding")
+                raise SpecError(path, f"the output {name} {text} is less than 1; use less padding", "padding")
             if o > MAX_SIZE:
-                raise SpecError(path, f"the output {name} {text} is more than {MAX_SIZE}; use a "
-                                "smaller stride or kernel", "stride")
+                raise SpecError(
+                    path, f"the output {name} {text} is more than {MAX_SIZE}; use a smaller stride or kernel", "stride"
+                )
             out.append(o)
             if text not in self.formulas:
                 self.formulas.append(text)
@@ -142,8 +155,9 @@ class ConvTranspose2D(Layer):
     def init_params(self, rng, dtype=np.float32):
         c, fg, (kh, kw) = self.in_shape[0], self.f // self.g, self.k
         # fans as PyTorch reckons them from W's shape (C, F/G, kh, kw)
-        self.params["W"] = init_weight(self.cfg["init"], (c, fg, kh, kw), fg * kh * kw, c * kh * kw,
-                                       rng, self.cfg["std"], dtype)
+        self.params["W"] = init_weight(
+            self.cfg["init"], (c, fg, kh, kw), fg * kh * kw, c * kh * kw, rng, self.cfg["std"], dtype
+        )
         if self.cfg["bias"]:
             self.params["b"] = np.zeros(self.f, dtype)
 
@@ -187,15 +201,14 @@ class ConvTranspose2D(Layer):
                 n0, n1 = runs[i]
                 xc = xt[:, n0:n1]  # (C, m, H, W)
                 if self.s == (1, 1):
-                    y[:, n0:n1] = kernels.col2im_flat(wt, xc, y_shape, self.k, pads, self.d,
-                                                      store, nb)
+                    y[:, n0:n1] = kernels.col2im_flat(wt, xc, y_shape, self.k, pads, self.d, store, nb)
                 else:
                     # (G, F/G*kh*kw, m*H*W): every input value times every tap of its filters
                     cols = kernels.grouped_matmul(wt, self._groups(xc.reshape(c, -1)))
                     cols = cols.reshape(self.f * kh * kw, -1)
-                    y[:, n0:n1] = kernels.channel_major(kernels.col2im(
-                        cols, (n1 - n0, *y_shape[1:]), self.k, self.s, pads, self.d,
-                        windows=(h, w)))
+                    y[:, n0:n1] = kernels.channel_major(
+                        kernels.col2im(cols, (n1 - n0, *y_shape[1:]), self.k, self.s, pads, self.d, windows=(h, w))
+                    )
                 if b is not None:
                     y[:, n0:n1] += b[:, None, None, None]
 
@@ -229,12 +242,18 @@ class ConvTranspose2D(Layer):
             for i in pieces:
                 n0, n1 = runs[i]
                 m = n1 - n0
-                dpad = kernels.buffer(store, "dpad", (self.f, nb, pt + ho + pb, pl + wo + pr),
-                                      dy.dtype, zero=True)
-                out = kernels.buffer(store, "cols", (fk, nb * h * w), dy.dtype)[:, :m * h * w]
-                cols = kernels.im2col(dy[n0:n1], self.k, self.s, pads, self.d,
-                                      out.reshape(self.f, kh, kw, m, h, w), dpad[:, :m],
-                                      windows=(h, w))[0]  # (F*kh*kw, m*H*W)
+                dpad = kernels.buffer(store, "dpad", (self.f, nb, pt + ho + pb, pl + wo + pr), dy.dtype, zero=True)
+                out = kernels.buffer(store, "cols", (fk, nb * h * w), dy.dtype)[:, : m * h * w]
+                cols = kernels.im2col(
+                    dy[n0:n1],
+                    self.k,
+                    self.s,
+                    pads,
+                    self.d,
+                    out.reshape(self.f, kh, kw, m, h, w),
+                    dpad[:, :m],
+                    windows=(h, w),
+                )[0]  # (F*kh*kw, m*H*W)
                 # cols @ x^T per group, with x^T : (m*H*W, C) contiguous: (G, F/G*kh*kw, C/G)
                 xt_chunk = np.ascontiguousarray(x[n0:n1].transpose(0, 2, 3, 1)).reshape(-1, c)
                 parts[i] = kernels.grouped_dot(cols, xt_chunk, self.g)

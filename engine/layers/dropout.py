@@ -12,7 +12,9 @@ from .fields import Field
 class Dropout(Layer):
     type = "dropout"
     summary_doc = "in training, zeroes each value with probability p (scaling the rest); identity when testing"
-    fields = (Field("p", "float", default=0.5, min=0.0, max=1.0, exclusive_max=True, help="probability of dropping a unit"),)
+    fields = (
+        Field("p", "float", default=0.5, min=0.0, max=1.0, exclusive_max=True, help="probability of dropping a unit"),
+    )
 
     def torch_module(self, nested):
         return f"nn.Dropout({self.cfg['p']!r})"

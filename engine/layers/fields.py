@@ -139,8 +139,7 @@ COMMON = (
 
 
 def init_field(default: str) -> Field:
-    return Field("init", "choice", default=default, choices=INITS,
-                 help="weight initialization (biases start at zero)")
+    return Field("init", "choice", default=default, choices=INITS, help="weight initialization (biases start at zero)")
 
 
 STD = Field("std", "float", default=0.01, min=0.0, max=100.0, help="standard deviation for init 'normal'")

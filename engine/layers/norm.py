@@ -17,7 +17,9 @@ from .base import Layer
 from .fields import Field
 
 _FIELDS = (
-    Field("momentum", "float", default=0.1, min=0.0, max=1.0, help="weight of the newest batch in the running statistics"),
+    Field(
+        "momentum", "float", default=0.1, min=0.0, max=1.0, help="weight of the newest batch in the running statistics"
+    ),
     Field("eps", "float", default=1e-5, min=0.0, max=1.0, help="added to the variance before the square root"),
 )
 
@@ -61,7 +63,8 @@ class _BatchNorm(Layer):
         if math.prod(x.shape) // self.c < 2:
             raise ValueError(
                 f"{self.path} ({self.type}): training needs more than one value per channel to have a "
-                f"variance, got input of shape {x.shape}; use a batch of at least 2 examples")
+                f"variance, got input of shape {x.shape}; use a batch of at least 2 examples"
+            )
 
     def update_running(self, mean, var, m):
         """running = (1 - momentum) running + momentum * batch statistic; the variance unbiased
@@ -85,14 +88,15 @@ class _BatchNorm(Layer):
         uses the running ones."""
         if train:
             self._check_batch(x)
-            mean, var = x.mean(axis=self.axes), x.var(axis=self.axes)          # (C,) each
+            mean, var = x.mean(axis=self.axes), x.var(axis=self.axes)  # (C,) each
             self.update_running(mean, var, x.size // self.c)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
-        inv = (1.0 / np.sqrt(var + self.cfg["eps"])).astype(x.dtype)            # (C,): 1 / sigma
+        inv = (1.0 / np.sqrt(var + self.cfg["eps"])).astype(x.dtype)  # (C,): 1 / sigma
         xhat = (x - self._shaped(mean).astype(x.dtype)) * self._shaped(inv)
         y = self._shaped(self.params["gamma"].astype(x.dtype)) * xhat + self._shaped(
-            self.params["beta"].astype(x.dtype))
+            self.params["beta"].astype(x.dtype)
+        )
         self.cache = (train, xhat, inv) if (train if record is None else record) else None
         return y
 

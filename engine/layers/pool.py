@@ -51,7 +51,7 @@ class _Pool2D(Layer):
         """xp : (N, C, Hp, Wp) -> (N, C, Ho, Wo, kh, kw): the values each window sees (a view)."""
         (sh, sw), (_, ho, wo) = self.s, self.out_shape
         every = np.lib.stride_tricks.sliding_window_view(xp, self.k, axis=(2, 3))  # at every position
-        return every[:, :, :sh * (ho - 1) + 1:sh, :sw * (wo - 1) + 1:sw]          # every S-th one
+        return every[:, :, : sh * (ho - 1) + 1 : sh, : sw * (wo - 1) + 1 : sw]  # every S-th one
 
 
 class MaxPool2D(_Pool2D):
@@ -65,7 +65,7 @@ class MaxPool2D(_Pool2D):
         n, c, _, _ = x.shape
         (kh, kw), (_, ho, wo) = self.k, self.out_shape
         seen = self._windows(self._pad(x, -np.inf)).reshape(n, c, ho, wo, kh * kw)
-        arg = seen.argmax(axis=-1)        # (N, C, Ho, Wo): where in its window each maximum is
+        arg = seen.argmax(axis=-1)  # (N, C, Ho, Wo): where in its window each maximum is
         y = np.take_along_axis(seen, arg[..., None], axis=-1)[..., 0]
         self.cache = (x.shape, arg) if (train if record is None else record) else None
         return y
@@ -76,13 +76,13 @@ class MaxPool2D(_Pool2D):
         x_shape, arg = self._saved(dy)
         n, c, h, w = x_shape
         (ph, pw), (sh, sw), (_, kw), (_, ho, wo) = self.p, self.s, self.k, self.out_shape
-        i, j = np.divmod(arg, kw)                                   # the maximum's offset in its window
-        rows = np.arange(ho)[:, None] * sh + i                      # (N, C, Ho, Wo): its row in xp
-        cols = np.arange(wo)[None, :] * sw + j                      # and its column
+        i, j = np.divmod(arg, kw)  # the maximum's offset in its window
+        rows = np.arange(ho)[:, None] * sh + i  # (N, C, Ho, Wo): its row in xp
+        cols = np.arange(wo)[None, :] * sw + j  # and its column
         dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dy.dtype)
         image, channel = np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None]
-        np.add.at(dxp, (image, channel, rows, cols), dy)            # windows may overlap: add
-        return dxp[:, :, ph:ph + h, pw:pw + w]
+        np.add.at(dxp, (image, channel, rows, cols), dy)  # windows may overlap: add
+        return dxp[:, :, ph : ph + h, pw : pw + w]
 
 
 class AvgPool2D(_Pool2D):
@@ -102,10 +102,10 @@ class AvgPool2D(_Pool2D):
         n, c, h, w = x_shape
         (kh, kw), (sh, sw), (ph, pw), (_, ho, wo) = self.k, self.s, self.p, self.out_shape
         dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dy.dtype)
-        for i in range(kh):             # window offset (i, j): one strided slice of the input
+        for i in range(kh):  # window offset (i, j): one strided slice of the input
             for j in range(kw):
-                dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += dy / (kh * kw)
-        return dxp[:, :, ph:ph + h, pw:pw + w]
+                dxp[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] += dy / (kh * kw)
+        return dxp[:, :, ph : ph + h, pw : pw + w]
 
 
 class GlobalAvgPool2D(Layer):

@@ -16,14 +16,31 @@ from .linear import Flatten, Linear
 from .norm import BatchNorm1D, BatchNorm2D
 from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 
-REGISTRY = {cls.type: cls for cls in (
-    Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, Linear,
-    ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout, BatchNorm2D, BatchNorm1D,
-    Residual, Concat,
-)}
+REGISTRY = {
+    cls.type: cls
+    for cls in (
+        Conv2D,
+        ConvTranspose2D,
+        MaxPool2D,
+        AvgPool2D,
+        GlobalAvgPool2D,
+        Flatten,
+        Linear,
+        ReLU,
+        LeakyReLU,
+        Sigmoid,
+        Tanh,
+        Softmax,
+        Dropout,
+        BatchNorm2D,
+        BatchNorm1D,
+        Residual,
+        Concat,
+    )
+}
 
-MAX_DEPTH = 16      # nesting of residual/concat blocks
-MAX_LAYERS = 2000   # layers in one network, all levels together
+MAX_DEPTH = 16  # nesting of residual/concat blocks
+MAX_LAYERS = 2000  # layers in one network, all levels together
 
 
 def make_layer(spec, in_shape, path, depth=0):
@@ -127,6 +144,13 @@ def walk_specs(specs: list, prefix: str = "layers"):
 def catalogue() -> list[dict]:
     """Every layer type with its fields, types, defaults and ranges."""
     from .fields import COMMON
-    return [{"type": t, "doc": cls.summary_doc, "has_params": cls.has_params,
-             "fields": [f.catalogue() for f in cls.fields + COMMON]}
-            for t, cls in REGISTRY.items()]
+
+    return [
+        {
+            "type": t,
+            "doc": cls.summary_doc,
+            "has_params": cls.has_params,
+            "fields": [f.catalogue() for f in cls.fields + COMMON],
+        }
+        for t, cls in REGISTRY.items()
+    ]

@@ -77,11 +77,11 @@ class Axis:
         touched = np.zeros(self.padded, bool)
         if self.k <= self.out:  # mark tap by tap, or window by window: whichever loops less
             for j in range(self.k):
-                touched[j * self.d:j * self.d + (self.out - 1) * self.s + 1:self.s] = True
+                touched[j * self.d : j * self.d + (self.out - 1) * self.s + 1 : self.s] = True
         else:
             for a in range(self.out):
-                touched[a * self.s:a * self.s + self.span:self.d] = True
-        return self.n - int(touched[self.before:self.before + self.n].sum())
+                touched[a * self.s : a * self.s + self.span : self.d] = True
+        return self.n - int(touched[self.before : self.before + self.n].sum())
 
     def formula(self) -> str:
         """The formula with numbers filled in, e.g. '(32 + 2*1 - 5)/2 + 1 = 15.5'."""
@@ -121,39 +121,45 @@ class _Words:
 
 def leftover_text(a: Axis, words: _Words, size_word: str) -> str:
     """What flooring the output size leaves unread, said for one axis (or two alike)."""
-    text = [f"{a.formula()} is not an integer, so the output {size_word} is {a.out} "
-            + "(rounded down, as in PyTorch)."]
+    text = [
+        f"{a.formula()} is not an integer, so the output {size_word} is {a.out} " + "(rounded down, as in PyTorch)."
+    ]
     if a.out <= 3:
         starts = ", ".join(str(i * a.s) for i in range(a.out))
     else:
         starts = f"0, {a.s}, ..., {(a.out - 1) * a.s}"
     if a.before or a.after:
-        where = (f"of the padded input (indices 0 to {a.padded - 1}, the input itself at "
-                 f"{a.before} to {a.before + a.n - 1})")
+        where = (
+            f"of the padded input (indices 0 to {a.padded - 1}, the input itself at {a.before} to {a.before + a.n - 1})"
+        )
     else:
         where = f"of the input (indices 0 to {a.n - 1})"
     if a.out == 1:
         windows = f"The window starts at 0 {where} and reaches index {a.reach}"
     else:
-        windows = (f"The {a.out} windows start at {starts} {where} and the last one reaches "
-                   f"index {a.reach}")
+        windows = f"The {a.out} windows start at {starts} {where} and the last one reaches index {a.reach}"
     m = a.leftover
     at = f"index {a.padded - 1}" if m == 1 else f"indices {a.padded - m} to {a.padded - 1}"
     padding, real = a.lost()
     if not real:
-        text.append(f"{windows}: only padding is left over, {words.some(m, 'padding')} at {at}, "
-                    "which no window reads; no input pixel is lost.")
+        text.append(
+            f"{windows}: only padding is left over, {words.some(m, 'padding')} at {at}, "
+            "which no window reads; no input pixel is lost."
+        )
     else:
-        others = (f" (the other {words.count(padding)} {words.verb(padding)} padding)"
-                  if padding else "")
-        text.append(f"{windows}: {words.some(m)} at {at} {words.verb(m)} left over, which no "
-                    f"window reads; {words.count(real)} of input pixels {words.verb(real)} "
-                    f"lost{others}.")
+        others = f" (the other {words.count(padding)} {words.verb(padding)} padding)" if padding else ""
+        text.append(
+            f"{windows}: {words.some(m)} at {at} {words.verb(m)} left over, which no "
+            f"window reads; {words.count(real)} of input pixels {words.verb(real)} "
+            f"lost{others}."
+        )
     unread = a.unread()
     if unread > real:
         if a.s > a.span:
-            why = (f"the stride {a.s} is longer than a window (which spans {a.span} input"
-                   f"{'s' if a.span != 1 else ''}), so the windows skip inputs between them")
+            why = (
+                f"the stride {a.s} is longer than a window (which spans {a.span} input"
+                f"{'s' if a.span != 1 else ''}), so the windows skip inputs between them"
+            )
         else:
             why = f"the dilated windows (dilation {a.d}) skip inputs that no other window reads"
         counts = " and ".join(f"{unread} of the {a.n} {noun}s" for noun in words.nouns)
@@ -171,19 +177,22 @@ def window_out(layer, size: tuple, k: tuple, s: tuple, p: tuple, d: tuple = (1, 
 
     p holds each axis's padding: an int for both sides, or (before, after).
     """
-    axes = [Axis(n, kk, ss, before, after, dd)
-            for n, kk, ss, (before, after), dd in zip(size, k, s, pads(p), d)]
+    axes = [Axis(n, kk, ss, before, after, dd) for n, kk, ss, (before, after), dd in zip(size, k, s, pads(p), d)]
     for name, a in zip(("height", "width"), axes):
         if a.span > a.padded:
             pad = f"2*{a.before}" if a.before == a.after else f"{a.before} + {a.after}"
-            what = (f"kernel_size {a.k} is larger than" if a.d == 1 else
-                    f"the dilated kernel spans {a.d}*({a.k} - 1) + 1 = {a.span} inputs, more than")
+            what = (
+                f"kernel_size {a.k} is larger than"
+                if a.d == 1
+                else f"the dilated kernel spans {a.d}*({a.k} - 1) + 1 = {a.span} inputs, more than"
+            )
             raise SpecError(
                 layer.path,
                 f"{what} the padded input {name} {a.n} + {pad} = {a.padded}; use a smaller kernel"
                 + (" or dilation" if a.d > 1 else "")
                 + ", more padding, or fewer downsampling layers before this one",
-                "kernel_size")
+                "kernel_size",
+            )
     inexact = [(name, a) for name, a in zip(("height", "width"), axes) if a.leftover]
     if len(inexact) == 2 and axes[0] == axes[1]:
         both = _Words("row", "column")

@@ -65,9 +65,13 @@ def test_every_list_takes_limit_and_offset_and_gives_the_total(client):
         r = client.get(path, params={"limit": 1})
         assert r.status_code == 200 and len(r.json()) <= 1 and "x-total-count" in r.headers, path
     schema = client.get("/openapi.json").json()["paths"]
-    listed = [p for p, ops in schema.items() if "get" in ops and
-              ops["get"]["responses"]["200"].get("content", {}).get("application/json", {})
-              .get("schema", {}).get("type") == "array"]
+    listed = [
+        p
+        for p, ops in schema.items()
+        if "get" in ops
+        and ops["get"]["responses"]["200"].get("content", {}).get("application/json", {}).get("schema", {}).get("type")
+        == "array"
+    ]
     for path in listed:
         names = {p["name"] for p in schema[path]["get"].get("parameters", [])}
         assert {"limit", "offset"} <= names, path

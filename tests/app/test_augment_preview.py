@@ -22,15 +22,19 @@ def drawn_by_augment(x: np.ndarray, augment: dict, seed: int, copies: int) -> li
     generator), here with a generator seeded by `seed`, once per copy, back on the 0..255 scale."""
     rng = np.random.default_rng(seed)
     scaled = x.astype(np.float32) * np.float32(1.0 / 255.0)
-    return [np.clip(np.rint(Augment(**augment).apply(scaled, rng) * 255.0), 0, 255).astype(np.uint8)
-            for _ in range(copies)]
+    return [
+        np.clip(np.rint(Augment(**augment).apply(scaled, rng) * 255.0), 0, 255).astype(np.uint8) for _ in range(copies)
+    ]
 
 
-@pytest.mark.parametrize("dataset,augment", [
-    ("strokes", {"shift": 3, "noise": 0.15}),
-    ("shapes", {"crop": True, "flip": True}),
-    ("shapes", {"shift": 5, "flip": True, "noise": 0.05}),
-])
+@pytest.mark.parametrize(
+    "dataset,augment",
+    [
+        ("strokes", {"shift": 3, "noise": 0.15}),
+        ("shapes", {"crop": True, "flip": True}),
+        ("shapes", {"shift": 5, "flip": True, "noise": 0.05}),
+    ],
+)
 def test_the_preview_is_augment_applied_with_that_seed(client, dataset, augment):
     body = {"augment": augment, "seed": 7, "n": 3, "copies": 4, "offset": 10}
     r = client.post(f"/api/datasets/{dataset}/augment-preview", json=body)
@@ -61,14 +65,17 @@ def test_without_augmentation_every_draw_is_the_image(client):
         assert sample["augmented"] == [sample["original"]] * 2
 
 
-@pytest.mark.parametrize("name,body,status,words", [
-    ("strokes", {"augment": {"flip": True}}, 422, "flip"),  # refused for digits, as for a run
-    ("strokes", {"augment": {"shift": 17}}, 422, "shift"),
-    ("strokes", {"augment": {"spin": 3}}, 422, "spin"),
-    ("strokes", {"copies": 9}, 422, "copies"),
-    ("strokes", {"offset": 10**7}, 422, "out of range"),
-    ("nope", {}, 404, "nope"),
-])
+@pytest.mark.parametrize(
+    "name,body,status,words",
+    [
+        ("strokes", {"augment": {"flip": True}}, 422, "flip"),  # refused for digits, as for a run
+        ("strokes", {"augment": {"shift": 17}}, 422, "shift"),
+        ("strokes", {"augment": {"spin": 3}}, 422, "spin"),
+        ("strokes", {"copies": 9}, 422, "copies"),
+        ("strokes", {"offset": 10**7}, 422, "out of range"),
+        ("nope", {}, 404, "nope"),
+    ],
+)
 def test_preview_errors_say_what_is_wrong(client, name, body, status, words):
     r = client.post(f"/api/datasets/{name}/augment-preview", json=body)
     assert r.status_code == status, r.text

@@ -37,6 +37,7 @@ MiB = 2**20
 
 # ---------------------------------------------------------------------------------------------- helpers
 
+
 @pytest.fixture
 def client(client_seeing_500s):
     return client_seeing_500s
@@ -102,12 +103,15 @@ def checkpoint(spec: dict, members: dict[str, bytes] | None = None, weights: boo
     """A network .npz as the playground writes it, with extra raw members (name -> .npy bytes)."""
     import engine
     from engine.io import to_bytes
+
     if weights:
         return to_bytes(engine.build_network(spec))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        for key, text in (("__meta__", json.dumps({"format": "cnn-playground/1", "seed": 0})),
-                          ("__spec__", json.dumps(spec))):
+        for key, text in (
+            ("__meta__", json.dumps({"format": "cnn-playground/1", "seed": 0})),
+            ("__spec__", json.dumps(spec)),
+        ):
             b = io.BytesIO()
             np.save(b, np.frombuffer(text.encode(), np.uint8))
             z.writestr(key + ".npy", b.getvalue())
@@ -126,8 +130,29 @@ def raw_zip(members) -> bytes:
         n = name.encode()
         offset = len(out)
         out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(comp), size, len(n), 0) + n + comp
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(comp), size,
-                               len(n), 0, 0, 0, 0, 0, offset) + n
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0,
+                crc,
+                len(comp),
+                size,
+                len(n),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + n
+        )
     eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(out), 0)
     return bytes(out + central + eocd)
 
@@ -158,10 +183,18 @@ def peak_bytes(fn):
 
 # ----------------------------------------------------------------------- 1. specs too big to build
 
-HUGE = {"input": [3, 1024, 1024], "layers": [
-    {"type": "conv2d", "out_channels": 1024, "kernel_size": 3, "padding": 1}, {"type": "relu"},
-    {"type": "conv2d", "out_channels": 1024, "kernel_size": 3, "padding": 1}, {"type": "relu"},
-    {"type": "global_avgpool2d"}, {"type": "flatten"}, {"type": "linear", "out_features": 10}]}
+HUGE = {
+    "input": [3, 1024, 1024],
+    "layers": [
+        {"type": "conv2d", "out_channels": 1024, "kernel_size": 3, "padding": 1},
+        {"type": "relu"},
+        {"type": "conv2d", "out_channels": 1024, "kernel_size": 3, "padding": 1},
+        {"type": "relu"},
+        {"type": "global_avgpool2d"},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 10},
+    ],
+}
 
 
 def test_a_spec_needing_tens_of_gigabytes_is_refused_before_anything_is_allocated(client, net_id):
@@ -172,7 +205,11 @@ def test_a_spec_needing_tens_of_gigabytes_is_refused_before_anything_is_allocate
     assert "16,396 MiB" in detail(client.patch(f"/api/networks/{net_id}", json={"spec": HUGE}), 413)
     assert "16,396 MiB" in detail(upload(client, json.dumps(HUGE).encode(), "huge.json", "/api/networks/import"), 413)
     # a network file whose spec is huge: refused from the spec, before the network is built
-    params = {**TINY, "input": [3, 64, 64], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 200_000}]}
+    params = {
+        **TINY,
+        "input": [3, 64, 64],
+        "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 200_000}],
+    }
     for spec, words in ((HUGE, "16,396 MiB"), (params, "2,457,800,000 parameters")):
         data = checkpoint(spec)
         r, peak = peak_bytes(lambda: upload(client, data, "huge.npz", "/api/networks/import"))  # noqa: B023
@@ -181,9 +218,16 @@ def test_a_spec_needing_tens_of_gigabytes_is_refused_before_anything_is_allocate
     assert [n["id"] for n in client.get("/api/networks").json()] == [net_id]
 
 
-BIG = {"input": [1, 512, 512], "layers": [  # 129 MiB of activations per example, 770 parameters
-    {"type": "conv2d", "out_channels": 64, "kernel_size": 3, "padding": 1}, {"type": "relu"},
-    {"type": "global_avgpool2d"}, {"type": "flatten"}, {"type": "linear", "out_features": 2}]}
+BIG = {
+    "input": [1, 512, 512],
+    "layers": [  # 129 MiB of activations per example, 770 parameters
+        {"type": "conv2d", "out_channels": 64, "kernel_size": 3, "padding": 1},
+        {"type": "relu"},
+        {"type": "global_avgpool2d"},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 2},
+    ],
+}
 
 
 def test_a_big_but_buildable_network_respects_the_request_activation_limit(data_dir):
@@ -193,20 +237,25 @@ def test_a_big_but_buildable_network_respects_the_request_activation_limit(data_
         assert r.status_code == 201, r.text
         id = r.json()["id"]
         assert c.post(f"/api/networks/{id}/predict", json={"pixels": pixels}).status_code == 200
-        for r in (c.post(f"/api/networks/{id}/saliency", json={"pixels": pixels}),
-                  c.get(f"/api/networks/{id}/stats", params={"n": 64})):
+        for r in (
+            c.post(f"/api/networks/{id}/saliency", json={"pixels": pixels}),
+            c.get(f"/api/networks/{id}/stats", params={"n": 64}),
+        ):
             text = detail(r, 413)
             assert "MiB" in text and "200 MiB" in text, text
     # the same network on a server with a lower limit: nothing that runs it is allowed to
     with TestClient(create_app(Settings(data_dir=data_dir, max_request_activation_bytes=64 * MiB))) as c:
-        for r in (c.post(f"/api/networks/{id}/activations", json={"pixels": pixels}),
-                  c.post(f"/api/networks/{id}/activations?format=png&layer=layers[0]", json={"pixels": pixels}),
-                  c.post(f"/api/networks/{id}/predict", json={"pixels": pixels}),
-                  upload(c, png(), "a.png", f"/api/networks/{id}/predict/image")):
+        for r in (
+            c.post(f"/api/networks/{id}/activations", json={"pixels": pixels}),
+            c.post(f"/api/networks/{id}/activations?format=png&layer=layers[0]", json={"pixels": pixels}),
+            c.post(f"/api/networks/{id}/predict", json={"pixels": pixels}),
+            upload(c, png(), "a.png", f"/api/networks/{id}/predict/image"),
+        ):
             assert "64 MiB" in detail(r, 413)
 
 
 # ------------------------------------------------------------------------ 2. wrong types and values
+
 
 def nested(depth):
     layers = [{"type": "relu"}]
@@ -215,44 +264,66 @@ def nested(depth):
     return layers
 
 
-@pytest.mark.parametrize("spec,where,words", [
-    ({"input": [False, 0, 0], "layers": []}, "input[0]", "positive integer"),
-    ({"input": [1, -5, 8], "layers": []}, "input[1]", "at least 1"),
-    ({"input": [1, 8, 8.5], "layers": []}, "input[2]", "positive integer"),
-    ({"input": "1x8x8", "layers": []}, "input", "channels"),
-    ({"input": [1, 8, 8], "layers": {"type": "relu"}}, "layers", "list"),
-    ({"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 20}]},
-     "layers[0]", "larger than the padded input"),
-    ({"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": -4, "kernel_size": 3}]},
-     "layers[0]", "out_channels"),
-    ({"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": "4", "kernel_size": 3}]},
-     "layers[0]", "out_channels"),
-    ({"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "stride": 0}]},
-     "layers[0]", "stride"),
-    ({"input": [1, 8, 8], "layers": [{"type": "relu"}] * 10_000}, "layers", "10000 layers"),
-    ({"input": [1, 8, 8], "layers": nested(100)}, "layers[0]", "nested more than"),
-    ({"input": [1, 8, 8], "layers": [None, 3]}, "layers[0]", "object"),
-    ({**TINY, "name": ["x"]}, "name", "text"),
-    ({**TINY, "description": {"a": 1}}, "description", "text"),
-    ({**TINY, "name": "x" * 10_000}, "name", "at most 100"),
-])
+@pytest.mark.parametrize(
+    "spec,where,words",
+    [
+        ({"input": [False, 0, 0], "layers": []}, "input[0]", "positive integer"),
+        ({"input": [1, -5, 8], "layers": []}, "input[1]", "at least 1"),
+        ({"input": [1, 8, 8.5], "layers": []}, "input[2]", "positive integer"),
+        ({"input": "1x8x8", "layers": []}, "input", "channels"),
+        ({"input": [1, 8, 8], "layers": {"type": "relu"}}, "layers", "list"),
+        (
+            {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 20}]},
+            "layers[0]",
+            "larger than the padded input",
+        ),
+        (
+            {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": -4, "kernel_size": 3}]},
+            "layers[0]",
+            "out_channels",
+        ),
+        (
+            {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": "4", "kernel_size": 3}]},
+            "layers[0]",
+            "out_channels",
+        ),
+        (
+            {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "stride": 0}]},
+            "layers[0]",
+            "stride",
+        ),
+        ({"input": [1, 8, 8], "layers": [{"type": "relu"}] * 10_000}, "layers", "10000 layers"),
+        ({"input": [1, 8, 8], "layers": nested(100)}, "layers[0]", "nested more than"),
+        ({"input": [1, 8, 8], "layers": [None, 3]}, "layers[0]", "object"),
+        ({**TINY, "name": ["x"]}, "name", "text"),
+        ({**TINY, "description": {"a": 1}}, "description", "text"),
+        ({**TINY, "name": "x" * 10_000}, "name", "at most 100"),
+    ],
+)
 def test_a_wrong_spec_is_422_naming_the_field(client, net_id, spec, where, words):
-    for r in (client.post("/api/networks", json={"spec": spec}),
-              client.patch(f"/api/networks/{net_id}", json={"spec": spec}),
-              upload(client, json.dumps(spec).encode(), "spec.json", "/api/networks/import")):
+    for r in (
+        client.post("/api/networks", json={"spec": spec}),
+        client.patch(f"/api/networks/{net_id}", json={"spec": spec}),
+        upload(client, json.dumps(spec).encode(), "spec.json", "/api/networks/import"),
+    ):
         assert r.status_code == 422, r.text[:300]
         errors = r.json()["errors"]
         assert isinstance(errors, list) and errors
-        assert any(e["path"].startswith(where) and words in (e["field"] or "") + " " + e["message"] for e in errors), errors
+        assert any(e["path"].startswith(where) and words in (e["field"] or "") + " " + e["message"] for e in errors), (
+            errors
+        )
 
 
-@pytest.mark.parametrize("body", [
-    b'{"spec": {"input": [1, 8, 8], "layers": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
-    b'{"spec": {"input": [1, 8, 8], "layers": [{"type": "dropout", "p": NaN}]}}',
-    b'{"spec": {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 1e999, "kernel_size": 3}]}}',
-    b'{"spec": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5000 + b"}",
-    b"\xff\xfe not json",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"spec": {"input": [1, 8, 8], "layers": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
+        b'{"spec": {"input": [1, 8, 8], "layers": [{"type": "dropout", "p": NaN}]}}',
+        b'{"spec": {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 1e999, "kernel_size": 3}]}}',
+        b'{"spec": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5000 + b"}",
+        b"\xff\xfe not json",
+    ],
+)
 def test_malformed_or_absurd_json_is_an_error_not_a_500(client, body):
     r = client.post("/api/networks", content=body, headers={"content-type": "application/json"})
     detail(r, 400, 422)
@@ -260,11 +331,15 @@ def test_malformed_or_absurd_json_is_an_error_not_a_500(client, body):
 
 
 def test_a_spec_file_that_is_not_an_object_or_has_a_bad_seed_is_422(client):
-    for content, words in ((b"[1, 2]", "object"), (b'"text"', "object"), (b"1e999", "object"),
-                           (b"[" * 100_000 + b"]" * 100_000, "neither"),
-                           (json.dumps({**TINY, "seed": -1}).encode(), "seed"),
-                           (json.dumps({**TINY, "seed": 2**80}).encode(), "seed"),
-                           (json.dumps({**TINY, "seed": "x"}).encode(), "seed")):
+    for content, words in (
+        (b"[1, 2]", "object"),
+        (b'"text"', "object"),
+        (b"1e999", "object"),
+        (b"[" * 100_000 + b"]" * 100_000, "neither"),
+        (json.dumps({**TINY, "seed": -1}).encode(), "seed"),
+        (json.dumps({**TINY, "seed": 2**80}).encode(), "seed"),
+        (json.dumps({**TINY, "seed": "x"}).encode(), "seed"),
+    ):
         assert words in detail(upload(client, content, "spec.json", "/api/networks/import"), 422)
 
 
@@ -285,7 +360,9 @@ ABUSE = {
     "a huge text part": part("file", b"abc", "a.png") + part("dataset", b"x" * 3_000_000) + END,
     "endless part headers": f"--{B}\r\n".encode() + b"".join(b"X-H%d: v\r\n" % i for i in range(200_000)),
     "one endless header": f'--{B}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nX: '.encode()
-                          + b"a" * 5_000_000 + b"\r\n\r\nabc\r\n" + END,
+    + b"a" * 5_000_000
+    + b"\r\n\r\nabc\r\n"
+    + END,
     "no closing boundary": f"--{B}\r\n".encode() + b"a" * 2_000_000,
 }
 
@@ -294,7 +371,9 @@ ABUSE = {
 @pytest.mark.parametrize("url", ["/api/datasets", "/api/networks/import", "/api/networks/{id}/predict/image"])
 def test_multipart_abuse_is_a_fast_400_or_413(client, net_id, url, kind):
     t = time.monotonic()
-    r = client.post(url.format(id=net_id), content=ABUSE[kind], headers={"content-type": f"multipart/form-data; boundary={B}"})
+    r = client.post(
+        url.format(id=net_id), content=ABUSE[kind], headers={"content-type": f"multipart/form-data; boundary={B}"}
+    )
     text = detail(r, 400, 413)
     assert time.monotonic() - t < 5
     assert re.search(r"multipart|field|file|part|limit", text, re.IGNORECASE), text
@@ -302,6 +381,7 @@ def test_multipart_abuse_is_a_fast_400_or_413(client, net_id, url, kind):
 
 
 # ------------------------------------------------------------------------------- 5. nothing unpickled
+
 
 class Boom:
     """Unpickling this object creates the marker file."""
@@ -319,8 +399,12 @@ def test_pickles_in_uploads_are_refused_and_never_unpickled(client, tmp_path):
     Boom.marker.unlink()
     boom = np.array([Boom(), Boom()], dtype=object)
     x, y = good_arrays()
-    dataset_files = {"x.npz": npz(x=boom, y=y[:2]), "y.npz": npz(x=x, y=np.array([Boom()] * len(x), dtype=object)),
-                     "names.npz": npz(x=x, y=y, class_names=boom), "test.npz": npz(x=x, y=y, x_test=boom, y_test=y[:2])}
+    dataset_files = {
+        "x.npz": npz(x=boom, y=y[:2]),
+        "y.npz": npz(x=x, y=np.array([Boom()] * len(x), dtype=object)),
+        "names.npz": npz(x=x, y=y, class_names=boom),
+        "test.npz": npz(x=x, y=y, x_test=boom, y_test=y[:2]),
+    }
     for name, content in dataset_files.items():
         assert "not allowed" in detail(upload(client, content, name), 422)
     buf = io.BytesIO()
@@ -337,17 +421,21 @@ def test_pickles_in_uploads_are_refused_and_never_unpickled(client, tmp_path):
 
 # --------------------------------------------------------------------- 6. .npy headers that lie
 
-@pytest.mark.parametrize("member,words", [
-    (npy_header((65536, 65536)) + b"\0" * 64, "34,359,738,368 bytes"),
-    (npy_header((2**64, 2)), "shape"),
-    (npy_header((-1, 8, 8), "|u1"), "shape"),
-    (npy_header((4, 8, 8), "|u1")[:-10] + b"\n", "header"),
-    (b"\x93NUMPY\x01\x00\x20\x00{'descr': <f8, 'shape': (3,), }     \n", "header"),
-    (b"\x93NUMPY\x09\x00garbage", "version"),
-    (b"\x93NUMPY\x01\x00" + struct.pack("<H", 60000) + b"{" * 100, "header"),
-    (npy_header((4, 8, 8), "<c16"), "not allowed"),
-    (npy_header((4,), "|V8"), "not allowed"),
-])
+
+@pytest.mark.parametrize(
+    "member,words",
+    [
+        (npy_header((65536, 65536)) + b"\0" * 64, "34,359,738,368 bytes"),
+        (npy_header((2**64, 2)), "shape"),
+        (npy_header((-1, 8, 8), "|u1"), "shape"),
+        (npy_header((4, 8, 8), "|u1")[:-10] + b"\n", "header"),
+        (b"\x93NUMPY\x01\x00\x20\x00{'descr': <f8, 'shape': (3,), }     \n", "header"),
+        (b"\x93NUMPY\x09\x00garbage", "version"),
+        (b"\x93NUMPY\x01\x00" + struct.pack("<H", 60000) + b"{" * 100, "header"),
+        (npy_header((4, 8, 8), "<c16"), "not allowed"),
+        (npy_header((4,), "|V8"), "not allowed"),
+    ],
+)
 def test_npy_headers_are_checked_before_anything_is_allocated(client, member, words):
     _, y = good_arrays()
     with_y = io.BytesIO()
@@ -359,13 +447,15 @@ def test_npy_headers_are_checked_before_anything_is_allocated(client, member, wo
     r, peak = peak_bytes(lambda: upload(client, dataset.getvalue(), "lies.npz"))
     assert words in detail(r, 422)
     assert peak < 32 * MiB
-    r, peak = peak_bytes(lambda: upload(client, checkpoint(TINY, {"w:layers[1].W.npy": member}), "lies.npz",
-                                        "/api/networks/import"))
+    r, peak = peak_bytes(
+        lambda: upload(client, checkpoint(TINY, {"w:layers[1].W.npy": member}), "lies.npz", "/api/networks/import")
+    )
     assert words in detail(r, 422)
     assert peak < 32 * MiB
 
 
 # ------------------------------------------------------------------------------------ 7. bombs
+
 
 @pytest.fixture(scope="module")
 def gigabyte_npy():
@@ -381,8 +471,9 @@ def test_an_npz_bomb_is_refused_by_its_declared_size(client, gigabyte_npy, data_
     text = detail(r, 413, 422)
     assert "limit" in text and "1,073,741," in text, text
     assert peak < 32 * MiB
-    r, peak = peak_bytes(lambda: upload(client, raw_zip([("w:layers[1].W.npy", comp, crc, size)]), "bomb.npz",
-                                        "/api/networks/import"))
+    r, peak = peak_bytes(
+        lambda: upload(client, raw_zip([("w:layers[1].W.npy", comp, crc, size)]), "bomb.npz", "/api/networks/import")
+    )
     assert "limit" in detail(r, 413, 422)
     assert peak < 32 * MiB
     assert list((data_dir / "datasets").iterdir()) == []
@@ -397,10 +488,11 @@ def test_a_bomb_lying_about_its_size_is_cut_off_at_the_declared_size(client, gig
     assert len(forged_header) == 128
     # the first bytes of the real stream are the real header: give the lie its own consistent header
     comp2, crc2, _ = deflated_zeros(forged_header, 1024)
-    for data, url, name in ((raw_zip([("x.npy", comp2, crc2, lie), ("y.npy", comp, crc, lie)]), "/api/datasets", "b.npz"),
-                            (raw_zip([("w:layers[1].W.npy", comp2, crc2, lie)]), "/api/networks/import", "b.npz"),
-                            (raw_zip([("cats/a.png", comp, crc, lie), ("dogs/b.png", comp, crc, lie)]),
-                             "/api/datasets", "b.zip")):
+    for data, url, name in (
+        (raw_zip([("x.npy", comp2, crc2, lie), ("y.npy", comp, crc, lie)]), "/api/datasets", "b.npz"),
+        (raw_zip([("w:layers[1].W.npy", comp2, crc2, lie)]), "/api/networks/import", "b.npz"),
+        (raw_zip([("cats/a.png", comp, crc, lie), ("dogs/b.png", comp, crc, lie)]), "/api/datasets", "b.zip"),
+    ):
         t = time.monotonic()
         r, peak = peak_bytes(lambda: upload(client, data, name, url))  # noqa: B023 (called at once)
         detail(r, 422)
@@ -418,19 +510,30 @@ def test_an_image_zip_bomb_is_refused_by_its_declared_size(client, gigabyte_npy)
 
 # ----------------------------------------------------------------------- 8. hostile zip member names
 
-@pytest.mark.parametrize("name,words", [
-    ("../x.png", ".."), ("cats/../../x.png", ".."), ("/etc/x.png", "absolute"), ("C:\\x.png", "backslash"),
-    ("C:/x.png", "absolute"), ("cats\\..\\..\\x.png", "backslash"), ("./cats/x.png", "plain relative"),
-    ("cats/0.png", "twice"), ("link", "link"),
-])
-def test_hostile_zip_member_names_are_refused_and_nothing_is_extracted(client, data_dir, tmp_path, monkeypatch,
-                                                                       name, words):
+
+@pytest.mark.parametrize(
+    "name,words",
+    [
+        ("../x.png", ".."),
+        ("cats/../../x.png", ".."),
+        ("/etc/x.png", "absolute"),
+        ("C:\\x.png", "backslash"),
+        ("C:/x.png", "absolute"),
+        ("cats\\..\\..\\x.png", "backslash"),
+        ("./cats/x.png", "plain relative"),
+        ("cats/0.png", "twice"),
+        ("link", "link"),
+    ],
+)
+def test_hostile_zip_member_names_are_refused_and_nothing_is_extracted(
+    client, data_dir, tmp_path, monkeypatch, name, words
+):
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)  # a relative extraction would land here
     if name == "link":
         info = zipfile.ZipInfo("cats/x.png")
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         member = (info, b"/etc/passwd")
     else:
         member = (name, png())
@@ -449,26 +552,45 @@ def test_hostile_zip_member_names_are_refused_and_nothing_is_extracted(client, d
 JUNK = np.random.default_rng(9).bytes(5000)
 
 
-@pytest.mark.parametrize("content", [JUNK, b"PK\x03\x04" + JUNK, b"\x89PNG\r\n\x1a\n" + JUNK, b"\xff\xd8\xff\xe0" + JUNK,
-                                     b"\x93NUMPY" + JUNK, b"", png()[:40]], ids=["random", "zip", "png", "jpeg", "npy",
-                                                                                "empty", "cut-png"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        JUNK,
+        b"PK\x03\x04" + JUNK,
+        b"\x89PNG\r\n\x1a\n" + JUNK,
+        b"\xff\xd8\xff\xe0" + JUNK,
+        b"\x93NUMPY" + JUNK,
+        b"",
+        png()[:40],
+    ],
+    ids=["random", "zip", "png", "jpeg", "npy", "empty", "cut-png"],
+)
 def test_random_bytes_are_422_everywhere(client, net_id, content):
     for filename in ("junk.zip", "junk.npz"):
         assert re.search(r"zip|npz", detail(upload(client, content, filename), 422))
     for filename in ("junk.png", "junk.jpg"):
-        assert re.search(r"PNG|image", detail(upload(client, content, filename, f"/api/networks/{net_id}/predict/image"), 422))
+        assert re.search(
+            r"PNG|image", detail(upload(client, content, filename, f"/api/networks/{net_id}/predict/image"), 422)
+        )
     for filename in ("junk.npz", "junk.json"):
         assert re.search(r"network|npz|json", detail(upload(client, content, filename, "/api/networks/import"), 422))
 
 
 # ------------------------------------------------------------------------- 10. image bombs, formats
 
+
 def png_declaring(w, h) -> bytes:
     """A ~100-byte PNG whose header declares w x h pixels."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("side", [5000, 10000, 20000, 2**31 - 1])
@@ -497,9 +619,21 @@ _SEEN: list[str] | None = None
 
 
 def _audit(event, args):
-    if _SEEN is not None and event in ("open", "os.remove", "os.rename", "os.mkdir", "os.rmdir", "shutil.rmtree",
-                                       "os.truncate", "os.chmod", "os.symlink", "os.link", "os.listdir",
-                                       "os.scandir", "sqlite3.connect"):
+    if _SEEN is not None and event in (
+        "open",
+        "os.remove",
+        "os.rename",
+        "os.mkdir",
+        "os.rmdir",
+        "shutil.rmtree",
+        "os.truncate",
+        "os.chmod",
+        "os.symlink",
+        "os.link",
+        "os.listdir",
+        "os.scandir",
+        "sqlite3.connect",
+    ):
         path = args[0] if args else None
         if isinstance(path, (str, bytes, os.PathLike)):
             _SEEN.append(os.fsdecode(path))
@@ -507,8 +641,18 @@ def _audit(event, args):
 
 sys.addaudithook(_audit)  # observes every file the process opens, renames or deletes while _SEEN is a list
 
-EVIL_IDS = ["..", "%2e%2e", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "abc%00def", "ABCDEF", "a" * 5000,
-            "..%5C..%5Cboot.ini", "evil%20name", "%252e%252e"]
+EVIL_IDS = [
+    "..",
+    "%2e%2e",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%2Fetc%2Fpasswd",
+    "abc%00def",
+    "ABCDEF",
+    "a" * 5000,
+    "..%5C..%5Cboot.ini",
+    "evil%20name",
+    "%252e%252e",
+]
 
 
 def test_names_and_ids_from_the_client_never_reach_the_file_system(client, net_id, data_dir, tmp_path):
@@ -518,29 +662,47 @@ def test_names_and_ids_from_the_client_never_reach_the_file_system(client, net_i
     x, y = good_arrays()
     _SEEN = []
     try:
-        for evil in EVIL_IDS + ["..%2F..%2Fvictim", "..%2F" * 6 + str(victim.with_suffix("")).lstrip("/").replace("/", "%2F")]:
-            for method, url in (("GET", "/api/networks/{}"), ("DELETE", "/api/networks/{}"),
-                                ("PATCH", "/api/networks/{}"), ("POST", "/api/networks/{}/reinit"),
-                                ("GET", "/api/networks/{}/export"), ("POST", "/api/networks/{}/predict"),
-                                ("POST", "/api/networks/{}/runs"), ("GET", "/api/runs/{}"),
-                                ("POST", "/api/runs/{}/stop"), ("GET", "/api/datasets/{}/samples"),
-                                ("DELETE", "/api/datasets/{}")):
+        for evil in EVIL_IDS + [
+            "..%2F..%2Fvictim",
+            "..%2F" * 6 + str(victim.with_suffix("")).lstrip("/").replace("/", "%2F"),
+        ]:
+            for method, url in (
+                ("GET", "/api/networks/{}"),
+                ("DELETE", "/api/networks/{}"),
+                ("PATCH", "/api/networks/{}"),
+                ("POST", "/api/networks/{}/reinit"),
+                ("GET", "/api/networks/{}/export"),
+                ("POST", "/api/networks/{}/predict"),
+                ("POST", "/api/networks/{}/runs"),
+                ("GET", "/api/runs/{}"),
+                ("POST", "/api/runs/{}/stop"),
+                ("GET", "/api/datasets/{}/samples"),
+                ("DELETE", "/api/datasets/{}"),
+            ):
                 r = client.request(method, url.format(evil), json={} if method in ("POST", "PATCH") else None)
                 assert r.status_code in (404, 405, 422), (method, url, evil, r.status_code, r.text[:200])
                 assert r.status_code != 500
-        for evil in ("../../victim.npz", str(victim), "..\\..\\victim.npz", "a\x00b.npz", "%2e%2e%2fvictim.npz",
-                     "C:\\victim.npz", "/dev/zero.npz"):
+        for evil in (
+            "../../victim.npz",
+            str(victim),
+            "..\\..\\victim.npz",
+            "a\x00b.npz",
+            "%2e%2e%2fvictim.npz",
+            "C:\\victim.npz",
+            "/dev/zero.npz",
+        ):
             assert upload(client, npz(x=x, y=y), evil).status_code == 201
             detail(upload(client, npz(x=x, y=y), "ok.npz", data={"name": evil}), 422)
-            r = upload(client, checkpoint(TINY, weights=True), evil, "/api/networks/import",
-                       params={"name": evil})
+            r = upload(client, checkpoint(TINY, weights=True), evil, "/api/networks/import", params={"name": evil})
             if "\x00" in evil:  # a network's name may hold no control character
                 assert "U+0000" in detail(r, 422)
             else:
                 assert r.status_code == 201
         for evil in ("..%2F..%2Fvictim", "%2e%2e", "abc%00"):
-            with pytest.raises(WebSocketDenialResponse) as refused, \
-                    client.websocket_connect(f"/api/runs/{evil}/events"):
+            with (
+                pytest.raises(WebSocketDenialResponse) as refused,
+                client.websocket_connect(f"/api/runs/{evil}/events"),
+            ):
                 pass
             assert refused.value.status_code == 404 and "no " in refused.value.json()["detail"]
     finally:
@@ -552,18 +714,24 @@ def test_names_and_ids_from_the_client_never_reach_the_file_system(client, net_i
         resolved = os.path.realpath(path) if "\x00" not in path else path
         assert not any(bad in path for bad in ("..", "victim", "passwd", "boot.ini", "\x00", "evil", "%")), path
         assert resolved.startswith(ours) or not resolved.startswith(str(tmp_path)), path
-    stored = sorted(p.name for p in (data_dir / "datasets").iterdir()) + sorted(p.name for p in (data_dir / "networks").iterdir())
+    stored = sorted(p.name for p in (data_dir / "datasets").iterdir()) + sorted(
+        p.name for p in (data_dir / "networks").iterdir()
+    )
     assert stored and all(re.fullmatch(r"[0-9a-f]{16}\.npz", n) for n in stored), stored
 
 
 # ---------------------------------------------------------------- 12. NaN and infinity, divergence
 
-@pytest.mark.parametrize("arrays,words", [
-    (lambda x, y: {"x": np.where(x > 100, np.nan, x / 255.0), "y": y}, "NaN"),
-    (lambda x, y: {"x": np.full(x.shape, np.inf), "y": y}, "NaN or infinite"),
-    (lambda x, y: {"x": x / 255.0, "y": np.where(y > 0, np.nan, 0.0)}, "whole numbers"),
-    (lambda x, y: {"x": x, "y": y, "x_test": np.full((2, 8, 8), -np.inf), "y_test": y[:2]}, "x_test"),
-])
+
+@pytest.mark.parametrize(
+    "arrays,words",
+    [
+        (lambda x, y: {"x": np.where(x > 100, np.nan, x / 255.0), "y": y}, "NaN"),
+        (lambda x, y: {"x": np.full(x.shape, np.inf), "y": y}, "NaN or infinite"),
+        (lambda x, y: {"x": x / 255.0, "y": np.where(y > 0, np.nan, 0.0)}, "whole numbers"),
+        (lambda x, y: {"x": x, "y": y, "x_test": np.full((2, 8, 8), -np.inf), "y_test": y[:2]}, "x_test"),
+    ],
+)
 def test_nan_or_infinity_in_uploaded_data_is_422(client, data_dir, arrays, words):
     x, y = good_arrays()
     assert words in detail(upload(client, npz(**arrays(x, y)), "bad.npz"), 422)
@@ -592,15 +760,23 @@ def test_a_diverging_run_ends_diverged_and_no_response_carries_nan(client, net_i
                 break
     run = wait_for(client, run_id)
     assert run["status"] == "diverged" and "learning rate" in run["message"]
-    for url in (f"/api/runs/{run_id}", "/api/runs", f"/api/networks/{net_id}", "/api/networks",
-                f"/api/networks/{net_id}/weights", f"/api/networks/{net_id}/stats?n=4"):
+    for url in (
+        f"/api/runs/{run_id}",
+        "/api/runs",
+        f"/api/networks/{net_id}",
+        "/api/networks",
+        f"/api/networks/{net_id}/weights",
+        f"/api/networks/{net_id}/stats?n=4",
+    ):
         r = client.get(url)
         assert r.status_code == 200, (url, r.text[:200])
         texts.append(r.text)
     r = client.post(f"/api/networks/{net_id}/predict", json={"pixels": [[0] * 28] * 28})
     assert r.status_code == 200
     texts.append(r.text)
+
     def refuse(token):
         raise AssertionError(f"{token} in a response")
+
     for text in texts:
         json.loads(text, parse_constant=refuse)  # strict JSON: no NaN, Infinity or -Infinity anywhere

@@ -7,11 +7,15 @@ import sys
 
 
 def _bench(*args):
-    return subprocess.run([sys.executable, "-m", "app.bench", *args], check=False, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "app.bench", *args], check=False, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_bench_reports_steps_memory_and_feature_maps():
-    out = _bench("--steps", "2", "--warmup", "0", "--feature-runs", "3", "--workloads", "lenet5", "--threads", "2", "--json")
+    out = _bench(
+        "--steps", "2", "--warmup", "0", "--feature-runs", "3", "--workloads", "lenet5", "--threads", "2", "--json"
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["threads"] == 2

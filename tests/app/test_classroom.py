@@ -16,9 +16,15 @@ from engine.data.builtin import generate
 from engine.io import to_bytes
 
 TINY = {"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}
-SHAPES_NET = {"input": [3, 32, 32], "layers": [
-    {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "stride": 2}, {"type": "relu"},
-    {"type": "flatten"}, {"type": "linear", "out_features": 8}]}
+SHAPES_NET = {
+    "input": [3, 32, 32],
+    "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "stride": 2},
+        {"type": "relu"},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 8},
+    ],
+}
 QUICK = {"dataset": "strokes", "epochs": 1, "max_train": 64, "batch_size": 32}
 
 
@@ -78,8 +84,7 @@ def test_a_code_is_short_and_unambiguous_and_joining_is_forgiving_about_case_and
 
 def test_joining_is_rate_limited_per_address_so_codes_cannot_be_guessed(client):
     open_class(client)
-    answers = [client.post("/api/classes/join", json={"code": f"GUESS{i}", "name": "x"}).status_code
-               for i in range(25)]
+    answers = [client.post("/api/classes/join", json={"code": f"GUESS{i}", "name": "x"}).status_code for i in range(25)]
     assert answers[:20] == [404] * 20 and set(answers[20:]) == {429}
 
 
@@ -113,10 +118,14 @@ def test_the_dashboard_shows_each_student_live_and_what_the_class_gets_wrong(cli
     ada, a = join(client, klass["code"], "Ada")
     bob, b = join(client, klass["code"], "Bob")
     net = client.post("/api/networks", json={"spec": TINY}, headers=ada).json()
-    client.post("/api/me/activity", json={"view": "train", "network_id": net["id"], "lesson": "kps",
-                                          "exercise": "output_size-0"}, headers=ada)
-    run = client.post(f"/api/networks/{net['id']}/runs", json={**QUICK, "epochs": 200, "max_train": 2000},
-                      headers=ada).json()
+    client.post(
+        "/api/me/activity",
+        json={"view": "train", "network_id": net["id"], "lesson": "kps", "exercise": "output_size-0"},
+        headers=ada,
+    )
+    run = client.post(
+        f"/api/networks/{net['id']}/runs", json={**QUICK, "epochs": 200, "max_train": 2000}, headers=ada
+    ).json()
     for who in (ada, bob):  # both get output_size-0 wrong the same way (15.5, not floored)
         client.post("/api/exercises/output_size/0/answer", json={"answer": 15.5}, headers=who)
     client.post("/api/exercises/output_size/0/answer", json={"answer": 15}, headers=ada)
@@ -151,8 +160,7 @@ def test_a_pushed_setup_reaches_everyone_or_those_who_asked(client):
     klass = open_class(client)
     ada, _a = join(client, klass["code"], "Ada")
     bob, _b = join(client, klass["code"], "Bob")
-    setup = {"spec": TINY, "dataset": "strokes", "hyper": {"lr": 0.1, "epochs": 2}, "view": "train",
-             "lesson": "kps"}
+    setup = {"spec": TINY, "dataset": "strokes", "hyper": {"lr": 0.1, "epochs": 2}, "view": "train", "lesson": "kps"}
     r = client.post(f"/api/classes/{klass['id']}/push", json={"setup": setup, "to": "all"})
     assert r.status_code == 200 and r.json()["to"] == 2
     for who in (ada, bob):
@@ -174,12 +182,17 @@ def test_locks_are_the_servers_and_a_locked_change_says_which_lock(client):
     klass = open_class(client)
     ada, _ = join(client, klass["code"], "Ada")
     client.post(f"/api/classes/{klass['id']}/push", json={"setup": {"spec": TINY, "hyper": {"lr": 0.05}}})
-    locks = {"architecture": True, "editable": ["lr", "batch_size"],
-             "hidden_views": {"inspect": {}, "conv": {"until_solved": "conv_params"}}}
+    locks = {
+        "architecture": True,
+        "editable": ["lr", "batch_size"],
+        "hidden_views": {"inspect": {}, "conv": {"until_solved": "conv_params"}},
+    }
     assert client.put(f"/api/classes/{klass['id']}/locks", json=locks).status_code == 200
     # the architecture: the pushed network only
-    other = {"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10,
-                                                                        "bias": False}]}
+    other = {
+        "input": [1, 28, 28],
+        "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10, "bias": False}],
+    }
     r = client.post("/api/networks", json={"spec": other}, headers=ada)
     assert r.status_code == 403 and "fixed the architecture" in r.json()["detail"]
     net = client.post("/api/networks", json={"spec": TINY}, headers=ada)
@@ -191,11 +204,15 @@ def test_locks_are_the_servers_and_a_locked_change_says_which_lock(client):
     r = client.post("/api/networks/import", files={"file": ("n.npz", saved)}, headers=ada)
     assert r.status_code == 403 and "import" in r.json()["detail"]
     # run settings: lr and batch_size are the student's, the rest as pushed (or their defaults)
-    r = client.post(f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", "lr": 0.2, "batch_size": 16,
-                                                             "max_train": 64}, headers=ada)
+    r = client.post(
+        f"/api/networks/{net['id']}/runs",
+        json={"dataset": "strokes", "lr": 0.2, "batch_size": 16, "max_train": 64},
+        headers=ada,
+    )
     assert r.status_code == 403 and "max_train" in r.json()["detail"] and "lr, batch_size" in r.json()["detail"]
-    r = client.post(f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", "lr": 0.2, "batch_size": 16},
-                    headers=ada)
+    r = client.post(
+        f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", "lr": 0.2, "batch_size": 16}, headers=ada
+    )
     assert r.status_code == 201, r.text
     client.post(f"/api/runs/{r.json()['id']}/stop", headers=ada)
     wait_done(client, r.json()["id"], ada)
@@ -217,8 +234,11 @@ def test_locks_are_the_servers_and_a_locked_change_says_which_lock(client):
 
 def train(client, headers, spec, epochs):
     net = client.post("/api/networks", json={"spec": spec}, headers=headers).json()
-    run = client.post(f"/api/networks/{net['id']}/runs", json={"dataset": "shapes", "epochs": epochs,
-                                                               "max_train": 400, "lr": 0.05}, headers=headers)
+    run = client.post(
+        f"/api/networks/{net['id']}/runs",
+        json={"dataset": "shapes", "epochs": epochs, "max_train": 400, "lr": 0.05},
+        headers=headers,
+    )
     assert run.status_code == 201, run.text
     assert wait_done(client, run.json()["id"], headers)["status"] == "completed"
     return net
@@ -228,8 +248,10 @@ def test_a_challenge_is_scored_on_held_back_images_and_its_rules_are_kept(client
     klass = open_class(client)
     ada, _a = join(client, klass["code"], "Ada")
     bob, _b = join(client, klass["code"], "Bob")
-    ch = client.post(f"/api/classes/{klass['id']}/challenges",
-                     json={"name": "Shapes", "dataset": "shapes", "max_params": 20_000, "max_epochs": 2})
+    ch = client.post(
+        f"/api/classes/{klass['id']}/challenges",
+        json={"name": "Shapes", "dataset": "shapes", "max_params": 20_000, "max_epochs": 2},
+    )
     assert ch.status_code == 201, ch.text
     ch = ch.json()
     assert client.get("/api/me", headers=ada).json()["challenges"][0]["id"] == ch["id"]
@@ -292,8 +314,9 @@ def test_deleting_a_class_deletes_its_students_and_all_they_made(client, tmp_pat
 def test_a_student_answers_as_themselves_whatever_learner_they_name(client):
     klass = open_class(client)
     ada, a = join(client, klass["code"], "Ada")
-    client.post("/api/exercises/conv_params/0/answer", json={"answer": 1520},
-                headers={**ada, "X-Learner": "someone-else-1"})
+    client.post(
+        "/api/exercises/conv_params/0/answer", json={"answer": 1520}, headers={**ada, "X-Learner": "someone-else-1"}
+    )
     db = client.app.state.services.db
     assert [r["learner"] for r in db.query("SELECT learner FROM attempts")] == [a["id"]]
 
@@ -305,8 +328,12 @@ def test_a_closed_view_closes_every_endpoint_that_view_uses(client):
     locks = {"hidden_views": {"inspect": {}, "init": {}}}
     assert client.put(f"/api/classes/{klass['id']}/locks", json=locks).status_code == 200
     sample = {"dataset": "strokes", "index": 0}
-    for path, body in (("predict", sample), ("receptive-field", {**sample, "layer": "layers[1]"}),
-                       ("adversarial", sample), ("feature-visualization", {"steps": 1})):
+    for path, body in (
+        ("predict", sample),
+        ("receptive-field", {**sample, "layer": "layers[1]"}),
+        ("adversarial", sample),
+        ("feature-visualization", {"steps": 1}),
+    ):
         r = client.post(f"/api/networks/{net['id']}/{path}", json=body, headers=ada)
         assert r.status_code == 403 and "the Inspect view" in r.json()["detail"], (path, r.text)
     r = client.post("/api/init/stack", json={}, headers=ada)

@@ -18,10 +18,18 @@ SAMPLE = {"dataset": "strokes", "split": "test", "index": 0}
 BODIES = {
     "runs": {"dataset": "strokes", "epochs": 1, "max_train": 64},
     "reinit": {"seed": 1},
-    "predict": SAMPLE, "activations": SAMPLE, "overview": SAMPLE, "saliency": SAMPLE,
-    "occlusion": SAMPLE, "gradcheck": {"n": 1, "max_entries": 2}, "receptive-field": {**SAMPLE, "layer": "layers[0]"},
-    "dropout": SAMPLE, "feature-visualization": {}, "adversarial": SAMPLE,
-    "submit": {"network_id": "0123456789abcdef"}, "batch": {"inputs": [SAMPLE]},
+    "predict": SAMPLE,
+    "activations": SAMPLE,
+    "overview": SAMPLE,
+    "saliency": SAMPLE,
+    "occlusion": SAMPLE,
+    "gradcheck": {"n": 1, "max_entries": 2},
+    "receptive-field": {**SAMPLE, "layer": "layers[0]"},
+    "dropout": SAMPLE,
+    "feature-visualization": {},
+    "adversarial": SAMPLE,
+    "submit": {"network_id": "0123456789abcdef"},
+    "batch": {"inputs": [SAMPLE]},
 }
 
 
@@ -49,11 +57,16 @@ def world(tmp_path_factory):
         buf = io.BytesIO()
         rng = np.random.default_rng(0)
         np.savez(buf, x=rng.integers(0, 256, (20, 8, 8), dtype=np.uint8), y=rng.integers(0, 2, 20))
-        ds = c.post("/api/datasets", files={"file": ("bobs.npz", buf.getvalue())}, data={"name": "bobs"},
-                    headers=bob)
+        ds = c.post("/api/datasets", files={"file": ("bobs.npz", buf.getvalue())}, data={"name": "bobs"}, headers=bob)
         assert ds.status_code == 201, ds.text
-        ids = {"network_id": net["id"], "run_id": run["id"], "name": "bobs", "class_id": klass["id"],
-               "student_id": "0123456789abcdef", "challenge_id": "0123456789abcdef"}
+        ids = {
+            "network_id": net["id"],
+            "run_id": run["id"],
+            "name": "bobs",
+            "class_id": klass["id"],
+            "student_id": "0123456789abcdef",
+            "challenge_id": "0123456789abcdef",
+        }
         yield c, tokens, ids
 
 
@@ -71,8 +84,7 @@ def call(client, method, path, ids, headers):
     if last == "image":  # an uploaded picture
         buf = io.BytesIO()
         Image.new("L", (28, 28)).save(buf, format="PNG")
-        return client.request(method, url, files={"file": ("digit.png", buf.getvalue(), "image/png")},
-                              headers=headers)
+        return client.request(method, url, files={"file": ("digit.png", buf.getvalue(), "image/png")}, headers=headers)
     body = BODIES.get(last, {}) if method in ("POST", "PATCH", "PUT") else None
     return client.request(method, url, json=body, headers=headers)
 

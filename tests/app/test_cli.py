@@ -29,8 +29,10 @@ def test_summary_of_a_famous_preset_ends_with_its_note():
 
 
 def test_summary_json_and_spec_file(tmp_path):
-    spec = {"input": [3, 32, 32], "layers": [{"type": "conv2d", "out_channels": 20, "kernel_size": 5,
-                                              "padding": 1, "stride": 2}]}
+    spec = {
+        "input": [3, 32, 32],
+        "layers": [{"type": "conv2d", "out_channels": 20, "kernel_size": 5, "padding": 1, "stride": 2}],
+    }
     path = tmp_path / "net.json"
     path.write_text(json.dumps(spec))
     data = json.loads(cli("summary", "--spec", str(path), "--json").stdout)
@@ -60,8 +62,24 @@ def test_datasets_lists_builtins():
 
 def test_train_saves_a_model_and_prints_json(tmp_path):
     out_path = tmp_path / "m.npz"
-    out = cli("train", "--preset", "lenet5", "--dataset", "strokes", "--epochs", "1", "--max-train", "600",
-              "--holdout", "100", "--lr", "0.05", "--out", str(out_path), "--json")
+    out = cli(
+        "train",
+        "--preset",
+        "lenet5",
+        "--dataset",
+        "strokes",
+        "--epochs",
+        "1",
+        "--max-train",
+        "600",
+        "--holdout",
+        "100",
+        "--lr",
+        "0.05",
+        "--out",
+        str(out_path),
+        "--json",
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["status"] == "completed" and 0 <= result["val_accuracy"] <= 1
     net = engine.load(out_path)
@@ -110,7 +128,24 @@ def test_train_rmsprop_keeps_its_own_default_momentum(tmp_path):
     """RMSprop runs without momentum unless asked, as PyTorch's; it does not inherit SGD's 0.9."""
     for extra, momentum in (((), 0.0), (("--momentum", "0.3"), 0.3)):
         path = tmp_path / f"rmsprop{momentum}.npz"
-        cli("train", "--preset", "lenet5", "--dataset", "strokes", "--epochs", "1", "--max-train", "100",
-            "--optimizer", "rmsprop", "--lr", "0.001", "--out", str(path), "--json", *extra)
+        cli(
+            "train",
+            "--preset",
+            "lenet5",
+            "--dataset",
+            "strokes",
+            "--epochs",
+            "1",
+            "--max-train",
+            "100",
+            "--optimizer",
+            "rmsprop",
+            "--lr",
+            "0.001",
+            "--out",
+            str(path),
+            "--json",
+            *extra,
+        )
         _, optimizer, _ = engine.load_checkpoint(path)
         assert optimizer["config"]["name"] == "rmsprop" and optimizer["config"]["momentum"] == momentum

@@ -18,8 +18,20 @@ from .test_cli import cli
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "net.npz"
-    cli("train", "--preset", "lenet5", "--dataset", "strokes", "--epochs", "1", "--max-train", "300",
-        "--out", str(path), "--json")
+    cli(
+        "train",
+        "--preset",
+        "lenet5",
+        "--dataset",
+        "strokes",
+        "--epochs",
+        "1",
+        "--max-train",
+        "300",
+        "--out",
+        str(path),
+        "--json",
+    )
     return path
 
 

@@ -47,8 +47,10 @@ def stuck_client(port: int, run_id: str) -> socket.socket:
     s.settimeout(10)
     s.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall(f"GET /api/runs/{run_id}/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-              f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    s.sendall(
+        f"GET /api/runs/{run_id}/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         byte = s.recv(1)
@@ -64,12 +66,12 @@ def frames(raw: bytes) -> list[tuple[int, bytes]]:
     while i + 2 <= len(raw):
         op, n, j = raw[i] & 0x0F, raw[i + 1] & 0x7F, i + 2
         if n == 126:
-            n, j = int.from_bytes(raw[j:j + 2], "big"), j + 2
+            n, j = int.from_bytes(raw[j : j + 2], "big"), j + 2
         elif n == 127:
-            n, j = int.from_bytes(raw[j:j + 8], "big"), j + 8
+            n, j = int.from_bytes(raw[j : j + 8], "big"), j + 8
         if j + n > len(raw):
             break
-        out.append((op, raw[j:j + n]))
+        out.append((op, raw[j : j + n]))
         i = j + n
     return out
 
@@ -153,8 +155,11 @@ def test_two_clients_starting_a_run_on_one_network_at_once_one_wins(live):
             run_id = next(r for r in answers if r.status_code == 201).json()["id"]
 
             # the network belongs to its run while it trains
-            other = dict(engine.PRESETS["lenet5"], layers=engine.PRESETS["lenet5"]["layers"][:-1]
-                         + [{"type": "linear", "out_features": 10, "name": "out"}])
+            other = dict(
+                engine.PRESETS["lenet5"],
+                layers=engine.PRESETS["lenet5"]["layers"][:-1]
+                + [{"type": "linear", "out_features": 10, "name": "out"}],
+            )
             r = api.patch(f"/api/networks/{nid}", json={"spec": other})
             assert r.status_code == 409 and "stop the run" in r.json()["detail"]
             assert api.post(f"/api/networks/{nid}/reinit", json={"seed": 5}).status_code == 409
@@ -168,8 +173,9 @@ def test_two_clients_starting_a_run_on_one_network_at_once_one_wins(live):
             # nothing is corrupted: the file loads, the row agrees, and the network can be edited again
             net = engine.load_checkpoint(live.services.files.read("networks", nid))[0]
             assert net.spec == api.get(f"/api/networks/{nid}").json()["spec"] == engine.PRESETS["lenet5"]
-            assert api.post(f"/api/networks/{nid}/activations",
-                            json={"dataset": "strokes", "index": 0}).status_code == 200
+            assert (
+                api.post(f"/api/networks/{nid}/activations", json={"dataset": "strokes", "index": 0}).status_code == 200
+            )
             r = api.patch(f"/api/networks/{nid}", json={"spec": other})
             assert r.status_code == 200 and r.json()["spec"] == other
 
@@ -196,8 +202,9 @@ def test_one_follower_too_many_gets_429_with_a_reason_and_the_first_keeps_its_st
 
     with httpx.Client(base_url=live.url, timeout=30) as api:
         nid = api.post("/api/networks", json={"spec": TINY}).json()["id"]
-        rid = api.post(f"/api/networks/{nid}/runs", json={"dataset": "strokes", "epochs": 200, "batch_size": 1,
-                                                          "max_train": 1000}).json()["id"]
+        rid = api.post(
+            f"/api/networks/{nid}/runs", json={"dataset": "strokes", "epochs": 200, "batch_size": 1, "max_train": 1000}
+        ).json()["id"]
         url = f"ws://127.0.0.1:{live.port}/api/runs/{rid}/events"
         try:
             with connect(url, open_timeout=10) as first:

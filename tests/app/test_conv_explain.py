@@ -16,9 +16,15 @@ def forward_by_hand(x, w, s, p, dil=1):
     x, w = np.pad(np.asarray(x, float), p), np.asarray(w, float)
     kh, kw = w.shape
     ho, wo = (x.shape[0] - dil * (kh - 1) - 1) // s + 1, (x.shape[1] - dil * (kw - 1) - 1) // s + 1
-    return np.array([[sum(w[a, b] * x[i * s + a * dil, j * s + b * dil]
-                          for a in range(kh) for b in range(kw))
-                      for j in range(wo)] for i in range(ho)])
+    return np.array(
+        [
+            [
+                sum(w[a, b] * x[i * s + a * dil, j * s + b * dil] for a in range(kh) for b in range(kw))
+                for j in range(wo)
+            ]
+            for i in range(ho)
+        ]
+    )
 
 
 def backward_by_hand(x, w, s, p, delta, dil=1):
@@ -33,7 +39,7 @@ def backward_by_hand(x, w, s, p, delta, dil=1):
                 for b in range(w.shape[1]):
                     dW[a, b] += d[i, j] * xp[i * s + a * dil, j * s + b * dil]
                     dxp[i * s + a * dil, j * s + b * dil] += d[i, j] * w[a, b]
-    return dW, dxp[p:p + x.shape[0], p:p + x.shape[1]]
+    return dW, dxp[p : p + x.shape[0], p : p + x.shape[1]]
 
 
 def numeric_grads(x, w, s, p, delta, h=1e-6, dil=1):
@@ -50,8 +56,9 @@ def numeric_grads(x, w, s, p, delta, h=1e-6, dil=1):
             plus, minus = arr.copy(), arr.copy()
             plus[idx] += h
             minus[idx] -= h
-            g[idx] = (loss(plus, w) - loss(minus, w)) / (2 * h) if arr is x else \
-                (loss(x, plus) - loss(x, minus)) / (2 * h)
+            g[idx] = (
+                (loss(plus, w) - loss(minus, w)) / (2 * h) if arr is x else (loss(x, plus) - loss(x, minus)) / (2 * h)
+            )
         out.append(g)
     return out  # dW, dX
 
@@ -75,19 +82,30 @@ def test_the_lecture_backward_with_ones():
     assert b["delta"] == [[1, 1, 1]] * 3
     # dW[a,b] = sum_ij X[i+a, j+b]: the sum of the 3x3 block of X starting at (a, b)
     x = np.array(X, float)
-    assert b["dW"] == [[[x[a:a + 3, c:c + 3].sum() for c in range(3)] for a in range(3)]]
+    assert b["dW"] == [[[x[a : a + 3, c : c + 3].sum() for c in range(3)] for a in range(3)]]
     # the lecture's formula dX[i,j] = sum_ab delta[i-a, j-b] W[a,b] (delta outside its range is 0)
     w = np.array(W, float)
-    dX = [[sum(w[a, c] for a in range(3) for c in range(3) if 0 <= i - a < 3 and 0 <= j - c < 3)
-           for j in range(5)] for i in range(5)]
+    dX = [
+        [sum(w[a, c] for a in range(3) for c in range(3) if 0 <= i - a < 3 and 0 <= j - c < 3) for j in range(5)]
+        for i in range(5)
+    ]
     assert b["dX"] == [dX]
     assert b["dX_as_convolution"]["kernel"] == [[[0, 1, 2], [1, 0, 1], [0, 1, 0]]]  # W rotated 180 degrees
     assert np.array(b["dX_as_convolution"]["input"]).shape == (7, 7)  # 3x3 delta padded by K-1 = 2
     assert b["dW_as_convolution"]["kernel"] == b["delta"]
 
 
-@pytest.mark.parametrize("shape,k,s,p", [((5, 5), (3, 3), 2, 0), ((5, 5), (3, 3), 1, 1), ((7, 6), (3, 2), 2, 1),
-                                         ((6, 6), (3, 3), 2, 0), ((8, 9), (4, 3), 3, 2), ((4, 4), (1, 1), 1, 0)])
+@pytest.mark.parametrize(
+    "shape,k,s,p",
+    [
+        ((5, 5), (3, 3), 2, 0),
+        ((5, 5), (3, 3), 1, 1),
+        ((7, 6), (3, 2), 2, 1),
+        ((6, 6), (3, 3), 2, 0),
+        ((8, 9), (4, 3), 3, 2),
+        ((4, 4), (1, 1), 1, 0),
+    ],
+)
 def test_strides_and_padding_against_hand_definitions(shape, k, s, p):
     rng = np.random.default_rng(sum(shape) + 10 * s + p)
     x, w = rng.integers(-3, 4, size=shape).astype(float), rng.integers(-2, 3, size=k).astype(float)
@@ -108,9 +126,10 @@ def test_strides_and_padding_against_hand_definitions(shape, k, s, p):
     assert np.array(r["padded_x"]).shape == (1, shape[0] + 2 * p, shape[1] + 2 * p)
 
 
-@pytest.mark.parametrize("shape,k,s,p,dil", [
-    ((7, 7), (3, 3), 1, 0, 2), ((8, 9), (3, 2), 2, 1, 2), ((9, 7), (2, 3), 1, 2, 3),
-    ((10, 10), (3, 3), 3, 0, 2)])
+@pytest.mark.parametrize(
+    "shape,k,s,p,dil",
+    [((7, 7), (3, 3), 1, 0, 2), ((8, 9), (3, 2), 2, 1, 2), ((9, 7), (2, 3), 1, 2, 3), ((10, 10), (3, 3), 3, 0, 2)],
+)
 def test_dilation_against_hand_definitions(shape, k, s, p, dil):
     """A dilated kernel reads every d-th input: the same sums and gradients written out, by
     central differences, and as the two convolutions of the backward pass."""
@@ -123,19 +142,25 @@ def test_dilation_against_hand_definitions(shape, k, s, p, dil):
     assert r["dilation"] == dil and r["kernel"] == [w.tolist()]
     np.testing.assert_allclose(r["output"], forward_by_hand(x, w, s, p, dil))
     assert r["formula"]["height"] == f"({shape[0]} + 2*{p} - {dil}*({k[0]} - 1) - 1)/{s} + 1 = " + (
-        f"{(shape[0] + 2 * p - span[0]) / s + 1:g}")
+        f"{(shape[0] + 2 * p - span[0]) / s + 1:g}"
+    )
     last = r["cells"][-1]
-    assert last["window"] == {"top": (ho - 1) * s, "left": (wo - 1) * s, "rows": k[0], "cols": k[1],
-                              "dilation": dil}
+    assert last["window"] == {"top": (ho - 1) * s, "left": (wo - 1) * s, "rows": k[0], "cols": k[1], "dilation": dil}
     xp = np.pad(x, p)
-    taps = xp[(ho - 1) * s::dil, (wo - 1) * s::dil][:k[0], :k[1]]
+    taps = xp[(ho - 1) * s :: dil, (wo - 1) * s :: dil][: k[0], : k[1]]
     np.testing.assert_allclose(last["products"], [taps * w])
     dW, dX = backward_by_hand(x, w, s, p, delta, dil)
     nW, nX = numeric_grads(x, w, s, p, delta, dil=dil)
     b = r["backward"]
     as_convolutions = (b["dW_as_convolution"]["output"], b["dX_as_convolution"]["output"])
-    for got, want in ((b["dW"], dW), (b["dX"], dX), (b["dW"], nW), (b["dX"], nX),
-                      (as_convolutions[0], dW), (as_convolutions[1], dX)):
+    for got, want in (
+        (b["dW"], dW),
+        (b["dX"], dX),
+        (b["dW"], nW),
+        (b["dX"], nX),
+        (as_convolutions[0], dW),
+        (as_convolutions[1], dX),
+    ):
         np.testing.assert_allclose(got, [want], atol=1e-6)
     rotated = np.array(b["dX_as_convolution"]["kernel"][0])[::-1, ::-1]
     assert rotated.shape == tuple(span) and rotated[::dil, ::dil].tolist() == w.tolist()
@@ -147,8 +172,7 @@ def test_dilation_that_spans_more_than_the_input_says_so():
         explain(X, W, dilation=3)
     (err,) = e.value.detail
     assert err["loc"] == ["body", "w"]
-    assert ("the kernel height 3 dilated by 3 spans 7, which is larger than the padded input "
-            "height") in err["msg"]
+    assert ("the kernel height 3 dilated by 3 spans 7, which is larger than the padded input height") in err["msg"]
     assert "(5 + 2*0 - 3*(3 - 1) - 1)/1 + 1 = -1" in err["msg"]
 
 
@@ -159,8 +183,11 @@ def test_stride_two_dilates_delta_and_padding_one_is_cut_away():
     assert r["cells"][0]["window"] == {"top": 0, "left": 0, "rows": 3, "cols": 3, "dilation": 1}
     assert r["cells"][-1]["window"] == {"top": 4, "left": 4, "rows": 3, "cols": 3, "dilation": 1}
     kernel = np.array(r["backward"]["dW_as_convolution"]["kernel"])
-    assert kernel.shape == (5, 5) and kernel[1].tolist() == [0] * 5 and kernel[::2, ::2].tolist() == \
-        [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    assert (
+        kernel.shape == (5, 5)
+        and kernel[1].tolist() == [0] * 5
+        and kernel[::2, ::2].tolist() == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    )
     full = np.array(r["backward"]["dX_as_convolution"]["input"])
     assert full.shape == (9, 9) and full[2:7, 2:7].tolist() == kernel.tolist()
     assert "cut away" in r["backward"]["dX_as_convolution"]["description"]
@@ -169,11 +196,12 @@ def test_stride_two_dilates_delta_and_padding_one_is_cut_away():
 def test_a_stride_that_does_not_divide_warns():
     r = explain(np.ones((6, 6)).tolist(), W, stride=2)
     assert r["formula"]["width"] == "(6 + 2*0 - 3)/2 + 1 = 2.5" and np.array(r["output"]).shape == (2, 2)
-    same = {"input": [1, 6, 6], "layers": [{"type": "conv2d", "out_channels": 1, "kernel_size": 3,
-                                            "stride": 2}]}
+    same = {"input": [1, 6, 6], "layers": [{"type": "conv2d", "out_channels": 1, "kernel_size": 3, "stride": 2}]}
     assert r["warnings"] == [w.removeprefix("layers[0]: ") for w in engine.summarize(same)["warnings"]]
-    assert r["warnings"][0].endswith("the row and column at index 5 are left over, which no window "
-                                     "reads; 1 row and 1 column of input pixels are lost.")
+    assert r["warnings"][0].endswith(
+        "the row and column at index 5 are left over, which no window "
+        "reads; 1 row and 1 column of input pixels are lost."
+    )
     assert r["backward"]["dX"][0][5] == [0] * 6  # the last row was never read
 
 
@@ -233,14 +261,19 @@ def test_channels_and_bias_sum_over_depth_and_add_b():
     xs, ws = np.array(RGB_X, float), np.array(RGB_W, float)
     for cell in r["cells"]:
         i, j = cell["row"], cell["col"]
-        parts = [(ws[c] * xs[c, i:i + 3, j:j + 3]).sum() for c in range(3)]
+        parts = [(ws[c] * xs[c, i : i + 3, j : j + 3]).sum() for c in range(3)]
         assert cell["channel_sums"] == parts
         assert cell["bias"] == 0.5 and cell["sum"] == sum(parts) + 0.5
         assert np.array(cell["products"]).shape == (3, 3, 3)
     assert r["channels"] == 3 and r["output"][0][0] == r["cells"][0]["sum"]
     # the lecture's 20 x (5x5x3 + 1), with this layer's numbers: 20 x (3x3x3 + 1)
-    assert r["parameters"] == {"filters": 20, "per_filter": 28, "count": 560, "bias": True,
-                               "formula": "20 x (3x3x3 + 1) = 560"}
+    assert r["parameters"] == {
+        "filters": 20,
+        "per_filter": 28,
+        "count": 560,
+        "bias": True,
+        "formula": "20 x (3x3x3 + 1) = 560",
+    }
     assert explain(X, W)["parameters"]["formula"] == "1 x (3x3x1) = 9"  # no bias, no +1
 
 
@@ -281,8 +314,7 @@ def test_gradients_with_channels_bias_and_activation_match_central_differences()
     rng = np.random.default_rng(7)
     x, w = rng.normal(size=(3, 5, 6)), rng.normal(size=(3, 2, 3))
     b, dl_do = 0.3, rng.normal(size=(3, 3))
-    r = explain(x.tolist(), w.tolist(), stride=2, padding=1, dl_do=dl_do.tolist(), bias=b,
-                activation="tanh")
+    r = explain(x.tolist(), w.tolist(), stride=2, padding=1, dl_do=dl_do.tolist(), bias=b, activation="tanh")
 
     def loss(x, w, b):
         i = sum(forward_by_hand(x[c], w[c], 2, 1) for c in range(3)) + b
@@ -334,8 +366,14 @@ def test_backward_terms_with_stride_padding_and_channels_follow_the_definitions(
     for cell in r["backward"]["dX_cells"]:
         c, y, q = cell["channel"], cell["row"], cell["col"]
         # every (output, tap) whose tap lands on X[c, y, q]: 2i + a - 1 = y, 2j + b - 1 = q
-        want = sorted((i, j, a, b) for i in range(3) for j in range(3) for a in range(3) for b in range(3)
-                      if 2 * i + a - 1 == y and 2 * j + b - 1 == q)
+        want = sorted(
+            (i, j, a, b)
+            for i in range(3)
+            for j in range(3)
+            for a in range(3)
+            for b in range(3)
+            if 2 * i + a - 1 == y and 2 * j + b - 1 == q
+        )
         assert sorted((*t["out"], *t["tap"]) for t in cell["terms"]) == want
         assert cell["sum"] == pytest.approx(sum(delta[i, j] * w[c, a, b] for i, j, a, b in want))
 
@@ -350,13 +388,16 @@ def test_too_many_terms_are_not_listed_and_too_many_products_are_413():
     assert "over the limit of 400,000" in str(e.value.detail)
 
 
-@pytest.mark.parametrize("kwargs,field,words", [
-    ({"x": [X, X], "w": [W]}, "w", "has 1 channel but x has 2"),
-    ({"x": [X, [[1, 2]]], "w": [W, W]}, "x", "channels have different sizes (5x5, 1x2)"),
-    ({"x": [X] * 5, "w": [W] * 5}, "x", "at most 4 are allowed"),
-    ({"x": X, "w": W, "activation": "softmax"}, "activation", "unknown activation 'softmax'"),
-    ({"x": X, "w": W, "bias": 1e200}, "bias", "too large"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field,words",
+    [
+        ({"x": [X, X], "w": [W]}, "w", "has 1 channel but x has 2"),
+        ({"x": [X, [[1, 2]]], "w": [W, W]}, "x", "channels have different sizes (5x5, 1x2)"),
+        ({"x": [X] * 5, "w": [W] * 5}, "x", "at most 4 are allowed"),
+        ({"x": X, "w": W, "activation": "softmax"}, "activation", "unknown activation 'softmax'"),
+        ({"x": X, "w": W, "bias": 1e200}, "bias", "too large"),
+    ],
+)
 def test_channel_bias_and_activation_errors(kwargs, field, words):
     with pytest.raises(Invalid) as e:
         explain(**kwargs)
@@ -369,14 +410,17 @@ def test_helpers():
     assert correlate(np.arange(9.0).reshape(3, 3), np.ones((2, 2))).tolist() == [[8, 12], [20, 24]]
 
 
-@pytest.mark.parametrize("kwargs,field,words", [
-    ({"x": [[1, 2], [3]], "w": [[1]]}, "x", "different lengths"),
-    ({"x": [[1, 2]], "w": [[1, 1, 1]]}, "w", "(2 + 2*0 - 3)/1 + 1 = 0"),
-    ({"x": X, "w": W, "dl_do": [[1, 1], [1, 1]]}, "dl_do", "output is 3x3"),
-    ({"x": [[1, float("nan")]], "w": [[1]]}, "x", "NaN"),
-    ({"x": [[1] * 33], "w": [[1]]}, "x", "at most 32"),
-    ({"x": [[1, "a"]], "w": [[1]]}, "x", "numbers"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field,words",
+    [
+        ({"x": [[1, 2], [3]], "w": [[1]]}, "x", "different lengths"),
+        ({"x": [[1, 2]], "w": [[1, 1, 1]]}, "w", "(2 + 2*0 - 3)/1 + 1 = 0"),
+        ({"x": X, "w": W, "dl_do": [[1, 1], [1, 1]]}, "dl_do", "output is 3x3"),
+        ({"x": [[1, float("nan")]], "w": [[1]]}, "x", "NaN"),
+        ({"x": [[1] * 33], "w": [[1]]}, "x", "at most 32"),
+        ({"x": [[1, "a"]], "w": [[1]]}, "x", "numbers"),
+    ],
+)
 def test_service_errors(kwargs, field, words):
     with pytest.raises(Invalid) as e:
         explain(**kwargs)
@@ -399,20 +443,21 @@ def test_api_stride_padding(client):
 
 
 def test_api_channels_bias_activation_and_pooling(client):
-    body = {"x": RGB_X, "w": RGB_W, "bias": -1, "activation": "relu", "filters": 20,
-            "pool_kernel": 3, "pool_stride": 2}
+    body = {"x": RGB_X, "w": RGB_W, "bias": -1, "activation": "relu", "filters": 20, "pool_kernel": 3, "pool_stride": 2}
     r = client.post("/api/conv/explain", json=body)
     assert r.status_code == 200, r.text
     got = r.json()
     assert got["channels"] == 3 and got["parameters"]["formula"] == "20 x (3x3x3 + 1) = 560"
     assert got["activation"]["name"] == "relu" and got["backward"]["db"] is not None
     assert got["pooling"]["kernel_size"] == 3 and got["pooling"]["output_shape"] == [2, 2]
-    for bad, words in (({"activation": "softmax"}, "Input should be"), ({"filters": 0}, "greater than"),
-                       ({"pool_kernel": 0}, "greater than")):
+    for bad, words in (
+        ({"activation": "softmax"}, "Input should be"),
+        ({"filters": 0}, "greater than"),
+        ({"pool_kernel": 0}, "greater than"),
+    ):
         r = client.post("/api/conv/explain", json={**body, **bad})
         assert r.status_code == 422 and words in r.text, r.text
-    r = client.post("/api/conv/explain", json={"x": [[[1] * 32] * 32] * 4, "w": [[[1] * 24] * 24] * 4,
-                                               "padding": 8})
+    r = client.post("/api/conv/explain", json={"x": [[[1] * 32] * 32] * 4, "w": [[[1] * 24] * 24] * 4, "padding": 8})
     assert r.status_code == 413 and "400,000" in r.json()["detail"]
 
 
@@ -424,16 +469,19 @@ def test_api_dilation(client):
     assert client.post("/api/conv/explain", json={"x": X, "w": W, "dilation": 0}).status_code == 422
 
 
-@pytest.mark.parametrize("body,words", [
-    ({"x": [[1, 2], [3]], "w": [[1]]}, "different lengths"),
-    ({"x": [[1, 2], [3, 4]], "w": W}, "(2 + 2*0 - 3)/1 + 1 = 0"),
-    ({"x": [[1] * 33], "w": [[1]]}, "at most 32"),
-    ({"x": [[1] * 3] * 33, "w": [[1]]}, "at most 32"),
-    ({"x": X, "w": W, "stride": 0}, "greater than or equal to 1"),
-    ({"x": X, "w": W, "padding": 99}, "less than or equal to 8"),
-    ({"x": [], "w": W}, "at least 1"),
-    ({"x": X, "w": W, "groups": 2}, "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    "body,words",
+    [
+        ({"x": [[1, 2], [3]], "w": [[1]]}, "different lengths"),
+        ({"x": [[1, 2], [3, 4]], "w": W}, "(2 + 2*0 - 3)/1 + 1 = 0"),
+        ({"x": [[1] * 33], "w": [[1]]}, "at most 32"),
+        ({"x": [[1] * 3] * 33, "w": [[1]]}, "at most 32"),
+        ({"x": X, "w": W, "stride": 0}, "greater than or equal to 1"),
+        ({"x": X, "w": W, "padding": 99}, "less than or equal to 8"),
+        ({"x": [], "w": W}, "at least 1"),
+        ({"x": X, "w": W, "groups": 2}, "Extra inputs"),
+    ],
+)
 def test_api_bad_input_is_422(client, body, words):
     r = client.post("/api/conv/explain", json=body)
     assert r.status_code == 422, r.text
@@ -442,18 +490,23 @@ def test_api_bad_input_is_422(client, body, words):
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "1e999"])
 def test_api_rejects_non_finite_numbers(client, token):
-    r = client.post("/api/conv/explain", content=f'{{"x": [[1, {token}]], "w": [[1]]}}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/api/conv/explain",
+        content=f'{{"x": [[1, {token}]], "w": [[1]]}}',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 422 and "finite" in r.text
     assert "NaN" not in r.text.replace('"NaN"', "")
 
 
-@pytest.mark.parametrize("body,field,where", [
-    ({"x": [[1, 1e200], [3, 4]], "w": [[1e200]]}, "x", "x[0][1] = 1e+200"),
-    ({"x": [[1e150] * 3] * 3, "w": [[0, 1], [1, -2e160]]}, "w", "w[1][1] = -2e+160"),
-    ({"x": [[1, 2], [3, 4e10]], "w": [[1]], "dl_do": [[1, 1], [1, 1e300]]}, "dl_do",
-     "dl_do[1][1] = 1e+300"),
-])
+@pytest.mark.parametrize(
+    "body,field,where",
+    [
+        ({"x": [[1, 1e200], [3, 4]], "w": [[1e200]]}, "x", "x[0][1] = 1e+200"),
+        ({"x": [[1e150] * 3] * 3, "w": [[0, 1], [1, -2e160]]}, "w", "w[1][1] = -2e+160"),
+        ({"x": [[1, 2], [3, 4e10]], "w": [[1]], "dl_do": [[1, 1], [1, 1e300]]}, "dl_do", "dl_do[1][1] = 1e+300"),
+    ],
+)
 def test_api_values_whose_products_overflow_are_422(client, body, field, where):
     r = client.post("/api/conv/explain", json=body)
     assert r.status_code == 422, r.text
@@ -484,9 +537,9 @@ def test_entries_of_very_different_sizes_agree_with_the_engine(client):
 
         def mixed(shape):
             exponents = rng.choice([-3, 0, 17, 40], shape)
-            return (rng.choice([-1.0, 1.0], shape) * 10.0 ** exponents).tolist()
-        body = {"x": mixed((n, n + 1)), "w": mixed((k, k)), "stride": s, "padding": p,
-                "dl_do": mixed((ho, wo))}
+            return (rng.choice([-1.0, 1.0], shape) * 10.0**exponents).tolist()
+
+        body = {"x": mixed((n, n + 1)), "w": mixed((k, k)), "stride": s, "padding": p, "dl_do": mixed((ho, wo))}
         assert client.post("/api/conv/explain", json=body).status_code == 200, body
 
 
@@ -507,8 +560,13 @@ def test_true_convolution_rotates_w_and_is_shown_beside_the_lectures_cross_corre
     # shifted so the flipped kernel's window starts where the cross-correlation's does
     xp, k = np.pad(np.asarray(X, float), p), len(W)
     span = dil * (k - 1)
-    expected = [[sum(W[a][b] * xp[i * s + span - a * dil, j * s + span - b * dil] for a in range(k) for b in range(k))
-                 for j in range(len(r["output"][0]))] for i in range(len(r["output"]))]
+    expected = [
+        [
+            sum(W[a][b] * xp[i * s + span - a * dil, j * s + span - b * dil] for a in range(k) for b in range(k))
+            for j in range(len(r["output"][0]))
+        ]
+        for i in range(len(r["output"]))
+    ]
     assert np.allclose(true["output"], expected)
     assert "cross-correlation" in true["description"] and "180 degrees" in true["description"]
     if (s, p, dil) == (1, 0, 1):

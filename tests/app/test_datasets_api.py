@@ -62,6 +62,7 @@ def stored_files(data_dir):
 
 # ---------------------------------------------------------------------------- built-ins
 
+
 def test_list_has_the_builtins(client):
     r = client.get("/api/datasets")
     assert r.status_code == 200
@@ -121,8 +122,9 @@ def test_samples_png_and_array(client):
     assert test["split"] == "test" and len(test["items"]) == 2
 
 
-@pytest.mark.parametrize("params", [{"n": 0}, {"n": 10_000}, {"offset": -1}, {"offset": 10**6},
-                                    {"split": "valid"}, {"format": "gif"}])
+@pytest.mark.parametrize(
+    "params", [{"n": 0}, {"n": 10_000}, {"offset": -1}, {"offset": 10**6}, {"split": "valid"}, {"format": "gif"}]
+)
 def test_samples_out_of_range_is_422(client, params):
     detail = assert_error(client.get("/api/datasets/strokes/samples", params=params), 422)
     if params.get("offset") == 10**6:
@@ -142,6 +144,7 @@ def test_builtin_cannot_be_deleted(client):
 
 
 # ---------------------------------------------------------------------------- uploads
+
 
 def test_upload_npz_then_list_samples_load_delete(client, data_dir):
     x, y, content = good_npz()
@@ -224,8 +227,9 @@ def test_bad_uploads_are_422_and_leave_nothing(client, data_dir):
 
 def test_missing_file_or_malformed_multipart(client):
     assert "'file'" in assert_error(client.post("/api/datasets", data={"name": "x"}), 422)
-    r = client.post("/api/datasets", content=b"--nope\r\ngarbage",
-                    headers={"content-type": "multipart/form-data; boundary=zzz"})
+    r = client.post(
+        "/api/datasets", content=b"--nope\r\ngarbage", headers={"content-type": "multipart/form-data; boundary=zzz"}
+    )
     assert "multipart" in assert_error(r, 400)
     two = client.post("/api/datasets", files=[("file", ("a.npz", b"1")), ("file", ("b.npz", b"2"))])
     assert "only as IDX files" in assert_error(two, 422)  # several files are one IDX dataset
@@ -287,6 +291,7 @@ def test_failed_db_insert_removes_the_file(client, data_dir, monkeypatch):
 
     def broken(*a, **k):
         raise RuntimeError("disk full")
+
     monkeypatch.setattr(services.db, "insert_dataset", broken)
     with pytest.raises(RuntimeError):
         services.datasets.upload("x.npz", good_npz()[2], None)
@@ -297,11 +302,11 @@ def test_downloaded_dataset_from_a_local_folder(client, data_dir, monkeypatch, t
     """MNIST files placed by hand in $CNN_PLAYGROUND_DATASETS are used, nothing is downloaded."""
     from engine.data import download as dl
     from engine.data import write_idx
+
     folder = tmp_path / "dl" / "mnist"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    names = {k: rf.filename[:-3] if rf.filename.endswith(".gz") else rf.filename
-             for k, rf in dl.FILES["mnist"].items()}
+    names = {k: rf.filename[:-3] if rf.filename.endswith(".gz") else rf.filename for k, rf in dl.FILES["mnist"].items()}
     for split, n in (("train", 30), ("test", 10)):
         write_idx(folder / names[f"{split}_images"], rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
         write_idx(folder / names[f"{split}_labels"], (np.arange(n) % 10).astype(np.uint8))
@@ -314,6 +319,7 @@ def test_downloaded_dataset_from_a_local_folder(client, data_dir, monkeypatch, t
 
 
 # ---------------------------------------------------------------------------- no server internals
+
 
 def strings(value):
     """Every string in a JSON value."""
@@ -328,15 +334,13 @@ def strings(value):
             yield from strings(v)
 
 
-@pytest.mark.parametrize("content, filename",
-                         [(good_npz()[2], "digits.npz"), (folder_zip(), "pets.zip")])
+@pytest.mark.parametrize("content, filename", [(good_npz()[2], "digits.npz"), (folder_zip(), "pets.zip")])
 def test_an_upload_is_described_by_its_own_file_name_not_a_temporary_one(client, content, filename):
     d = upload(client, content, filename).json()
     assert filename in d["description"]
     assert ".upload-" not in d["description"] and ".tmp" not in d["description"]
     listed = {e["name"]: e for e in client.get("/api/datasets").json()}[d["name"]]
     assert listed["description"] == d["description"]
-
 
 
 def test_the_dataset_list_shows_no_server_paths(client, data_dir, monkeypatch, tmp_path):
@@ -351,10 +355,12 @@ def test_the_dataset_list_shows_no_server_paths(client, data_dir, monkeypatch, t
 
 # ---------------------------------------------------------------------------- not downloaded
 
+
 def fake_mnist(folder, n_train=30, n_test=10):
     """MNIST's four files, uncompressed and tiny (the IDX reader checks them, not a checksum)."""
     from engine.data import download as dl
     from engine.data import write_idx
+
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     files = {k: rf.filename.removesuffix(".gz") for k, rf in dl.FILES["mnist"].items()}
@@ -372,6 +378,7 @@ def assert_one_short_sentence(detail: str):
 @pytest.fixture
 def offline_client(data_dir, monkeypatch):
     from engine.data import download as dl
+
     monkeypatch.delenv("CNN_PLAYGROUND_DATASETS", raising=False)
     monkeypatch.setattr(dl, "fetch", lambda *a, **k: pytest.fail("tried to download"))
     with TestClient(create_app(Settings(data_dir=data_dir, offline=True))) as c:
@@ -386,8 +393,10 @@ def test_an_offline_server_lists_what_is_not_downloaded_with_how_to_get_it(offli
         assert d["how_to_get"].startswith("Not downloaded, and this server works offline")
         assert_one_short_sentence(d["how_to_get"])
     assert "how_to_get" not in by_name["strokes"]
-    for r in (offline_client.get("/api/datasets/cifar10/samples"),
-              offline_client.post("/api/datasets/cifar10/download")):
+    for r in (
+        offline_client.get("/api/datasets/cifar10/samples"),
+        offline_client.post("/api/datasets/cifar10/download"),
+    ):
         assert r.status_code == 422
         detail = r.json()["detail"]
         assert detail.startswith("CIFAR-10 is not downloaded, and this server works offline")
@@ -399,17 +408,21 @@ def test_a_download_that_fails_says_so_in_one_sentence(client, monkeypatch):
     from engine.data import download as dl
 
     def no_internet(name, *a, **k):
-        raise DatasetError(f"could not download {dl.MIRRORS[name][0]}x: <urlopen error [Errno -3] "
-                           "Temporary failure in name resolution>")
+        raise DatasetError(
+            f"could not download {dl.MIRRORS[name][0]}x: <urlopen error [Errno -3] "
+            "Temporary failure in name resolution>"
+        )
 
     monkeypatch.setattr(dl, "fetch", no_internet)
     mnist = {d["name"]: d for d in client.get("/api/datasets").json()}["mnist"]
     assert mnist["downloadable"] is True and "Download fetches it (12 MB" in mnist["how_to_get"]
     assert_one_short_sentence(mnist["how_to_get"])
     net = client.post("/api/networks", json={"preset": "lenet5"}).json()["id"]
-    for r in (client.get("/api/datasets/mnist/samples"),
-              client.post("/api/datasets/mnist/download"),
-              client.post(f"/api/networks/{net}/runs", json={"dataset": "mnist"})):
+    for r in (
+        client.get("/api/datasets/mnist/samples"),
+        client.post("/api/datasets/mnist/download"),
+        client.post(f"/api/networks/{net}/runs", json={"dataset": "mnist"}),
+    ):
         assert r.status_code == 422, r.text
         detail = r.json()["detail"]
         assert detail.startswith("MNIST is not downloaded, and the server could not download it")
@@ -418,6 +431,7 @@ def test_a_download_that_fails_says_so_in_one_sentence(client, monkeypatch):
 
 def test_download_brings_a_dataset_to_the_server(client, monkeypatch, tmp_path):
     from engine.data import download as dl
+
     monkeypatch.setenv("CNN_PLAYGROUND_DATASETS", str(tmp_path / "dl"))
     monkeypatch.setattr(dl, "fetch", lambda name, folder, files, **k: fake_mnist(folder))
     r = client.post("/api/datasets/mnist/download")

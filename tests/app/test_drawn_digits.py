@@ -23,11 +23,15 @@ def test_an_empty_canvas_stays_empty():
 
 def test_centring_helps_a_network_trained_on_strokes_read_off_centre_digits(client):
     net = client.post("/api/networks", json={"preset": "lenet5"}).json()["id"]
-    run = client.post(f"/api/networks/{net}/runs", json={"dataset": "strokes", "epochs": 1, "lr": 0.05,
-                                                          "max_train": 3000}).json()["id"]
+    run = client.post(
+        f"/api/networks/{net}/runs", json={"dataset": "strokes", "epochs": 1, "lr": 0.05, "max_train": 3000}
+    ).json()["id"]
     import time
+
     deadline = time.monotonic() + 120
-    while client.get(f"/api/runs/{run}").json()["status"] not in ("completed", "failed") and time.monotonic() < deadline:
+    while (
+        client.get(f"/api/runs/{run}").json()["status"] not in ("completed", "failed") and time.monotonic() < deadline
+    ):
         time.sleep(0.2)
     samples = client.get("/api/datasets/strokes/samples?split=test&n=40&format=array").json()["items"]
     rng = np.random.default_rng(0)
@@ -40,11 +44,13 @@ def test_centring_helps_a_network_trained_on_strokes_read_off_centre_digits(clie
         big = np.kron(digit, np.ones((6, 6)))  # a person draws large...
         canvas = np.zeros((280, 280))
         y, x = rng.integers(0, 280 - 168, 2)  # ...and anywhere on the pad
-        canvas[y:y + 168, x:x + 168] = big
+        canvas[y : y + 168, x : x + 168] = big
         small = canvas.reshape(56, 5, 56, 5).mean(axis=(1, 3))
         for center in (False, True):
-            r = client.post(f"/api/networks/{net}/predict",
-                            json={"pixels": small.round().tolist(), "center": center, "dataset": "strokes"})
+            r = client.post(
+                f"/api/networks/{net}/predict",
+                json={"pixels": small.round().tolist(), "center": center, "dataset": "strokes"},
+            )
             hits[center] += r.json()["predicted"] == item["label"]
     assert hits[True] >= 0.8 * read_in_place, (hits, read_in_place)
     assert hits[True] > hits[False], hits

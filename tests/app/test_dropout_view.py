@@ -13,15 +13,23 @@ from tests.app.conftest import make_network
 
 SAMPLE = {"dataset": "strokes", "split": "test", "index": 5}
 # LeNet-5 with dropout on the maps of pool1 and on the vector before fc2
-MAPS = {"input": [1, 28, 28], "layers": [
-    {"type": "conv2d", "out_channels": 6, "kernel_size": 5, "padding": 2, "name": "conv1"},
-    {"type": "relu"}, {"type": "avgpool2d", "kernel_size": 2, "name": "pool1"},
-    {"type": "dropout", "p": 0.25, "name": "drop1"},
-    {"type": "conv2d", "out_channels": 16, "kernel_size": 5, "name": "conv2"}, {"type": "relu"},
-    {"type": "avgpool2d", "kernel_size": 2}, {"type": "flatten"},
-    {"type": "linear", "out_features": 84, "name": "fc1"}, {"type": "relu"},
-    {"type": "dropout", "p": 0.5, "name": "drop2"},
-    {"type": "linear", "out_features": 10, "name": "fc2"}]}
+MAPS = {
+    "input": [1, 28, 28],
+    "layers": [
+        {"type": "conv2d", "out_channels": 6, "kernel_size": 5, "padding": 2, "name": "conv1"},
+        {"type": "relu"},
+        {"type": "avgpool2d", "kernel_size": 2, "name": "pool1"},
+        {"type": "dropout", "p": 0.25, "name": "drop1"},
+        {"type": "conv2d", "out_channels": 16, "kernel_size": 5, "name": "conv2"},
+        {"type": "relu"},
+        {"type": "avgpool2d", "kernel_size": 2},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 84, "name": "fc1"},
+        {"type": "relu"},
+        {"type": "dropout", "p": 0.5, "name": "drop2"},
+        {"type": "linear", "out_features": 10, "name": "fc2"},
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +59,7 @@ def dropout_of(client, id, **body):
 
 
 @pytest.mark.parametrize("layer, shape, p", [("drop1", (6, 14, 14), 0.25), ("drop2", (84,), 0.5)])
-def test_training_zeroes_the_dropped_and_scales_the_rest_evaluation_is_the_input(
-        client, maps, layer, shape, p):
+def test_training_zeroes_the_dropped_and_scales_the_rest_evaluation_is_the_input(client, maps, layer, shape, p):
     r = dropout_of(client, maps, layer=layer, seed=3)
     assert r.status_code == 200, r.text
     body = r.json()

@@ -28,8 +28,9 @@ def test_an_unknown_top_level_key_lists_the_body_s_keys(client, lenet):
 
 
 def test_a_nan_learning_rate_must_be_a_finite_number(client, lenet):
-    r = client.post(f"/api/networks/{lenet['id']}/runs", content=b'{"lr": NaN}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        f"/api/networks/{lenet['id']}/runs", content=b'{"lr": NaN}', headers={"content-type": "application/json"}
+    )
     text = _msgs(r)
     assert "must be a finite number" in text and "less than" not in text, text
     assert client.get("/api/runs").json() == []
@@ -84,8 +85,7 @@ def _idx_files(tmp_path, n=30):
 
 def test_idx_files_upload_as_separate_fields(client, tmp_path):
     files = _idx_files(tmp_path)
-    r = client.post("/api/datasets", files=[("file", (k, v)) for k, v in files.items()],
-                    data={"name": "my digits"})
+    r = client.post("/api/datasets", files=[("file", (k, v)) for k, v in files.items()], data={"name": "my digits"})
     assert r.status_code == 201, r.text
     row = r.json()
     assert (row["name"], row["train_size"], row["test_size"], row["shape"]) == ("my digits", 30, 10, [1, 6, 6])
@@ -107,8 +107,9 @@ def test_an_idx_image_file_without_its_labels_says_to_send_both(client, tmp_path
     name = "train-images-idx3-ubyte.gz"
     text = _msgs(client.post("/api/datasets", files={"file": (name, files[name])}))
     assert "label file" in text and "'file' fields" in text, text
-    assert client.get("/api/datasets").json() == [d for d in client.get("/api/datasets").json()
-                                                  if d["source"] != "upload"]
+    assert client.get("/api/datasets").json() == [
+        d for d in client.get("/api/datasets").json() if d["source"] != "upload"
+    ]
 
 
 def test_the_npz_the_engine_saves_imports_with_its_seed(client):

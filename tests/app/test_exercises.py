@@ -33,8 +33,7 @@ def conv_loops(x, w, s, p):
     xp = np.pad(np.asarray(x, float), p)
     k = len(w)
     starts = windows(len(xp), k, s)
-    return [[sum(w[a][b] * xp[r + a, c + b] for a in range(k) for b in range(k)) for c in starts]
-            for r in starts]
+    return [[sum(w[a][b] * xp[r + a, c + b] for a in range(k) for b in range(k)) for c in starts] for r in starts]
 
 
 def conv_backward_loops(size, k, s, p, delta, x=None, w=None):
@@ -44,9 +43,9 @@ def conv_backward_loops(size, k, s, p, delta, x=None, w=None):
     dw, dxp, touched = np.zeros((k, k)), np.zeros_like(xp), np.zeros_like(xp)
     for i, r in enumerate(windows(len(xp), k, s)):
         for j, c in enumerate(windows(len(xp), k, s)):
-            dw += delta[i][j] * xp[r:r + k, c:c + k]
-            dxp[r:r + k, c:c + k] += delta[i][j] * w
-            touched[r:r + k, c:c + k] += 1
+            dw += delta[i][j] * xp[r : r + k, c : c + k]
+            dxp[r : r + k, c : c + k] += delta[i][j] * w
+            touched[r : r + k, c : c + k] += 1
     cut = slice(p, p + size)
     return dw, dxp[cut, cut], touched[cut, cut]
 
@@ -60,9 +59,12 @@ def receptive_field_by_tracing(layers) -> int:
 
 
 def variance(init: str, std, fan_in: int, fan_out: int) -> float:
-    return {"xavier_normal": 2 / (fan_in + fan_out), "he_normal": 2 / fan_in,
-            "lecun_normal": 1 / fan_in,
-            "normal": (std or 0) ** 2}[init]
+    return {
+        "xavier_normal": 2 / (fan_in + fan_out),
+        "he_normal": 2 / fan_in,
+        "lecun_normal": 1 / fan_in,
+        "normal": (std or 0) ** 2,
+    }[init]
 
 
 def relu_stack_ratio(option, width, depth, rng) -> float:
@@ -112,18 +114,15 @@ def independent(name: str, g: dict, rng):
         assert len(out) >= 2
         return out[g["cell"][0]][g["cell"][1]]
     if name == "conv_dw_cell":
-        dw, _, _ = conv_backward_loops(len(g["x"]), g["kernel_size"], g["stride"], g["padding"],
-                                       g["delta"], x=g["x"])
+        dw, _, _ = conv_backward_loops(len(g["x"]), g["kernel_size"], g["stride"], g["padding"], g["delta"], x=g["x"])
         return dw[tuple(g["cell"])]
     if name == "conv_dx_cell":
-        _, dx, touched = conv_backward_loops(g["size"], len(g["w"]), g["stride"], g["padding"],
-                                             g["delta"], w=g["w"])
+        _, dx, touched = conv_backward_loops(g["size"], len(g["w"]), g["stride"], g["padding"], g["delta"], w=g["w"])
         assert touched[tuple(g["cell"])] >= 1, "no window reaches the cell: it has no gradient"
         return dx[tuple(g["cell"])]
     if name == "maxpool_route":
         (r, c), k, s = g["cell"], g["kernel_size"], g["stride"]
-        window = [(g["x"][r * s + a][c * s + b], (r * s + a, c * s + b))
-                  for a in range(k) for b in range(k)]
+        window = [(g["x"][r * s + a][c * s + b], (r * s + a, c * s + b)) for a in range(k) for b in range(k)]
         top = max(v for v, _ in window)
         winners = [pos for v, pos in window if v == top]
         assert len(winners) == 1, "a tie for the maximum"
@@ -131,17 +130,22 @@ def independent(name: str, g: dict, rng):
     if name == "avgpool_gradient":
         (i, j), k, s = g["cell"], g["kernel_size"], g["stride"]
         starts = windows(g["size"], k, s)
-        shares = [g["delta"][a][b] / (k * k)
-                  for a, r in enumerate(starts) for b, c in enumerate(starts)
-                  if r <= i < r + k and c <= j < c + k]
+        shares = [
+            g["delta"][a][b] / (k * k)
+            for a, r in enumerate(starts)
+            for b, c in enumerate(starts)
+            if r <= i < r + k and c <= j < c + k
+        ]
         assert shares, "no window reaches the cell: it has no gradient"
         return sum(shares)
     if name == "largest_layer":
+
         def count(o):
             if o["type"] == "conv2d":
                 kh, kw = o["kernel_size"]
                 return o["filters"] * (kh * kw * o["in_channels"] + o["bias"])
             return o["out_features"] * (o["in_features"] + o["bias"])
+
         counts = sorted((count(o), o["id"]) for o in g["options"])
         assert counts[-1][0] > counts[-2][0], "a tie for the largest"
         for o in g["options"]:  # the options describe the preset's layers as its spec has them
@@ -264,11 +268,18 @@ def numbers(value) -> list:
 
 
 SKIPPED = {  # numbers of the prompt a hint rightly leaves out
-    "filter_weights": {"height", "width"},       # they do not enter one filter's count
-    "maxpool_route": {"size"}, "avgpool_gradient": {"size"}, "conv_dx_cell": {"size"},
-    "conv_output_cell": {"cell", "padding"}, "conv_dw_cell": {"kernel_size", "padding"},
-    "vanishing_init": {"samples"}, "batchnorm_output": {"index"}, "batchnorm_params": set(),
-    "dropout_scale": set(), "residual_gradient": {"index"}, "image_values": set(),
+    "filter_weights": {"height", "width"},  # they do not enter one filter's count
+    "maxpool_route": {"size"},
+    "avgpool_gradient": {"size"},
+    "conv_dx_cell": {"size"},
+    "conv_output_cell": {"cell", "padding"},
+    "conv_dw_cell": {"kernel_size", "padding"},
+    "vanishing_init": {"samples"},
+    "batchnorm_output": {"index"},
+    "batchnorm_params": set(),
+    "dropout_scale": set(),
+    "residual_gradient": {"index"},
+    "image_values": set(),
 }
 
 
@@ -329,18 +340,21 @@ def test_grading_takes_the_exact_answer_and_what_the_tolerance_allows_and_nothin
             assert len(others) == len(f.options) - 1 and not f.grade(f.read(others[0]), answer)
 
 
-@pytest.mark.parametrize(("name", "bad", "words"), [
-    ("output_size", "15", "expected a JSON number"),
-    ("output_size", None, "expected a JSON number"),
-    ("output_size", True, "expected a JSON number"),
-    ("avgpool_gradient", [1], "expected a finite JSON number"),
-    ("maxpool_route", 3, "expected [row, column] as two integers"),
-    ("maxpool_route", [1, 2, 3], "expected [row, column] as two integers"),
-    ("maxpool_route", [1.5, 2], "expected [row, column] as two integers"),
-    ("maxpool_route", [99, 0], "is outside X"),
-    ("largest_layer", "layers[999]", "expected one of the options' ids"),
-    ("largest_layer", 0, "expected one of the options' ids"),
-])
+@pytest.mark.parametrize(
+    ("name", "bad", "words"),
+    [
+        ("output_size", "15", "expected a JSON number"),
+        ("output_size", None, "expected a JSON number"),
+        ("output_size", True, "expected a JSON number"),
+        ("avgpool_gradient", [1], "expected a finite JSON number"),
+        ("maxpool_route", 3, "expected [row, column] as two integers"),
+        ("maxpool_route", [1, 2, 3], "expected [row, column] as two integers"),
+        ("maxpool_route", [1.5, 2], "expected [row, column] as two integers"),
+        ("maxpool_route", [99, 0], "is outside X"),
+        ("largest_layer", "layers[999]", "expected one of the options' ids"),
+        ("largest_layer", 0, "expected one of the options' ids"),
+    ],
+)
 def test_a_malformed_answer_is_refused_naming_the_format(name, bad, words):
     ex = KINDS[name].generate(0)
     with pytest.raises(Malformed) as e:

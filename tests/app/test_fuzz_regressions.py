@@ -46,16 +46,18 @@ def test_an_npy_header_that_does_not_tokenize(client):
     """numpy's header parser raised tokenize.TokenError (not a ValueError) for an unclosed bracket."""
     member = npy_raw(b"{'descr': '<f8', 'fortran_order': False, 'shape': (3, }", b"\0" * 24)
     assert "malformed .npy header" in detail(upload(client, with_y(member), "tok.npz"), 422)
-    assert "malformed .npy header" in detail(upload(client, checkpoint(TINY, {"w:layers[1].W.npy": member}),
-                                                    "tok.npz", "/api/networks/import"), 422)
+    assert "malformed .npy header" in detail(
+        upload(client, checkpoint(TINY, {"w:layers[1].W.npy": member}), "tok.npz", "/api/networks/import"), 422
+    )
 
 
 def test_an_empty_array_with_absurd_dimensions(client, tmp_path):
     """(0, 2**40, 2**40) holds no bytes but numpy cannot even shape it: 'array is too big'."""
     member = npy_raw(b"{'descr': '|u1', 'fortran_order': False, 'shape': (0, 1099511627776, 1099511627776), }")
     assert "unreasonable array shape" in detail(upload(client, with_y(member), "empty.npz"), 422)
-    assert "unreasonable array shape" in detail(upload(client, checkpoint(TINY, {"w:layers[1].W.npy": member}),
-                                                       "empty.npz", "/api/networks/import"), 422)
+    assert "unreasonable array shape" in detail(
+        upload(client, checkpoint(TINY, {"w:layers[1].W.npy": member}), "empty.npz", "/api/networks/import"), 422
+    )
     idx = tmp_path / "x-images-idx3-ubyte"
     idx.write_bytes(bytes.fromhex("00000803ffff0400000000 00c28f2564".replace(" ", "")))
     with pytest.raises(DatasetError, match="refused"):
@@ -70,8 +72,9 @@ def _patched(data: bytes, signature: bytes, offset: int, fmt: str, value) -> byt
     return bytes(out)
 
 
-@pytest.mark.parametrize("filename,url", [("a.npz", "/api/datasets"), ("a.zip", "/api/datasets"),
-                                          ("a.npz", "/api/networks/import")])
+@pytest.mark.parametrize(
+    "filename,url", [("a.npz", "/api/datasets"), ("a.zip", "/api/datasets"), ("a.npz", "/api/networks/import")]
+)
 def test_a_zip_needing_an_unknown_version_to_extract(client, filename, url):
     """zipfile raises NotImplementedError ('zip file version 25.5') from its constructor."""
     x, y = good_arrays()
@@ -128,16 +131,22 @@ SURROGATE_SPECS = [
 @pytest.mark.parametrize("spec", SURROGATE_SPECS, ids=["layer-name", "spec-name", "key", "layer-type"])
 def test_a_spec_with_a_lone_surrogate_is_422_and_listings_keep_working(client, spec):
     """A layer name "\\udfff" was stored and every GET /api/networks then failed with a 500."""
-    for r in (client.post("/api/networks", content=b'{"spec": ' + spec + b"}", headers={"content-type": "application/json"}),
-              client.post("/api/networks/validate", content=spec, headers={"content-type": "application/json"}),
-              upload(client, spec, "s.json", "/api/networks/import")):
+    for r in (
+        client.post("/api/networks", content=b'{"spec": ' + spec + b"}", headers={"content-type": "application/json"}),
+        client.post("/api/networks/validate", content=spec, headers={"content-type": "application/json"}),
+        upload(client, spec, "s.json", "/api/networks/import"),
+    ):
         assert r.status_code == 422, r.text[:300]
         assert "Unicode" in r.text or "unknown" in r.text
         json.loads(r.text)
     packed = io.BytesIO()
     np.save(packed, np.frombuffer(spec, np.uint8))
-    bad_checkpoint = zip_of({"__meta__.npy": _text_npy(json.dumps({"format": "cnn-playground/1", "seed": 0})),
-                             "__spec__.npy": packed.getvalue()})
+    bad_checkpoint = zip_of(
+        {
+            "__meta__.npy": _text_npy(json.dumps({"format": "cnn-playground/1", "seed": 0})),
+            "__spec__.npy": packed.getvalue(),
+        }
+    )
     detail(upload(client, bad_checkpoint, "s.npz", "/api/networks/import"), 422)
     assert client.get("/api/networks").status_code == 200
     assert client.get("/api/networks").json() == []
@@ -152,6 +161,9 @@ def _text_npy(text: str) -> bytes:
 def test_an_error_echoing_a_lone_surrogate_is_still_json(client):
     """A run's augment key "\\udfff" came back in the error message and the response failed to encode (500)."""
     net = client.post("/api/networks", json={"preset": "lenet5"}).json()["id"]
-    r = client.post(f"/api/networks/{net}/runs", content=b'{"dataset": "strokes", "augment": {"\\udfff": 1}}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        f"/api/networks/{net}/runs",
+        content=b'{"dataset": "strokes", "augment": {"\\udfff": 1}}',
+        headers={"content-type": "application/json"},
+    )
     assert "augment" in detail(r, 422)  # the typed augment options refuse the key, still as JSON

@@ -58,8 +58,11 @@ def test_good_zip_rgb():
 
 
 def test_greyscale_resize_and_wrapper_folder(tmp_path):
-    members = [(f"data/{c}/{i}.png", _png(40 * i + 10 * k, size=(100, 80), mode="L"))
-               for k, c in enumerate(["a", "b", "c"]) for i in range(4)]
+    members = [
+        (f"data/{c}/{i}.png", _png(40 * i + 10 * k, size=(100, 80), mode="L"))
+        for k, c in enumerate(["a", "b", "c"])
+        for i in range(4)
+    ]
     members.append(("data/a/rgb_but_grey.png", _png((90, 90, 90), size=(30, 30))))
     members += [("__MACOSX/data/a/._0.png", b"junk"), ("data/.DS_Store", b"junk")]
     p = tmp_path / "greys.zip"

@@ -78,14 +78,10 @@ def test_every_layer_is_what_numpy_computes_for_the_same_stack(client, batchnorm
 
 
 def test_with_batch_norm_every_layer_has_std_1_before_its_activation_on_a_large_batch(client):
-    result = measure(
-        client, activation="relu", init="normal", depth=15, width=64, n=1024, batchnorm=True
-    )
+    result = measure(client, activation="relu", init="normal", depth=15, width=64, n=1024, batchnorm=True)
     assert stds(result, "pre_activation") == pytest.approx([1.0] * 15, abs=1e-3)
     # a standard normal through ReLU keeps sqrt(1/2 - 1/(2 pi)) of its std
-    assert stds(result, "activation") == pytest.approx(
-        [math.sqrt(0.5 - 0.5 / math.pi)] * 15, rel=0.1
-    )
+    assert stds(result, "activation") == pytest.approx([math.sqrt(0.5 - 0.5 / math.pi)] * 15, rel=0.1)
     assert 1 / 1.5 < result["activation_ratio"] < 1.5
 
 
@@ -106,15 +102,11 @@ def test_the_sigmoid_stack_loses_its_gradient_without_batch_norm_and_keeps_it_wi
     normed = measure(client, activation="sigmoid", init="xavier_uniform", batchnorm=True)
     assert plain["gradient_ratio"] < 1e-6
     grads = stds(normed, "gradient")
-    assert (
-        max(grads[:-1]) / min(grads[:-1]) < 2
-    )  # layer 14 down to layer 1 (15 is the readout's own)
+    assert max(grads[:-1]) / min(grads[:-1]) < 2  # layer 14 down to layer 1 (15 is the readout's own)
 
 
 def test_residual_and_batch_norm_together_and_conv2d_stacks(client):
-    result = measure(
-        client, kind="conv2d", width=8, depth=4, activation="tanh", residual=True, batchnorm=True
-    )
+    result = measure(client, kind="conv2d", width=8, depth=4, activation="tanh", residual=True, batchnorm=True)
     assert [u["path"] for u in result["layers"]] == [f"layers[{k}]" for k in range(4)]
     assert result["spec"]["input"] == [8, 8, 8]
     body = result["spec"]["layers"][0]["body"]
@@ -143,12 +135,8 @@ def test_stack_errors_say_what_to_change(client, body, status, words):
 
 def test_both_routes_are_documented_with_their_response_models(client):
     paths = client.get("/openapi.json").json()["paths"]
-    stack = paths["/api/init/stack"]["post"]["responses"]["200"]["content"]["application/json"][
-        "schema"
-    ]
-    runs = paths["/api/init/batchnorm/runs"]["post"]["responses"]["201"]["content"][
-        "application/json"
-    ]["schema"]
+    stack = paths["/api/init/stack"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    runs = paths["/api/init/batchnorm/runs"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
     assert stack == {"$ref": "#/components/schemas/StackStats"}
     assert runs == {"$ref": "#/components/schemas/PairRuns"}
     schemas = client.get("/openapi.json").json()["components"]["schemas"]

@@ -12,9 +12,15 @@ import engine
 from tests.app.conftest import make_network
 
 SAMPLE = {"dataset": "strokes", "split": "test", "index": 3}
-TINY = {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "name": "c"},
-                                       {"type": "relu"}, {"type": "flatten"},
-                                       {"type": "linear", "out_features": 3, "name": "fc"}]}
+TINY = {
+    "input": [1, 8, 8],
+    "layers": [
+        {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "name": "c"},
+        {"type": "relu"},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 3, "name": "fc"},
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +77,7 @@ def test_predict_a_dataset_sample(client, lenet):
 def test_predict_says_whether_the_weights_are_trained(client):
     id = make(client, preset="lenet5", seed=5)
     body = client.post(f"/api/networks/{id}/predict", json=SAMPLE).json()
-    assert body["weights"] == {"state": "untrained", "runs": 0, "epochs": 0, "steps": 0, "run": None,
-                               "status": None}
+    assert body["weights"] == {"state": "untrained", "runs": 0, "epochs": 0, "steps": 0, "run": None, "status": None}
     quick = {"dataset": "strokes", "epochs": 1, "batch_size": 50, "max_train": 200, "validation": 0.25}
     run = client.post(f"/api/networks/{id}/runs", json=quick).json()["id"]
     deadline = time.monotonic() + 120
@@ -84,13 +89,15 @@ def test_predict_says_whether_the_weights_are_trained(client):
     assert weights["epochs"] == 1 and weights["steps"] > 0 and weights["status"] is None
 
 
-@pytest.mark.parametrize("outputs,words", [
-    (12, "it has 12 outputs but strokes has 10 classes, so outputs 10 and 11 stand for no class"),
-    (4, "it can never predict strokes's classes 4, 5, 6, ..."),
-])
+@pytest.mark.parametrize(
+    "outputs,words",
+    [
+        (12, "it has 12 outputs but strokes has 10 classes, so outputs 10 and 11 stand for no class"),
+        (4, "it can never predict strokes's classes 4, 5, 6, ..."),
+    ],
+)
 def test_predict_warns_when_the_network_does_not_fit_the_dataset(client, outputs, words):
-    spec = {"input": [1, 28, 28], "layers": [{"type": "flatten"},
-                                             {"type": "linear", "out_features": outputs}]}
+    spec = {"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": outputs}]}
     body = client.post(f"/api/networks/{make(client, spec=spec)}/predict", json=SAMPLE).json()
     assert words in body["fit_warning"]
     names = body["class_names"]
@@ -122,18 +129,21 @@ def test_a_big_canvas_is_area_averaged(client, lenet):
     assert odd.status_code == 200
 
 
-@pytest.mark.parametrize("body,field,words", [
-    ({"pixels": [[1, 2], [3]]}, "pixels", "rectangular"),
-    ({"pixels": [[300.0] * 28] * 28}, "pixels", "0 to 255"),
-    ({"pixels": [[-1.0] * 28] * 28}, "pixels", "0 to 255"),
-    ({"pixels": [[["a"]]]}, "pixels", "rectangular"),
-    ({"pixels": [1, 2, 3]}, "pixels", "(H, W)"),
-    ({"pixels": np.zeros((3, 28, 28)).tolist()}, "pixels", "3 channels"),
-    ({"dataset": "strokes", "index": 10**6}, "index", "out of range"),
-    ({"dataset": "strokes"}, "index", "give the sample's 'index'"),
-    ({}, "pixels", "give 'pixels'"),
-    ({"pixels": [[0]], "dataset": "strokes", "index": 0}, "index", "not both"),
-])
+@pytest.mark.parametrize(
+    "body,field,words",
+    [
+        ({"pixels": [[1, 2], [3]]}, "pixels", "rectangular"),
+        ({"pixels": [[300.0] * 28] * 28}, "pixels", "0 to 255"),
+        ({"pixels": [[-1.0] * 28] * 28}, "pixels", "0 to 255"),
+        ({"pixels": [[["a"]]]}, "pixels", "rectangular"),
+        ({"pixels": [1, 2, 3]}, "pixels", "(H, W)"),
+        ({"pixels": np.zeros((3, 28, 28)).tolist()}, "pixels", "3 channels"),
+        ({"dataset": "strokes", "index": 10**6}, "index", "out of range"),
+        ({"dataset": "strokes"}, "index", "give the sample's 'index'"),
+        ({}, "pixels", "give 'pixels'"),
+        ({"pixels": [[0]], "dataset": "strokes", "index": 0}, "index", "not both"),
+    ],
+)
 def test_predict_bad_input_is_422_naming_the_field(client, lenet, body, field, words):
     r = client.post(f"/api/networks/{lenet}/predict", json=body)
     assert r.status_code == 422, r.text
@@ -141,8 +151,9 @@ def test_predict_bad_input_is_422_naming_the_field(client, lenet, body, field, w
 
 
 def test_predict_rejects_nan_and_unknown_fields(client, lenet):
-    r = client.post(f"/api/networks/{lenet}/predict", content='{"pixels": [[1, NaN]]}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        f"/api/networks/{lenet}/predict", content='{"pixels": [[1, NaN]]}', headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422 and "NaN" in r.json()["errors"][0]["message"]
     r = client.post(f"/api/networks/{lenet}/predict", json={"pixel": [[1]]})
     assert r.status_code == 422 and loc_of(r) == [["body", "pixel"]]
@@ -173,8 +184,11 @@ def test_predict_an_uploaded_image(client, lenet):
     assert r.status_code == 200, r.text
     np.testing.assert_allclose(r.json()["probabilities"], net.predict_proba((px / 255.0)[None, None])[0], atol=1e-5)
     rgb = np.stack([np.kron(px, np.ones((2, 2)))] * 3, axis=-1)  # 56x56 colour JPEG: made grey, resized
-    r = client.post(f"/api/networks/{lenet}/predict/image", data={"dataset": "strokes"},
-                    files={"file": ("d.jpg", png_of(rgb, fmt="JPEG"), "image/jpeg")})
+    r = client.post(
+        f"/api/networks/{lenet}/predict/image",
+        data={"dataset": "strokes"},
+        files={"file": ("d.jpg", png_of(rgb, fmt="JPEG"), "image/jpeg")},
+    )
     assert r.status_code == 200, r.text
     assert len(r.json()["probabilities"]) == 10
 
@@ -229,8 +243,9 @@ def test_activations_say_how_the_input_was_normalized(client, lenet):
 
 
 def test_activations_float16_and_a_subset(client, lenet):
-    r = client.post(f"/api/networks/{lenet}/activations?encoding=float16",
-                    json={**SAMPLE, "layers": ["conv2", "layers[11]"]})
+    r = client.post(
+        f"/api/networks/{lenet}/activations?encoding=float16", json={**SAMPLE, "layers": ["conv2", "layers[11]"]}
+    )
     assert r.status_code == 200, r.text
     layers = r.json()["layers"]
     assert [l["path"] for l in layers] == ["layers[3]", "layers[11]"]
@@ -414,8 +429,10 @@ def test_saliency_errors(client, lenet):
 # ---- occlusion -------------------------------------------------------------------------------
 def test_occlusion_matches_covering_a_patch_by_hand(client, lenet):
     px = digit_pixels(4)
-    r = client.post(f"/api/networks/{lenet}/occlusion", json={"pixels": px.tolist(), "class": 3, "patch": 7,
-                                                              "stride": 7, "fill": "zero"})
+    r = client.post(
+        f"/api/networks/{lenet}/occlusion",
+        json={"pixels": px.tolist(), "class": 3, "patch": 7, "stride": 7, "fill": "zero"},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["shape"] == [4, 4] and np.array(body["map"]).shape == (4, 4) and body["class"] == 3
@@ -440,8 +457,9 @@ def test_occlusion_covers_with_the_background_by_default(client, lenet):
     assert body["fill"] == "background" and body["fill_pixel"] == [0.0]
     # the top-left corner holds no ink: covering it with black leaves the very same input
     assert abs(body["map"][0][0]) < 1e-12
-    zero = client.post(f"/api/networks/{lenet}/occlusion",
-                       json={**SAMPLE, "patch": 4, "stride": 4, "fill": "zero"}).json()
+    zero = client.post(
+        f"/api/networks/{lenet}/occlusion", json={**SAMPLE, "patch": 4, "stride": 4, "fill": "zero"}
+    ).json()
     # grey ink, and it changes the prediction (slightly: an untrained network's output layer starts small)
     assert zero["fill_pixel"][0] > 10 and abs(zero["map"][0][0]) > 1e-9
 
@@ -451,10 +469,12 @@ def test_occlusion_limits(client, lenet):
     assert r.status_code == 422 and ["body", "patch"] in loc_of(r)
     r = client.post(f"/api/networks/{lenet}/occlusion", json={**SAMPLE, "patch": 0})
     assert r.status_code == 422
-    big = make(client, spec={"input": [1, 70, 70], "layers": [{"type": "flatten"},
-                                                              {"type": "linear", "out_features": 2}]})
-    r = client.post(f"/api/networks/{big}/occlusion", json={"pixels": np.zeros((70, 70)).tolist(), "patch": 1,
-                                                            "stride": 1})
+    big = make(
+        client, spec={"input": [1, 70, 70], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 2}]}
+    )
+    r = client.post(
+        f"/api/networks/{big}/occlusion", json={"pixels": np.zeros((70, 70)).tolist(), "patch": 1, "stride": 1}
+    )
     assert r.status_code == 413 and "4,900" in r.json()["detail"] and "larger stride" in r.json()["detail"]
 
 
@@ -474,16 +494,23 @@ def test_gradcheck_limits(client, tiny):
         assert client.post(f"/api/networks/{tiny}/gradcheck", json=bad).status_code == 422
     r = client.post(f"/api/networks/{tiny}/gradcheck", json={"train": True, "n": 3})
     assert r.status_code == 200 and r.json()["ok"] is True
-    huge = make(client, spec={"input": [1, 64, 64], "layers": [{"type": "flatten"},
-                                                               {"type": "linear", "out_features": 600}]})
+    huge = make(
+        client, spec={"input": [1, 64, 64], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 600}]}
+    )
     r = client.post(f"/api/networks/{huge}/gradcheck", json={})
     assert r.status_code == 413 and "parameters" in r.json()["detail"]
 
 
 # ---- every endpoint: unknown networks, non-classifiers, JSON safety ------------------------------
-ENDPOINTS = [("post", "predict", SAMPLE), ("post", "activations", SAMPLE), ("get", "weights", None),
-             ("get", "stats", None), ("post", "saliency", SAMPLE), ("post", "occlusion", SAMPLE),
-             ("post", "gradcheck", {})]
+ENDPOINTS = [
+    ("post", "predict", SAMPLE),
+    ("post", "activations", SAMPLE),
+    ("get", "weights", None),
+    ("get", "stats", None),
+    ("post", "saliency", SAMPLE),
+    ("post", "occlusion", SAMPLE),
+    ("post", "gradcheck", {}),
+]
 
 
 @pytest.mark.parametrize("method,path,body", ENDPOINTS)
@@ -515,8 +542,7 @@ def test_nan_weights_give_null_not_nan(client, tiny):
     px = {"pixels": np.zeros((8, 8)).tolist()}
     for method, path, body in ENDPOINTS:
         kwargs = {"json": px if body is SAMPLE else body} if method == "post" else {}
-        r = getattr(client, method)(f"/api/networks/{id}/{path}" + ("?layer=fc" if path == "weights" else ""),
-                                    **kwargs)
+        r = getattr(client, method)(f"/api/networks/{id}/{path}" + ("?layer=fc" if path == "weights" else ""), **kwargs)
         assert r.status_code == 200, (path, r.text)
         assert "NaN" not in r.text and "Infinity" not in r.text, path
     assert client.post(f"/api/networks/{id}/predict", json=px).json()["probabilities"][0] is None
@@ -543,9 +569,15 @@ def test_the_engine_summary_is_what_the_memory_check_uses(client, lenet):
 
 
 def test_stats_in_training_mode_leave_batch_norm_statistics_alone(client):
-    spec = {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 2, "kernel_size": 3},
-                                           {"type": "batchnorm2d"}, {"type": "flatten"},
-                                           {"type": "linear", "out_features": 3}]}
+    spec = {
+        "input": [1, 8, 8],
+        "layers": [
+            {"type": "conv2d", "out_channels": 2, "kernel_size": 3},
+            {"type": "batchnorm2d"},
+            {"type": "flatten"},
+            {"type": "linear", "out_features": 3},
+        ],
+    }
     id = make(client, spec=spec)
     bn = entry(client, id).net.layer("layers[1]")
     before = {k: v.copy() for k, v in bn.buffers.items()}

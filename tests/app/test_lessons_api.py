@@ -43,8 +43,7 @@ def test_read_lesson(client):
     assert r.status_code == 200
     body = r.json()
     assert body["title"] == "Backpropagation through a convolution"
-    assert body["widget"] == {"view": "conv", "caption": body["widget"]["caption"],
-                              "options": {"part": "backward"}}
+    assert body["widget"] == {"view": "conv", "caption": body["widget"]["caption"], "options": {"part": "backward"}}
     assert [k["name"] for k in body["exercises"]] == ["conv_dw_cell", "conv_dx_cell"]
     assert body["previous"] == "conv_forward" and body["next"] == "pooling"
     assert all(f["text"] and f["tex"] for f in body["formulas"]) and body["paragraphs"]
@@ -60,8 +59,11 @@ def test_read_exercise_kinds(client):
     kinds = client.get("/api/exercises/kinds").json()
     assert len(kinds) >= 12
     by_name = {k["name"]: k for k in kinds}
-    assert by_name["avgpool_gradient"]["tolerance"] == {"absolute": 0.01, "relative": 0.0,
-                                                        "text": "within 0.01 of the exact value"}
+    assert by_name["avgpool_gradient"]["tolerance"] == {
+        "absolute": 0.01,
+        "relative": 0.0,
+        "text": "within 0.01 of the exact value",
+    }
     assert by_name["output_size"]["answer_format"] == "integer"
     assert by_name["maxpool_route"]["answer_format"] == "cell"
     assert by_name["vanishing_init"]["answer_format"] == "choice"
@@ -86,12 +88,15 @@ def test_the_same_seed_is_the_same_exercise_and_post_draws_a_seed(client):
     assert client.get(f"/api/exercises/maxpool_route/{drawn['seed']}").json() == drawn
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("get", "/api/exercises/no_such_kind/0", None),
-    ("post", "/api/exercises", {"kind": "no_such_kind"}),
-    ("post", "/api/exercises/no_such_kind/0/answer", {"answer": 1}),
-    ("post", "/api/exercises/no_such_kind/0/solution", None),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/exercises/no_such_kind/0", None),
+        ("post", "/api/exercises", {"kind": "no_such_kind"}),
+        ("post", "/api/exercises/no_such_kind/0/answer", {"answer": 1}),
+        ("post", "/api/exercises/no_such_kind/0/solution", None),
+    ],
+)
 def test_an_unknown_kind_is_404_naming_the_kinds(client, method, path, body):
     r = client.request(method, path, json=body)
     assert r.status_code == 404
@@ -117,14 +122,20 @@ def test_a_wrong_answer_gets_a_hint_with_the_numbers_and_not_the_answer(client):
 def test_a_correct_answer_shows_the_answer_and_counts_as_solved(client):
     grade = answer(client, "conv_params", 0, 1520).json()
     assert grade == {
-        "exercise_id": "conv_params-0", "correct": True, "hint": None, "expected": 1520,
+        "exercise_id": "conv_params-0",
+        "correct": True,
+        "hint": None,
+        "expected": 1520,
         "tolerance": {"absolute": 0.0, "relative": 0.0, "text": "exactly"},
-        "progress": {**ALL_ZERO, "attempts": 1, "correct": 1, "exercises": 1, "solved": 1}}
+        "progress": {**ALL_ZERO, "attempts": 1, "correct": 1, "exercises": 1, "solved": 1},
+    }
 
 
 def test_the_lectures_numbers_come_back_from_the_api(client):
-    cells = [[client.post(f"/api/exercises/conv_output_cell/{3 * i + j}/solution").json()["expected"]
-              for j in range(3)] for i in range(3)]
+    cells = [
+        [client.post(f"/api/exercises/conv_output_cell/{3 * i + j}/solution").json()["expected"] for j in range(3)]
+        for i in range(3)
+    ]
     assert cells == [[9, 5, 4], [8, 8, 10], [8, 15, 12]]
     size = answer(client, "output_size", 0, 15.5).json()  # the formula's value, not floored
     assert size["correct"] is False and "15.5" in size["hint"] and "fits" in size["hint"]
@@ -157,15 +168,18 @@ def test_a_cell_and_a_choice_are_graded(client):
     assert answer(client, "largest_layer", 0, "layers[3]").json()["correct"] is False
 
 
-@pytest.mark.parametrize(("kind", "value", "words"), [
-    ("output_size", "15", 'expected a JSON number, e.g. {"answer": 28}'),
-    ("output_size", None, "expected a JSON number"),
-    ("output_size", [15], "expected a JSON number"),
-    ("avgpool_gradient", {"value": 1}, "expected a finite JSON number"),
-    ("maxpool_route", [1], "expected [row, column] as two integers"),
-    ("maxpool_route", [5, 0], "[5, 0] is outside X: [row, column] of X, counted from 0: row 0"),
-    ("largest_layer", "layers[1]", "expected one of the options' ids ('layers[0]', 'layers[3]'"),
-])
+@pytest.mark.parametrize(
+    ("kind", "value", "words"),
+    [
+        ("output_size", "15", 'expected a JSON number, e.g. {"answer": 28}'),
+        ("output_size", None, "expected a JSON number"),
+        ("output_size", [15], "expected a JSON number"),
+        ("avgpool_gradient", {"value": 1}, "expected a finite JSON number"),
+        ("maxpool_route", [1], "expected [row, column] as two integers"),
+        ("maxpool_route", [5, 0], "[5, 0] is outside X: [row, column] of X, counted from 0: row 0"),
+        ("largest_layer", "layers[1]", "expected one of the options' ids ('layers[0]', 'layers[3]'"),
+    ],
+)
 def test_a_malformed_answer_is_422_naming_the_format(client, kind, value, words):
     r = answer(client, kind, 0, value)
     assert r.status_code == 422
@@ -189,8 +203,7 @@ def test_a_solution_shows_the_steps_and_later_answers_are_not_solved(client):
     wrong = answer(client, "conv_dx_cell", 0, 10**6).json()
     assert wrong["expected"] == solution["expected"] and wrong["hint"]  # the solution was shown
     right = answer(client, "conv_dx_cell", 0, solution["expected"]).json()
-    assert right["progress"] == {"attempts": 2, "correct": 1, "exercises": 1, "solved": 0,
-                                 "solutions": 1}
+    assert right["progress"] == {"attempts": 2, "correct": 1, "exercises": 1, "solved": 0, "solutions": 1}
 
 
 def test_progress_per_lesson_and_kind(client):
@@ -199,8 +212,7 @@ def test_progress_per_lesson_and_kind(client):
     answer(client, "dropout_scale", 0, 1)
     progress = client.get("/api/progress").json()
     by_lesson = {l["lesson"]: l for l in progress["lessons"]}
-    assert by_lesson["parameters"]["progress"] == {**ALL_ZERO, "attempts": 2, "correct": 1,
-                                                   "exercises": 2, "solved": 1}
+    assert by_lesson["parameters"]["progress"] == {**ALL_ZERO, "attempts": 2, "correct": 1, "exercises": 2, "solved": 1}
     assert by_lesson["parameters"]["kinds"]["macs"] == {**ALL_ZERO, "attempts": 1, "exercises": 1}
     assert by_lesson["dropout"]["progress"]["attempts"] == 1
     assert progress["total"]["attempts"] == 3

@@ -4,9 +4,21 @@ import engine
 from app.lessons.content import BY_ID, LESSONS, VIEWS
 from app.lessons.kinds import KINDS
 
-LECTURE_ORDER = ["image", "filters", "kps", "parameters", "conv_forward", "conv_backward",
-                 "pooling", "architectures", "initialization", "dropout", "regularization",
-                 "batch_norm", "residual"]
+LECTURE_ORDER = [
+    "image",
+    "filters",
+    "kps",
+    "parameters",
+    "conv_forward",
+    "conv_backward",
+    "pooling",
+    "architectures",
+    "initialization",
+    "dropout",
+    "regularization",
+    "batch_norm",
+    "residual",
+]
 
 
 def test_the_lessons_walk_the_lecture_in_its_order():

@@ -28,8 +28,9 @@ def legacy(tmp_path):
         before = {
             "networks": [dict(r) for r in c.execute("SELECT * FROM networks ORDER BY id")],
             "runs": {r["id"]: dict(r) for r in c.execute("SELECT * FROM runs")},
-            "events": {r["run_id"]: r["n"] for r in c.execute(
-                "SELECT run_id, count(*) AS n FROM run_events GROUP BY run_id")},
+            "events": {
+                r["run_id"]: r["n"] for r in c.execute("SELECT run_id, count(*) AS n FROM run_events GROUP BY run_id")
+            },
             "datasets": [dict(r) for r in c.execute("SELECT * FROM datasets")],
         }
     assert not [t for t in before if not before[t]], "the fixture lost its content"
@@ -46,8 +47,9 @@ def test_a_database_from_before_migrations_opens_upgraded_without_loss(legacy):
         assert versions == list(range(1, LATEST + 1))
 
         nets = c.get("/api/networks").json()
-        assert [(n["id"], n["name"], n["spec"], n["seed"]) for n in sorted(nets, key=lambda n: n["id"])] == \
-            [(n["id"], n["name"], json.loads(n["spec"]), n["seed"]) for n in before["networks"]]
+        assert [(n["id"], n["name"], n["spec"], n["seed"]) for n in sorted(nets, key=lambda n: n["id"])] == [
+            (n["id"], n["name"], json.loads(n["spec"]), n["seed"]) for n in before["networks"]
+        ]
         runs = {r["id"]: r for r in c.get("/api/runs").json()}
         assert set(runs) == set(before["runs"])
         for run_id, old in before["runs"].items():
@@ -72,8 +74,10 @@ def test_a_database_from_before_migrations_opens_upgraded_without_loss(legacy):
         r = c.post(f"/api/runs/{killed['id']}/resume")
         assert r.status_code == 409 and "older version" in r.json()["detail"]
         # and the network trains again
-        r = c.post(f"/api/networks/{killed['network_id']}/runs",
-                   json={"dataset": "strokes", "epochs": 1, "max_train": 100, "batch_size": 50})
+        r = c.post(
+            f"/api/networks/{killed['network_id']}/runs",
+            json={"dataset": "strokes", "epochs": 1, "max_train": 100, "batch_size": 50},
+        )
         assert r.status_code == 201, r.text
 
     with TestClient(create_app(Settings(data_dir=data))) as c:  # opened again: nothing left to apply
@@ -95,21 +99,28 @@ def test_deleting_a_network_cascades_to_its_runs_and_their_events(legacy):
 def test_one_active_run_per_network_is_a_rule_of_the_database(tmp_path):
     db = Database(tmp_path / "db.sqlite3")
     with db.tx() as c:
-        c.execute("INSERT INTO networks (id, name, spec, seed, params, created, updated) "
-                  "VALUES ('n1', 'n', '{}', 0, 1, 0, 0)")
-        c.execute("INSERT INTO runs (id, network_id, dataset, config, status, created) "
-                  "VALUES ('r1', 'n1', 'strokes', '{}', 'running', 0)")
+        c.execute(
+            "INSERT INTO networks (id, name, spec, seed, params, created, updated) VALUES ('n1', 'n', '{}', 0, 1, 0, 0)"
+        )
+        c.execute(
+            "INSERT INTO runs (id, network_id, dataset, config, status, created) "
+            "VALUES ('r1', 'n1', 'strokes', '{}', 'running', 0)"
+        )
     for status, refused in (("queued", True), ("paused", True), ("completed", False)):
         try:
             with db.tx() as c:
-                c.execute("INSERT INTO runs (id, network_id, dataset, config, status, created) "
-                          f"VALUES ('r-{status}', 'n1', 'strokes', '{{}}', '{status}', 0)")
+                c.execute(
+                    "INSERT INTO runs (id, network_id, dataset, config, status, created) "
+                    f"VALUES ('r-{status}', 'n1', 'strokes', '{{}}', '{status}', 0)"
+                )
             assert not refused, status
         except sqlite3.IntegrityError as e:
             assert refused and "UNIQUE" in str(e), status
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"), db.tx() as c:
-        c.execute("INSERT INTO runs (id, network_id, dataset, config, status, created) "
-                  "VALUES ('r9', 'nobody', 'strokes', '{}', 'completed', 0)")
+        c.execute(
+            "INSERT INTO runs (id, network_id, dataset, config, status, created) "
+            "VALUES ('r9', 'nobody', 'strokes', '{}', 'completed', 0)"
+        )
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"), db.tx() as c:
         c.execute("UPDATE runs SET status = 'sleeping' WHERE id = 'r1'")
 
@@ -118,7 +129,8 @@ def test_a_database_from_a_newer_version_is_refused_with_what_to_do(tmp_path):
     path = tmp_path / "db.sqlite3"
     Database(path)
     with sqlite3.connect(path) as c:
-        c.execute("INSERT INTO schema_migrations (version, name, applied) VALUES (?, 'from the future', 0)",
-                  (LATEST + 1,))
+        c.execute(
+            "INSERT INTO schema_migrations (version, name, applied) VALUES (?, 'from the future', 0)", (LATEST + 1,)
+        )
     with pytest.raises(SchemaTooNew, match=f"schema version {LATEST + 1}.*upgrade cnn-playground"):
         Database(path)

@@ -48,15 +48,19 @@ def test_presets_say_how_they_differ_from_the_papers_and_the_lecture(client):
 
 
 def test_validate_gives_the_summary_or_errors_by_path(client):
-    spec = {"input": [3, 32, 32], "layers": [{"type": "conv2d", "out_channels": 20, "kernel_size": 5,
-                                              "padding": 1, "stride": 2}]}
+    spec = {
+        "input": [3, 32, 32],
+        "layers": [{"type": "conv2d", "out_channels": 20, "kernel_size": 5, "padding": 1, "stride": 2}],
+    }
     r = client.post("/api/networks/validate", json=spec)
     assert r.status_code == 200
     assert r.json()["layers"][0]["param_formula"] == "20 x (5x5x3 + 1) = 1,520"
     assert r.json()["warnings"] == engine.summarize(spec)["warnings"]
     assert "only padding is left over" in r.json()["warnings"][0]
-    bad = {"input": [3, 8, 8], "layers": [{"type": "residual", "body": [{"type": "conv2d", "out_channels": 2,
-                                                                          "kernel_size": 30}]}]}
+    bad = {
+        "input": [3, 8, 8],
+        "layers": [{"type": "residual", "body": [{"type": "conv2d", "out_channels": 2, "kernel_size": 30}]}],
+    }
     r = client.post("/api/networks/validate", json=bad)
     assert r.status_code == 422
     assert r.json()["errors"][0]["path"] == "layers[0].body[0]"
@@ -92,8 +96,9 @@ def test_preset_adapted_to_a_dataset(client):
 
 
 def test_create_errors(client):
-    r = client.post("/api/networks", json={"spec": {"input": [1, 4, 4], "layers": [{"type": "linear",
-                                                                                      "out_features": 2}]}})
+    r = client.post(
+        "/api/networks", json={"spec": {"input": [1, 4, 4], "layers": [{"type": "linear", "out_features": 2}]}}
+    )
     assert r.status_code == 422 and "flatten" in r.json()["errors"][0]["message"]
     r = client.post("/api/networks", json={"preset": "lenet5", "spec": engine.PRESETS["lenet5"]})
     assert r.status_code == 422 and "exactly one" in r.json()["detail"]
@@ -128,11 +133,18 @@ def test_reinit_changes_weights_and_init(client, lenet):
 
 
 def test_reinit_reaches_every_layer_with_weights(client):
-    spec = {"input": [2, 6, 6], "layers": [
-        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 2, "dilation": 2},
-        {"type": "residual", "body": [
-            {"type": "conv_transpose2d", "out_channels": 4, "kernel_size": 3, "padding": 1}]},
-        {"type": "flatten"}, {"type": "linear", "out_features": 3}]}
+    spec = {
+        "input": [2, 6, 6],
+        "layers": [
+            {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 2, "dilation": 2},
+            {
+                "type": "residual",
+                "body": [{"type": "conv_transpose2d", "out_channels": 4, "kernel_size": 3, "padding": 1}],
+            },
+            {"type": "flatten"},
+            {"type": "linear", "out_features": 3},
+        ],
+    }
     nid = client.post("/api/networks", json={"spec": spec}).json()["id"]
     r = client.post(f"/api/networks/{nid}/reinit", json={"init": "lecun_normal"})
     layers = r.json()["spec"]["layers"]
@@ -180,7 +192,9 @@ def test_import_rejects_garbage(client):
     assert r.status_code == 422
     r = client.post("/api/networks/import", files={"file": ("x.json", b"\xff\xfe")})
     assert r.status_code == 422 and "neither" in r.json()["detail"]
-    r = client.post("/api/networks/import", files={"file": ("x.json", b'{"input": [1, 2, 2], "layers": [{"type": "x"}]}')})
+    r = client.post(
+        "/api/networks/import", files={"file": ("x.json", b'{"input": [1, 2, 2], "layers": [{"type": "x"}]}')}
+    )
     assert r.status_code == 422
 
 
@@ -224,8 +238,7 @@ def disposition(header: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", ["名前", "Ñetwork", "my net (v2)", 'a "quoted"; name'])
-@pytest.mark.parametrize("format, ext",
-                         [("npz", ".npz"), ("json", ".json"), ("pytorch", "-pytorch.zip")])
+@pytest.mark.parametrize("format, ext", [("npz", ".npz"), ("json", ".json"), ("pytorch", "-pytorch.zip")])
 def test_export_of_a_non_ascii_name_sends_an_rfc_5987_filename(client, name, format, ext):
     nid = client.post("/api/networks", json={"preset": "lenet5", "name": name}).json()["id"]
     r = client.get(f"/api/networks/{nid}/export?format={format}")
@@ -262,10 +275,16 @@ BAD_NAMES = {
     "only spaces": (" \t ", "empty"),
     "too long": ("n" * 101, "at most 100"),
 }
-GOOD_NAMES = {"LeNet-5": "LeNet-5", "my net (v2)": "my net (v2)", "名前": "名前", "Ñetwork": "Ñetwork",
-              "  padded  ": "padded", "n" * 100: "n" * 100,
-              "👩\u200d💻 net": "👩\u200d💻 net",  # an emoji sequence joins with U+200D
-              "می\u200cخواهم": "می\u200cخواهم"}  # Persian needs U+200C between some letters
+GOOD_NAMES = {
+    "LeNet-5": "LeNet-5",
+    "my net (v2)": "my net (v2)",
+    "名前": "名前",
+    "Ñetwork": "Ñetwork",
+    "  padded  ": "padded",
+    "n" * 100: "n" * 100,
+    "👩\u200d💻 net": "👩\u200d💻 net",  # an emoji sequence joins with U+200D
+    "می\u200cخواهم": "می\u200cخواهم",
+}  # Persian needs U+200C between some letters
 
 
 def error_text(r) -> str:
@@ -274,8 +293,12 @@ def error_text(r) -> str:
     errors = r.json()["errors"]
     if not errors:
         return r.json()["detail"]
-    return " | ".join(f"{'.'.join(map(str, e['loc']))}: {e['message']}" if e.get("loc")  # pydantic's
-                      else f"{e['path']}: {e['message']}" for e in errors)  # the spec's
+    return " | ".join(
+        f"{'.'.join(map(str, e['loc']))}: {e['message']}"
+        if e.get("loc")  # pydantic's
+        else f"{e['path']}: {e['message']}"
+        for e in errors
+    )  # the spec's
 
 
 def spec_file(name=None) -> bytes:
@@ -291,8 +314,7 @@ def test_a_bad_network_name_is_422_on_every_path(client, lenet, name, words):
     assert "body.name" in (text := error_text(r)) and words in text, text
     r = client.patch(f"/api/networks/{lenet['id']}", json={"name": name})
     assert "body.name" in (text := error_text(r)) and words in text, text
-    r = client.post("/api/networks/import", params={"name": name},
-                    files={"file": ("net.json", spec_file())})
+    r = client.post("/api/networks/import", params={"name": name}, files={"file": ("net.json", spec_file())})
     assert "query.name" in (text := error_text(r)) and words in text, text
     assert [n["name"] for n in client.get("/api/networks").json()] == ["LeNet"]
 
@@ -316,8 +338,9 @@ def test_a_bad_character_in_an_imported_file_name_is_422(client, lenet):
     text = error_text(r)
     assert "file's name" in text and "U+202E RIGHT-TO-LEFT OVERRIDE" in text, text
     assert "?name=" in text
-    r = client.post("/api/networks/import", params={"name": "LeNet copy"},
-                    files={"file": ("lenet\u202exnpz.npz", data)})
+    r = client.post(
+        "/api/networks/import", params={"name": "LeNet copy"}, files={"file": ("lenet\u202exnpz.npz", data)}
+    )
     assert r.status_code == 201 and r.json()["name"] == "LeNet copy"
 
 
@@ -325,8 +348,9 @@ def test_a_lone_surrogate_in_a_network_name_is_422(client, lenet):
     body = b'{"preset": "lenet5", "name": "a\\ud800b"}'
     r = client.post("/api/networks", content=body, headers={"content-type": "application/json"})
     assert "U+D800" in (text := error_text(r)) and "body.name" in text, text
-    r = client.patch(f"/api/networks/{lenet['id']}", content=b'{"name": "\\udfff"}',
-                     headers={"content-type": "application/json"})
+    r = client.patch(
+        f"/api/networks/{lenet['id']}", content=b'{"name": "\\udfff"}', headers={"content-type": "application/json"}
+    )
     assert "U+DFFF" in error_text(r)
 
 
@@ -336,8 +360,7 @@ def test_free_text_network_names_are_kept(client, lenet, name, stored):
     assert r.status_code == 201 and r.json()["name"] == stored, r.text[:300]
     r = client.patch(f"/api/networks/{lenet['id']}", json={"name": name})
     assert r.status_code == 200 and r.json()["name"] == stored, r.text[:300]
-    r = client.post("/api/networks/import", params={"name": name},
-                    files={"file": ("n.json", spec_file())})
+    r = client.post("/api/networks/import", params={"name": name}, files={"file": ("n.json", spec_file())})
     assert r.status_code == 201 and r.json()["name"] == stored, r.text[:300]
 
 
@@ -362,7 +385,6 @@ def test_the_recommended_preset_of_every_built_in_dataset_fits_it(client):
 def test_a_preset_that_cannot_take_a_dataset_says_why(client):
     r = client.get("/api/presets/alexnet", params={"dataset": "strokes"})
     assert r.status_code == 422
-    assert r.json()["detail"].startswith(
-        "alexnet cannot take the 1x28x28 images of strokes: layers[5]: kernel_size 3")
+    assert r.json()["detail"].startswith("alexnet cannot take the 1x28x28 images of strokes: layers[5]: kernel_size 3")
     r = client.get("/api/presets/lenet5", params={"dataset": "no-such-data"})
     assert r.status_code == 404 and "no-such-data" in r.json()["detail"]

@@ -59,8 +59,9 @@ def test_cli_exports_onnx(ort, tmp_path):
     cli("export", "--model", str(model), "--format", "onnx")
     session = ort.InferenceSession(str(tmp_path / "net.onnx"), providers=["CPUExecutionProvider"])
     x = np.zeros((1, 1, 28, 28), np.float32)
-    np.testing.assert_allclose(session.run(["probabilities"], {"input": x})[0],
-                               engine.load(model).predict_proba(x), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        session.run(["probabilities"], {"input": x})[0], engine.load(model).predict_proba(x), rtol=1e-4, atol=1e-6
+    )
 
 
 WITHOUT_ONNX = """
@@ -78,8 +79,13 @@ with TestClient(create_app(Settings(data_dir=sys.argv[1]))) as client:
 
 
 def test_a_server_without_the_extra_says_how_to_install_it(tmp_path):
-    out = subprocess.run([sys.executable, "-c", WITHOUT_ONNX, str(tmp_path / "data")],
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", WITHOUT_ONNX, str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert "onnx" not in seen["health"]["export_formats"]
     assert seen["health"]["missing_exports"] == {"onnx": 'pip install "cnn-playground[onnx]"'}
@@ -90,9 +96,10 @@ def test_a_server_without_the_extra_says_how_to_install_it(tmp_path):
 def test_cli_without_the_extra_says_how_to_install_it(tmp_path):
     model = tmp_path / "net.npz"
     engine.save(engine.build_network(engine.PRESETS["lenet5"], seed=1), model)
-    code = ("import sys; sys.modules['onnx'] = None\nfrom app.cli import main\n"
-            f"sys.exit(main(['export', '--model', {str(model)!r}, '--format', 'onnx']))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         check=False)
+    code = (
+        "import sys; sys.modules['onnx'] = None\nfrom app.cli import main\n"
+        f"sys.exit(main(['export', '--model', {str(model)!r}, '--format', 'onnx']))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 2 and 'pip install "cnn-playground[onnx]"' in out.stderr
     assert not (tmp_path / "net.onnx").exists()

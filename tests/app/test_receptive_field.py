@@ -19,11 +19,14 @@ SAMPLE = {"dataset": "strokes", "split": "test", "index": 3}
 
 # ---- small random networks -----------------------------------------------------------------
 def _conv(rng):
-    return {"type": "conv2d", "out_channels": int(rng.integers(1, 3)),
-            "kernel_size": [int(rng.integers(1, 4)), int(rng.integers(1, 4))],
-            "stride": [int(rng.integers(1, 3)), int(rng.integers(1, 3))],
-            "padding": [int(rng.integers(0, 3)), int(rng.integers(0, 3))],
-            "dilation": [int(rng.integers(1, 3)), int(rng.integers(1, 3))]}
+    return {
+        "type": "conv2d",
+        "out_channels": int(rng.integers(1, 3)),
+        "kernel_size": [int(rng.integers(1, 4)), int(rng.integers(1, 4))],
+        "stride": [int(rng.integers(1, 3)), int(rng.integers(1, 3))],
+        "padding": [int(rng.integers(0, 3)), int(rng.integers(0, 3))],
+        "dilation": [int(rng.integers(1, 3)), int(rng.integers(1, 3))],
+    }
 
 
 def _layer(rng):
@@ -32,22 +35,30 @@ def _layer(rng):
         return _conv(rng)
     if kind in ("max", "avg"):
         k = int(rng.integers(2, 4))
-        return {"type": f"{kind}pool2d", "kernel_size": k, "stride": int(rng.integers(1, 3)),
-                "padding": int(rng.integers(0, k // 2 + 1))}
+        return {
+            "type": f"{kind}pool2d",
+            "kernel_size": k,
+            "stride": int(rng.integers(1, 3)),
+            "padding": int(rng.integers(0, k // 2 + 1)),
+        }
     if kind == "tanh":
         return {"type": "tanh"}
     # a body that keeps the size beside a 1x1 shortcut: the field is the larger of the two
-    return {"type": "residual",
-            "body": [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1}],
-            "shortcut": [{"type": "conv2d", "out_channels": 2, "kernel_size": 1}]}
+    return {
+        "type": "residual",
+        "body": [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1}],
+        "shortcut": [{"type": "conv2d", "out_channels": 2, "kernel_size": 1}],
+    }
 
 
 def random_spec(seed):
     """A small spec with strides, padding, dilation and pooling that builds."""
     rng = np.random.default_rng(seed)
     while True:
-        spec = {"input": [int(rng.integers(1, 3)), int(rng.integers(9, 15)), int(rng.integers(9, 15))],
-                "layers": [_conv(rng)] + [_layer(rng) for _ in range(int(rng.integers(1, 4)))]}
+        spec = {
+            "input": [int(rng.integers(1, 3)), int(rng.integers(9, 15)), int(rng.integers(9, 15))],
+            "layers": [_conv(rng)] + [_layer(rng) for _ in range(int(rng.integers(1, 4)))],
+        }
         try:
             engine.summarize(spec)
         except engine.SpecErrors:
@@ -108,7 +119,11 @@ def test_the_theoretical_box_is_exactly_the_pixels_that_can_change_the_unit(seed
             continue
         rows, cols = np.nonzero(seen)
         assert (rows.min(), rows.max(), cols.min(), cols.max()) == (
-            field["top"], field["bottom"], field["left"], field["right"]), (spec, channel, row, col)
+            field["top"],
+            field["bottom"],
+            field["left"],
+            field["right"],
+        ), (spec, channel, row, col)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -125,23 +140,30 @@ def test_the_theoretical_size_is_the_summarys_receptive_field_and_padding_makes_
             # what lies beyond the image is in the padding; what can change the unit, within
             full, clipped = field["unclipped"], field["clipped"]
             _, ih, iw = net.input_shape
-            assert (clipped["top"], clipped["bottom"]) == (max(0, -full["top"]),
-                                                           max(0, full["bottom"] - ih + 1))
-            assert (clipped["left"], clipped["right"]) == (max(0, -full["left"]),
-                                                           max(0, full["right"] - iw + 1))
+            assert (clipped["top"], clipped["bottom"]) == (max(0, -full["top"]), max(0, full["bottom"] - ih + 1))
+            assert (clipped["left"], clipped["right"]) == (max(0, -full["left"]), max(0, full["right"] - iw + 1))
             if field["top"] is not None:
                 assert full["top"] <= field["top"] <= field["bottom"] <= full["bottom"]
                 assert full["left"] <= field["left"] <= field["right"] <= full["right"]
 
 
 def test_a_branch_of_an_inception_block_has_its_own_field():
-    spec = {"input": [1, 12, 12], "layers": [{"type": "concat", "branches": [
-        [{"type": "conv2d", "out_channels": 2, "kernel_size": 1}],
-        [{"type": "conv2d", "out_channels": 3, "kernel_size": 5, "padding": 2}]]}]}
+    spec = {
+        "input": [1, 12, 12],
+        "layers": [
+            {
+                "type": "concat",
+                "branches": [
+                    [{"type": "conv2d", "out_channels": 2, "kernel_size": 1}],
+                    [{"type": "conv2d", "out_channels": 3, "kernel_size": 5, "padding": 2}],
+                ],
+            }
+        ],
+    }
     net = engine.build_network(spec)
     chain = layers_to(net.root, "layers[0]")
-    assert theoretical(chain, 1, 6, 6)["size"] == [1, 1]     # a channel of the 1x1 branch
-    assert theoretical(chain, 2, 6, 6)["size"] == [5, 5]     # a channel of the 5x5 branch
+    assert theoretical(chain, 1, 6, 6)["size"] == [1, 1]  # a channel of the 1x1 branch
+    assert theoretical(chain, 2, 6, 6)["size"] == [5, 5]  # a channel of the 5x5 branch
     inner = layers_to(net.root, "layers[0].branches[1][0]")
     assert theoretical(inner, 0, 6, 6)["size"] == [5, 5]
 
@@ -161,17 +183,18 @@ def test_the_effective_field_is_the_gradient_of_the_unit(seed):
         up, down = x.copy(), x.copy()
         up[index] += eps
         down[index] -= eps
-        numeric[index] = (unit_value(net, chain, up, channel, row, col)
-                          - unit_value(net, chain, down, channel, row, col)) / (2 * eps)
+        numeric[index] = (
+            unit_value(net, chain, up, channel, row, col) - unit_value(net, chain, down, channel, row, col)
+        ) / (2 * eps)
     np.testing.assert_allclose(grad, numeric, atol=1e-6, rtol=1e-5)
 
 
 def test_the_smallest_square_holding_90_percent():
     mass = np.zeros((10, 10))
-    mass[2:5, 3:6] = 1.0           # 9 in a 3x3 block
-    mass[9, 9] = 0.5               # a little far away: 9 / 9.5 > 90%
+    mass[2:5, 3:6] = 1.0  # 9 in a 3x3 block
+    mass[9, 9] = 0.5  # a little far away: 9 / 9.5 > 90%
     assert smallest_square(mass) == {"size": [3, 3], "top": 2, "left": 3, "bottom": 4, "right": 5}
-    mass[9, 9] = 2.0               # 9 / 11 < 90%: the square must reach it
+    mass[9, 9] = 2.0  # 9 / 11 < 90%: the square must reach it
     assert smallest_square(mass)["size"] == [8, 8]
     assert smallest_square(np.zeros((4, 4))) is None
 
@@ -212,7 +235,7 @@ def test_a_conv2_unit_of_lenet5_sees_14x14_and_uses_less(client, lenet):
     h, w = eff["within_90"]
     assert 1 <= h <= 14 and 1 <= w <= 14
     sq = eff["square"]
-    share = mass[sq["top"]:sq["bottom"] + 1, sq["left"]:sq["right"] + 1].sum() / mass.sum()
+    share = mass[sq["top"] : sq["bottom"] + 1, sq["left"] : sq["right"] + 1].sum() / mass.sum()
     assert share >= 0.9 - 1e-5
     assert body["text"] == f"theoretical 14×14; 90% of the gradient within {h}×{w}"
 
@@ -222,8 +245,10 @@ def test_a_unit_at_the_corner_says_which_part_lies_in_padding(client, lenet):
     assert t["size"] == [14, 14]
     assert (t["top"], t["bottom"], t["left"], t["right"]) == (0, 11, 16, 27)
     assert t["clipped"] == {"top": 2, "left": 0, "bottom": 0, "right": 2}
-    assert t["text"] == ("theoretical 14×14: rows 0 to 11, columns 16 to 27; 2 rows above the "
-                         "image, 2 columns right of it in the padding")
+    assert t["text"] == (
+        "theoretical 14×14: rows 0 to 11, columns 16 to 27; 2 rows above the "
+        "image, 2 columns right of it in the padding"
+    )
 
 
 def test_the_effective_field_matches_the_local_gradient(client, lenet):
@@ -258,14 +283,17 @@ def test_the_field_leaves_the_gradients_and_caches_as_they_were(client, lenet):
         assert [dict(layer.grads).keys() for layer in net.layers()] == [g.keys() for g in grads]
 
 
-@pytest.mark.parametrize("unit, field, words", [
-    ({"layer": "conv2", "channel": 16}, "channel", "channel 16 is out of range"),
-    ({"layer": "conv2", "row": 10}, "row", "row 10 is out of range"),
-    ({"layer": "conv2", "col": 12}, "col", "0 to 9"),
-    ({"layer": "fc1", "channel": 3, "row": 1}, "row", "is a vector"),
-    ({"layer": "input"}, "layer", "pick a layer after it"),
-    ({"layer": "conv9"}, "layer", "no layer 'conv9'"),
-])
+@pytest.mark.parametrize(
+    "unit, field, words",
+    [
+        ({"layer": "conv2", "channel": 16}, "channel", "channel 16 is out of range"),
+        ({"layer": "conv2", "row": 10}, "row", "row 10 is out of range"),
+        ({"layer": "conv2", "col": 12}, "col", "0 to 9"),
+        ({"layer": "fc1", "channel": 3, "row": 1}, "row", "is a vector"),
+        ({"layer": "input"}, "layer", "pick a layer after it"),
+        ({"layer": "conv9"}, "layer", "no layer 'conv9'"),
+    ],
+)
 def test_a_unit_that_is_not_there_is_a_422_naming_the_field(client, lenet, unit, field, words):
     r = field_of(client, lenet, **unit)
     assert r.status_code == 422, r.text
@@ -281,10 +309,10 @@ def test_a_network_that_is_not_there_is_a_404_and_a_negative_unit_a_422(client, 
 
 
 def test_a_network_without_an_image_input_is_told_fields_need_one(client):
-    r = client.post("/api/networks", json={"spec": {"input": [16], "layers": [
-        {"type": "linear", "out_features": 4, "name": "fc"}]}})
+    r = client.post(
+        "/api/networks", json={"spec": {"input": [16], "layers": [{"type": "linear", "out_features": 4, "name": "fc"}]}}
+    )
     assert r.status_code == 201, r.text
-    r = client.post(f"/api/networks/{r.json()['id']}/receptive-field",
-                    json={"pixels": [[0.0] * 4] * 4, "layer": "fc"})
+    r = client.post(f"/api/networks/{r.json()['id']}/receptive-field", json={"pixels": [[0.0] * 4] * 4, "layer": "fc"})
     assert r.status_code == 422, r.text
     assert "image input (C, H, W)" in str(r.json()["detail"])

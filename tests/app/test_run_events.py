@@ -56,6 +56,7 @@ def test_a_follower_that_falls_behind_is_dropped_without_blocking():
         except FellBehind:
             return sub, True
         return sub, False
+
     sub, raised = asyncio.run(scenario())
     assert sub.dropped and sub.behind.is_set() and raised
 
@@ -71,8 +72,12 @@ def test_a_stream_gives_each_event_once_in_order_from_history_then_live():
         while (event := await stream.next()) is not None:
             got.append(event["seq"])
         return got
+
     assert asyncio.run(scenario()) == [2, 3, 4, 5]
 
 
 def test_clean_replaces_non_finite_numbers():
-    assert clean({"a": [1.0, float("inf"), {"b": float("-inf")}], "c": float("nan")}) == {"a": [1.0, None, {"b": None}], "c": None}
+    assert clean({"a": [1.0, float("inf"), {"b": float("-inf")}], "c": float("nan")}) == {
+        "a": [1.0, None, {"b": None}],
+        "c": None,
+    }

@@ -16,8 +16,7 @@ from app.settings import Settings
 from tests.app.test_migrations import LEGACY
 from tests.app.test_runs_api import QUICK, wait_for
 
-SHORT = {"dataset": "strokes", "epochs": 2, "batch_size": 32, "lr": 0.05, "max_train": 1000,
-         "validation": 0.2}
+SHORT = {"dataset": "strokes", "epochs": 2, "batch_size": 32, "lr": 0.05, "max_train": 1000, "validation": 0.2}
 
 
 def weights_of(net: engine.Network) -> dict[str, np.ndarray]:
@@ -28,7 +27,7 @@ def round_range(w: np.ndarray) -> float:
     """The smallest of 1, 1.5, 2, 3, 4, 5, 6 and 8 times a power of ten that is at least the 99.5th
     percentile of |w| and a quarter of the largest |w| (said again, apart)."""
     reach = max(np.percentile(np.abs(w), 99.5), np.abs(w).max() / 4)
-    candidates = [m * 10.0 ** k for k in range(-8, 4) for m in (1, 1.5, 2, 3, 4, 5, 6, 8)]
+    candidates = [m * 10.0**k for k in range(-8, 4) for m in (1, 1.5, 2, 3, 4, 5, 6, 8)]
     return min(c for c in candidates if c >= reach)
 
 
@@ -104,9 +103,16 @@ def test_l1_gathers_weights_at_0_and_l2_narrows_them(client, lenet):
 
 
 def test_a_run_says_the_dropout_of_the_network_it_trains(client):
-    spec = {"input": [1, 28, 28], "layers": [
-        {"type": "flatten"}, {"type": "linear", "out_features": 32}, {"type": "relu"},
-        {"type": "dropout", "p": 0.3}, {"type": "linear", "out_features": 10}]}
+    spec = {
+        "input": [1, 28, 28],
+        "layers": [
+            {"type": "flatten"},
+            {"type": "linear", "out_features": 32},
+            {"type": "relu"},
+            {"type": "dropout", "p": 0.3},
+            {"type": "linear", "out_features": 10},
+        ],
+    }
     net = client.post("/api/networks", json={"spec": spec}).json()
     run = client.post(f"/api/networks/{net['id']}/runs", json={**QUICK, "epochs": 1}).json()
     assert run["network"] == {"dropout": [0.3], "params": 28 * 28 * 32 + 32 + 32 * 10 + 10}
@@ -145,8 +151,10 @@ def test_a_long_run_keeps_about_25_snapshots_and_its_last():
         assert epochs > 25 or len(kept) == epochs, (epochs, kept)
 
 
-@pytest.mark.parametrize("largest,expected", [(0.0, 1.0), (0.31, 0.4), (0.5, 0.5), (0.0021, 0.003),
-                                              (7.0, 8.0), (8.5, 10.0), (1e-7, 1e-7), (0.11, 0.15)])
+@pytest.mark.parametrize(
+    "largest,expected",
+    [(0.0, 1.0), (0.31, 0.4), (0.5, 0.5), (0.0021, 0.003), (7.0, 8.0), (8.5, 10.0), (1e-7, 1e-7), (0.11, 0.15)],
+)
 def test_ranges_are_round(largest, expected):
     assert nice_range(largest) == pytest.approx(expected)
 

@@ -83,8 +83,10 @@ def test_a_second_run_on_a_training_network_is_409(client, lenet):
     run_id = client.post(f"/api/networks/{lenet['id']}/runs", json=body).json()["id"]
     r = client.post(f"/api/networks/{lenet['id']}/runs", json=QUICK)
     assert r.status_code == 409 and run_id in r.json()["detail"]
-    r = client.patch(f"/api/networks/{lenet['id']}", json={"spec": {"input": [1, 28, 28], "layers": [
-        {"type": "flatten"}, {"type": "linear", "out_features": 10}]}})
+    r = client.patch(
+        f"/api/networks/{lenet['id']}",
+        json={"spec": {"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}},
+    )
     assert r.status_code == 409
     assert client.delete(f"/api/networks/{lenet['id']}").status_code == 409
     # other requests are answered while it trains
@@ -96,23 +98,25 @@ def test_a_second_run_on_a_training_network_is_409(client, lenet):
 
 def test_diverging_run_ends_diverged_and_keeps_the_old_weights(client, lenet):
     before = client.get(f"/api/networks/{lenet['id']}/export?format=npz").content
-    run_id = client.post(f"/api/networks/{lenet['id']}/runs",
-                         json={**QUICK, "lr": 1e6, "momentum": 0.0}).json()["id"]
+    run_id = client.post(f"/api/networks/{lenet['id']}/runs", json={**QUICK, "lr": 1e6, "momentum": 0.0}).json()["id"]
     run = wait_for(client, run_id)
     assert run["status"] == "diverged" and "learning rate" in run["message"]
     assert client.get(f"/api/networks/{lenet['id']}/export?format=npz").content == before
 
 
-@pytest.mark.parametrize("body,status,words", [
-    ({"dataset": "strokes", "batch_size": 5000}, 422, "batch_size"),
-    ({"dataset": "strokes", "epochs": 1000}, 422, "epochs"),
-    ({"dataset": "nope"}, 404, "nope"),
-    ({"dataset": "strokes", "lr": -1}, 422, "lr"),
-    ({"dataset": "strokes", "optimizer": "lbfgs"}, 422, "optimizer"),
-    ({"dataset": "shapes"}, 422, "takes input"),
-    ({"dataset": "strokes", "augment": {"flip": True}}, 422, "flip"),
-    ({"dataset": "strokes", "augment": {"spin": 3}}, 422, "spin"),
-])
+@pytest.mark.parametrize(
+    "body,status,words",
+    [
+        ({"dataset": "strokes", "batch_size": 5000}, 422, "batch_size"),
+        ({"dataset": "strokes", "epochs": 1000}, 422, "epochs"),
+        ({"dataset": "nope"}, 404, "nope"),
+        ({"dataset": "strokes", "lr": -1}, 422, "lr"),
+        ({"dataset": "strokes", "optimizer": "lbfgs"}, 422, "optimizer"),
+        ({"dataset": "shapes"}, 422, "takes input"),
+        ({"dataset": "strokes", "augment": {"flip": True}}, 422, "flip"),
+        ({"dataset": "strokes", "augment": {"spin": 3}}, 422, "spin"),
+    ],
+)
 def test_run_errors(client, lenet, body, status, words):
     r = client.post(f"/api/networks/{lenet['id']}/runs", json=body)
     assert r.status_code == status, r.text
@@ -153,7 +157,9 @@ def test_train_options_are_the_run_schema_with_its_defaults_and_limits(client, l
     for name in ("epochs", "batch_size", "augment.shift", "augment.noise"):
         o = listed[name]
         over = o["max"] + (1 if o["kind"] == "int" else 0.5)
-        body = {"dataset": "strokes", "augment": {name[8:]: over}} if "." in name else {"dataset": "strokes", name: over}
+        body = (
+            {"dataset": "strokes", "augment": {name[8:]: over}} if "." in name else {"dataset": "strokes", name: over}
+        )
         r = client.post(f"/api/networks/{lenet['id']}/runs", json=body)
         assert r.status_code == 422 and name.split(".")[-1] in str(r.json()["detail"]), r.text
 

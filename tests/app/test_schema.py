@@ -34,17 +34,25 @@ from app.settings import Settings
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 # training runs stay cheap: one worker, a short queue, and every run a request started is stopped at once
 LIMITS = {"max_concurrent_runs": 1, "max_queued_runs": 2}
-TINY = {"input": [1, 28, 28], "layers": [
-    {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2, "name": "c"},
-    {"type": "relu"}, {"type": "flatten"}, {"type": "linear", "out_features": 10, "name": "fc"}]}
+TINY = {
+    "input": [1, 28, 28],
+    "layers": [
+        {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2, "name": "c"},
+        {"type": "relu"},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 10, "name": "fc"},
+    ],
+}
 DOWNLOADED = set(edata.REAL)
 SAMPLE = {"dataset": "strokes", "split": "test", "index": 3}
 # requests that work on the real network, or name a real lesson or kind of exercise (body, query or
 # path when it matters): what else is generated is fuzzed
 WORKING = {
     ("POST", "/api/networks/{network_id}/predict"): [{"body": SAMPLE}],
-    ("POST", "/api/networks/{network_id}/activations"): [{"body": SAMPLE, "query": {"format": "json"}},
-                                                         {"body": SAMPLE, "query": {"format": "png", "layer": "c"}}],
+    ("POST", "/api/networks/{network_id}/activations"): [
+        {"body": SAMPLE, "query": {"format": "json"}},
+        {"body": SAMPLE, "query": {"format": "png", "layer": "c"}},
+    ],
     ("POST", "/api/networks/{network_id}/saliency"): [{"body": SAMPLE}],
     ("POST", "/api/networks/{network_id}/occlusion"): [{"body": {**SAMPLE, "patch": 7}}],
     ("POST", "/api/networks/{network_id}/overview"): [{"body": SAMPLE}],
@@ -81,8 +89,9 @@ class Live:
     def run(self) -> str:
         if self._run is None or self.services.runs.store.get(self._run) is None:
             # finished at once: the run's routes see a real record without a worker busy for long
-            row = self.services.runs.start(self.network(), "strokes", {"epochs": 1, "batch_size": 64,
-                                                                       "max_train": 64, "validation": 0.0})
+            row = self.services.runs.start(
+                self.network(), "strokes", {"epochs": 1, "batch_size": 64, "max_train": 64, "validation": 0.0}
+            )
             self._run = row["id"]
         return self._run
 
@@ -139,15 +148,18 @@ def test_operation_conforms_to_the_schema(api, method, path):
     schema, live = api
     operation = schema[path][method]
     # (a request, whether its ids are swapped for the real ones)
-    cases = st.tuples(st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                                operation.as_strategy(GenerationMode.NEGATIVE)), st.booleans())
+    cases = st.tuples(
+        st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)),
+        st.booleans(),
+    )
     working = [operation.as_strategy(GenerationMode.POSITIVE, **fixed) for fixed in WORKING.get((method, path), [])]
     if working:  # half the requests start from one that works, on the real network
         cases = st.one_of(cases, st.tuples(st.one_of(working), st.just(True)))
     seen = Counter()
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(cases)
     def check(drawn):
         case, real = drawn

@@ -19,7 +19,9 @@ def test_cross_origin_writes_are_refused(client):
     r = client.post("/api/networks", json={"preset": "lenet5"}, headers={"Origin": "http://evil.example"})
     assert r.status_code == 403 and "evil.example" in r.json()["detail"]
     # a multipart post skips the CORS preflight in a browser: still refused on the server
-    r = client.post("/api/networks/import", files={"file": ("x.json", b"{}")}, headers={"Origin": "http://evil.example"})
+    r = client.post(
+        "/api/networks/import", files={"file": ("x.json", b"{}")}, headers={"Origin": "http://evil.example"}
+    )
     assert r.status_code == 403
     r = client.post("/api/networks", json={"preset": "lenet5"}, headers={"Origin": "http://testserver"})
     assert r.status_code == 201
@@ -29,7 +31,9 @@ def test_cross_origin_writes_are_refused(client):
 
 def test_cross_origin_websocket_is_refused(client, lenet):
     with pytest.raises(WebSocketDenialResponse) as info:
-        with client.websocket_connect("/api/runs/0123456789abcdef/events", headers={"Origin": "http://evil.example"}) as ws:
+        with client.websocket_connect(
+            "/api/runs/0123456789abcdef/events", headers={"Origin": "http://evil.example"}
+        ) as ws:
             ws.receive_json()
     assert info.value.status_code == 403 and "evil.example" in info.value.json()["detail"]
 
@@ -42,9 +46,16 @@ def classroom(tmp_path):
 
 
 def test_off_loopback_every_route_but_the_page_and_joining_needs_the_token(classroom):
-    for method, url in (("get", "/api/networks"), ("post", "/api/networks"), ("get", "/api/runs"),
-                        ("get", "/api/datasets"), ("get", "/docs"), ("get", "/openapi.json"),
-                        ("get", "/api/classes"), ("get", "/api/lessons")):
+    for method, url in (
+        ("get", "/api/networks"),
+        ("post", "/api/networks"),
+        ("get", "/api/runs"),
+        ("get", "/api/datasets"),
+        ("get", "/docs"),
+        ("get", "/openapi.json"),
+        ("get", "/api/classes"),
+        ("get", "/api/lessons"),
+    ):
         r = getattr(classroom, method)(url)
         assert r.status_code == 401, url
         assert "token" in r.json()["detail"] and "class" in r.json()["detail"]
@@ -73,13 +84,15 @@ def test_off_loopback_websocket_needs_the_token(classroom):
 def test_a_body_over_the_limit_is_413(tmp_path):
     settings = Settings(data_dir=tmp_path / "d", max_body_bytes=10_000, max_upload_bytes=50_000)
     with TestClient(create_app(settings)) as c:
-        r = c.post("/api/networks/validate", content=b"{" + b" " * 20_000 + b"}",
-                   headers={"Content-Type": "application/json"})
+        r = c.post(
+            "/api/networks/validate", content=b"{" + b" " * 20_000 + b"}", headers={"Content-Type": "application/json"}
+        )
         assert r.status_code == 413 and "limit" in r.json()["detail"]
 
         def chunks():  # no Content-Length: the limit is enforced while the body streams
             for _ in range(100):
                 yield b" " * 1000
+
         r = c.post("/api/networks/validate", content=chunks(), headers={"Content-Type": "application/json"})
         assert r.status_code == 413
         r = c.post("/api/networks/import", files={"file": ("x.npz", b"0" * 100_000)})

@@ -19,14 +19,32 @@ import engine
 from app.main import create_app
 from app.settings import Settings
 
-FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 CATALOGUE = {layer["type"]: [f["name"] for f in layer["fields"]] for layer in engine.catalogue()}
 TYPES = sorted(CATALOGUE) + ["unknown", "", "Conv2d", "conv2d ", "residual2"]
 FIELDS = sorted({name for names in CATALOGUE.values() for name in names}) + ["type", "kernel", "out", ""]
-SPECIAL_STRINGS = ["NaN", "nan", "Infinity", "-Infinity", "inf", "1e400", "-0", "same", "valid", "true", "",
-                   "he_normal", "x" * 300]
+SPECIAL_STRINGS = [
+    "NaN",
+    "nan",
+    "Infinity",
+    "-Infinity",
+    "inf",
+    "1e400",
+    "-0",
+    "same",
+    "valid",
+    "true",
+    "",
+    "he_normal",
+    "x" * 300,
+]
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 numbers = st.one_of(
@@ -53,14 +71,17 @@ def layers(depth: int = 2) -> st.SearchStrategy:
     else:
         inner = st.deferred(lambda: layers(depth - 1))
     extra = {
-        "body": inner, "shortcut": st.one_of(st.none(), inner),
+        "body": inner,
+        "shortcut": st.one_of(st.none(), inner),
         "branches": st.lists(inner, max_size=3),
     }
     layer = st.one_of(
-        st.builds(lambda t, fields, blocks: {"type": t, **fields, **blocks},
-                  st.sampled_from(TYPES),
-                  st.dictionaries(st.sampled_from(FIELDS), field_values, max_size=4),
-                  st.fixed_dictionaries({}, optional=extra)),
+        st.builds(
+            lambda t, fields, blocks: {"type": t, **fields, **blocks},
+            st.sampled_from(TYPES),
+            st.dictionaries(st.sampled_from(FIELDS), field_values, max_size=4),
+            st.fixed_dictionaries({}, optional=extra),
+        ),
         st.builds(lambda t: {"type": t}, json_values),  # a type that is a list, a number, an object...
         json_values,  # not a layer at all
         st.dictionaries(st.text(max_size=6), json_values, max_size=3),  # no "type"
@@ -88,8 +109,10 @@ def _plausible(field: dict, inner) -> st.SearchStrategy:
         return _rarely(st.one_of(one, pair, st.just("same")), st.one_of(bad, st.sampled_from(["valid", "full"])))
     if kind == "float":
         lo, hi = field["min"], field["max"]
-        return _rarely(st.floats(lo, hi, exclude_max=field.get("exclusive_max", False)),
-                       st.sampled_from([lo - 0.5, hi + 1.0, "NaN", "Infinity", 1e308, -0.0, True]))
+        return _rarely(
+            st.floats(lo, hi, exclude_max=field.get("exclusive_max", False)),
+            st.sampled_from([lo - 0.5, hi + 1.0, "NaN", "Infinity", 1e308, -0.0, True]),
+        )
     if kind == "bool":
         return _rarely(st.booleans(), st.sampled_from([0, 1, "true", None]))
     if kind == "choice":
@@ -121,46 +144,75 @@ def _pair_or(values: st.SearchStrategy) -> st.SearchStrategy:
 
 def _convolution(kind: str) -> st.SearchStrategy:
     """A conv2d or conv_transpose2d whose channels and groups often divide each other."""
-    optional = {"stride": _pair_or(st.integers(1, 3)), "dilation": _pair_or(st.integers(1, 3)),
-                "groups": st.sampled_from([1, 2, 4, 3]), "bias": st.booleans()}
+    optional = {
+        "stride": _pair_or(st.integers(1, 3)),
+        "dilation": _pair_or(st.integers(1, 3)),
+        "groups": st.sampled_from([1, 2, 4, 3]),
+        "bias": st.booleans(),
+    }
     if kind == "conv2d":
-        optional["padding"] = st.one_of(_pair_or(st.integers(0, 3)),
-                                        st.sampled_from(["same", "valid"]))
+        optional["padding"] = st.one_of(_pair_or(st.integers(0, 3)), st.sampled_from(["same", "valid"]))
     else:
         optional["padding"] = _pair_or(st.integers(0, 2))
         optional["output_padding"] = _pair_or(st.integers(0, 2))
-    required = {"type": st.just(kind), "out_channels": st.sampled_from([2, 4, 6, 8, 12]),
-                "kernel_size": _pair_or(st.integers(1, 4))}
+    required = {
+        "type": st.just(kind),
+        "out_channels": st.sampled_from([2, 4, 6, 8, 12]),
+        "kernel_size": _pair_or(st.integers(1, 4)),
+    }
     return st.fixed_dictionaries(required, optional=optional)
 
 
 # grouped, dilated and transposed convolutions, with "same" of even kernels: most of these work
-conv_family_specs = st.fixed_dictionaries({
-    "input": st.tuples(st.sampled_from([1, 2, 4, 6, 8]), st.integers(3, 20),
-                       st.integers(3, 20)).map(list),
-    "layers": st.lists(st.one_of(_convolution("conv2d"), _convolution("conv_transpose2d"),
-                                 st.sampled_from([{"type": "relu"}, {"type": "batchnorm2d"},
-                                                  {"type": "maxpool2d", "kernel_size": 2}])),
-                       min_size=1, max_size=5),
-})
+conv_family_specs = st.fixed_dictionaries(
+    {
+        "input": st.tuples(st.sampled_from([1, 2, 4, 6, 8]), st.integers(3, 20), st.integers(3, 20)).map(list),
+        "layers": st.lists(
+            st.one_of(
+                _convolution("conv2d"),
+                _convolution("conv_transpose2d"),
+                st.sampled_from([{"type": "relu"}, {"type": "batchnorm2d"}, {"type": "maxpool2d", "kernel_size": 2}]),
+            ),
+            min_size=1,
+            max_size=5,
+        ),
+    }
+)
 
 inputs = st.one_of(
     st.lists(st.integers(-2, 40), min_size=1, max_size=4),
     st.lists(numbers, min_size=3, max_size=3),
-    st.sampled_from([[1, 28, 28], [3, 32, 32], [784], [False, 0, 0], [True, 1, 1], [1.0, 8.0, 8.0], [1.5, 8, 8],
-                     [], [0], [-1, 8, 8], [1, 2**40, 2**40], [4096, 8192, 8192], ["1", "28", "28"]]),
+    st.sampled_from(
+        [
+            [1, 28, 28],
+            [3, 32, 32],
+            [784],
+            [False, 0, 0],
+            [True, 1, 1],
+            [1.0, 8.0, 8.0],
+            [1.5, 8, 8],
+            [],
+            [0],
+            [-1, 8, 8],
+            [1, 2**40, 2**40],
+            [4096, 8192, 8192],
+            ["1", "28", "28"],
+        ]
+    ),
     json_values,
 )
 specs = st.one_of(
-    st.fixed_dictionaries({"input": st.lists(st.integers(1, 24), min_size=3, max_size=3),
-                           "layers": nearly_valid_layers()}),
-    st.fixed_dictionaries({"input": inputs, "layers": layers()},
-                          optional={"name": json_values, "description": json_values}),
+    st.fixed_dictionaries(
+        {"input": st.lists(st.integers(1, 24), min_size=3, max_size=3), "layers": nearly_valid_layers()}
+    ),
+    st.fixed_dictionaries(
+        {"input": inputs, "layers": layers()}, optional={"name": json_values, "description": json_values}
+    ),
     st.fixed_dictionaries({"input": st.sampled_from([[1, 28, 28], [3, 16, 16], [10]]), "layers": layers()}),
-    st.dictionaries(st.sampled_from(["input", "layers", "name", "description", "Input", ""]), json_values,
-                    max_size=5),
-    st.fixed_dictionaries({"input": st.lists(st.integers(1, 24), min_size=3, max_size=3),
-                           "layers": nearly_valid_layers()}),  # twice: the case that gets furthest
+    st.dictionaries(st.sampled_from(["input", "layers", "name", "description", "Input", ""]), json_values, max_size=5),
+    st.fixed_dictionaries(
+        {"input": st.lists(st.integers(1, 24), min_size=3, max_size=3), "layers": nearly_valid_layers()}
+    ),  # twice: the case that gets furthest
     conv_family_specs,
 )
 
@@ -185,26 +237,58 @@ EDGE_CASES = [
     {"input": [1, 28, 28], "layers": [{"type": "conv2d", "out_channels": -5, "kernel_size": -3}]},
     {"input": [1, 28, 28], "layers": [{"type": "conv2d", "out_channels": 10**30, "kernel_size": 2**64}]},
     {"input": [1, 28, 28], "layers": [{"type": "linear", "out_features": "NaN"}]},
-    {"input": [1, 28, 28], "layers": [{"type": "dropout", "p": "NaN"}, {"type": "leaky_relu", "negative_slope": "-inf"}]},
+    {
+        "input": [1, 28, 28],
+        "layers": [{"type": "dropout", "p": "NaN"}, {"type": "leaky_relu", "negative_slope": "-inf"}],
+    },
     {"input": [1, 28, 28], "layers": [{"type": "conv2d", "out_channels": 2, "kernel_size": [3, 3, 3]}]},
     {"input": [1, 28, 28], "layers": [{"type": "residual", "body": None, "shortcut": 7}]},
     {"input": [1, 28, 28], "layers": [{"type": "concat", "branches": [[], [{"type": "flatten"}], 3]}]},
     {"input": [1, 2**40, 2**40], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]},
     {"input": [4096, 8192, 8192], "layers": [{"type": "conv2d", "out_channels": 65536, "kernel_size": 1024}]},
-    {"input": [4096, 8192, 8192], "layers": [
-        {"type": "conv_transpose2d", "out_channels": 65536, "kernel_size": 1024, "stride": 1024,
-         "dilation": 1024}]},
-    {"input": [1, 8192, 1], "layers": [
-        {"type": "conv_transpose2d", "out_channels": 1, "kernel_size": 1, "groups": 65536}]},
-    {"input": [4096, 8192, 8192], "layers": [
-        {"type": "conv2d", "out_channels": 65536, "kernel_size": 1024, "dilation": 8,
-         "groups": 4096, "padding": "same"}]},
-    {"input": [2, 8192, 8192], "layers": [
-        {"type": "conv2d", "out_channels": 2, "kernel_size": 1, "stride": 1023, "dilation": 1024,
-         "groups": 2}]},
-    {"input": [4, 8, 8], "layers": [
-        {"type": "conv_transpose2d", "out_channels": 4, "kernel_size": 3, "stride": 2,
-         "output_padding": 1, "dilation": 2, "groups": 4}]},
+    {
+        "input": [4096, 8192, 8192],
+        "layers": [
+            {"type": "conv_transpose2d", "out_channels": 65536, "kernel_size": 1024, "stride": 1024, "dilation": 1024}
+        ],
+    },
+    {
+        "input": [1, 8192, 1],
+        "layers": [{"type": "conv_transpose2d", "out_channels": 1, "kernel_size": 1, "groups": 65536}],
+    },
+    {
+        "input": [4096, 8192, 8192],
+        "layers": [
+            {
+                "type": "conv2d",
+                "out_channels": 65536,
+                "kernel_size": 1024,
+                "dilation": 8,
+                "groups": 4096,
+                "padding": "same",
+            }
+        ],
+    },
+    {
+        "input": [2, 8192, 8192],
+        "layers": [
+            {"type": "conv2d", "out_channels": 2, "kernel_size": 1, "stride": 1023, "dilation": 1024, "groups": 2}
+        ],
+    },
+    {
+        "input": [4, 8, 8],
+        "layers": [
+            {
+                "type": "conv_transpose2d",
+                "out_channels": 4,
+                "kernel_size": 3,
+                "stride": 2,
+                "output_padding": 1,
+                "dilation": 2,
+                "groups": 4,
+            }
+        ],
+    },
     {"": 1, "input": [1, 8, 8], "layers": []},
     nested(100),
     HUGE,
@@ -258,16 +342,19 @@ def _numbers(value):
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     # small limits: a random spec that happens to work is built and saved quickly, or refused with 413
-    settings = Settings(data_dir=tmp_path_factory.mktemp("fuzz"), max_params=200_000,
-                        max_request_activation_bytes=16 * 2**20)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("fuzz"), max_params=200_000, max_request_activation_bytes=16 * 2**20
+    )
     with TestClient(create_app(settings)) as c:
         yield c
 
 
 def _strict_json(response) -> object:
     """The body as JSON, refusing NaN and Infinity (which are not JSON)."""
+
     def refuse(token):
         raise AssertionError(f"{token} in the response: {response.text[:200]}")
+
     return json.loads(response.text, parse_constant=refuse)
 
 
@@ -348,20 +435,24 @@ def _not_one(v) -> bool:
     return v not in (None, 1, (1, 1), [1, 1])
 
 
-@pytest.mark.parametrize("what,wanted", [
-    ("groups", lambda c: c["type"] == "conv2d" and _not_one(c.get("groups"))),
-    ("dilation", lambda c: c["type"] == "conv2d" and _not_one(c.get("dilation"))),
-    ("conv_transpose2d", lambda c: c["type"] == "conv_transpose2d" and _not_one(c.get("stride"))),
-    ("grouped conv_transpose2d",
-     lambda c: c["type"] == "conv_transpose2d" and _not_one(c.get("groups"))),
-])
+@pytest.mark.parametrize(
+    "what,wanted",
+    [
+        ("groups", lambda c: c["type"] == "conv2d" and _not_one(c.get("groups"))),
+        ("dilation", lambda c: c["type"] == "conv2d" and _not_one(c.get("dilation"))),
+        ("conv_transpose2d", lambda c: c["type"] == "conv_transpose2d" and _not_one(c.get("stride"))),
+        ("grouped conv_transpose2d", lambda c: c["type"] == "conv_transpose2d" and _not_one(c.get("groups"))),
+    ],
+)
 def test_the_random_specs_reach_working_networks_with_each_new_convolution(what, wanted):
     """The random specs reach networks that work and use each of the new options (the
     catalogue's layers with random fields get there only rarely: channels and groups must
     divide each other)."""
-    spec = find(specs, lambda s: any(wanted(c) for c in _convs(s)) and _works(s),
-                settings=settings(max_examples=5000, database=None, derandomize=True,
-                                  suppress_health_check=list(HealthCheck)))
+    spec = find(
+        specs,
+        lambda s: any(wanted(c) for c in _convs(s)) and _works(s),
+        settings=settings(max_examples=5000, database=None, derandomize=True, suppress_health_check=list(HealthCheck)),
+    )
     assert any(wanted(c) for c in _convs(spec)), what
 
 

@@ -10,9 +10,15 @@ import engine
 from app.services import visualize
 from tests.app.conftest import make_network
 
-TINY = {"input": [1, 8, 8], "layers": [
-    {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "name": "c"}, {"type": "relu"},
-    {"type": "flatten"}, {"type": "linear", "out_features": 3, "name": "fc"}]}
+TINY = {
+    "input": [1, 8, 8],
+    "layers": [
+        {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "name": "c"},
+        {"type": "relu"},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 3, "name": "fc"},
+    ],
+}
 SAMPLE = {"dataset": "strokes", "split": "test", "index": 3}
 
 
@@ -63,8 +69,7 @@ def loss_of(net, pixels: np.ndarray, cls: int) -> float:
 
 
 # ---- adversarial examples ----------------------------------------------------------------------
-def test_fgsm_moves_each_pixel_by_epsilon_along_the_sign_of_a_finite_difference_gradient(
-        client, tiny):
+def test_fgsm_moves_each_pixel_by_epsilon_along_the_sign_of_a_finite_difference_gradient(client, tiny):
     pixels = np.random.default_rng(0).uniform(60, 200, size=(8, 8))
     body = fgsm(client, tiny, pixels=pixels.tolist(), epsilon=5)
     cls = body["class"]
@@ -129,8 +134,7 @@ def test_fgsm_with_epsilon_zero_changes_nothing(client, lenet):
 
 
 def test_fgsm_refuses_a_target_that_is_no_class(client, lenet):
-    r = client.post(f"/api/networks/{lenet}/adversarial",
-                    json={**SAMPLE, "epsilon": 8, "target": 10})
+    r = client.post(f"/api/networks/{lenet}/adversarial", json={**SAMPLE, "epsilon": 8, "target": 10})
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["body", "target"]
     assert "0 to 9" in r.json()["errors"][0]["message"]
@@ -184,18 +188,20 @@ def test_feature_visualization_of_a_map_mean_is_another_objective(client, lenet)
     assert centre["pixels"]["data"] != mean["pixels"]["data"]
 
 
-@pytest.mark.parametrize("body, field, words", [
-    ({"layer": "fc1"}, "channels", "fc1 (layers[7]) has 120 units; at most 16"),
-    ({"layer": "conv2", "channel": 16}, "channel",
-     "channel 16 is out of range: conv2 (layers[3]) has 16"),
-    ({"layer": "conv1", "class": 2}, "class", "a class is a unit of the output layer"),
-    ({"layer": "conv1", "channel": 1, "channels": [2]}, "channels", "not both"),
-    ({"layer": "nope"}, "layer", "no layer 'nope'"),
-    ({"layer": "input"}, "layer", "the input has no units"),
-    ({"layer": "conv1", "steps": 513}, "steps", "less than or equal to 512"),
-    ({"layer": "fc1", "channels": list(range(17))}, "channels", "at most 16 items"),
-    ({"layer": "conv1", "blur": -1}, "blur", "greater than or equal to 0"),
-])
+@pytest.mark.parametrize(
+    "body, field, words",
+    [
+        ({"layer": "fc1"}, "channels", "fc1 (layers[7]) has 120 units; at most 16"),
+        ({"layer": "conv2", "channel": 16}, "channel", "channel 16 is out of range: conv2 (layers[3]) has 16"),
+        ({"layer": "conv1", "class": 2}, "class", "a class is a unit of the output layer"),
+        ({"layer": "conv1", "channel": 1, "channels": [2]}, "channels", "not both"),
+        ({"layer": "nope"}, "layer", "no layer 'nope'"),
+        ({"layer": "input"}, "layer", "the input has no units"),
+        ({"layer": "conv1", "steps": 513}, "steps", "less than or equal to 512"),
+        ({"layer": "fc1", "channels": list(range(17))}, "channels", "at most 16 items"),
+        ({"layer": "conv1", "blur": -1}, "blur", "greater than or equal to 0"),
+    ],
+)
 def test_feature_visualization_limits_say_what_to_change(client, lenet, body, field, words):
     r = client.post(f"/api/networks/{lenet}/feature-visualization", json=body)
     assert r.status_code == 422, r.text
@@ -205,15 +211,13 @@ def test_feature_visualization_limits_say_what_to_change(client, lenet, body, fi
 
 def test_feature_visualization_over_its_work_limit_is_a_413(client, lenet, monkeypatch):
     monkeypatch.setattr(visualize, "MAX_WORK", 10_000_000)
-    r = client.post(f"/api/networks/{lenet}/feature-visualization",
-                    json={"layer": "conv2", "steps": 100})
+    r = client.post(f"/api/networks/{lenet}/feature-visualization", json={"layer": "conv2", "steps": 100})
     assert r.status_code == 413
     assert "16 image(s) of 100 steps through conv2 (layers[3])" in r.json()["detail"]
     assert "fewer channels or steps" in r.json()["detail"]
 
 
-def test_feature_visualization_stops_at_its_time_limit_with_what_it_has(client, lenet,
-                                                                        monkeypatch):
+def test_feature_visualization_stops_at_its_time_limit_with_what_it_has(client, lenet, monkeypatch):
     monkeypatch.setattr(visualize, "TIME_LIMIT", 0.0)
     body = fv(client, lenet, layer="conv1", steps=200)
     assert body["steps"] == 1 and body["steps_asked"] == 200
@@ -240,8 +244,10 @@ def test_nan_weights_give_answers_not_errors(client):
     id = make(client, spec=TINY)
     client.app.state.services.networks.entry(id).net.layer("fc").params["b"][:] = np.nan
     px = np.zeros((8, 8)).tolist()
-    for path, body in (("adversarial", {"pixels": px, "epsilon": 8}),
-                       ("feature-visualization", {"layer": "fc", "steps": 3})):
+    for path, body in (
+        ("adversarial", {"pixels": px, "epsilon": 8}),
+        ("feature-visualization", {"layer": "fc", "steps": 3}),
+    ):
         r = client.post(f"/api/networks/{id}/{path}", json=body)
         assert r.status_code == 200, (path, r.text)
         assert "NaN" not in r.text and "Infinity" not in r.text
@@ -258,6 +264,5 @@ def test_the_engine_gives_the_same_fgsm_step(client, tiny):
     pixels = np.random.default_rng(5).uniform(0, 255, size=(8, 8))
     body = fgsm(client, tiny, pixels=pixels.tolist(), epsilon=12)
     net = local_net(client, tiny)
-    adv, _ = engine.fgsm(net, (pixels / 255)[None, None].astype(np.float32), [body["class"]],
-                         12 / 255, 0.0, 1.0)
+    adv, _ = engine.fgsm(net, (pixels / 255)[None, None].astype(np.float32), [body["class"]], 12 / 255, 0.0, 1.0)
     np.testing.assert_allclose(decode(body["perturbed"]), adv[0] * 255, atol=1e-3)

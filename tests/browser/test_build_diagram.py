@@ -13,10 +13,11 @@ from tests.browser.conftest import SHOTS, Page
 
 PROJECTOR = {"width": 1366, "height": 800}
 PHONE = {"width": 390, "height": 844}
-LECTURE_SPEC = {"input": [3, 32, 32], "layers": [
-    {"type": "conv2d", "out_channels": 20, "kernel_size": 5, "padding": 1, "stride": 2}]}
-PARAMS = {"lenet5": "61,706", "vgg16": "138,357,544", "googlenet": "6,998,552",
-          "resnet8": "78,170"}
+LECTURE_SPEC = {
+    "input": [3, 32, 32],
+    "layers": [{"type": "conv2d", "out_channels": 20, "kernel_size": 5, "padding": 1, "stride": 2}],
+}
+PARAMS = {"lenet5": "61,706", "vgg16": "138,357,544", "googlenet": "6,998,552", "resnet8": "78,170"}
 
 TIMEOUT = 30_000
 DIAGRAM = "[data-build-diagram] svg"
@@ -71,38 +72,36 @@ def open_preset(p: Page, preset: str):
     p.page.wait_for_selector(f"[data-preset-select] option[value={preset}]", state="attached")
     if p.page.input_value("[data-preset-select]") == preset:  # already on show: go through another
         p.page.select_option("[data-preset-select]", "tinyvgg")
-        p.page.wait_for_function(
-            "document.querySelector('[data-total-params]').textContent.includes('19,920')")
+        p.page.wait_for_function("document.querySelector('[data-total-params]').textContent.includes('19,920')")
     p.page.select_option("[data-preset-select]", preset)
-    p.page.wait_for_function(
-        f"document.querySelector('[data-total-params]').textContent.includes('{PARAMS[preset]}')")
+    p.page.wait_for_function(f"document.querySelector('[data-total-params]').textContent.includes('{PARAMS[preset]}')")
     # the diagram is drawn from the same summary
-    p.page.wait_for_function(
-        f"document.querySelector('[data-build-diagram]')?.dataset.params === '{PARAMS[preset]}'")
+    p.page.wait_for_function(f"document.querySelector('[data-build-diagram]')?.dataset.params === '{PARAMS[preset]}'")
 
 
 def test_the_diagram_of_lenet5_has_one_block_per_layer_with_its_shape(page, live_server):
     open_preset(page, "lenet5")
     rows = summary_of(live_server, "lenet5")["layers"]
     blocks = page.page.eval_on_selector_all(
-        BLOCK, "bs => bs.map(b => [b.dataset.blockPath, b.dataset.blockShape, b.dataset.blockParams,"
-        " b.getAttribute('aria-label')])")
+        BLOCK,
+        "bs => bs.map(b => [b.dataset.blockPath, b.dataset.blockShape, b.dataset.blockParams,"
+        " b.getAttribute('aria-label')])",
+    )
     assert [b[0] for b in blocks] == [r["path"] for r in rows]
     for (path, shown, params, label), r in zip(blocks, rows):
         assert shown == shape(r["output_shape"]), path
         assert params == str(r["params"]), path
         assert shape(r["output_shape"]) in label and f"{r['params']:,} parameters" in label, label
     # one tab stop for the whole diagram (the input's block at first); arrow keys move on
-    stops = page.page.eval_on_selector_all("[data-build-diagram] [role=button]",
-                                           "bs => bs.map(b => b.tabIndex)")
+    stops = page.page.eval_on_selector_all("[data-build-diagram] [role=button]", "bs => bs.map(b => b.tabIndex)")
     assert sorted(stops) == [-1] * (len(stops) - 1) + [0] and len(stops) == len(blocks) + 1
     # a block's height grows with the image's size, its width with the channels
-    box = {b[0]: page.page.locator(f'{BLOCK}[data-block-path="{b[0]}"] [data-block-box]')
-           .bounding_box() for b in blocks}
+    box = {
+        b[0]: page.page.locator(f'{BLOCK}[data-block-path="{b[0]}"] [data-block-box]').bounding_box() for b in blocks
+    }
     assert box["layers[0]"]["height"] > box["layers[2]"]["height"] > box["layers[5]"]["height"]
     assert box["layers[3]"]["width"] > box["layers[0]"]["width"]
-    assert page.page.locator("[data-build-diagram] [data-block-input]").get_attribute(
-        "data-block-shape") == "1×28×28"
+    assert page.page.locator("[data-build-diagram] [data-block-input]").get_attribute("data-block-shape") == "1×28×28"
 
 
 @pytest.mark.parametrize("preset", ["vgg16", "googlenet", "lenet5", "resnet8"])
@@ -115,8 +114,8 @@ def test_a_network_fits_a_projector_screen_with_readable_text(sized, live_server
     assert box["x"] >= 0 and box["x"] + box["width"] <= PROJECTOR["width"], box
     assert box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"], box
     sizes = p.page.eval_on_selector_all(
-        f"{DIAGRAM} text",
-        "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)")
+        f"{DIAGRAM} text", "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"
+    )
     assert sizes and min(sizes) >= 12, min(sizes)
     # every layer of the top level has its block; an Inception module is one block to open
     top = [r for r in summary["layers"] if r["depth"] == 0]
@@ -140,13 +139,13 @@ def test_clicking_a_block_focuses_its_card_and_editing_a_card_highlights_its_blo
     open_preset(page, "lenet5")
     page.page.click(f'{BLOCK}[data-block-path="layers[9]"]')
     page.page.wait_for_function(
-        "document.activeElement.closest('[data-layer-path]')?.dataset.layerPath === 'layers[9]'")
+        "document.activeElement.closest('[data-layer-path]')?.dataset.layerPath === 'layers[9]'"
+    )
     card = page.page.locator('[data-layer-path="layers[9]"]')
     box = card.bounding_box()
     assert 0 <= box["y"] < page.page.viewport_size["height"], box
     assert card.get_attribute("data-selected") is not None
-    assert page.page.locator(f'{BLOCK}[data-block-path="layers[9]"]').get_attribute(
-        "data-selected") is not None
+    assert page.page.locator(f'{BLOCK}[data-block-path="layers[9]"]').get_attribute("data-selected") is not None
     # editing another card moves the highlight to its block
     page.page.locator('[data-layer-path="layers[3]"] [data-field="out_channels"]').first.fill("20")
     page.page.wait_for_selector(f'{BLOCK}[data-block-path="layers[3]"][data-selected]')
@@ -157,7 +156,8 @@ def test_clicking_a_block_focuses_its_card_and_editing_a_card_highlights_its_blo
     page.page.keyboard.press("ArrowRight")
     page.page.keyboard.press("Enter")
     page.page.wait_for_function(
-        "document.activeElement.closest('[data-layer-path]')?.dataset.layerPath === 'layers[4]'")
+        "document.activeElement.closest('[data-layer-path]')?.dataset.layerPath === 'layers[4]'"
+    )
 
 
 def test_a_residual_network_draws_its_branches_joining(page, live_server):
@@ -170,8 +170,7 @@ def test_a_residual_network_draws_its_branches_joining(page, live_server):
         join = page.page.locator(f'[data-join-of="{path}"]')
         assert join.get_attribute("data-join") == "add"
         jx = join.bounding_box()["x"]
-        lanes = page.page.eval_on_selector_all(
-            f'[data-lane-of="{path}"]', "ls => ls.map(l => l.dataset.lane)")
+        lanes = page.page.eval_on_selector_all(f'[data-lane-of="{path}"]', "ls => ls.map(l => l.dataset.lane)")
         assert sorted(lanes) == ["body", "shortcut"], path
         for lane in ("body", "shortcut"):
             edge = page.page.locator(f'[data-edge-to="{path}"][data-edge-lane="{lane}"]')
@@ -195,7 +194,8 @@ def test_the_table_view_lists_every_layer_with_the_summary_s_totals(page, live_s
     rows = page.page.eval_on_selector_all(
         "[data-summary-table] tbody tr",
         "rs => rs.map(r => [r.dataset.rowPath, r.querySelector('[data-cell=shape]').textContent,"
-        " r.querySelector('[data-cell=params]').textContent])")
+        " r.querySelector('[data-cell=params]').textContent])",
+    )
     assert [r[0] for r in rows] == [r["path"] for r in summary["layers"]]
     for (path, shown, params), r in zip(rows, summary["layers"]):
         assert shown == shape(r["output_shape"]), path
@@ -207,8 +207,8 @@ def test_the_table_view_lists_every_layer_with_the_summary_s_totals(page, live_s
     # a row's name leads to its card
     page.page.click('[data-row-path="layers[8].branches[1][2]"] [data-action=go-to-layer]')
     page.page.wait_for_function(
-        "document.activeElement.closest('[data-layer-path]')?.dataset.layerPath"
-        " === 'layers[8].branches[1][2]'")
+        "document.activeElement.closest('[data-layer-path]')?.dataset.layerPath === 'layers[8].branches[1][2]'"
+    )
     page.page.click("[data-diagram-mode=diagram]")
     page.page.locator(DIAGRAM).wait_for()
 
@@ -216,8 +216,7 @@ def test_the_table_view_lists_every_layer_with_the_summary_s_totals(page, live_s
 def test_a_layer_in_error_shows_no_stale_numbers(page):
     page.open(hash_of({"view": "build", "spec": LECTURE_SPEC, "preset": None}))
     card = '[data-layer-path="layers[0]"]'
-    page.page.wait_for_function(
-        f"document.querySelector('{card} [data-layer-shape]')?.textContent === '20×15×15'")
+    page.page.wait_for_function(f"document.querySelector('{card} [data-layer-shape]')?.textContent === '20×15×15'")
     page.page.locator(f'{card} [data-field="kernel_size"]').first.fill("40")
     page.page.locator(f"{card} [data-layer-error]").first.wait_for(state="visible")
     assert "kernel_size 40" in page.page.text_content(f"{card} [data-layer-error]")
@@ -238,18 +237,22 @@ def test_a_layer_in_error_shows_no_stale_numbers(page):
     assert "20×15×15" not in (block.get_attribute("aria-label") or "")
     screen_shot(page, "build-error-no-stale-numbers")
     page.page.locator(f'{card} [data-field="kernel_size"]').first.fill("5")
-    page.page.wait_for_function(
-        f"document.querySelector('{card} [data-layer-shape]')?.textContent === '20×15×15'")
+    page.page.wait_for_function(f"document.querySelector('{card} [data-layer-shape]')?.textContent === '20×15×15'")
 
 
 def test_layers_are_named_for_people_with_the_path_as_a_tooltip(page):
     open_preset(page, "googlenet")
     text = page.page.inner_text("[data-view=build]")
     assert not re.search(r"[a-z_]+\[\d+\]", text), re.findall(r".{30}[a-z_]+\[\d+\].{10}", text)[:3]
-    labels = {path: page.page.get_attribute(f'[data-layer-path="{path}"]', "aria-label")
-              for path in ("layers[0]", "layers[1]", "layers[8].branches[1][2]")}
-    assert labels == {"layers[0]": "conv1", "layers[1]": "layer 2: relu",
-                      "layers[8].branches[1][2]": "inception3a, branch 2: 3x3"}
+    labels = {
+        path: page.page.get_attribute(f'[data-layer-path="{path}"]', "aria-label")
+        for path in ("layers[0]", "layers[1]", "layers[8].branches[1][2]")
+    }
+    assert labels == {
+        "layers[0]": "conv1",
+        "layers[1]": "layer 2: relu",
+        "layers[8].branches[1][2]": "inception3a, branch 2: 3x3",
+    }
     index = page.page.locator('[data-layer-path="layers[1]"] [data-layer-index]').first
     assert "layers[1]" in index.get_attribute("title")
     block = page.page.locator(f'{BLOCK}[data-block-path="layers[1]"]')
@@ -265,7 +268,6 @@ def test_build_does_not_scroll_sideways_on_a_phone(sized, preset):
     box = diagram.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
     p.page.wait_for_timeout(300)
-    overflow = p.page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = p.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than the phone"
     screen_shot(p, f"build-diagram-{preset}-390")

@@ -27,8 +27,11 @@ def run_to_the_end(p: Page, **fields):
         set_field(p, name, value)
     p.page.click('[data-action="start-run"]')
     p.page.wait_for_function(f"window.playground.runs.records.length > {before}")
-    p.page.wait_for_function("window.playground.runs.active.finished && document.querySelector("
-                             "'[data-run-status]').textContent.startsWith('completed')", timeout=120_000)
+    p.page.wait_for_function(
+        "window.playground.runs.active.finished && document.querySelector("
+        "'[data-run-status]').textContent.startsWith('completed')",
+        timeout=120_000,
+    )
     p.page.wait_for_timeout(300)  # the next frame draws the last points
 
 
@@ -75,8 +78,12 @@ def test_chart_text_is_at_least_14_px_and_drawn_at_its_size(two_runs):
 def test_axes_have_round_ticks_on_gridlines(two_runs):
     for name in ("loss", "accuracy"):
         for axis in ("x", "y"):
-            values = [float(v) for v in chart(two_runs, name).locator(f"text[data-tick-{axis}]").evaluate_all(
-                f"(ns) => ns.map((n) => n.dataset.tick{axis.upper()})")]
+            values = [
+                float(v)
+                for v in chart(two_runs, name)
+                .locator(f"text[data-tick-{axis}]")
+                .evaluate_all(f"(ns) => ns.map((n) => n.dataset.tick{axis.upper()})")
+            ]
             assert len(values) >= 3, (name, axis, values)
             if name == "loss" and axis == "y":  # log scale: 1, 2, 3 or 5 times a power of ten
                 for v in values:
@@ -140,8 +147,10 @@ def test_the_legend_decodes_every_line_style_and_marker(two_runs):
         item = legend.locator(f"[data-legend-style={style}]")
         sample = item.locator("svg line")
         marker = item.locator("svg circle")
-        styles[style] = (sample.get_attribute("stroke-dasharray"),
-                         marker.get_attribute("fill") if marker.count() else None)
+        styles[style] = (
+            sample.get_attribute("stroke-dasharray"),
+            marker.get_attribute("fill") if marker.count() else None,
+        )
         # the sample is the line drawn: the same dash pattern
         drawn = chart(two_runs, "loss").locator(f"[data-series-style={style}] path").first
         assert drawn.get_attribute("stroke-dasharray") == styles[style][0]
@@ -194,8 +203,11 @@ def test_screenshots_mid_run_and_after_two_runs(two_runs, browser, live_server):
             for name, value in LONG.items():
                 set_field(p, name, value)
             p.page.click('[data-action="start-run"]')
-            p.page.wait_for_function("window.playground.runs.active && window.playground.runs.active.lastBatch"
-                                     " && window.playground.runs.active.lastBatch.epoch >= 3", timeout=60_000)
+            p.page.wait_for_function(
+                "window.playground.runs.active && window.playground.runs.active.lastBatch"
+                " && window.playground.runs.active.lastBatch.epoch >= 3",
+                timeout=60_000,
+            )
             p.page.locator("[data-view=train]").screenshot(path=str(SHOTS / f"train-mid-run-{size['width']}.png"))
             p.page.locator("[data-run-panel]").screenshot(path=str(SHOTS / f"train-run-panel-{size['width']}.png"))
             assert re.match(r"^(less than a second|about .+)$", p.page.text_content("[data-run-eta]"))

@@ -17,9 +17,16 @@ from tests.browser.conftest import SHOTS, Page
 from tests.e2e.conftest import running_server
 
 TOKEN = "teacher-s3cret-for-the-class-test"
-TINY = {"input": [3, 32, 32], "layers": [
-    {"type": "conv2d", "out_channels": 4, "kernel_size": 5, "stride": 2}, {"type": "relu"},
-    {"type": "maxpool2d", "kernel_size": 2}, {"type": "flatten"}, {"type": "linear", "out_features": 8}]}
+TINY = {
+    "input": [3, 32, 32],
+    "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 5, "stride": 2},
+        {"type": "relu"},
+        {"type": "maxpool2d", "kernel_size": 2},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 8},
+    ],
+}
 LIVE = 8_000  # what "within a few seconds" allows: the page polls every 3 s, the dashboard every 1 s
 
 
@@ -47,17 +54,23 @@ def join(p: Page, code: str, name: str):
 
 
 def opened_code(teacher: Page, name: str) -> str:
-    teacher.page.wait_for_function("name => { const p = document.querySelector('[data-class-picker]');"
-                                   " return p.selectedOptions[0]?.text.startsWith(name); }", arg=name)
+    teacher.page.wait_for_function(
+        "name => { const p = document.querySelector('[data-class-picker]');"
+        " return p.selectedOptions[0]?.text.startsWith(name); }",
+        arg=name,
+    )
     return teacher.page.locator("[data-class-code]").inner_text().strip()
 
 
 def in_page_fetch(p: Page, method: str, url: str, body=None) -> dict:
-    return p.page.evaluate("""async ([method, url, body]) => {
+    return p.page.evaluate(
+        """async ([method, url, body]) => {
         const r = await fetch(url, {method, headers: {"Content-Type": "application/json"},
                                     body: body === null ? undefined : JSON.stringify(body)});
         return {status: r.status, body: await r.text()};
-    }""", [method, url, body])
+    }""",
+        [method, url, body],
+    )
 
 
 def test_a_teacher_and_two_students_through_a_class(browser, class_server):
@@ -98,13 +111,16 @@ def test_a_teacher_and_two_students_through_a_class(browser, class_server):
 
         # ---- the dashboard shows them, and where they are, within seconds ----
         rows = teacher.page.locator("[data-students] tbody tr")
-        teacher.page.wait_for_function("document.querySelectorAll('[data-students] tbody tr').length === 2",
-                                       timeout=LIVE)
+        teacher.page.wait_for_function(
+            "document.querySelectorAll('[data-students] tbody tr').length === 2", timeout=LIVE
+        )
         assert min(rows.all_inner_texts()).startswith("Ada")
         ada.tab("data")
         teacher.page.wait_for_function(
             "[...document.querySelectorAll('[data-students] tbody tr')].some(r => r.innerText.startsWith('Ada')"
-            " && r.querySelector('[data-cell=view]').innerText === 'Data')", timeout=LIVE)
+            " && r.querySelector('[data-cell=view]').innerText === 'Data')",
+            timeout=LIVE,
+        )
 
         # ---- a pushed setup reaches both pages ----
         teacher.page.evaluate("""() => playground.store.set({dataset: "shapes",
@@ -113,8 +129,10 @@ def test_a_teacher_and_two_students_through_a_class(browser, class_server):
         teacher.page.wait_for_selector("[data-push-result]:text('Sent to 2 students')")
         for student in (ada, ben):
             student.page.wait_for_function("playground.store.state.hyper.lr === 0.0123", timeout=LIVE)
-            state = student.page.evaluate("({...playground.store.state.hyper, dataset: playground.store.state.dataset,"
-                                          " view: playground.store.state.view})")
+            state = student.page.evaluate(
+                "({...playground.store.state.hyper, dataset: playground.store.state.dataset,"
+                " view: playground.store.state.view})"
+            )
             assert state["batch_size"] == 16 and state["dataset"] == "shapes" and state["view"] == "train"
             assert "teacher sent a setup" in student.page.locator("[data-page-notice]").inner_text()
 
@@ -149,7 +167,9 @@ def test_a_teacher_and_two_students_through_a_class(browser, class_server):
         ben.page.wait_for_selector("[data-challenge]", timeout=LIVE)
         ben_entry = in_page_fetch(ben, "GET", "/api/me")
         challenge_id = json.loads(ben_entry["body"])["challenges"][0]["id"]
-        refused = in_page_fetch(ben, "POST", f"/api/challenges/{challenge_id}/submit", {"network_id": run["network_id"]})
+        refused = in_page_fetch(
+            ben, "POST", f"/api/challenges/{challenge_id}/submit", {"network_id": run["network_id"]}
+        )
         assert refused["status"] in (404, 409)  # not Ben's network, and the challenge has ended
 
         # ---- locks: the page shows them and the server enforces them ----
@@ -171,8 +191,9 @@ def test_a_teacher_and_two_students_through_a_class(browser, class_server):
         ada.expect_http_error(403)
         made = in_page_fetch(ada, "POST", "/api/networks", {"preset": "tinyvgg"})
         assert made["status"] == 403 and "fixed the architecture" in made["body"]
-        inspect = in_page_fetch(ada, "POST", f"/api/networks/{run['network_id']}/predict",
-                                {"dataset": "shapes", "index": 0})
+        inspect = in_page_fetch(
+            ada, "POST", f"/api/networks/{run['network_id']}/predict", {"dataset": "shapes", "index": 0}
+        )
         assert inspect["status"] == 403 and "Inspect view" in inspect["body"]
         ada.shot("classroom-student-locked-1366")
 
@@ -185,8 +206,9 @@ def test_a_teacher_and_two_students_through_a_class(browser, class_server):
         teacher.page.wait_for_selector("[data-detail-name]:text('Ben')")
         teacher.page.once("dialog", lambda d: d.accept())
         teacher.page.click("[data-action=remove]")
-        teacher.page.wait_for_function("document.querySelectorAll('[data-students] tbody tr').length === 1",
-                                       timeout=LIVE)
+        teacher.page.wait_for_function(
+            "document.querySelectorAll('[data-students] tbody tr').length === 1", timeout=LIVE
+        )
         ben.page.wait_for_selector("[data-join]", timeout=LIVE + 5_000)  # back to joining
         with teacher.page.expect_download() as download:
             teacher.page.click("[data-action=export]")
@@ -223,8 +245,9 @@ def test_the_join_screen_and_the_class_view_fit_the_screen(browser, class_server
             assert not wide, "the page scrolls sideways"
         if size[0] > 1000:  # the Class tab makes the header no taller, a run's badge included
             one_row = teacher.page.locator("header").bounding_box()["height"]
-            teacher.page.evaluate("playground.store.set({activeRun: {status: 'running', epoch: 3, epochs: 10, "
-                                  "percent: 42}})")
+            teacher.page.evaluate(
+                "playground.store.set({activeRun: {status: 'running', epoch: 3, epochs: 10, percent: 42}})"
+            )
             teacher.page.locator("[data-run-badge]").wait_for(state="visible")
             assert teacher.page.locator("header").bounding_box()["height"] == one_row
         teacher.shot(f"classroom-teacher-{size[0]}")

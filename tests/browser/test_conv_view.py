@@ -10,8 +10,7 @@ import pytest
 
 from tests.browser.conftest import SHOTS, Page
 
-X = np.array([[0, 1, 2, 1, 0], [4, 1, 0, 1, 0], [2, 0, 1, 1, 1], [1, 2, 3, 1, 0],
-              [0, 4, 3, 2, 0]], float)
+X = np.array([[0, 1, 2, 1, 0], [4, 1, 0, 1, 0], [2, 0, 1, 1, 1], [1, 2, 3, 1, 0], [0, 4, 3, 2, 0]], float)
 W = np.array([[0, 1, 0], [1, 0, 1], [2, 1, 0]], float)
 LECTURE_I = [[9, 5, 4], [8, 8, 10], [8, 15, 12]]
 
@@ -50,13 +49,13 @@ def number(shown: str) -> float:
 def grid(p: Page, selector: str) -> list[list[float]]:
     """A table of numbers as shown (rows of td)."""
     rows = p.page.eval_on_selector_all(
-        f"{selector} tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))")
+        f"{selector} tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))"
+    )
     return [[number(v) for v in row] for row in rows]
 
 
 def marked(p: Page, selector: str) -> list[tuple[int, int]]:
-    cells = p.page.eval_on_selector_all(
-        selector, "cs => cs.map(c => [+c.dataset.row, +c.dataset.col])")
+    cells = p.page.eval_on_selector_all(selector, "cs => cs.map(c => [+c.dataset.row, +c.dataset.col])")
     return sorted(tuple(c) for c in cells)
 
 
@@ -67,8 +66,8 @@ def step(p: Page, player: str) -> int:
 
 def wait_for_step(p: Page, player: str, n: int, timeout=5000):
     p.page.wait_for_function(
-        f"document.querySelector('[data-player={player}]').dataset.step === '{n}'",
-        timeout=timeout)
+        f"document.querySelector('[data-player={player}]').dataset.step === '{n}'", timeout=timeout
+    )
 
 
 def set_value(p: Page, selector: str, value):
@@ -80,8 +79,8 @@ def editor_values(p: Page, name: str) -> np.ndarray:
     """The numbers in the editors of X or W: (C, rows, cols)."""
     channels = p.page.eval_on_selector_all(
         f"[data-conv-grid^='{name}']",
-        "tables => tables.map(t => [...t.rows].map("
-        "r => [...r.querySelectorAll('input')].map(i => +i.value)))")
+        "tables => tables.map(t => [...t.rows].map(r => [...r.querySelectorAll('input')].map(i => +i.value)))",
+    )
     return np.array(channels, float)
 
 
@@ -104,13 +103,14 @@ def frame_settles_on_the_window(p: Page):
 def scroll_to(p: Page, selector: str):
     """Bring an element to the top of the window, below the sticky header."""
     p.page.eval_on_selector(
-        selector, "e => window.scrollTo(0, e.getBoundingClientRect().top + scrollY"
-                  " - document.querySelector('.top').offsetHeight - 8)")
+        selector,
+        "e => window.scrollTo(0, e.getBoundingClientRect().top + scrollY"
+        " - document.querySelector('.top').offsetHeight - 8)",
+    )
 
 
 def page_overflow(p: Page) -> int:
-    return p.page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    return p.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
 def test_play_pause_step_and_speed_reach_the_lectures_last_cell_12(page):
@@ -124,8 +124,7 @@ def test_play_pause_step_and_speed_reach_the_lectures_last_cell_12(page):
     play.click()
     assert play.get_attribute("aria-pressed") == "true"
     wait_for_step(page, "forward", 8)
-    p.wait_for_function("document.querySelector('[data-action=conv-play]')"
-                        ".getAttribute('aria-pressed') === 'false'")
+    p.wait_for_function("document.querySelector('[data-action=conv-play]').getAttribute('aria-pressed') === 'false'")
     assert text(page, "[data-conv-sum]") == "12"
     assert grid(page, "[data-conv-output]") == LECTURE_I
     assert marked(page, window) == block((2, 3, 4), (2, 3, 4))
@@ -171,10 +170,10 @@ def test_hovering_an_output_cell_highlights_its_window_and_shows_its_products(pa
     p.wait_for_function("document.querySelector('[data-conv-sum]').textContent.trim() === '9'")
 
 
-@pytest.mark.parametrize(("cell", "feeds"), [((0, 0), [(0, 0)]),
-                                             ((2, 2), block(range(3), range(3))),
-                                             ((0, 2), [(0, 0), (0, 1), (0, 2)]),
-                                             ((4, 4), [(2, 2)])])
+@pytest.mark.parametrize(
+    ("cell", "feeds"),
+    [((0, 0), [(0, 0)]), ((2, 2), block(range(3), range(3))), ((0, 2), [(0, 0), (0, 1), (0, 2)]), ((4, 4), [(2, 2)])],
+)
 def test_hovering_an_input_cell_marks_every_output_it_feeds(page, cell, feeds):
     open_conv(page)
     page.page.hover(f"[data-conv-x='0'] td[data-row='{cell[0]}'][data-col='{cell[1]}']")
@@ -334,8 +333,7 @@ def busy_view(p: Page):
 
 
 @pytest.mark.parametrize("viewport", [PROJECTOR, PHONE], ids=["projector", "phone"])
-def test_every_text_in_the_view_is_at_least_12px_and_the_figures_14px_on_a_projector(
-        browser, live_server, viewport):
+def test_every_text_in_the_view_is_at_least_12px_and_the_figures_14px_on_a_projector(browser, live_server, viewport):
     context = browser.new_context(viewport=viewport)
     p = Page(context.new_page(), live_server.url)
     p.page.set_default_timeout(30_000)
@@ -345,8 +343,7 @@ def test_every_text_in_the_view_is_at_least_12px_and_the_figures_14px_on_a_proje
     assert not small, "text under 12 px:\n" + "\n".join(small)
     if viewport is PROJECTOR:
         figures = p.page.locator("[data-conv-stage], [data-conv-back-stage]")
-        small = [s for i in range(figures.count())
-                 for s in figures.nth(i).evaluate(SMALL_TEXT.replace("MIN", "14"))]
+        small = [s for i in range(figures.count()) for s in figures.nth(i).evaluate(SMALL_TEXT.replace("MIN", "14"))]
         assert not small, "numbers of the figures under 14 px on a projector:\n" + "\n".join(small)
     context.close()
     assert not p.errors, p.errors
@@ -372,8 +369,7 @@ def test_the_lecture_example_stays_first_editable_and_the_notes_stay(page):
 
 
 @pytest.mark.parametrize(("name", "viewport"), [("1366", PROJECTOR), ("390", PHONE)])
-def test_screenshots_mid_animation_with_channels_and_in_the_backward_pass(
-        browser, live_server, name, viewport):
+def test_screenshots_mid_animation_with_channels_and_in_the_backward_pass(browser, live_server, name, viewport):
     context = browser.new_context(viewport=viewport, reduced_motion="no-preference")
     p = Page(context.new_page(), live_server.url)
     p.page.set_default_timeout(30_000)

@@ -45,8 +45,9 @@ def server_without_onnx(tmp_path, monkeypatch):
     hidden = tmp_path / "no-onnx" / "onnx"
     hidden.mkdir(parents=True)
     (hidden / "__init__.py").write_text('raise ImportError("onnx is not installed here")\n')
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        p for p in (str(hidden.parent), os.environ.get("PYTHONPATH")) if p))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(p for p in (str(hidden.parent), os.environ.get("PYTHONPATH")) if p)
+    )
     with running_server(tmp_path / "data") as s:
         yield s
 
@@ -66,4 +67,3 @@ def test_without_the_extra_onnx_is_disabled_and_says_how_to_install_it(browser, 
         assert not page.errors, page.errors
     finally:
         context.close()
-

@@ -57,16 +57,12 @@ def box(p: Page, selector: str) -> dict:
 
 
 @SIZES
-def test_a_cold_open_says_what_this_is_and_offers_three_first_things_in_one_screen(
-    open_page, viewport
-):
+def test_a_cold_open_says_what_this_is_and_offers_three_first_things_in_one_screen(open_page, viewport):
     p = open_page(viewport, welcomed=False)
     p.open()
     welcome = p.page.locator("[data-welcome]")
     welcome.wait_for(state="visible")
-    actions = p.page.eval_on_selector_all(
-        "[data-welcome-action]", "bs => bs.map(b => b.dataset.welcomeAction)"
-    )
+    actions = p.page.eval_on_selector_all("[data-welcome-action]", "bs => bs.map(b => b.dataset.welcomeAction)")
     assert actions == ["build", "train", "draw", "learn"]
     assert "convolutional network" in p.page.text_content("#welcome-h")
     bottom = box(p, "[data-welcome]")
@@ -98,9 +94,7 @@ def test_build_the_lectures_layer_is_one_click_away(open_page):
     p.open()
     p.page.click("[data-welcome-action=build]")
     p.page.wait_for_selector('[data-view="build"]:not([hidden])')
-    p.page.wait_for_function(
-        "document.querySelector('[data-total-params]').textContent.includes('1,520')"
-    )
+    p.page.wait_for_function("document.querySelector('[data-total-params]').textContent.includes('1,520')")
     assert p.page.evaluate("window.playground.store.state.spec.input") == [3, 32, 32]
     assert not p.page.locator("[data-welcome]").is_visible()
 
@@ -111,15 +105,9 @@ def test_train_lenet5_and_watch_it_learn_is_one_click_away(open_page, live_serve
     p.page.click("[data-welcome-action=train]")
     p.page.wait_for_selector('[data-view="train"]:not([hidden])')
     state = p.page.evaluate("window.playground.store.state")
-    assert (
-        state["preset"] == "lenet5"
-        and state["dataset"] == "strokes"
-        and state["hyper"]["epochs"] == 3
-    )
+    assert state["preset"] == "lenet5" and state["dataset"] == "strokes" and state["hyper"]["epochs"] == 3
     # the run starts by itself and its curves move
-    p.page.wait_for_function(
-        "(window.playground.store.state.activeRun || {}).epoch >= 1", timeout=60_000
-    )
+    p.page.wait_for_function("(window.playground.store.state.activeRun || {}).epoch >= 1", timeout=60_000)
     run = p.page.evaluate("window.playground.store.state.activeRun")
     httpx.post(f"{live_server.url}/api/runs/{run['id']}/stop", timeout=30)
 
@@ -155,9 +143,7 @@ def test_on_a_phone_the_header_is_two_short_rows_with_every_control_named(open_p
     assert p.page.evaluate(OVERFLOW) <= 2  # the tabs scroll inside the header, not the page
     tops = {round(b["y"]) for b in (box(p, f"[data-tab={t}]") for t in ("learn", "build", "init"))}
     assert len(tops) == 1, tops  # the tabs in one row, scrolling sideways
-    assert p.page.evaluate(
-        "(n => n.scrollWidth > n.clientWidth)(document.querySelector('[role=tablist]'))"
-    )
+    assert p.page.evaluate("(n => n.scrollWidth > n.clientWidth)(document.querySelector('[role=tablist]'))")
     # shortened labels keep their full names
     assert p.page.get_by_role("button", name="Share this setup").count() == 1
     assert p.page.get_by_role("tab", name="5. Convolution, step by step").count() == 1
@@ -168,10 +154,7 @@ def test_on_a_phone_the_header_is_two_short_rows_with_every_control_named(open_p
     assert sum(c["reachable"] for c in controls if c["tab"]) == 1, controls
     shot(p, "header-390")
     # a run in progress fits the first row too
-    p.page.evaluate(
-        "window.playground.store.set({activeRun: "
-        "{status: 'running', epoch: 3, epochs: 10, percent: 42}})"
-    )
+    p.page.evaluate("window.playground.store.set({activeRun: {status: 'running', epoch: 3, epochs: 10, percent: 42}})")
     badge = p.page.locator("[data-run-badge]")
     badge.wait_for(state="visible")
     assert box(p, "header")["height"] <= 90 and p.page.evaluate(OVERFLOW) <= 2
@@ -195,10 +178,7 @@ def test_on_a_projector_the_header_stays_one_row_with_a_run(open_page):
     p = open_page(PROJECTOR)
     p.open()
     one_row = box(p, "header")["height"]
-    p.page.evaluate(
-        "window.playground.store.set({activeRun: "
-        "{status: 'running', epoch: 3, epochs: 10, percent: 42}})"
-    )
+    p.page.evaluate("window.playground.store.set({activeRun: {status: 'running', epoch: 3, epochs: 10, percent: 42}})")
     p.page.locator("[data-run-badge]").wait_for(state="visible")
     assert box(p, "header")["height"] == one_row
     assert p.page.get_by_role("tab", name="5. Convolution, step by step").count() == 1
@@ -216,9 +196,7 @@ def test_a_dataset_that_is_not_downloaded_says_so_and_how_to_get_it(open_page, v
     p.open()
     p.tab("data")
     p.page.wait_for_selector("[data-sample-grid] img")
-    options = p.page.eval_on_selector_all(
-        "[data-dataset-select] option", "os => os.map(o => o.textContent)"
-    )
+    options = p.page.eval_on_selector_all("[data-dataset-select] option", "os => os.map(o => o.textContent)")
     for title in ("MNIST", "Fashion-MNIST", "CIFAR-10"):
         assert f"{title} (not downloaded)" in options, options
     p.page.select_option("[data-dataset-select]", "mnist")
@@ -231,9 +209,7 @@ def test_a_dataset_that_is_not_downloaded_says_so_and_how_to_get_it(open_page, v
     assert "urlopen" not in p.page.text_content("[data-view=data]")
     assert p.page.locator("[data-sample-grid] img").count() == 0
     assert p.page.locator("[data-samples-missing]").is_visible()
-    assert not p.page.locator(
-        "[data-action=download-dataset]"
-    ).is_visible()  # this server works offline
+    assert not p.page.locator("[data-action=download-dataset]").is_visible()  # this server works offline
     assert not asked, asked  # nothing asked for that would start a download
     shot(p, f"data-not-downloaded-{viewport['width']}", full_page=True)
     p.page.select_option("[data-dataset-select]", "strokes")  # and back: the images come back
@@ -253,9 +229,7 @@ def test_the_recommended_network_for_shapes_fits_it_and_trains(open_page, live_s
     assert spec["input"] == [3, 32, 32] and spec["layers"][-1]["out_features"] == 8
     p.tab("train")
     p.page.click("[data-action=start-run]")
-    p.page.wait_for_function(
-        "(window.playground.store.state.activeRun || {}).epoch >= 1", timeout=60_000
-    )
+    p.page.wait_for_function("(window.playground.store.state.activeRun || {}).epoch >= 1", timeout=60_000)
     run = p.page.evaluate("window.playground.store.state.activeRun")
     httpx.post(f"{live_server.url}/api/runs/{run['id']}/stop", timeout=30)
     assert p.page.locator("[data-view=train] .error:visible").count() == 0
@@ -323,9 +297,7 @@ def test_every_initialization_verdict_says_what_its_numbers_show(open_page):
     p.tab("init")
     p.page.click("[data-action=init-run]")
     p.page.wait_for_selector('[data-init="xavier_uniform"] [data-init-verdict]', timeout=120_000)
-    verdicts = p.page.eval_on_selector_all(
-        "[data-init-verdict]", "vs => vs.map(v => v.textContent)"
-    )
+    verdicts = p.page.eval_on_selector_all("[data-init-verdict]", "vs => vs.map(v => v.textContent)")
     checked = 0
     for text in verdicts:
         m = MEASURED.search(text)
@@ -342,6 +314,4 @@ def test_every_initialization_verdict_says_what_its_numbers_show(open_page):
         checked += 1
     assert checked >= 8, verdicts
     xavier = p.page.text_content('[data-init="xavier_uniform"] [data-init-verdict=activations]')
-    assert "times smaller" in xavier, (
-        xavier
-    )  # tanh under Xavier: about 3 times smaller over 15 layers
+    assert "times smaller" in xavier, xavier  # tanh under Xavier: about 3 times smaller over 15 layers

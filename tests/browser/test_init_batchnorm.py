@@ -63,14 +63,9 @@ def overflow(p: Page) -> int:
 def chart_values(p: Page, title: str) -> dict[str, list[float]]:
     """The per-layer values a chart of the batch-norm section draws, read from its description:
     "<title>, log scale, per layer. without batch norm: 9, 43, ...; with batch norm: 0.77, ..."."""
-    label = p.page.get_attribute(
-        f'[data-init-bn-results] canvas[aria-label^="{title}"]', "aria-label"
-    )
+    label = p.page.get_attribute(f'[data-init-bn-results] canvas[aria-label^="{title}"]', "aria-label")
     series = label.split("per layer. ", 1)[1].split("; ")
-    return {
-        name: [float(v) for v in values.split(", ")]
-        for name, values in (s.split(": ", 1) for s in series)
-    }
+    return {name: [float(v) for v in values.split(", ")] for name, values in (s.split(": ", 1) for s in series)}
 
 
 def settle(p: Page, activation: str, init: str, text: str):
@@ -138,9 +133,7 @@ def test_train_both_follows_the_two_runs_onto_one_loss_and_one_accuracy_chart(la
     for run in runs:
         assert any(f"/api/runs/{run}/events" in url for url in p.sockets), (run, p.sockets)
     status = training.locator("[data-init-bn-status]").text_content()
-    assert (
-        f"without batch norm, done, {STEPS} steps; with batch norm, done, {STEPS} steps" in status
-    ), status
+    assert f"without batch norm, done, {STEPS} steps; with batch norm, done, {STEPS} steps" in status, status
     said = verdict.text_content()
     assert re.search(
         r"without batch norm, [\d.]+% of the validation digits named right.*; "

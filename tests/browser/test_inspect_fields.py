@@ -48,8 +48,7 @@ def sample_body(p: Page) -> dict:
 
 # ---- the receptive field -------------------------------------------------------------------
 @SIZES
-def test_clicking_a_unit_shows_its_theoretical_and_effective_field_with_their_sizes(
-        sized, live_server, viewport):
+def test_clicking_a_unit_shows_its_theoretical_and_effective_field_with_their_sizes(sized, live_server, viewport):
     p = sized
     open_overview(p)
     p.page.click(f'{column("layers[3]")} [data-map="2"]')  # conv2, map 3: 10x10
@@ -60,9 +59,11 @@ def test_clicking_a_unit_shows_its_theoretical_and_effective_field_with_their_si
     p.page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
     p.page.wait_for_selector('[data-inspect-receptive][data-state="shown"]')
     words = p.page.text_content("[data-field-words]")
-    answer = httpx.post(f"{live_server.url}/api/networks/{network_id(p)}/receptive-field",
-                        json={**sample_body(p), "layer": "layers[3]", "channel": 2, "row": 5, "col": 4},
-                        timeout=30).json()
+    answer = httpx.post(
+        f"{live_server.url}/api/networks/{network_id(p)}/receptive-field",
+        json={**sample_body(p), "layer": "layers[3]", "channel": 2, "row": 5, "col": 4},
+        timeout=30,
+    ).json()
     h, w = answer["effective"]["within_90"]
     assert words == f"theoretical 14×14; 90% of the gradient within {h}×{w}"
     assert p.page.text_content("[data-field-theoretical] [data-field-size]") == "14×14"
@@ -88,7 +89,7 @@ def test_a_unit_picked_from_the_keyboard_shows_its_field_and_one_at_the_edge_say
     open_overview(page)
     page.page.click(f'{column("layers[3]")} [data-map="0"]')
     page.page.focus("[data-detail-map]")
-    page.page.keyboard.press("ArrowUp")   # the first arrow puts the cell at row 0, column 0
+    page.page.keyboard.press("ArrowUp")  # the first arrow puts the cell at row 0, column 0
     page.page.keyboard.press("Enter")
     page.page.wait_for_selector('[data-inspect-receptive][data-state="shown"]')
     text = page.page.text_content("[data-field-theoretical]")
@@ -109,7 +110,6 @@ def test_a_unit_picked_from_the_keyboard_shows_its_field_and_one_at_the_edge_say
     page.page.locator("[data-inspect-receptive]").screenshot(path=str(SHOTS / "inspect-field-corner.png"))
 
 
-
 @SIZES
 def test_a_conv1_unit_of_lenet5_has_a_5x5_box_drawn_on_the_input(sized, viewport):
     p = sized
@@ -121,7 +121,8 @@ def test_a_conv1_unit_of_lenet5_has_a_5x5_box_drawn_on_the_input(sized, viewport
     assert p.page.text_content("[data-field-theoretical] [data-field-size]") == "5×5"
     assert "rows 12 to 16, columns 12 to 16" in p.page.text_content("[data-field-theoretical]")
     # the amber outline, measured on the picture: 5 input pixels across and down, where it says
-    drawn = p.page.evaluate("""(amber) => {
+    drawn = p.page.evaluate(
+        """(amber) => {
         const c = document.querySelector('[data-field-theoretical] canvas.field-canvas');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let top = Infinity, left = Infinity, bottom = -1, right = -1;
@@ -133,7 +134,9 @@ def test_a_conv1_unit_of_lenet5_has_a_5x5_box_drawn_on_the_input(sized, viewport
         }
         return {top, left, bottom, right, px: Number(c.dataset.px),
                 margin: Number(c.dataset.margin), ratio: window.devicePixelRatio};
-    }""", list(AMBER))
+    }""",
+        list(AMBER),
+    )
     assert drawn["margin"] == 0 and drawn["right"] > 0, drawn
     line = 3 * drawn["ratio"]  # the outline is 3 CSS pixels wide, centred on the box's edge
     for first, last in (("left", "right"), ("top", "bottom")):
@@ -162,13 +165,16 @@ def read_unit(p: Page) -> dict:
     text = p.page.text_content("[data-dropout-hover]")
     m = re.search(r"arrives (\S+); (kept|dropped)\b.*training (\S+); evaluation (\S+)$", text)
     assert m, text
-    return {"arrives": float(m.group(1)), "kept": m.group(2) == "kept",
-            "train": float(m.group(3)), "eval": float(m.group(4))}
+    return {
+        "arrives": float(m.group(1)),
+        "kept": m.group(2) == "kept",
+        "train": float(m.group(3)),
+        "eval": float(m.group(4)),
+    }
 
 
 @SIZES
-def test_the_dropout_panel_shows_training_against_evaluation_and_a_new_mask(
-        sized, live_server, viewport):
+def test_the_dropout_panel_shows_training_against_evaluation_and_a_new_mask(sized, live_server, viewport):
     p = sized
     open_overview(p, spec=dropout_spec(live_server), preset=None, dataset="strokes")
     panel = p.page.locator("[data-inspect-dropout]")
@@ -177,8 +183,11 @@ def test_the_dropout_panel_shows_training_against_evaluation_and_a_new_mask(
     assert p.page.input_value("[data-dropout-layer]") == "layers[3]"
     facts = p.page.text_content("[data-dropout-facts]")
     assert "1/(1 − 0.25) = 1.333" in facts
-    answer = httpx.post(f"{live_server.url}/api/networks/{network_id(p)}/dropout",
-                        json={**sample_body(p), "layer": "layers[3]", "seed": 0}, timeout=30).json()
+    answer = httpx.post(
+        f"{live_server.url}/api/networks/{network_id(p)}/dropout",
+        json={**sample_body(p), "layer": "layers[3]", "seed": 0},
+        timeout=30,
+    ).json()
     assert answer["units"] == 6 * 14 * 14
     first = shown_fraction(p)
     assert abs(first - answer["dropped_fraction"]) < 0.001
@@ -223,8 +232,7 @@ def test_the_dropout_panel_shows_training_against_evaluation_and_a_new_mask(
 
     # the layer before the classifier: a vector of 84, p 0.5, survivors doubled
     p.page.select_option("[data-dropout-layer]", "layers[12]")
-    p.page.wait_for_function("document.querySelector('[data-dropout-facts]').textContent"
-                             ".includes('1/(1 − 0.5) = 2')")
+    p.page.wait_for_function("document.querySelector('[data-dropout-facts]').textContent.includes('1/(1 − 0.5) = 2')")
     assert p.page.is_hidden("[data-dropout-map]")
     assert "of 84 values" in p.page.text_content("[data-dropped-fraction]")
 

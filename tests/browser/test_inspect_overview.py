@@ -72,23 +72,29 @@ def test_the_overview_has_a_column_per_layer_a_thumbnail_per_map_and_lines_betwe
     open_overview(page)
     layers = page.page.locator(f"{OVERVIEW} [data-overview-layer]")
     assert layers.count() == 13  # the input and lenet5's twelve layers
-    maps = {path: page.page.locator(f"{column(path)} [data-map]").count()
-            for path in ("input", "layers[0]", "layers[1]", "layers[2]", "layers[3]", "layers[5]")}
+    maps = {
+        path: page.page.locator(f"{column(path)} [data-map]").count()
+        for path in ("input", "layers[0]", "layers[1]", "layers[2]", "layers[3]", "layers[5]")
+    }
     assert maps == {"input": 1, "layers[0]": 6, "layers[1]": 6, "layers[2]": 6, "layers[3]": 16, "layers[5]": 16}
     scores = page.page.locator(f"{OVERVIEW} [data-overview-scores] [data-class]")
     assert scores.count() == 10
     # lines from the maps a unit reads: conv2 reads all 6 maps of pool1, relu map j reads conv map j
     links = page.page.locator(f"{OVERVIEW} [data-links-to]")
     assert links.count() == 12
-    lines = {to: int(page.page.get_attribute(f'{OVERVIEW} [data-links-to="{to}"]', "data-lines"))
-             for to in ("layers[0]", "layers[1]", "layers[3]", "layers[6]")}
+    lines = {
+        to: int(page.page.get_attribute(f'{OVERVIEW} [data-links-to="{to}"]', "data-lines"))
+        for to in ("layers[0]", "layers[1]", "layers[3]", "layers[6]")
+    }
     assert lines == {"layers[0]": 6, "layers[1]": 6, "layers[3]": 96, "layers[6]": 16}
-    drawn = page.page.eval_on_selector(f'{OVERVIEW} [data-links-to="layers[3]"]',
-                                       "(g) => g.getBoundingClientRect().width")
+    drawn = page.page.eval_on_selector(
+        f'{OVERVIEW} [data-links-to="layers[3]"]', "(g) => g.getBoundingClientRect().width"
+    )
     assert drawn > 10
     # thumbnails big enough to see from the back of a room
-    width = page.page.eval_on_selector(f'{column("layers[0]")} [data-map="0"]',
-                                       "(c) => c.getBoundingClientRect().width")
+    width = page.page.eval_on_selector(
+        f'{column("layers[0]")} [data-map="0"]', "(c) => c.getBoundingClientRect().width"
+    )
     assert width >= 40
     page.shot("inspect-overview-1366")
 
@@ -104,14 +110,18 @@ def test_clicking_a_map_opens_it_large_with_values_on_hover_and_its_filter(page,
     # hover: the value under the pointer, the one the server computed
     page.page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.35)
     hover = page.page.locator("[data-hover-value]")
-    page.page.wait_for_function("/row \\d+, column \\d+/.test("
-                                "document.querySelector('[data-hover-value]').textContent)")
+    page.page.wait_for_function(
+        "/row \\d+, column \\d+/.test(document.querySelector('[data-hover-value]').textContent)"
+    )
     m = re.search(r"row (\d+), column (\d+): (-?[\d.]+(?:e-?\d+)?)", hover.text_content())
     row, col, shown = int(m.group(1)), int(m.group(2)), float(m.group(3))
     assert (row, col) == (3, 5)  # 10x10 map: 35% down, 55% across
     index = int(page.page.get_attribute("[data-sample-index][aria-pressed=true]", "data-sample-index"))
-    answer = httpx.post(f"{live_server.url}/api/networks/{network_id(page)}/overview",
-                        json={"dataset": "strokes", "split": "test", "index": index}, timeout=30).json()
+    answer = httpx.post(
+        f"{live_server.url}/api/networks/{network_id(page)}/overview",
+        json={"dataset": "strokes", "split": "test", "index": index},
+        timeout=30,
+    ).json()
     conv2 = next(l for l in answer["layers"] if l["path"] == "layers[3]")
     values = np.frombuffer(base64.b64decode(conv2["data"]), "<f2").reshape(16, 10, 10)
     assert shown == pytest.approx(float(values[2, 3, 5]), rel=2e-3, abs=2e-3)
@@ -160,12 +170,13 @@ def test_maps_and_filters_refresh_while_a_run_trains(page, live_server):
     try:
         page.open(f"#net={net}")
         page.tab("inspect")
-        page.page.wait_for_selector(f'{column("layers[0]")} [data-map]', timeout=60_000)
+        page.page.wait_for_selector(f"{column('layers[0]')} [data-map]", timeout=60_000)
         page.page.wait_for_selector('[data-weights-state][data-state="training"]', timeout=60_000)
         page.page.click(f'{column("layers[0]")} [data-map="1"]')
         page.page.wait_for_selector("[data-detail-filter] [data-kernel]")
         seconds = 8
-        seen = page.page.evaluate("""(seconds) => new Promise((done) => {
+        seen = page.page.evaluate(
+            """(seconds) => new Promise((done) => {
             const pictures = {maps: '[data-overview-layer="layers[0]"] [data-map]',
                               filters: '[data-filters-layer] [data-filter-weights] canvas',
                               detail: '[data-detail-reads] canvas'};
@@ -186,11 +197,15 @@ def test_maps_and_filters_refresh_while_a_run_trains(page, live_server):
                 }
             }, 40);
             setTimeout(() => { clearInterval(timer); done({changes, frames, worst}); }, seconds * 1000);
-        })""", seconds)
+        })""",
+            seconds,
+        )
         rates = {k: v / seconds for k, v in seen["changes"].items()}
-        print(f"\nInspect while lenet5 trains ({os.cpu_count()} cores): maps {rates['maps']:.1f}/s, "
-              f"filters {rates['filters']:.1f}/s, the open map's filter and gradient {rates['detail']:.1f}/s; "
-              f"{seen['frames'] / seconds:.0f} frames/s, longest frame {seen['worst']:.0f} ms")
+        print(
+            f"\nInspect while lenet5 trains ({os.cpu_count()} cores): maps {rates['maps']:.1f}/s, "
+            f"filters {rates['filters']:.1f}/s, the open map's filter and gradient {rates['detail']:.1f}/s; "
+            f"{seen['frames'] / seconds:.0f} frames/s, longest frame {seen['worst']:.0f} ms"
+        )
         # that they follow the training at all is the test; how often is the figure printed above
         # (a speed on a shared machine is measured, never asserted)
         assert min(seen["changes"].values()) >= 2, seen
@@ -213,16 +228,19 @@ def test_the_input_pane_shows_the_selected_sample_and_says_what_the_network_take
     # a colour dataset, and a network that reads it
     open_inspect(page, dataset="shapes", preset="cnn_small_32", spec=preset(live_server, "cnn_small_32"))
     page.page.wait_for_function("document.querySelector('[data-input-expects]').textContent.includes('3×32×32')")
-    page.page.wait_for_function("""() => { const c = document.querySelector('[data-draw]');
+    page.page.wait_for_function(
+        """() => { const c = document.querySelector('[data-draw]');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         for (let i = 0; i < d.length; i += 4) if (d[i] !== d[i + 1] || d[i] !== d[i + 2]) return true;
-        return false; }""", timeout=30_000)
+        return false; }""",
+        timeout=30_000,
+    )
     text = page.page.text_content("[data-view=inspect] .inspect-input")
     assert "digit" not in text.lower() and "colour" in text
     # the overview of the new network: the input as red, green and blue
     page.page.wait_for_function(
-        "document.querySelectorAll('[data-overview-layer=\"input\"] [data-map]').length === 3",
-        timeout=60_000)
+        "document.querySelectorAll('[data-overview-layer=\"input\"] [data-map]').length === 3", timeout=60_000
+    )
 
 
 def test_an_untrained_network_is_marked_untrained(page):
@@ -238,12 +256,14 @@ def test_occlusion_covers_with_the_background_and_says_which(page):
     open_inspect(page)
     assert page.page.input_value("[data-occlusion-fill]") == "background"
     note = page.page.locator("[data-occlusion-note]")
-    page.page.wait_for_function("document.querySelector('[data-occlusion-note]').textContent.includes('background')",
-                                timeout=60_000)
+    page.page.wait_for_function(
+        "document.querySelector('[data-occlusion-note]').textContent.includes('background')", timeout=60_000
+    )
     assert "black" in note.text_content()
     page.page.select_option("[data-occlusion-fill]", "zero")
-    page.page.wait_for_function("/0 after normalization/.test("
-                                "document.querySelector('[data-occlusion-note]').textContent)")
+    page.page.wait_for_function(
+        "/0 after normalization/.test(document.querySelector('[data-occlusion-note]').textContent)"
+    )
 
 
 def test_a_network_that_does_not_fit_the_dataset_is_warned_and_its_bars_carry_class_names(page, live_server):

@@ -22,8 +22,11 @@ def trained_inspect(page, server, viewport):
     page.page.set_viewport_size(viewport)
     open_inspect(page)
     id = network_id(page)
-    r = httpx.post(f"{server.url}/api/networks/{id}/runs", timeout=30,
-                   json={"dataset": "strokes", "epochs": 1, "max_train": 4096, "batch_size": 32})
+    r = httpx.post(
+        f"{server.url}/api/networks/{id}/runs",
+        timeout=30,
+        json={"dataset": "strokes", "epochs": 1, "max_train": 4096, "batch_size": 32},
+    )
     assert r.status_code in (200, 201), r.text
     run = r.json()["id"]
     deadline = time.monotonic() + 120
@@ -36,14 +39,12 @@ def trained_inspect(page, server, viewport):
 
 
 def summary(page) -> dict:
-    return page.page.eval_on_selector("[data-adversarial-summary]", "(p) => ({...p.dataset, "
-                                      "text: p.textContent})")
+    return page.page.eval_on_selector("[data-adversarial-summary]", "(p) => ({...p.dataset, text: p.textContent})")
 
 
 def wait_for_epsilon(page, value: int) -> dict:
     """The panel's answer once it is for epsilon `value` (the slider's requests are debounced)."""
-    page.page.wait_for_selector(f'{ADVERSARIAL}:not([aria-busy]) '
-                                f'[data-adversarial-summary][data-epsilon="{value}"]')
+    page.page.wait_for_selector(f'{ADVERSARIAL}:not([aria-busy]) [data-adversarial-summary][data-epsilon="{value}"]')
     return summary(page)
 
 
@@ -70,9 +71,14 @@ def test_the_epsilon_slider_changes_the_prediction_once_it_is_large_enough(page,
     assert shown == end["after"]
     assert page.page.get_attribute("[data-adversarial-figs] img >> nth=1", "src") != original
     # the three pictures can be read from the back of a room, and sit abreast on a phone
-    boxes = [page.page.locator(s).bounding_box() for s in (
-        "[data-adversarial-figs] img >> nth=0", "[data-adversarial-step]",
-        "[data-adversarial-figs] img >> nth=1")]
+    boxes = [
+        page.page.locator(s).bounding_box()
+        for s in (
+            "[data-adversarial-figs] img >> nth=0",
+            "[data-adversarial-step]",
+            "[data-adversarial-figs] img >> nth=1",
+        )
+    ]
     assert min(b["width"] for b in boxes) >= (140 if size == "1366" else 90)
     assert max(b["y"] for b in boxes) - min(b["y"] for b in boxes) < 2
     bar = page.page.locator(f"{ADVERSARIAL} [data-colour-bar]")
@@ -83,8 +89,7 @@ def test_the_epsilon_slider_changes_the_prediction_once_it_is_large_enough(page,
     panel_shot(page, ADVERSARIAL, f"inspect-adversarial-{size}")
     # pushed towards a chosen class: the step lowers that class's loss
     page.page.select_option("[data-adversarial-target]", label="towards 3")
-    page.page.wait_for_selector(f'{ADVERSARIAL}:not([aria-busy]) [data-adversarial-summary]'
-                                '[data-target="3"]')
+    page.page.wait_for_selector(f'{ADVERSARIAL}:not([aria-busy]) [data-adversarial-summary][data-target="3"]')
     assert "Loss of 3:" in page.page.text_content("[data-adversarial-counts]")
 
 
@@ -100,10 +105,12 @@ def test_the_feature_grid_shows_an_image_per_channel_of_the_chosen_layer(page, l
     page.page.select_option("[data-features-layer]", "layers[3]")  # conv2: 16 channels
     page.page.wait_for_function(
         "document.querySelector('[data-features-grid]').dataset.layer === 'layers[3]'"
-        " && !document.querySelector('[data-inspect-features][aria-busy]')")
+        " && !document.querySelector('[data-inspect-features][aria-busy]')"
+    )
     assert cells.count() == 16
     loaded = page.page.eval_on_selector_all(
-        "[data-features-grid] img", "(imgs) => imgs.map((i) => i.complete && i.naturalWidth)")
+        "[data-features-grid] img", "(imgs) => imgs.map((i) => i.complete && i.naturalWidth)"
+    )
     assert loaded == [28] * 16
     assert cells.first.locator("img").bounding_box()["width"] >= 100
     # every unit climbed: its value after the ascent is above its value at the start
@@ -117,18 +124,19 @@ def test_the_feature_grid_shows_an_image_per_channel_of_the_chosen_layer(page, l
     page.page.select_option("[data-features-layer]", "layers[11]")  # the class scores
     page.page.wait_for_function(
         "document.querySelector('[data-features-grid]').dataset.layer === 'layers[11]'"
-        " && !document.querySelector('[data-inspect-features][aria-busy]')")
+        " && !document.querySelector('[data-inspect-features][aria-busy]')"
+    )
     captions = page.page.locator("[data-features-grid] figcaption strong").all_text_contents()
     assert captions == [f"class {i}" for i in range(10)]
-    shown = page.page.eval_on_selector("[data-features-channels]",
-                                       "(s) => s.selectedOptions[0].textContent")
+    shown = page.page.eval_on_selector("[data-features-channels]", "(s) => s.selectedOptions[0].textContent")
     assert shown == "all 10 classes"
     panel_shot(page, FEATURES, f"inspect-features-classes-{size}")
     # one class chosen: its image alone, drawn large
     page.page.select_option("[data-features-channels]", label="class 7")
     page.page.wait_for_function(
         "document.querySelectorAll('[data-features-grid] img').length === 1"
-        " && !document.querySelector('[data-inspect-features][aria-busy]')")
+        " && !document.querySelector('[data-inspect-features][aria-busy]')"
+    )
     assert page.page.text_content("[data-features-grid] figcaption strong") == "class 7"
     assert cells.first.locator("img").bounding_box()["width"] >= 250
     assert page.page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[size]["width"]
@@ -142,8 +150,9 @@ def test_a_change_of_regularisation_draws_again(page, live_server):
     first = page.page.get_attribute("[data-features-grid] img >> nth=0", "src")
     page.page.fill("[data-features-blur]", "0")
     page.page.wait_for_function(
-        "(src) => { const i = document.querySelector('[data-features-grid] img');"
-        " return i && i.src !== src; }", arg=first)
+        "(src) => { const i = document.querySelector('[data-features-grid] img'); return i && i.src !== src; }",
+        arg=first,
+    )
 
 
 def panel_shot(page, selector: str, name: str):

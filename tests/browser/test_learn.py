@@ -21,8 +21,12 @@ READY = {
     "init": "[data-init-residual]",
 }
 TEACHER = {"X-Learner": "browser-test-teacher"}  # the test's look-ups never count for the page's learner
-FORMATS = [("integer", "kps", "output_size"), ("number", "pooling", "avgpool_gradient"),
-           ("cell", "pooling", "maxpool_route"), ("choice", "architectures", "largest_layer")]
+FORMATS = [
+    ("integer", "kps", "output_size"),
+    ("number", "pooling", "avgpool_gradient"),
+    ("cell", "pooling", "maxpool_route"),
+    ("choice", "architectures", "largest_layer"),
+]
 
 
 def api(server, path: str):
@@ -171,7 +175,8 @@ def test_an_answer_wrong_then_right_shows_the_hint_the_solution_and_correct(page
     assert shown.split(" (")[0] in solution
     # the list and the lesson say so: two answers, one of them right
     page.page.wait_for_function(
-        f"document.querySelector('[data-lesson-link={lesson}] [data-lesson-progress]').textContent.includes('1/2 correct')")
+        f"document.querySelector('[data-lesson-link={lesson}] [data-lesson-progress]').textContent.includes('1/2 correct')"
+    )
     assert "1 of 2 answers correct" in page.page.text_content("[data-lesson-progress-text]")
 
 
@@ -201,7 +206,8 @@ def test_another_one_draws_a_new_exercise_of_the_same_kind(page, live_server):
     assert c.get_attribute("data-exercise-id") == "output_size-0"
     c.locator("[data-action=another-exercise]").click()
     page.page.wait_for_function(
-        "document.querySelector('[data-exercise-kind=output_size]').dataset.exerciseId !== 'output_size-0'")
+        "document.querySelector('[data-exercise-kind=output_size]').dataset.exerciseId !== 'output_size-0'"
+    )
     seed = int(c.get_attribute("data-exercise-id").rsplit("-", 1)[1])
     prompt = api(live_server, f"/exercises/output_size/{seed}")["prompt"]
     assert c.locator("[data-prompt]").text_content() == prompt
@@ -261,10 +267,12 @@ UNLABELLED = """() => [...document.querySelectorAll('[data-view=learn] :is(input
   .map((c) => c.outerHTML.slice(0, 120))"""
 
 
-@pytest.mark.parametrize(("name", "viewport"), [("1366", {"width": 1366, "height": 800}),
-                                                ("390", {"width": 390, "height": 844})])
+@pytest.mark.parametrize(
+    ("name", "viewport"), [("1366", {"width": 1366, "height": 800}), ("390", {"width": 390, "height": 844})]
+)
 def test_a_lesson_with_its_widget_and_an_answered_exercise_fits_a_projector_and_a_phone(
-        browser, live_server, name, viewport):
+    browser, live_server, name, viewport
+):
     context = browser.new_context(viewport=viewport)
     p = Page(context.new_page(), live_server.url)
     p.page.set_default_timeout(30_000)

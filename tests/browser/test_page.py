@@ -21,12 +21,10 @@ def test_a_famous_preset_shows_how_it_differs_from_its_paper(page):
     page.tab("build")
     note = page.page.locator("[data-preset-note]")
     page.page.select_option("[data-preset-select]", "vgg16")
-    page.page.wait_for_function(
-        "document.querySelector('[data-preset-note]').textContent.includes('138,357,544')")
+    page.page.wait_for_function("document.querySelector('[data-preset-note]').textContent.includes('138,357,544')")
     assert note.is_visible() and "140M" in note.text_content()
     page.page.select_option("[data-preset-select]", "alexnet_paper")
-    page.page.wait_for_function(
-        "document.querySelector('[data-total-params]').textContent.includes('60,965,224')")
+    page.page.wait_for_function("document.querySelector('[data-total-params]').textContent.includes('60,965,224')")
     assert "local response normalization is left out" in note.text_content().lower()
     page.page.select_option("[data-preset-select]", "tinyvgg")
     note.wait_for(state="hidden")
@@ -38,8 +36,7 @@ def test_a_conv_card_offers_dilation_and_groups_and_a_transposed_one_output_padd
     page.open()
     page.tab("build")
     page.page.select_option("[data-preset-select]", "lenet5")
-    page.page.wait_for_function(
-        "document.querySelector('[data-total-params]').textContent.includes('61,706')")
+    page.page.wait_for_function("document.querySelector('[data-total-params]').textContent.includes('61,706')")
     page.page.click('[data-action="new-network"]')
     page.page.select_option(".build-add-top [data-add-type]", "conv2d")
     page.page.click('.build-add-top [data-action="add-layer"]')
@@ -53,7 +50,8 @@ def test_a_conv_card_offers_dilation_and_groups_and_a_transposed_one_output_padd
     page.page.locator(f'{card} [data-field="dilation"]').first.fill("2")
     page.page.wait_for_function(
         f"document.querySelector('{card} [data-layer-formula]').textContent"
-        ".includes('(28 + 2*0 - 2*(3 - 1) - 1)/1 + 1 = 24')")
+        ".includes('(28 + 2*0 - 2*(3 - 1) - 1)/1 + 1 = 24')"
+    )
     page.page.locator(f'{card} [data-field="groups"]').first.fill("2")
     error = page.page.locator(f"{card} [data-layer-error]").first
     error.wait_for(state="visible")
@@ -65,8 +63,8 @@ def test_a_conv_card_offers_dilation_and_groups_and_a_transposed_one_output_padd
         assert page.page.locator(f'{card} [data-field="{field}"]').first.is_visible(), field
     # the fields both types have keep their values: (28 - 1)*1 - 2*0 + 2*(3 - 1) + 0 + 1 = 32
     page.page.wait_for_function(
-        "document.querySelector('[data-layer-path=\"layers[0]\"] [data-layer-shape]').textContent"
-        ".includes('8×32×32')")
+        "document.querySelector('[data-layer-path=\"layers[0]\"] [data-layer-shape]').textContent.includes('8×32×32')"
+    )
     page.shot("build-conv-fields")
 
 
@@ -77,8 +75,7 @@ def test_an_impossible_layer_shows_its_error_on_that_layer(page):
     # that the count changing proves the editor was rebuilt before anything is typed into it
     for preset, count in (("tinyvgg", "19,920"), ("lenet5", "61,706")):
         page.page.select_option("[data-preset-select]", preset)
-        page.page.wait_for_function(
-            f"document.querySelector('[data-total-params]').textContent.includes('{count}')")
+        page.page.wait_for_function(f"document.querySelector('[data-total-params]').textContent.includes('{count}')")
     field = page.page.locator('[data-layer-path="layers[3]"] [data-field="kernel_size"]').first
     field.fill("30")
     error = page.page.locator('[data-layer-path="layers[3]"] [data-layer-error]').first
@@ -89,7 +86,8 @@ def test_an_impossible_layer_shows_its_error_on_that_layer(page):
     page.shot("build-error")
     field.fill("5")
     page.page.wait_for_function(
-        "!document.querySelector('[data-layer-path=\"layers[3]\"] [data-layer-error]').textContent.trim()")
+        "!document.querySelector('[data-layer-path=\"layers[3]\"] [data-layer-error]').textContent.trim()"
+    )
 
 
 def test_training_one_epoch_moves_the_curves_and_accuracy_rises(page):
@@ -99,11 +97,14 @@ def test_training_one_epoch_moves_the_curves_and_accuracy_rises(page):
     page.page.wait_for_selector("[data-sample-grid] img")
     page.shot("data")
     page.tab("train")
-    epochs = page.page.locator('[data-view="train"] input[name="epochs"], [data-view="train"] [data-hyper="epochs"]').first
+    epochs = page.page.locator(
+        '[data-view="train"] input[name="epochs"], [data-view="train"] [data-hyper="epochs"]'
+    ).first
     epochs.fill("1")
     page.page.click('[data-action="start-run"]')
     page.page.wait_for_function(
-        "/completed/.test(document.querySelector('[data-run-status]').textContent)", timeout=240_000)
+        "/completed/.test(document.querySelector('[data-run-status]').textContent)", timeout=240_000
+    )
     text = page.page.text_content("[data-val-accuracy]")
     accuracy = float(re.search(r"([\d.]+)\s*%", text).group(1))
     assert accuracy > 50, text
@@ -173,13 +174,13 @@ def test_the_convolution_view_steps_through_a_dilated_kernel_and_says_what_the_s
     page.page.fill("#conv-p", "2")
     page.page.fill("#conv-d", "2")
     page.page.wait_for_function(
-        "document.querySelector('[data-conv-formula-h]').textContent"
-        " === '(5 + 2*2 - 2*(3 - 1) - 1)/1 + 1 = 5'")
+        "document.querySelector('[data-conv-formula-h]').textContent === '(5 + 2*2 - 2*(3 - 1) - 1)/1 + 1 = 5'"
+    )
     page.page.click("[data-action=conv-last]")
     # the last window's taps: rows and columns 4, 6, 8 of the padded 9x9 input
     taps = page.page.eval_on_selector_all(
-        ".conv-forward table.cgrid td.win",
-        "cells => cells.map(c => [+c.dataset.row, +c.dataset.col])")
+        ".conv-forward table.cgrid td.win", "cells => cells.map(c => [+c.dataset.row, +c.dataset.col])"
+    )
     assert sorted(taps) == [[r, c] for r in (4, 6, 8) for c in (4, 6, 8)]
     assert page.page.locator("[data-conv-rot] tr").count() == 5  # W dilated by 2, rotated: 5x5
     page.shot("conv-dilated")
@@ -191,13 +192,15 @@ def test_the_convolution_view_steps_through_a_dilated_kernel_and_says_what_the_s
     page.page.fill("#conv-s", "2")
     page.page.wait_for_function(
         "document.querySelector('[data-conv-formula] .warning')?.textContent"
-        ".includes('1 row and 1 column of input pixels are lost')")
+        ".includes('1 row and 1 column of input pixels are lost')"
+    )
     page.expect_http_error(422)
     page.page.fill("#conv-s", "1")
     page.page.fill("#conv-d", "4")
     page.page.wait_for_function(
         "document.querySelector('[data-conv-error]').textContent"
-        ".includes('the kernel height 3 dilated by 4 spans 9, which is larger than the padded input')")
+        ".includes('the kernel height 3 dilated by 4 spans 9, which is larger than the padded input')"
+    )
 
 
 def test_initialization_view(page):

@@ -19,7 +19,8 @@ WAIT = 20_000  # ms: what the page is given to show a run (it looks for one ever
 def status_is(p: Page, *statuses: str, timeout: int = WAIT):
     pattern = "|".join(statuses)
     p.page.wait_for_function(
-        f"/^({pattern})$/.test(document.querySelector('[data-run-status]').textContent.trim())", timeout=timeout)
+        f"/^({pattern})$/.test(document.querySelector('[data-run-status]').textContent.trim())", timeout=timeout
+    )
 
 
 def chart_points(p: Page) -> int:
@@ -30,15 +31,19 @@ def chart_points(p: Page) -> int:
 def start_long_run_from_the_page(p: Page) -> dict:
     """Start a run from the Train view and wait for its first batches; returns {id, network_id}."""
     p.tab("train")
-    for path, value in (("epochs", LONG_RUN["epochs"]), ("max_train", LONG_RUN["max_train"]),
-                        ("batch_size", LONG_RUN["batch_size"])):
+    for path, value in (
+        ("epochs", LONG_RUN["epochs"]),
+        ("max_train", LONG_RUN["max_train"]),
+        ("batch_size", LONG_RUN["batch_size"]),
+    ):
         field = p.page.locator(f'[data-hyper="{path}"]')
         field.fill(str(value))
         field.dispatch_event("change")
     p.page.click('[data-action="start-run"]')
     status_is(p, "running", timeout=60_000)
-    p.page.wait_for_function("document.querySelector('[data-run-epoch]').textContent.includes('of 500')",
-                             timeout=60_000)
+    p.page.wait_for_function(
+        "document.querySelector('[data-run-epoch]').textContent.includes('of 500')", timeout=60_000
+    )
     run = p.page.evaluate("window.playground.store.state.activeRun")
     return {"id": run["id"], "network_id": run["network_id"]}
 
@@ -119,8 +124,9 @@ def test_a_reload_during_training_comes_back_to_the_run(browser, live_server):
         assert p.page.is_enabled('[data-action="pause-run"]')
         assert p.page.is_enabled('[data-action="stop-run"]')
         assert not p.page.is_enabled('[data-action="start-run"]')
-        p.page.wait_for_function("document.querySelectorAll('[data-chart=loss] [data-series-style]').length > 0",
-                                 timeout=WAIT)
+        p.page.wait_for_function(
+            "document.querySelectorAll('[data-chart=loss] [data-series-style]').length > 0", timeout=WAIT
+        )
         assert f"net={run['network_id']}" in p.page.evaluate("location.hash")
         state = p.page.evaluate("window.playground.store.state")
         assert state["networkId"] == run["network_id"]
@@ -182,8 +188,9 @@ def test_a_second_tab_sees_the_same_run_and_picks_up_a_new_one(browser, live_ser
         b.page.goto(a.page.url)
         b.page.wait_for_selector('[data-view="train"]:not([hidden])')
         status_is(b, "running")
-        b.page.wait_for_function("document.querySelectorAll('[data-chart=loss] [data-series-style]').length > 0",
-                                 timeout=WAIT)
+        b.page.wait_for_function(
+            "document.querySelectorAll('[data-chart=loss] [data-series-style]').length > 0", timeout=WAIT
+        )
         assert b.page.evaluate("window.playground.store.state.activeRun.id") == first["id"]
 
         # stopped in one tab: the other sees it end
@@ -196,11 +203,13 @@ def test_a_second_tab_sees_the_same_run_and_picks_up_a_new_one(browser, live_ser
         assert r.status_code == 201, r.text
         second = r.json()
         b.page.wait_for_function(
-            f"(window.playground.store.state.activeRun || {{}}).id === '{second['id']}'", timeout=8_000)
+            f"(window.playground.store.state.activeRun || {{}}).id === '{second['id']}'", timeout=8_000
+        )
         status_is(b, "queued", "running")
         assert b.page.is_enabled('[data-action="stop-run"]')
         a.page.wait_for_function(
-            f"(window.playground.store.state.activeRun || {{}}).id === '{second['id']}'", timeout=8_000)
+            f"(window.playground.store.state.activeRun || {{}}).id === '{second['id']}'", timeout=8_000
+        )
     finally:
         stop(live_server.url, first["id"])
         if second:
@@ -234,8 +243,9 @@ def test_an_interrupted_run_shows_why_and_resumes_from_the_page(browser, tmp_pat
         p.page.click('[data-action="resume-run"]')
         status_is(p, "queued", "running", "completed", timeout=60_000)
         assert wait_run(second.url, run["id"], ("running", "completed"))["status"] in ("running", "completed")
-        p.page.wait_for_function("document.querySelectorAll('[data-chart=loss] [data-series-style]').length > 0",
-                                 timeout=WAIT)
+        p.page.wait_for_function(
+            "document.querySelectorAll('[data-chart=loss] [data-series-style]').length > 0", timeout=WAIT
+        )
         status_is(p, "running", "completed", timeout=60_000)
         stop(second.url, run["id"])
         status_is(p, "stopped", "completed", timeout=60_000)
@@ -256,7 +266,8 @@ def test_the_header_badge_shows_a_training_run_from_any_view(browser, live_serve
         badge.wait_for(state="visible", timeout=WAIT)
         p.page.wait_for_function(
             "/^Training: epoch \\d+ of 500 · \\d+%$/.test(document.querySelector('[data-run-badge]').textContent.trim())",
-            timeout=WAIT)
+            timeout=WAIT,
+        )
         box = badge.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
         overflow = p.page.evaluate("(h => h.scrollWidth - h.clientWidth)(document.querySelector('header'))")
@@ -270,8 +281,9 @@ def test_the_header_badge_shows_a_training_run_from_any_view(browser, live_serve
 
         httpx.post(f"{live_server.url}/api/runs/{run['id']}/pause", timeout=30)
         p.tab("data")
-        p.page.wait_for_function("document.querySelector('[data-run-badge]').textContent.trim() === 'Paused'",
-                                 timeout=WAIT)
+        p.page.wait_for_function(
+            "document.querySelector('[data-run-badge]').textContent.trim() === 'Paused'", timeout=WAIT
+        )
     finally:
         stop(live_server.url, run["id"])
     badge.wait_for(state="hidden", timeout=WAIT)

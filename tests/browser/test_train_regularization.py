@@ -44,8 +44,11 @@ def test_the_weights_panel_shows_a_run_without_penalty_beside_one_with_l1(sized,
     plain, l1 = p.page.evaluate("window.playground.runs.records.map((r) => r.id)")
     panel = p.page.locator("[data-train-weights]")
     # by default the latest run beside the one before it (once the page has listed it)
-    p.page.wait_for_function("""([a, b]) => document.querySelector('[data-weights-run=left]').value === a
-        && document.querySelector('[data-weights-run=right]').value === b""", arg=[plain, l1])
+    p.page.wait_for_function(
+        """([a, b]) => document.querySelector('[data-weights-run=left]').value === a
+        && document.querySelector('[data-weights-run=right]').value === b""",
+        arg=[plain, l1],
+    )
     layers = httpx.get(f"{live_server.url}/api/runs/{l1}/weights", timeout=30).json()["snapshots"][0]["layers"]
     rows = panel.locator("[data-weights-layer]")
     rows.first.locator("svg").first.wait_for()
@@ -58,11 +61,14 @@ def test_the_weights_panel_shows_a_run_without_penalty_beside_one_with_l1(sized,
             assert cell.locator('[data-histogram="start"]').count() == 1
     # the numbers say what the pictures show: L1 gathers weights at 0, and the spread shrinks
     together = panel.locator('[data-weights-layer="all"]')
-    near = {run: together.locator(f'[data-weights-cell="{run}"] [data-weights-near-zero]').text_content()
-            for run in (plain, l1)}
+    near = {
+        run: together.locator(f'[data-weights-cell="{run}"] [data-weights-near-zero]').text_content()
+        for run in (plain, l1)
+    }
     assert number(near[l1].split("→")[1]) > 5 * number(near[plain].split("→")[1]), near
-    spread = {run: together.locator(f'[data-weights-cell="{run}"] [data-weights-std]').text_content()
-              for run in (plain, l1)}
+    spread = {
+        run: together.locator(f'[data-weights-cell="{run}"] [data-weights-std]').text_content() for run in (plain, l1)
+    }
     assert float(spread[l1].split("→")[1]) < float(spread[plain].split("→")[1]), spread
     assert together.locator(f'[data-weights-cell="{l1}"] [data-cut="now"]').count() == 1  # the spike at 0
     # side by side on a laptop, one above the other on a phone, never wider than the screen
@@ -95,16 +101,21 @@ def test_the_weights_panel_shows_a_run_without_penalty_beside_one_with_l1(sized,
 def preview_state(p: Page) -> tuple[str, list[str], str]:
     """What the preview shows: its settings, its draws (data URLs) and [dataset, settings, seed]."""
     root = p.page.locator("[data-train-augment-preview]")
-    return (root.get_attribute("data-augment"),
-            root.locator("[data-augment-copy]").evaluate_all("(imgs) => imgs.map((i) => i.src)"),
-            root.get_attribute("data-shown"))
+    return (
+        root.get_attribute("data-augment"),
+        root.locator("[data-augment-copy]").evaluate_all("(imgs) => imgs.map((i) => i.src)"),
+        root.get_attribute("data-shown"),
+    )
 
 
 def wait_for_new_preview(p: Page, before: tuple[str, list[str], str]) -> tuple[str, list[str], str]:
-    p.page.wait_for_function("""(old) => {
+    p.page.wait_for_function(
+        """(old) => {
         const root = document.querySelector('[data-train-augment-preview]');
         return root.dataset.shown !== old && !('loading' in root.dataset);
-    }""", arg=before[2])
+    }""",
+        arg=before[2],
+    )
     return preview_state(p)
 
 
@@ -122,8 +133,11 @@ def test_the_augmentation_preview_follows_shift_noise_and_flip(sized, live_serve
     shifted = wait_for_new_preview(p, plain)
     assert '"shift":4' in shifted[0] and not set(shifted[1]) <= set(originals)
     # what the page shows is what the API draws with the same settings and seed
-    served = httpx.post(f"{live_server.url}/api/datasets/strokes/augment-preview",
-                        json={"augment": {"shift": 4}, "seed": 0, "n": 4, "copies": 4}, timeout=30).json()
+    served = httpx.post(
+        f"{live_server.url}/api/datasets/strokes/augment-preview",
+        json={"augment": {"shift": 4}, "seed": 0, "n": 4, "copies": 4},
+        timeout=30,
+    ).json()
     assert shifted[1] == [png for s in served["samples"] for png in s["augmented"]]
 
     # noise shows while it is typed, before the field is left
@@ -141,8 +155,11 @@ def test_the_augmentation_preview_follows_shift_noise_and_flip(sized, live_serve
     assert '"flip":true' in flipped[0] and flipped[1] != on_shapes[1]
     again = p.page.locator("[data-action=augment-again]")
     again.click()
-    p.page.wait_for_function("(old) => { const imgs = [...document.querySelectorAll('[data-augment-copy]')];"
-                             " return imgs.length && imgs[0].src !== old; }", arg=flipped[1][0])
+    p.page.wait_for_function(
+        "(old) => { const imgs = [...document.querySelectorAll('[data-augment-copy]')];"
+        " return imgs.length && imgs[0].src !== old; }",
+        arg=flipped[1][0],
+    )
     element_shot(p, "[data-train-augmentation]", "train-augment-preview")
 
 
@@ -156,8 +173,10 @@ def test_the_comparison_table_highlights_what_differs_and_chooses_the_runs_on_th
     first, second = p.page.evaluate("window.playground.runs.records.map((r) => r.id)")
     table = p.page.locator("[data-compare-table]")
     table.locator(f'[data-chart-toggle="{second}"]').wait_for()
-    assert sorted(table.locator("tr[data-differs]").evaluate_all("(rows) => rows.map((r) => r.dataset.setting)")) \
-        == ["lr", "weight_decay"]
+    assert sorted(table.locator("tr[data-differs]").evaluate_all("(rows) => rows.map((r) => r.dataset.setting)")) == [
+        "lr",
+        "weight_decay",
+    ]
     assert "Learning rate" in p.page.text_content("[data-compare-summary]")
     for key in ("dataset", "optimizer", "seed", "batch_size", "dropout", "augment"):
         assert table.locator(f'tr[data-setting="{key}"]').get_attribute("data-differs") is None, key
@@ -165,27 +184,37 @@ def test_the_comparison_table_highlights_what_differs_and_chooses_the_runs_on_th
     assert lr == ["0.05", "0.02"]
     assert table.locator('tr[data-setting="dropout"] td').all_text_contents() == ["no dropout layer"] * 2
     # its final metrics, as the server has them, and the better one marked
-    runs = {r["id"]: r for r in httpx.get(f"{live_server.url}/api/runs",
-                                          params={"network_id": p.page.evaluate(
-                                              "window.playground.store.state.networkId")}, timeout=30).json()}
+    runs = {
+        r["id"]: r
+        for r in httpx.get(
+            f"{live_server.url}/api/runs",
+            params={"network_id": p.page.evaluate("window.playground.store.state.networkId")},
+            timeout=30,
+        ).json()
+    }
     accuracy = table.locator('tr[data-result="test_accuracy"] td').all_text_contents()
-    assert [a.rstrip(" ★") for a in accuracy] == [f"{100 * runs[r]['metrics']['test_accuracy']:.1f}%"
-                                                  for r in (first, second)]
+    assert [a.rstrip(" ★") for a in accuracy] == [
+        f"{100 * runs[r]['metrics']['test_accuracy']:.1f}%" for r in (first, second)
+    ]
     assert table.locator('tr[data-result="test_accuracy"] td[data-best]').count() == 1
     assert table.locator('tr[data-result="status"] td').all_text_contents() == ["completed"] * 2
-    assert table.locator('tr[data-result="steps"] td').all_text_contents() == [str(runs[r]["steps"])
-                                                                              for r in (first, second)]
+    assert table.locator('tr[data-result="steps"] td').all_text_contents() == [
+        str(runs[r]["steps"]) for r in (first, second)
+    ]
     for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy"):
         assert table.locator(f'tr[data-result="{key}"] td').count() == 2
-        assert all(t.strip() not in ("", "–") for t in
-                   table.locator(f'tr[data-result="{key}"] td').all_text_contents()), key
+        assert all(
+            t.strip() not in ("", "–") for t in table.locator(f'tr[data-result="{key}"] td').all_text_contents()
+        ), key
     val_loss = table.locator('tr[data-result="val_loss"] td').all_text_contents()
-    assert [float(v.rstrip(" ★")) for v in val_loss] == [float(f'{runs[r]["metrics"]["val_loss"]:.3g}')
-                                                         for r in (first, second)]
+    assert [float(v.rstrip(" ★")) for v in val_loss] == [
+        float(f"{runs[r]['metrics']['val_loss']:.3g}") for r in (first, second)
+    ]
     # the highlight is seen, not only marked: a differing row has another background than an equal one
     colour = "(cell) => getComputedStyle(cell).backgroundColor"
-    assert table.locator('tr[data-setting="lr"] td').first.evaluate(colour) \
-        != table.locator('tr[data-setting="seed"] td').first.evaluate(colour)
+    assert table.locator('tr[data-setting="lr"] td').first.evaluate(colour) != table.locator(
+        'tr[data-setting="seed"] td'
+    ).first.evaluate(colour)
     # both runs' columns are in sight without swiping, on a phone too
     width = p.page.evaluate("document.documentElement.clientWidth")
     for run in (first, second):

@@ -93,8 +93,10 @@ def test_the_form_follows_a_server_with_other_limits(page: Page, live_server):
             o["max"] = 7
         if o["name"] == "optimizer":
             o["choices"] = ["sgd", "adam"]
-    page.page.route("**/api/train/options", lambda route: route.fulfill(
-        status=200, content_type="application/json", body=json.dumps(answer)))
+    page.page.route(
+        "**/api/train/options",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(answer)),
+    )
     page.open()
     page.tab("train")
     assert page.page.get_attribute('[data-hyper="epochs"]', "max") == "7"

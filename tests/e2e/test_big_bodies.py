@@ -17,10 +17,13 @@ def memory(pid: int) -> dict[str, int]:
     return out
 
 
-@pytest.mark.parametrize("url,content_type,limit", [
-    ("/api/networks", "application/json", "8 MiB"),
-    ("/api/datasets", "multipart/form-data; boundary=zzz", "256 MiB"),
-])
+@pytest.mark.parametrize(
+    "url,content_type,limit",
+    [
+        ("/api/networks", "application/json", "8 MiB"),
+        ("/api/datasets", "multipart/form-data; boundary=zzz", "256 MiB"),
+    ],
+)
 def test_a_300_mb_body_is_cut_off_with_413_and_memory_stays_bounded(server, url, content_type, limit):
     total = 300 * MiB
     sent = 0

@@ -26,8 +26,9 @@ ENDLESS = {**LONG, "epochs": 200}  # stopped by the test
 
 
 def cluster_server(cluster, data_dir, database):
-    return start_server(data_dir, "--database", database, "--runner", "ray", "--ray-address",
-                        cluster.ray_address, "--threads", "1")
+    return start_server(
+        data_dir, "--database", database, "--runner", "ray", "--ray-address", cluster.ray_address, "--threads", "1"
+    )
 
 
 def wait_until(get, check, timeout=120, what="the run"):

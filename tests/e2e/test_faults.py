@@ -23,9 +23,15 @@ import engine
 
 from .conftest import running_server, start_server
 
-SMALL = {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
-                                        {"type": "relu"}, {"type": "flatten"},
-                                        {"type": "linear", "out_features": 2}]}
+SMALL = {
+    "input": [1, 8, 8],
+    "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+        {"type": "relu"},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 2},
+    ],
+}
 FAST = {"epochs": 400, "batch_size": 32, "max_train": 64, "validation": 0.25}  # a checkpoint every few ms
 
 
@@ -38,8 +44,13 @@ def small_spec(width: int) -> dict:
 def tiny_npz(seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
     buf = io.BytesIO()
-    np.savez(buf, x=rng.integers(0, 256, (96, 1, 8, 8), dtype=np.uint8), y=rng.integers(0, 2, 96),
-             x_test=rng.integers(0, 256, (16, 1, 8, 8), dtype=np.uint8), y_test=rng.integers(0, 2, 16))
+    np.savez(
+        buf,
+        x=rng.integers(0, 256, (96, 1, 8, 8), dtype=np.uint8),
+        y=rng.integers(0, 2, 96),
+        x_test=rng.integers(0, 256, (16, 1, 8, 8), dtype=np.uint8),
+        y_test=rng.integers(0, 2, 16),
+    )
     return buf.getvalue()
 
 
@@ -59,8 +70,11 @@ def wait_status(api, run_id, statuses, timeout=60):
 
 def log_problems(server) -> list[str]:
     text = server.log.read_text(errors="replace")
-    return [line for line in text.splitlines()
-            if "Traceback" in line or "locked" in line or "Exception in ASGI" in line or " 500 " in line]
+    return [
+        line
+        for line in text.splitlines()
+        if "Traceback" in line or "locked" in line or "Exception in ASGI" in line or " 500 " in line
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +90,7 @@ def shared_api(shared):
 
 
 # ---- 16: a frame over the server's 1 MiB limit --------------------------------------------------------------
+
 
 def test_a_websocket_frame_over_one_mebibyte_is_refused_with_1009(shared, shared_api):
     nid = shared_api.post("/api/networks", json={"spec": SMALL}).json()["id"]
@@ -100,6 +115,7 @@ def test_a_websocket_frame_over_one_mebibyte_is_refused_with_1009(shared, shared
 
 
 # ---- 17: hundreds of idle connections ------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_hundreds_of_idle_connections_do_not_starve_other_clients(shared, shared_api):
@@ -133,28 +149,38 @@ def test_hundreds_of_idle_connections_do_not_starve_other_clients(shared, shared
 
 # ---- 13/14/15 at the socket level ---------------------------------------------------------------------------
 
+
 def test_cross_origin_upload_and_foreign_host_are_refused_by_the_real_server(shared, shared_api):
     evil = {"Origin": "http://evil.example"}
     r = upload(shared_api, tiny_npz(), "sneaky", headers=evil)
     assert r.status_code == 403 and "evil.example" in r.json()["detail"]
     assert all(d["name"] != "sneaky" for d in shared_api.get("/api/datasets").json())
-    r = shared_api.post("/api/networks/import", files={"file": ("x.json", json.dumps(SMALL).encode(), "text/plain")},
-                        headers=evil)
+    r = shared_api.post(
+        "/api/networks/import", files={"file": ("x.json", json.dumps(SMALL).encode(), "text/plain")}, headers=evil
+    )
     assert r.status_code == 403
-    r = shared_api.post("/api/networks", content=json.dumps({"spec": SMALL}), headers={**evil, "Content-Type": "text/plain"})
+    r = shared_api.post(
+        "/api/networks", content=json.dumps({"spec": SMALL}), headers={**evil, "Content-Type": "text/plain"}
+    )
     assert r.status_code == 403
     for host in ("evil.example", f"evil.example:{shared.port}", "127.0.0.1.evil.example"):
         r = shared_api.get("/api/networks", headers={"Host": host})
         assert r.status_code == 403 and "is not this server's" in r.json()["detail"], host
     with pytest.raises(InvalidStatus) as info:  # a page of evil.example's whose name resolves to 127.0.0.1
-        with connect(f"ws://evil.example:{shared.port}/api/runs/0123456789abcdef/events", open_timeout=10,
-                     sock=socket.create_connection(("127.0.0.1", shared.port))):
+        with connect(
+            f"ws://evil.example:{shared.port}/api/runs/0123456789abcdef/events",
+            open_timeout=10,
+            sock=socket.create_connection(("127.0.0.1", shared.port)),
+        ):
             pass
     assert info.value.response.status_code == 403
     assert "is not this server's" in json.loads(info.value.response.body)["detail"]
     with pytest.raises(InvalidStatus) as info:  # its own Host header and a second one
-        with connect(f"ws://127.0.0.1:{shared.port}/api/runs/0123456789abcdef/events",
-                     additional_headers={"Host": "evil.example"}, open_timeout=10):
+        with connect(
+            f"ws://127.0.0.1:{shared.port}/api/runs/0123456789abcdef/events",
+            additional_headers={"Host": "evil.example"},
+            open_timeout=10,
+        ):
             pass
     assert info.value.response.status_code == 400
     assert "2 Host headers" in json.loads(info.value.response.body)["detail"]
@@ -181,8 +207,11 @@ def test_a_token_server_refuses_websockets_without_the_token(tmp_path):
                     pass
             assert info.value.response.status_code == 401
             assert "token" in json.loads(info.value.response.body)["detail"]
-        for suffix, headers in (("?token=s3cret-token", None), ("", bearer),
-                                ("", {"Cookie": "cnn_playground_token=s3cret-token"})):
+        for suffix, headers in (
+            ("?token=s3cret-token", None),
+            ("", bearer),
+            ("", {"Cookie": "cnn_playground_token=s3cret-token"}),
+        ):
             with connect(url + suffix, additional_headers=headers, open_timeout=10) as ws:
                 events = [json.loads(m) for m in ws]
             assert events[-1]["type"] == "done"
@@ -191,6 +220,7 @@ def test_a_token_server_refuses_websockets_without_the_token(tmp_path):
 
 
 # ---- 20: many writers at once -------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_many_writers_at_once_never_see_a_locked_database(server, api):
@@ -224,8 +254,11 @@ def test_many_writers_at_once_never_see_a_locked_database(server, api):
         t.join(120)
     assert not failures, failures
     assert len(answers) == 10 * (12 * 4 + 6)
-    bad = [(r.request.method, r.request.url.path, r.status_code, r.text[:200]) for r in answers
-           if r.status_code >= 500 or "locked" in r.text]
+    bad = [
+        (r.request.method, r.request.url.path, r.status_code, r.text[:200])
+        for r in answers
+        if r.status_code >= 500 or "locked" in r.text
+    ]
     assert not bad, bad
     assert all(r.status_code in (200, 201, 204) for r in answers), {r.status_code for r in answers}
     # with as many workers as cores, the third run may still be waiting for one: all must be alive
@@ -242,11 +275,16 @@ def test_many_writers_at_once_never_see_a_locked_database(server, api):
 
 # ---- 18 and 21: killed in the middle of saves ---------------------------------------------------------------
 
+
 def check_consistent(server, api) -> dict:
     """After a restart: no temporary files, every row's file loads and agrees with its row."""
     root = server.data_dir
-    leftovers = [p.name for kind in ("networks", "checkpoints", "datasets") for p in (root / kind).iterdir()
-                 if p.name.endswith(".tmp")]
+    leftovers = [
+        p.name
+        for kind in ("networks", "checkpoints", "datasets")
+        for p in (root / kind).iterdir()
+        if p.name.endswith(".tmp")
+    ]
     assert not leftovers, leftovers
     nets = api.get("/api/networks").json()
     for net in nets:
@@ -264,8 +302,12 @@ def check_consistent(server, api) -> dict:
     for d in uploads:
         r = api.get(f"/api/datasets/{d['name']}/samples?n=2")
         assert r.status_code == 200, r.text
-    return {"networks": len(nets), "runs": len(runs), "checkpoints": sum(1 for r in runs if r["checkpoint"]),
-            "uploads": len(uploads)}
+    return {
+        "networks": len(nets),
+        "runs": len(runs),
+        "checkpoints": sum(1 for r in runs if r["checkpoint"]),
+        "uploads": len(uploads),
+    }
 
 
 @pytest.mark.slow

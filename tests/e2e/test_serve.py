@@ -17,8 +17,9 @@ from .conftest import free_port, running_server, start_server
 def follow(server, run_id, origin=None):
     events = []
     headers = {"Origin": origin} if origin else None
-    with connect(f"ws://127.0.0.1:{server.port}/api/runs/{run_id}/events", additional_headers=headers,
-                 open_timeout=10) as ws:
+    with connect(
+        f"ws://127.0.0.1:{server.port}/api/runs/{run_id}/events", additional_headers=headers, open_timeout=10
+    ) as ws:
         for message in ws:
             events.append(json.loads(message))
     return events
@@ -27,8 +28,9 @@ def follow(server, run_id, origin=None):
 def test_a_student_session_over_http_and_websocket(server, api):
     assert "CNN Playground" in api.get("/").text
     net = api.post("/api/networks", json={"preset": "lenet5"}).json()
-    run = api.post(f"/api/networks/{net['id']}/runs",
-                   json={"dataset": "strokes", "epochs": 2, "max_train": 600, "batch_size": 50}).json()
+    run = api.post(
+        f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", "epochs": 2, "max_train": 600, "batch_size": 50}
+    ).json()
     events = follow(server, run["id"])
     assert [e["type"] for e in events].count("epoch") == 2 and events[-1]["type"] == "done"
     batch_times = [e for e in events if e["type"] == "batch"]
@@ -57,8 +59,9 @@ def test_stopping_the_server_interrupts_runs_and_a_restart_keeps_everything(tmp_
     s = start_server(tmp_path / "data")
     with httpx.Client(base_url=s.url, timeout=30) as api:
         net = api.post("/api/networks", json={"preset": "lenet5", "name": "mine"}).json()
-        run = api.post(f"/api/networks/{net['id']}/runs",
-                       json={"dataset": "strokes", "epochs": 50, "max_train": 300}).json()
+        run = api.post(
+            f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", "epochs": 50, "max_train": 300}
+        ).json()
         deadline = time.monotonic() + 60
         while api.get(f"/api/runs/{run['id']}").json()["epoch"] < 1 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -78,9 +81,25 @@ def test_stopping_the_server_interrupts_runs_and_a_restart_keeps_everything(tmp_
 
 def test_off_loopback_the_teacher_gets_a_token_link_and_students_a_class_code(tmp_path):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
-                             "--data-dir", str(tmp_path / "d"), "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         teacher, students = proc.stdout.readline(), proc.stdout.readline()
         token = re.search(r"\?token=([\w-]+)", teacher).group(1)
@@ -118,8 +137,12 @@ def test_a_websocket_from_another_origin_is_refused(server, api):
 
 
 def test_a_taken_port_is_a_clear_error(server, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", str(server.port),
-                          "--data-dir", str(tmp_path / "other")], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(server.port), "--data-dir", str(tmp_path / "other")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "--port" in out.stderr and "Traceback" not in out.stderr
 
 

@@ -22,8 +22,9 @@ SOURCES = ("pyproject.toml", "setup.py", "README.md", "app", "engine", "static",
 
 
 def run(*args, cwd=None, env=None):
-    out = subprocess.run([str(a) for a in args], check=False, capture_output=True, text=True, timeout=600,
-                         cwd=cwd, env=env)
+    out = subprocess.run(
+        [str(a) for a in args], check=False, capture_output=True, text=True, timeout=600, cwd=cwd, env=env
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     return out
 
@@ -34,16 +35,19 @@ def test_an_installed_wheel_serves_the_page(tmp_path):
     src.mkdir()
     for name in SOURCES:
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(
-            ROOT / name, src / name, **({"ignore": shutil.ignore_patterns("__pycache__")}
-                                        if (ROOT / name).is_dir() else {}))
+            ROOT / name,
+            src / name,
+            **({"ignore": shutil.ignore_patterns("__pycache__")} if (ROOT / name).is_dir() else {}),
+        )
     # offline: this interpreter's setuptools builds it, and the venv reuses the installed dependencies
     run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist", src)
     wheel = next((tmp_path / "dist").glob("cnn_playground-*.whl"))
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
-    venv_site = Path(run(bin_dir / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-                     .stdout.strip())
+    venv_site = Path(
+        run(bin_dir / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    )
     # the dependencies from this environment, as a plain path: its .pth files (an editable install of
     # the checkout among them) are not read, so `app` can only come from the wheel
     deps = [sysconfig.get_paths()["purelib"], *site.getsitepackages()]
@@ -52,14 +56,31 @@ def test_an_installed_wheel_serves_the_page(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = run(bin_dir / "python", "-c", "import app; print(app.__file__)", cwd=tmp_path, env=env).stdout
     assert where.startswith(str(venv_site)), where
-    assert run(bin_dir / "cnn-playground", "--version", cwd=tmp_path, env=env).stdout.strip() == f"cnn-playground {__version__}"
+    assert (
+        run(bin_dir / "cnn-playground", "--version", cwd=tmp_path, env=env).stdout.strip()
+        == f"cnn-playground {__version__}"
+    )
 
     port = free_port()
     log = tmp_path / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([bin_dir / "cnn-playground", "serve", "--port", str(port), "--offline",
-                                 "--data-dir", tmp_path / "data", "--log-level", "warning"],
-                                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                bin_dir / "cnn-playground",
+                "serve",
+                "--port",
+                str(port),
+                "--offline",
+                "--data-dir",
+                tmp_path / "data",
+                "--log-level",
+                "warning",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         health = None

@@ -14,7 +14,7 @@ def _padded(x, padding):
     n, c, h, w = x.shape
     (pt, pb), (pl, pr) = _pads(padding)
     xp = np.zeros((n, c, pt + h + pb, pl + w + pr))
-    xp[:, :, pt:pt + h, pl:pl + w] = x
+    xp[:, :, pt : pt + h, pl : pl + w] = x
     return xp
 
 
@@ -64,11 +64,10 @@ def conv2d_backward(x, W, dy, stride=(1, 1), padding=(0, 0), dilation=(1, 1), gr
                                 r, q = a * sh + i * dh, bb * sw + j * dw
                                 dW[fi, ci, i, j] += d * xp[ni, g * cg + ci, r, q]
                                 dxp[ni, g * cg + ci, r, q] += d * W[fi, ci, i, j]
-    return dxp[:, :, pt:pt + h, pl:pl + w], dW, dy.sum(axis=(0, 2, 3))
+    return dxp[:, :, pt : pt + h, pl : pl + w], dW, dy.sum(axis=(0, 2, 3))
 
 
-def conv_transpose2d(x, W, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
-                     dilation=(1, 1), groups=1):
+def conv_transpose2d(x, W, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1), groups=1):
     """Each input value spreads into the output through the kernel: for W : (C, F/G, kh, kw),
     y[n, g*F/G + f, a*S - P + i*d, b*S - P + j*d] += x[n,c,a,b] * W[c,f,i,j], g = c // (C/G)
     being the group of input channel c (and positions outside the output dropped)."""
@@ -125,14 +124,14 @@ def pool2d(x, k, s, p, mode):
     (kh, kw), (sh, sw), (ph, pw) = k, s, p
     fill = -np.inf if mode == "max" else 0.0
     xp = np.full((n, c, h + 2 * ph, w + 2 * pw), fill)
-    xp[:, :, ph:ph + h, pw:pw + w] = x
+    xp[:, :, ph : ph + h, pw : pw + w] = x
     ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
     y = np.zeros((n, c, ho, wo))
     for ni in range(n):
         for ci in range(c):
             for a in range(ho):
                 for bb in range(wo):
-                    win = xp[ni, ci, a * sh:a * sh + kh, bb * sw:bb * sw + kw]
+                    win = xp[ni, ci, a * sh : a * sh + kh, bb * sw : bb * sw + kw]
                     y[ni, ci, a, bb] = win.max() if mode == "max" else win.mean()
     return y
 
@@ -143,17 +142,17 @@ def pool2d_backward(x, dy, k, s, p, mode):
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = k, s, p
     xp = np.full((n, c, h + 2 * ph, w + 2 * pw), -np.inf)
-    xp[:, :, ph:ph + h, pw:pw + w] = x
+    xp[:, :, ph : ph + h, pw : pw + w] = x
     dxp = np.zeros_like(xp)
     _, _, ho, wo = dy.shape
     for ni in range(n):
         for ci in range(c):
             for a in range(ho):
                 for bb in range(wo):
-                    win = xp[ni, ci, a * sh:a * sh + kh, bb * sw:bb * sw + kw]
+                    win = xp[ni, ci, a * sh : a * sh + kh, bb * sw : bb * sw + kw]
                     if mode == "max":
                         i, j = np.unravel_index(np.argmax(win), win.shape)
                         dxp[ni, ci, a * sh + i, bb * sw + j] += dy[ni, ci, a, bb]
                     else:
-                        dxp[ni, ci, a * sh:a * sh + kh, bb * sw:bb * sw + kw] += dy[ni, ci, a, bb] / (kh * kw)
-    return dxp[:, :, ph:ph + h, pw:pw + w]
+                        dxp[ni, ci, a * sh : a * sh + kh, bb * sw : bb * sw + kw] += dy[ni, ci, a, bb] / (kh * kw)
+    return dxp[:, :, ph : ph + h, pw : pw + w]

@@ -22,8 +22,7 @@ def fields(**cfg):
     return cfg
 
 
-@pytest.fixture(params=[(1, True), (3, True), (3, False)],
-                ids=["1thread", "3threads", "3threads-rebuilt"])
+@pytest.fixture(params=[(1, True), (3, True), (3, False)], ids=["1thread", "3threads", "3threads-rebuilt"])
 def chunked(request, monkeypatch):
     """Chunks of one image, in one thread or shared among three, with the forward's columns
     kept for backward or built again."""
@@ -41,8 +40,7 @@ CONVS = [  # (in_shape, fields)
     ((4, 9, 8), fields(out_channels=4, kernel_size=3, groups=4, padding=1)),  # depthwise
     ((4, 9, 8), fields(out_channels=8, kernel_size=3, groups=4, stride=2, padding=1)),  # two each
     ((3, 10, 9), fields(out_channels=2, kernel_size=3, dilation=2)),
-    ((3, 10, 11), fields(out_channels=3, kernel_size=[3, 2], dilation=[2, 3], stride=[2, 1],
-                         padding=[1, 2])),
+    ((3, 10, 11), fields(out_channels=3, kernel_size=[3, 2], dilation=[2, 3], stride=[2, 1], padding=[1, 2])),
     ((6, 9, 9), fields(out_channels=9, kernel_size=2, dilation=3, groups=3, stride=3)),
     ((2, 7, 6), fields(out_channels=3, kernel_size=4, padding="same")),
     ((2, 7, 6), fields(out_channels=3, kernel_size=[2, 3], dilation=[1, 2], padding="same")),
@@ -88,17 +86,15 @@ def test_depthwise_is_one_convolution_per_channel():
     x = rng.standard_normal((2, 3, 6, 6))
     y = layer.forward(x)
     for c in range(3):
-        np.testing.assert_allclose(y[:, c:c + 1], R.conv2d(x[:, c:c + 1], W[c:c + 1]), atol=1e-12)
+        np.testing.assert_allclose(y[:, c : c + 1], R.conv2d(x[:, c : c + 1], W[c : c + 1]), atol=1e-12)
 
 
 TRANSPOSED = [  # (in_shape, fields)
     ((3, 4, 5), fields(out_channels=2, kernel_size=3)),
     ((2, 3, 4), fields(out_channels=3, kernel_size=[3, 2], stride=2, padding=1, output_padding=1)),
     ((4, 3, 3), fields(out_channels=6, kernel_size=2, stride=[2, 3], groups=2)),
-    ((2, 4, 3), fields(out_channels=2, kernel_size=3, dilation=2, output_padding=1,
-                       padding=[2, 1])),
-    ((4, 3, 4), fields(out_channels=4, kernel_size=3, groups=4, stride=2, dilation=[1, 2],
-                       padding=1)),
+    ((2, 4, 3), fields(out_channels=2, kernel_size=3, dilation=2, output_padding=1, padding=[2, 1])),
+    ((4, 3, 4), fields(out_channels=4, kernel_size=3, groups=4, stride=2, dilation=[1, 2], padding=1)),
     ((2, 5, 4), fields(out_channels=2, kernel_size=4, stride=2, padding=1)),  # the usual 2x
 ]
 
@@ -115,8 +111,7 @@ def test_conv_transpose2d_matches_plain_loops(in_shape, cfg, chunked):
     for _ in range(2):
         y = layer.forward(x, train=True)
         assert y.shape[1:] == layer.out_shape
-        np.testing.assert_allclose(y, R.conv_transpose2d(x, W, b, output_padding=layer.op, **args),
-                                   atol=1e-12)
+        np.testing.assert_allclose(y, R.conv_transpose2d(x, W, b, output_padding=layer.op, **args), atol=1e-12)
         dy = rng.standard_normal(y.shape)
         dx = layer.backward(dy)
         rdx, rdW, rdb = R.conv_transpose2d_backward(x, W, dy, **args)
@@ -135,8 +130,17 @@ def test_a_transposed_convolution_is_a_convolutions_gradient_to_its_input(in_sha
     t = make(ConvTranspose2D, in_shape, **cfg, bias=False)
     t.init_params(rng, np.float64)
     c, h, w = in_shape
-    q = make(Conv2D, (t.f, *t.out_shape[1:]), out_channels=c, kernel_size=list(t.k),
-             stride=list(t.s), padding=list(t.p), dilation=list(t.d), groups=t.g, bias=False)
+    q = make(
+        Conv2D,
+        (t.f, *t.out_shape[1:]),
+        out_channels=c,
+        kernel_size=list(t.k),
+        stride=list(t.s),
+        padding=list(t.p),
+        dilation=list(t.d),
+        groups=t.g,
+        bias=False,
+    )
     q.params["W"] = t.params["W"]  # (C, F/G, kh, kw): Q's filters, one per input channel of t
     # Q's output can be longer than t's input when output_padding >= stride (allowed when
     # smaller than the dilation): t's input is then Q's delta on the first rows, zero after
@@ -153,10 +157,22 @@ def test_output_padding_picks_among_the_sizes_a_stride_floors_together():
     """conv 3x3 stride 2 pad 1 gives 4x4 from a 7 or an 8 wide input: output_padding 0 or 1
     gives back either."""
     for n, op in ((7, 0), (8, 1)):
-        s = engine.summarize({"input": [1, n, n], "layers": [
-            {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2, "padding": 1},
-            {"type": "conv_transpose2d", "out_channels": 1, "kernel_size": 3, "stride": 2,
-             "padding": 1, "output_padding": op}]})
+        s = engine.summarize(
+            {
+                "input": [1, n, n],
+                "layers": [
+                    {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2, "padding": 1},
+                    {
+                        "type": "conv_transpose2d",
+                        "out_channels": 1,
+                        "kernel_size": 3,
+                        "stride": 2,
+                        "padding": 1,
+                        "output_padding": op,
+                    },
+                ],
+            }
+        )
         assert s["layers"][0]["output_shape"] == [2, 4, 4]
         assert s["layers"][1]["output_shape"] == [1, n, n]
         assert s["layers"][1]["formulas"] == [f"(4 - 1)*2 - 2*1 + (3 - 1) + {op} + 1 = {n}"]
@@ -166,17 +182,29 @@ def transposed(**cfg):
     return {"type": "conv_transpose2d", "out_channels": 2, "kernel_size": 3, **cfg}
 
 
-@pytest.mark.parametrize("layer,field,words", [
-    (transposed(stride=2, output_padding=2), "output_padding",
-     "output_padding 2 must be smaller than the stride 2 or the dilation 1"),
-    (transposed(out_channels=3, groups=2), "groups", "groups 2 does not divide in_channels 3"),
-    (transposed(groups=4), "groups", "groups 4 does not divide in_channels 6"),
-    (transposed(kernel_size=1, padding=4), "padding",
-     "the output height (4 - 1)*1 - 2*4 + (1 - 1) + 0 + 1 = -4 is less than 1"),
-    (transposed(kernel_size=1024, stride=1024, dilation=8), "stride",
-     "(4 - 1)*1024 - 2*0 + 8*(1024 - 1) + 0 + 1 = 11257 is more than 8192"),
-    (transposed(padding="same"), "padding", "expected an integer"),
-])
+@pytest.mark.parametrize(
+    "layer,field,words",
+    [
+        (
+            transposed(stride=2, output_padding=2),
+            "output_padding",
+            "output_padding 2 must be smaller than the stride 2 or the dilation 1",
+        ),
+        (transposed(out_channels=3, groups=2), "groups", "groups 2 does not divide in_channels 3"),
+        (transposed(groups=4), "groups", "groups 4 does not divide in_channels 6"),
+        (
+            transposed(kernel_size=1, padding=4),
+            "padding",
+            "the output height (4 - 1)*1 - 2*4 + (1 - 1) + 0 + 1 = -4 is less than 1",
+        ),
+        (
+            transposed(kernel_size=1024, stride=1024, dilation=8),
+            "stride",
+            "(4 - 1)*1024 - 2*0 + 8*(1024 - 1) + 0 + 1 = 11257 is more than 8192",
+        ),
+        (transposed(padding="same"), "padding", "expected an integer"),
+    ],
+)
 def test_conv_transpose2d_refuses_what_pytorch_refuses(layer, field, words):
     in_channels = 6 if layer.get("groups") == 4 else 3
     with pytest.raises(engine.SpecErrors) as info:
@@ -186,12 +214,17 @@ def test_conv_transpose2d_refuses_what_pytorch_refuses(layer, field, words):
 
 
 def test_summary_formulas_divide_by_groups():
-    s = engine.summarize({"input": [64, 8, 8], "layers": [
-        {"type": "conv2d", "out_channels": 64, "kernel_size": 3, "padding": 1, "groups": 64},
-        {"type": "conv2d", "out_channels": 128, "kernel_size": 3, "padding": 2, "dilation": 2,
-         "groups": 4},
-        transposed(out_channels=32, kernel_size=2, stride=2, groups=8),
-        transposed(out_channels=16, kernel_size=2, stride=2, bias=False)]})
+    s = engine.summarize(
+        {
+            "input": [64, 8, 8],
+            "layers": [
+                {"type": "conv2d", "out_channels": 64, "kernel_size": 3, "padding": 1, "groups": 64},
+                {"type": "conv2d", "out_channels": 128, "kernel_size": 3, "padding": 2, "dilation": 2, "groups": 4},
+                transposed(out_channels=32, kernel_size=2, stride=2, groups=8),
+                transposed(out_channels=16, kernel_size=2, stride=2, bias=False),
+            ],
+        }
+    )
     rows = s["layers"]
     assert rows[0]["param_formula"] == "64 x (3x3x(64/64) + 1) = 640"
     assert rows[0]["macs"] == 64 * 8 * 8 * 3 * 3
@@ -206,8 +239,7 @@ def test_summary_formulas_divide_by_groups():
 
 def test_dilation_widens_the_receptive_field():
     """Three 3x3 convolutions dilated 1, 2, 4 see 15x15 inputs; undilated, 7x7."""
-    layers = [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "dilation": d, "padding": d}
-              for d in (1, 2, 4)]
+    layers = [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "dilation": d, "padding": d} for d in (1, 2, 4)]
     s = engine.summarize({"input": [1, 16, 16], "layers": layers})
     assert [r["receptive_field"] for r in s["layers"]] == [[3, 3], [7, 7], [15, 15]]
     undilated = [{**x, "dilation": 1, "padding": 1} for x in layers]
@@ -215,14 +247,17 @@ def test_dilation_widens_the_receptive_field():
     assert plain["layers"][-1]["receptive_field"] == [7, 7]
 
 
-@pytest.mark.parametrize("k,s,d", [(3, 2, 1), (4, 2, 1), (3, 2, 3), (2, 2, 3), (3, 4, 2),
-                                   (5, 3, 1), (1, 2, 1)])
+@pytest.mark.parametrize("k,s,d", [(3, 2, 1), (4, 2, 1), (3, 2, 3), (2, 2, 3), (3, 4, 2), (5, 3, 1), (1, 2, 1)])
 def test_a_transposed_convolutions_receptive_field_is_its_widest_reach(k, s, d):
     """After a 3x3 stride-2 convolution (r = 3, j = 2), the inputs one output of the transposed
     convolution depends on, found by perturbing each input."""
-    spec = {"input": [1, 21, 1], "layers": [
-        {"type": "conv2d", "out_channels": 1, "kernel_size": [3, 1], "stride": [2, 1]},
-        transposed(out_channels=1, kernel_size=[k, 1], stride=[s, 1], dilation=[d, 1])]}
+    spec = {
+        "input": [1, 21, 1],
+        "layers": [
+            {"type": "conv2d", "out_channels": 1, "kernel_size": [3, 1], "stride": [2, 1]},
+            transposed(out_channels=1, kernel_size=[k, 1], stride=[s, 1], dilation=[d, 1]),
+        ],
+    }
     net = engine.build_network(spec, dtype=np.float64)
     for layer in net.layers():
         layer.params["W"][...] = 1.0

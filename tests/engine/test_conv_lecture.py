@@ -11,14 +11,8 @@ from engine.layers.pool import AvgPool2D, MaxPool2D
 
 from . import reference
 
-X = np.array([[0, 1, 2, 1, 0],
-              [4, 1, 0, 1, 0],
-              [2, 0, 1, 1, 1],
-              [1, 2, 3, 1, 0],
-              [0, 4, 3, 2, 0]], dtype=np.float32)
-W = np.array([[0, 1, 0],
-              [1, 0, 1],
-              [2, 1, 0]], dtype=np.float32)
+X = np.array([[0, 1, 2, 1, 0], [4, 1, 0, 1, 0], [2, 0, 1, 1, 1], [1, 2, 3, 1, 0], [0, 4, 3, 2, 0]], dtype=np.float32)
+W = np.array([[0, 1, 0], [1, 0, 1], [2, 1, 0]], dtype=np.float32)
 I = np.array([[9, 5, 4], [8, 8, 10], [8, 15, 12]], dtype=np.float32)
 
 
@@ -45,24 +39,35 @@ def test_lecture_example_backward_is_a_convolution_too():
     dx = layer.backward(delta[None, None])[0, 0]
     dW = layer.grads["W"][0, 0]
     # dL/dW = X convolved with delta
-    dW_expected = np.array([[(X[a:a + 3, b:b + 3] * delta).sum() for b in range(3)] for a in range(3)])
+    dW_expected = np.array([[(X[a : a + 3, b : b + 3] * delta).sum() for b in range(3)] for a in range(3)])
     np.testing.assert_allclose(dW, dW_expected)
     # dL/dX = delta, zero-padded by K-1, convolved with W rotated 180 degrees
     padded = np.pad(delta, 2)
     rot = W[::-1, ::-1]
-    dx_expected = np.array([[(padded[i:i + 3, j:j + 3] * rot).sum() for j in range(5)] for i in range(5)])
+    dx_expected = np.array([[(padded[i : i + 3, j : j + 3] * rot).sum() for j in range(5)] for i in range(5)])
     np.testing.assert_allclose(dx, dx_expected)
 
 
-@pytest.mark.parametrize("k,s,p", [((3, 3), (1, 1), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((5, 3), (2, 1), (2, 0)),
-                                   ((1, 1), (1, 1), (0, 0)), ((4, 4), (3, 3), (1, 2)), ((2, 2), (2, 2), (0, 0))])
+@pytest.mark.parametrize(
+    "k,s,p",
+    [
+        ((3, 3), (1, 1), (0, 0)),
+        ((3, 3), (2, 2), (1, 1)),
+        ((5, 3), (2, 1), (2, 0)),
+        ((1, 1), (1, 1), (0, 0)),
+        ((4, 4), (3, 3), (1, 2)),
+        ((2, 2), (2, 2), (0, 0)),
+    ],
+)
 def test_conv_matches_plain_loops(k, s, p):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 3, 9, 8))
     layer = make(Conv2D, (3, 9, 8), out_channels=4, kernel_size=list(k), stride=list(s), padding=list(p))
     layer.init_params(rng, np.float64)
     y = layer.forward(x, train=True)
-    np.testing.assert_allclose(y, reference.conv2d(x, layer.params["W"], layer.params["b"], s, p), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        y, reference.conv2d(x, layer.params["W"], layer.params["b"], s, p), rtol=1e-10, atol=1e-10
+    )
     dy = rng.standard_normal(y.shape)
     dx = layer.backward(dy)
     rdx, rdW, rdb = reference.conv2d_backward(x, layer.params["W"], dy, s, p)
@@ -72,8 +77,15 @@ def test_conv_matches_plain_loops(k, s, p):
 
 
 @pytest.mark.parametrize("cls,mode", [(MaxPool2D, "max"), (AvgPool2D, "avg")])
-@pytest.mark.parametrize("k,s,p,size", [((2, 2), (2, 2), (0, 0), (8, 8)), ((3, 3), (2, 2), (1, 1), (7, 9)),
-                                        ((2, 2), (2, 2), (0, 0), (7, 7)), ((3, 2), (1, 2), (0, 1), (6, 5))])
+@pytest.mark.parametrize(
+    "k,s,p,size",
+    [
+        ((2, 2), (2, 2), (0, 0), (8, 8)),
+        ((3, 3), (2, 2), (1, 1), (7, 9)),
+        ((2, 2), (2, 2), (0, 0), (7, 7)),
+        ((3, 2), (1, 2), (0, 1), (6, 5)),
+    ],
+)
 def test_pooling_matches_plain_loops(cls, mode, k, s, p, size):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 3) + size)

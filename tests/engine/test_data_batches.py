@@ -80,8 +80,17 @@ def test_digits_refuse_flip():
     _ds(kind="images").check_augment(Augment(flip=True))
 
 
-@pytest.mark.parametrize("aug", [Augment(), Augment(shift=3), Augment(crop=True), Augment(flip=True),
-                                 Augment(noise=0.2), Augment(shift=2, crop=True, flip=True, noise=0.05)])
+@pytest.mark.parametrize(
+    "aug",
+    [
+        Augment(),
+        Augment(shift=3),
+        Augment(crop=True),
+        Augment(flip=True),
+        Augment(noise=0.2),
+        Augment(shift=2, crop=True, flip=True, noise=0.05),
+    ],
+)
 def test_augment_shapes(aug):
     x = np.random.default_rng(0).random((16, 3, 32, 32)).astype(np.float32)
     out = aug.apply(x, np.random.default_rng(1))

@@ -113,7 +113,9 @@ def test_load_cifar10_end_to_end(tmp_path, monkeypatch):
         evil.size = 3
         tar.addfile(evil, io.BytesIO(b"bad"))
     monkeypatch.setattr(dl, "CIFAR_BATCH_MD5", md5s)
-    monkeypatch.setitem(dl.FILES, "cifar10", {"archive": dl.RemoteFile(archive.name, hashlib.md5(archive.read_bytes()).hexdigest(), 1)})
+    monkeypatch.setitem(
+        dl.FILES, "cifar10", {"archive": dl.RemoteFile(archive.name, hashlib.md5(archive.read_bytes()).hexdigest(), 1)}
+    )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(www)))
     t = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     t.start()

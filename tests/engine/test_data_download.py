@@ -65,8 +65,13 @@ def test_download_file_with_progress(server, tmp_path):
     (www / "blob.bin").write_bytes(payload)
     calls = []
     dest = tmp_path / "cache" / "blob.bin"
-    dl.download_file(base + "blob.bin", dest, hashlib.md5(payload).hexdigest(),
-                     progress=lambda f, done, total: calls.append((f, done, total)), chunk=65536)
+    dl.download_file(
+        base + "blob.bin",
+        dest,
+        hashlib.md5(payload).hexdigest(),
+        progress=lambda f, done, total: calls.append((f, done, total)),
+        chunk=65536,
+    )
     assert dest.read_bytes() == payload
     assert calls[0] == ("blob.bin", 0, len(payload))
     assert calls[-1] == ("blob.bin", len(payload), len(payload))
@@ -191,8 +196,7 @@ def test_test_only_folder_as_named_dataset_is_a_clear_error(tmp_path, monkeypatc
 
 def test_list_datasets(tmp_path):
     rows = {r["name"]: r for r in list_datasets(tmp_path)}
-    assert set(rows) == {"shapes", "strokes", "shapes-hard", "strokes-hard",
-                         "mnist", "fashion-mnist", "cifar10"}
+    assert set(rows) == {"shapes", "strokes", "shapes-hard", "strokes-hard", "mnist", "fashion-mnist", "cifar10"}
     assert rows["cifar10"]["shape"] == [3, 32, 32] and rows["cifar10"]["cached"] is False
     assert rows["strokes"]["kind"] == "digits" and rows["shapes"]["num_classes"] == len(rows["shapes"]["class_names"])
     assert rows["mnist"]["train_size"] == 60000

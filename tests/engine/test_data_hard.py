@@ -43,8 +43,7 @@ def test_lenet_overfits_strokes_hard_with_a_students_settings():
     ds = load_dataset("strokes-hard")
     net = engine.build_network(engine.PRESETS["lenet5"], seed=1)
     # the page's defaults, over 20 epochs
-    config = TrainConfig(epochs=20, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9,
-                         validation=0.1, seed=1)
+    config = TrainConfig(epochs=20, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, validation=0.1, seed=1)
     trainer = Trainer(net, ds, config)
     epochs = [e for e in trainer.events() if e["type"] == "epoch"]
     val = [e["val_loss"] for e in epochs]

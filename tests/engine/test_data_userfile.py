@@ -123,20 +123,26 @@ def _handmade_npy(header: str) -> bytes:
 
 
 def test_huge_declared_shape_in_tiny_file(tmp_path):
-    p = _zip_members(tmp_path / "huge.npz", {
-        "x.npy": _handmade_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (100000000, 1000, 1000), }"),
-        "y.npy": _npy_bytes(np.zeros(3, np.int64)),
-    })
+    p = _zip_members(
+        tmp_path / "huge.npz",
+        {
+            "x.npy": _handmade_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (100000000, 1000, 1000), }"),
+            "y.npy": _npy_bytes(np.zeros(3, np.int64)),
+        },
+    )
     assert p.stat().st_size < 2000
     with pytest.raises(DatasetError, match="limit"):
         load_npz(p)
 
 
 def test_lying_shape_smaller_than_data(tmp_path):
-    p = _zip_members(tmp_path / "lie.npz", {
-        "x.npy": _handmade_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (10, 4, 4), }") + bytes(100),
-        "y.npy": _npy_bytes(np.zeros(10, np.int64)),
-    })
+    p = _zip_members(
+        tmp_path / "lie.npz",
+        {
+            "x.npy": _handmade_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (10, 4, 4), }") + bytes(100),
+            "y.npy": _npy_bytes(np.zeros(10, np.int64)),
+        },
+    )
     with pytest.raises(DatasetError, match="truncated or forged"):
         load_npz(p)
 
@@ -161,8 +167,11 @@ def test_malformed_headers(tmp_path, member):
 def test_zip_bomb_member_refused(tmp_path):
     # 64 MB of zeros deflates to ~64 KB; with a 1 MB limit it is refused from the declared size
     big = np.zeros((64, 1024, 1024), np.uint8)
-    p = _zip_members(tmp_path / "bomb.npz", {"x.npy": _npy_bytes(big), "y.npy": _npy_bytes(np.zeros(64, np.int64))},
-                     zipfile.ZIP_DEFLATED)
+    p = _zip_members(
+        tmp_path / "bomb.npz",
+        {"x.npy": _npy_bytes(big), "y.npy": _npy_bytes(np.zeros(64, np.int64))},
+        zipfile.ZIP_DEFLATED,
+    )
     assert p.stat().st_size < 1_000_000
     with pytest.raises(DatasetError, match="limit"):
         load_npz(p, max_bytes=1_000_000)
@@ -171,8 +180,9 @@ def test_zip_bomb_member_refused(tmp_path):
 def test_zip_member_inflating_more_than_declared(tmp_path):
     # forge the central directory: declare a small size for a member that inflates to more
     x = np.zeros((20, 8, 8), np.uint8)
-    p = _zip_members(tmp_path / "forged.npz", {"x.npy": _npy_bytes(x), "y.npy": _npy_bytes(np.arange(20) % 2)},
-                     zipfile.ZIP_DEFLATED)
+    p = _zip_members(
+        tmp_path / "forged.npz", {"x.npy": _npy_bytes(x), "y.npy": _npy_bytes(np.arange(20) % 2)}, zipfile.ZIP_DEFLATED
+    )
     raw = bytearray(p.read_bytes())
     true_size = len(_npy_bytes(x))
     # patch the uncompressed size in both the local header and the central directory entry

@@ -41,8 +41,12 @@ def test_a_healthy_run_has_no_diagnosis(strokes):
 
 def evaluation(confusion, loss):
     n = sum(map(sum, confusion))
-    return {"n": n, "confusion": confusion, "accuracy": sum(confusion[i][i] for i in range(len(confusion))) / n,
-            "loss": loss}
+    return {
+        "n": n,
+        "confusion": confusion,
+        "accuracy": sum(confusion[i][i] for i in range(len(confusion))) / n,
+        "loss": loss,
+    }
 
 
 def all_predicted_as(cls, per_class=10, k=10):
@@ -67,11 +71,14 @@ def test_even_probabilities_at_chance_are_no_learning_even_without_one_class():
     assert d["kind"] == "not_learning" and "even guess" in d["message"]
 
 
-@pytest.mark.parametrize("confusion,loss", [
-    ([[9, 1], [1, 9]], 0.3),                              # it learned
-    ([[10, 0], [8, 2]], 0.69),                            # 60%: above chance, though leaning to one class
-    ([[1] * 10 for _ in range(10)], 1.5),                 # at chance but the loss moved: too soon to say
-])
+@pytest.mark.parametrize(
+    "confusion,loss",
+    [
+        ([[9, 1], [1, 9]], 0.3),  # it learned
+        ([[10, 0], [8, 2]], 0.69),  # 60%: above chance, though leaning to one class
+        ([[1] * 10 for _ in range(10)], 1.5),  # at chance but the loss moved: too soon to say
+    ],
+)
 def test_learning_or_too_soon_to_tell_is_no_diagnosis(confusion, loss):
     assert diagnose(evaluation(confusion, loss), NAMES, 0.5, "sgd") is None
 
@@ -80,5 +87,7 @@ def test_the_commonest_class_is_chance_on_unbalanced_data():
     # 90 of 100 examples are class 0: predicting 0 always is 90% right, and still learned nothing
     confusion = [[90, 0], [10, 0]]
     assert diagnose(evaluation(confusion, 0.33), ["a", "b"], 0.1, "sgd")["kind"] == "collapsed"
-    assert diagnose({"n": 0, "confusion": [[0, 0], [0, 0]], "accuracy": None, "loss": None}, ["a", "b"], 0.1,
-                    "sgd") is None
+    assert (
+        diagnose({"n": 0, "confusion": [[0, 0], [0, 0]], "accuracy": None, "loss": None}, ["a", "b"], 0.1, "sgd")
+        is None
+    )

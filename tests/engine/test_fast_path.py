@@ -14,13 +14,13 @@ CASES = {
     # (input shape, layers): each a family of shapes the fast kernels treat apart
     "conv-stride1-padded": ((3, 9, 8), [{**CONV, "padding": 1}]),
     "conv-stride2": ((3, 9, 8), [{**CONV, "stride": 2, "padding": 1}]),
-    "conv-few-rows": ((1, 10, 10), [{**CONV, "kernel_size": 5, "padding": 2}]),    # C*kh*kw <= 32
-    "conv-many-rows": ((8, 6, 6), [{**CONV, "out_channels": 6}]),                   # C*kh*kw = 72
+    "conv-few-rows": ((1, 10, 10), [{**CONV, "kernel_size": 5, "padding": 2}]),  # C*kh*kw <= 32
+    "conv-many-rows": ((8, 6, 6), [{**CONV, "out_channels": 6}]),  # C*kh*kw = 72
     "conv-1x1-shortcut": ((6, 8, 8), [{**CONV, "kernel_size": 1, "stride": 2, "bias": False}]),
     "conv-dilated-same": ((2, 9, 9), [{**CONV, "kernel_size": 2, "dilation": 2, "padding": "same"}]),
     "conv-grouped": ((4, 7, 7), [{**CONV, "groups": 2, "padding": 1}]),
     "conv-depthwise": ((4, 7, 7), [{**CONV, "groups": 4, "padding": 1}]),
-    "conv-grid": ((16, 24, 24), [{**CONV, "padding": 1}]),   # stride 1, grid 26x26 <= 1.2 x output
+    "conv-grid": ((16, 24, 24), [{**CONV, "padding": 1}]),  # stride 1, grid 26x26 <= 1.2 x output
     "conv-grid-relu-fused": ((16, 26, 28), [{**CONV, "out_channels": 9}, {"type": "relu"}]),
     "conv-grid-5x5-no-bias": ((16, 44, 44), [{**CONV, "kernel_size": 5, "padding": 2, "bias": False}]),
     "conv-relu-fused": ((3, 9, 8), [{**CONV, "padding": 1}, {"type": "relu"}]),

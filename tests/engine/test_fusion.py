@@ -18,14 +18,28 @@ def fused_at(seq):
         i += len(getattr(step, "layers", [step]))
     return out
 
-SPEC = {"input": [2, 9, 8], "layers": [
-    {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1}, {"type": "relu"},
-    {"type": "residual", "body": [
-        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": "same"}, {"type": "relu"},
-        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1, "bias": False}]},
-    {"type": "conv2d", "out_channels": 3, "kernel_size": 2, "stride": 2}, {"type": "relu"},
-    {"type": "flatten"}, {"type": "linear", "out_features": 5}, {"type": "relu"},
-    {"type": "linear", "out_features": 3}]}
+
+SPEC = {
+    "input": [2, 9, 8],
+    "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+        {"type": "relu"},
+        {
+            "type": "residual",
+            "body": [
+                {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": "same"},
+                {"type": "relu"},
+                {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1, "bias": False},
+            ],
+        },
+        {"type": "conv2d", "out_channels": 3, "kernel_size": 2, "stride": 2},
+        {"type": "relu"},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 5},
+        {"type": "relu"},
+        {"type": "linear", "out_features": 3},
+    ],
+}
 
 
 def _pass(net, x, dz, taps):

@@ -12,40 +12,105 @@ from engine.network import OUTPUT_GAIN
 # One or more small networks per layer type: (input shape, the layers under test).
 # Each case is followed by flatten + linear so the loss sees every output.
 CASES = {
-    "conv2d": [((2, 7, 6), [{"type": "conv2d", "out_channels": 3, "kernel_size": 3}]),
-               ((2, 8, 7), [{"type": "conv2d", "out_channels": 3, "kernel_size": [3, 2], "stride": 2, "padding": 1}]),
-               ((3, 7, 7), [{"type": "conv2d", "out_channels": 2, "kernel_size": 5, "stride": 3, "padding": 2, "bias": False}]),
-               ((2, 5, 5), [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": "same"}]),
-               # groups, depthwise, dilation, "same" with an even kernel (one more zero at the far side)
-               ((4, 7, 6), [{"type": "conv2d", "out_channels": 6, "kernel_size": 3, "groups": 2, "stride": 2,
-                             "padding": 1}]),
-               ((3, 6, 6), [{"type": "conv2d", "out_channels": 3, "kernel_size": 3, "groups": 3,
-                             "padding": "same", "bias": False}]),
-               ((2, 9, 8), [{"type": "conv2d", "out_channels": 3, "kernel_size": [3, 2], "dilation": [2, 3],
-                             "padding": [1, 2]}]),
-               ((2, 8, 9), [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "dilation": 2,
-                             "stride": [2, 3], "groups": 2}]),
-               ((2, 6, 5), [{"type": "conv2d", "out_channels": 2, "kernel_size": [4, 2], "padding": "same"}]),
-               ((4, 7, 7), [{"type": "conv2d", "out_channels": 4, "kernel_size": 2, "dilation": 3,
-                             "padding": "same", "groups": 4}])],
+    "conv2d": [
+        ((2, 7, 6), [{"type": "conv2d", "out_channels": 3, "kernel_size": 3}]),
+        ((2, 8, 7), [{"type": "conv2d", "out_channels": 3, "kernel_size": [3, 2], "stride": 2, "padding": 1}]),
+        (
+            (3, 7, 7),
+            [{"type": "conv2d", "out_channels": 2, "kernel_size": 5, "stride": 3, "padding": 2, "bias": False}],
+        ),
+        ((2, 5, 5), [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": "same"}]),
+        # groups, depthwise, dilation, "same" with an even kernel (one more zero at the far side)
+        ((4, 7, 6), [{"type": "conv2d", "out_channels": 6, "kernel_size": 3, "groups": 2, "stride": 2, "padding": 1}]),
+        (
+            (3, 6, 6),
+            [{"type": "conv2d", "out_channels": 3, "kernel_size": 3, "groups": 3, "padding": "same", "bias": False}],
+        ),
+        (
+            (2, 9, 8),
+            [{"type": "conv2d", "out_channels": 3, "kernel_size": [3, 2], "dilation": [2, 3], "padding": [1, 2]}],
+        ),
+        (
+            (2, 8, 9),
+            [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "dilation": 2, "stride": [2, 3], "groups": 2}],
+        ),
+        ((2, 6, 5), [{"type": "conv2d", "out_channels": 2, "kernel_size": [4, 2], "padding": "same"}]),
+        (
+            (4, 7, 7),
+            [{"type": "conv2d", "out_channels": 4, "kernel_size": 2, "dilation": 3, "padding": "same", "groups": 4}],
+        ),
+    ],
     "conv_transpose2d": [
         ((3, 4, 5), [{"type": "conv_transpose2d", "out_channels": 2, "kernel_size": 3}]),
-        ((2, 3, 4), [{"type": "conv_transpose2d", "out_channels": 3, "kernel_size": [3, 2], "stride": 2,
-                      "padding": 1, "output_padding": 1}]),
-        ((4, 3, 3), [{"type": "conv_transpose2d", "out_channels": 6, "kernel_size": 2, "stride": [2, 3],
-                      "groups": 2, "bias": False}]),
-        ((2, 4, 3), [{"type": "conv_transpose2d", "out_channels": 2, "kernel_size": 3, "dilation": 2,
-                      "stride": 1, "output_padding": 1, "padding": [2, 1]}]),
-        ((4, 3, 4), [{"type": "conv_transpose2d", "out_channels": 4, "kernel_size": 3, "groups": 4,
-                      "stride": 2, "dilation": [1, 2], "padding": 1}])],
-    "maxpool2d": [((2, 6, 6), [{"type": "maxpool2d", "kernel_size": 2}]),
-                  ((2, 7, 5), [{"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1}])],
-    "avgpool2d": [((2, 6, 6), [{"type": "avgpool2d", "kernel_size": 2}]),
-                  ((2, 7, 5), [{"type": "avgpool2d", "kernel_size": 3, "stride": 2, "padding": 1}])],
+        (
+            (2, 3, 4),
+            [
+                {
+                    "type": "conv_transpose2d",
+                    "out_channels": 3,
+                    "kernel_size": [3, 2],
+                    "stride": 2,
+                    "padding": 1,
+                    "output_padding": 1,
+                }
+            ],
+        ),
+        (
+            (4, 3, 3),
+            [
+                {
+                    "type": "conv_transpose2d",
+                    "out_channels": 6,
+                    "kernel_size": 2,
+                    "stride": [2, 3],
+                    "groups": 2,
+                    "bias": False,
+                }
+            ],
+        ),
+        (
+            (2, 4, 3),
+            [
+                {
+                    "type": "conv_transpose2d",
+                    "out_channels": 2,
+                    "kernel_size": 3,
+                    "dilation": 2,
+                    "stride": 1,
+                    "output_padding": 1,
+                    "padding": [2, 1],
+                }
+            ],
+        ),
+        (
+            (4, 3, 4),
+            [
+                {
+                    "type": "conv_transpose2d",
+                    "out_channels": 4,
+                    "kernel_size": 3,
+                    "groups": 4,
+                    "stride": 2,
+                    "dilation": [1, 2],
+                    "padding": 1,
+                }
+            ],
+        ),
+    ],
+    "maxpool2d": [
+        ((2, 6, 6), [{"type": "maxpool2d", "kernel_size": 2}]),
+        ((2, 7, 5), [{"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1}]),
+    ],
+    "avgpool2d": [
+        ((2, 6, 6), [{"type": "avgpool2d", "kernel_size": 2}]),
+        ((2, 7, 5), [{"type": "avgpool2d", "kernel_size": 3, "stride": 2, "padding": 1}]),
+    ],
     "global_avgpool2d": [((3, 5, 4), [{"type": "global_avgpool2d"}])],
     "flatten": [((2, 3, 3), [{"type": "flatten"}])],
-    "linear": [((6,), [{"type": "linear", "out_features": 4}]),
-               ((6,), [{"type": "linear", "out_features": 3, "bias": False}])],
+    "linear": [
+        ((6,), [{"type": "linear", "out_features": 4}]),
+        ((6,), [{"type": "linear", "out_features": 3, "bias": False}]),
+    ],
     "relu": [((2, 4, 4), [{"type": "relu"}])],
     "leaky_relu": [((2, 4, 4), [{"type": "leaky_relu", "negative_slope": 0.1}])],
     "sigmoid": [((2, 4, 4), [{"type": "sigmoid"}])],
@@ -54,16 +119,45 @@ CASES = {
     "dropout": [((2, 4, 4), [{"type": "dropout", "p": 0.3}])],
     "batchnorm2d": [((3, 4, 4), [{"type": "batchnorm2d"}])],
     "batchnorm1d": [((6,), [{"type": "batchnorm1d"}])],
-    "residual": [((2, 6, 6), [{"type": "residual", "body": [
-                     {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1}, {"type": "tanh"}]}]),
-                 ((2, 7, 7), [{"type": "residual",
-                               "body": [{"type": "conv2d", "out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1},
-                                        {"type": "batchnorm2d"}],
-                               "shortcut": [{"type": "conv2d", "out_channels": 3, "kernel_size": 1, "stride": 2}]}])],
-    "concat": [((2, 6, 6), [{"type": "concat", "branches": [
-                   [{"type": "conv2d", "out_channels": 2, "kernel_size": 1}],
-                   [{"type": "conv2d", "out_channels": 1, "kernel_size": 3, "padding": 1}, {"type": "sigmoid"}],
-                   [{"type": "maxpool2d", "kernel_size": 3, "stride": 1, "padding": 1}]]}])],
+    "residual": [
+        (
+            (2, 6, 6),
+            [
+                {
+                    "type": "residual",
+                    "body": [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1}, {"type": "tanh"}],
+                }
+            ],
+        ),
+        (
+            (2, 7, 7),
+            [
+                {
+                    "type": "residual",
+                    "body": [
+                        {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1},
+                        {"type": "batchnorm2d"},
+                    ],
+                    "shortcut": [{"type": "conv2d", "out_channels": 3, "kernel_size": 1, "stride": 2}],
+                }
+            ],
+        ),
+    ],
+    "concat": [
+        (
+            (2, 6, 6),
+            [
+                {
+                    "type": "concat",
+                    "branches": [
+                        [{"type": "conv2d", "out_channels": 2, "kernel_size": 1}],
+                        [{"type": "conv2d", "out_channels": 1, "kernel_size": 3, "padding": 1}, {"type": "sigmoid"}],
+                        [{"type": "maxpool2d", "kernel_size": 3, "stride": 1, "padding": 1}],
+                    ],
+                }
+            ],
+        )
+    ],
 }
 
 
@@ -144,8 +238,14 @@ def _check_softmax_layer(net, x):
 
 
 # the two larger presets take about 20 s together: slow (still run in CI)
-@pytest.mark.parametrize("preset", ["lenet5", pytest.param("resnet8", marks=pytest.mark.slow),
-                                    pytest.param("inception_small_28", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "preset",
+    [
+        "lenet5",
+        pytest.param("resnet8", marks=pytest.mark.slow),
+        pytest.param("inception_small_28", marks=pytest.mark.slow),
+    ],
+)
 def test_whole_presets_pass_the_gradient_check(preset):
     net = engine.build_network(engine.PRESETS[preset], seed=0)
     # the output layer as its init draws it: started small (network.OUTPUT_GAIN) it makes every

@@ -18,8 +18,10 @@ def batch(net, n=4, seed=0):
 
 
 def test_engine_imports_no_web_module():
-    code = ("import sys, engine; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('fastapi', 'pydantic', 'starlette', 'app', 'uvicorn', 'PIL', 'torch', 'onnx')]; print(bad)")
+    code = (
+        "import sys, engine; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('fastapi', 'pydantic', 'starlette', 'app', 'uvicorn', 'PIL', 'torch', 'onnx')]; print(bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -49,13 +51,23 @@ def test_same_seed_gives_the_same_training_run_with_dropout():
     assert l1 == l2 and all(np.array_equal(s1[k], s2[k]) for k in s1)
 
 
-@pytest.mark.parametrize("init,std", [("xavier_uniform", np.sqrt(2 / (3 * 9 + 64 * 9))),
-                                      ("xavier_normal", np.sqrt(2 / (3 * 9 + 64 * 9))),
-                                      ("he_uniform", np.sqrt(2 / 27)), ("he_normal", np.sqrt(2 / 27)),
-                                      ("lecun_normal", np.sqrt(1 / 27)), ("normal", 0.5), ("zeros", 0.0)])
+@pytest.mark.parametrize(
+    "init,std",
+    [
+        ("xavier_uniform", np.sqrt(2 / (3 * 9 + 64 * 9))),
+        ("xavier_normal", np.sqrt(2 / (3 * 9 + 64 * 9))),
+        ("he_uniform", np.sqrt(2 / 27)),
+        ("he_normal", np.sqrt(2 / 27)),
+        ("lecun_normal", np.sqrt(1 / 27)),
+        ("normal", 0.5),
+        ("zeros", 0.0),
+    ],
+)
 def test_initializers_have_their_variance(init, std):
-    spec = {"input": [3, 8, 8], "layers": [{"type": "conv2d", "out_channels": 64, "kernel_size": 3,
-                                            "init": init, "std": 0.5}]}
+    spec = {
+        "input": [3, 8, 8],
+        "layers": [{"type": "conv2d", "out_channels": 64, "kernel_size": 3, "init": init, "std": 0.5}],
+    }
     W = engine.build_network(spec).state_dict()["layers[0].W"]
     assert W.std() == pytest.approx(std, rel=0.08, abs=1e-9)
 
@@ -110,8 +122,12 @@ def test_load_rejects_pickles_garbage_and_missing_weights(tmp_path):
     missing = _rewrite(path, lambda a: a.pop("w:layers[0].b"))
     with pytest.raises(engine.CheckpointError, match="missing"):
         engine.load_checkpoint(missing)
-    spec_bad = _rewrite(path, lambda a: a.__setitem__(
-        "__spec__", np.frombuffer(json.dumps({"input": [1, 2, 2], "layers": [{"type": "x"}]}).encode(), np.uint8)))
+    spec_bad = _rewrite(
+        path,
+        lambda a: a.__setitem__(
+            "__spec__", np.frombuffer(json.dumps({"input": [1, 2, 2], "layers": [{"type": "x"}]}).encode(), np.uint8)
+        ),
+    )
     with pytest.raises(engine.CheckpointError, match="not valid"):
         engine.load_checkpoint(spec_bad)
     buf = io.BytesIO()
@@ -207,7 +223,8 @@ def test_batchnorm_uses_batch_statistics_in_training_and_running_ones_at_evaluat
     np.testing.assert_allclose(bn.buffers["running_var"], x.var(axis=(0, 2, 3), ddof=1), rtol=1e-4)
     y_eval = net.forward(x[:1])
     expect = (x[:1] - x.mean(axis=(0, 2, 3))[None, :, None, None]) / np.sqrt(
-        x.var(axis=(0, 2, 3), ddof=1)[None, :, None, None] + 1e-5)
+        x.var(axis=(0, 2, 3), ddof=1)[None, :, None, None] + 1e-5
+    )
     np.testing.assert_allclose(y_eval, expect, rtol=1e-4, atol=1e-5)
 
 
@@ -259,8 +276,9 @@ def test_training_skips_only_the_data_gradient(preset):
 @pytest.mark.parametrize("padding", [0, 1])
 def test_maxpool_over_a_window_with_nan_returns_nan(padding):
     """As PyTorch: a diverging run must show its NaN, not the max of the rest."""
-    net = engine.build_network({"input": [1, 4, 4], "layers": [
-        {"type": "maxpool2d", "kernel_size": 2, "padding": padding}]})
+    net = engine.build_network(
+        {"input": [1, 4, 4], "layers": [{"type": "maxpool2d", "kernel_size": 2, "padding": padding}]}
+    )
     x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
     x[0, 0, 1, 1] = np.nan
     y = net.forward(x)
@@ -268,10 +286,13 @@ def test_maxpool_over_a_window_with_nan_returns_nan(padding):
     assert np.isnan(y[0, 0][at]) and np.isnan(y).sum() == 1
 
 
-@pytest.mark.parametrize("spec, shape", [
-    ({"input": [3], "layers": [{"type": "batchnorm1d"}]}, (1, 3)),
-    ({"input": [3, 1, 1], "layers": [{"type": "batchnorm2d"}]}, (1, 3, 1, 1)),
-])
+@pytest.mark.parametrize(
+    "spec, shape",
+    [
+        ({"input": [3], "layers": [{"type": "batchnorm1d"}]}, (1, 3)),
+        ({"input": [3, 1, 1], "layers": [{"type": "batchnorm2d"}]}, (1, 3, 1, 1)),
+    ],
+)
 def test_batchnorm_refuses_to_train_on_one_value_per_channel(spec, shape):
     """One value per channel has no variance: PyTorch raises, and so do we (else running_var
     quietly goes to 0)."""

@@ -90,6 +90,7 @@ def test_the_batch_size_is_free(ort):
 
 def test_the_model_says_its_opset_and_names_weights_as_the_engine(ort):
     import onnx
+
     net = engine.build_network(engine.PRESETS["resnet8"], seed=0)
     model = onnx.load_from_string(to_onnx(net, "resnet8"))
     assert [o.version for o in model.opset_import if o.domain == ""] == [OPSET]
@@ -100,15 +101,26 @@ def test_the_model_says_its_opset_and_names_weights_as_the_engine(ort):
 
 def _random_spec():
     from tests.app.test_spec_fuzz import conv_family_specs, nearly_valid_layers
-    small = st.fixed_dictionaries({
-        "input": st.one_of(st.lists(st.integers(1, 12), min_size=3, max_size=3),
-                           st.lists(st.integers(1, 24), min_size=1, max_size=1)),
-        "layers": nearly_valid_layers()})
+
+    small = st.fixed_dictionaries(
+        {
+            "input": st.one_of(
+                st.lists(st.integers(1, 12), min_size=3, max_size=3),
+                st.lists(st.integers(1, 24), min_size=1, max_size=1),
+            ),
+            "layers": nearly_valid_layers(),
+        }
+    )
     return st.one_of(small, conv_family_specs)
 
 
-@settings(max_examples=80, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(spec=_random_spec())
 def test_random_specs_run_in_onnxruntime_as_in_the_engine(ort, spec):
     try:
@@ -122,10 +134,12 @@ def test_random_specs_run_in_onnxruntime_as_in_the_engine(ort, spec):
 
 
 def test_without_onnx_the_export_says_how_to_install_it():
-    code = ("import sys; sys.modules['onnx'] = None\n"
-            "import engine; from engine.onnx_export import to_onnx, onnx_available, OnnxUnavailable\n"
-            "assert not onnx_available()\n"
-            "try:\n    to_onnx(engine.build_network(engine.PRESETS['lenet5']))\n"
-            "except OnnxUnavailable as e:\n    print(e)\n")
+    code = (
+        "import sys; sys.modules['onnx'] = None\n"
+        "import engine; from engine.onnx_export import to_onnx, onnx_available, OnnxUnavailable\n"
+        "assert not onnx_available()\n"
+        "try:\n    to_onnx(engine.build_network(engine.PRESETS['lenet5']))\n"
+        "except OnnxUnavailable as e:\n    print(e)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install" in out.stdout and "[onnx]" in out.stdout

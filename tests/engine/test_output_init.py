@@ -35,9 +35,7 @@ def test_the_first_loss_of_a_fresh_preset_is_about_ln_classes(datasets, dataset,
     ds = datasets[dataset]
     spec = adapt(engine.PRESETS[preset], ds.shape, ds.num_classes)
     for seed in (0, 1):
-        trainer = Trainer(
-            engine.build_network(spec, seed=seed), ds, TrainConfig(seed=seed, max_train=128)
-        )
+        trainer = Trainer(engine.build_network(spec, seed=seed), ds, TrainConfig(seed=seed, max_train=128))
         first = next(e for e in trainer.events() if e["type"] == "batch")
         assert first["loss"] == pytest.approx(math.log(ds.num_classes), abs=0.1), (preset, seed)
 

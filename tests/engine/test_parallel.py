@@ -35,8 +35,10 @@ def test_chunked_conv_matches_reference(monkeypatch, threads, k, s, p, n_threads
     monkeypatch.setattr(kernels, "CHUNK_BYTES", 2 * per_image)  # chunks of 2, 2, 1 images
     monkeypatch.setattr(kernels, "MIN_CHUNKS", 1)
     monkeypatch.setattr(kernels, "KEEP_BYTES", 10**9 if keep else 0)
-    spec = {"input": [c, h, w], "layers": [{"type": "conv2d", "out_channels": f, "kernel_size": k,
-                                             "stride": s, "padding": p}]}
+    spec = {
+        "input": [c, h, w],
+        "layers": [{"type": "conv2d", "out_channels": f, "kernel_size": k, "stride": s, "padding": p}],
+    }
     net = engine.build_network(spec, seed=3, dtype=np.float64)
     conv = net.layers()[0]
     step = FastConv2D(conv)
@@ -81,8 +83,7 @@ def test_training_is_bit_identical_whatever_the_thread_count(threads, preset):
 
 
 @pytest.mark.parametrize("keep", [True, False])
-def test_grouped_dilated_and_transposed_convolutions_are_bit_identical_in_any_thread_count(
-        monkeypatch, threads, keep):
+def test_grouped_dilated_and_transposed_convolutions_are_bit_identical_in_any_thread_count(monkeypatch, threads, keep):
     """Two training steps of the conv-family network (groups, depthwise, dilation, "same" of
     even kernels, transposed convolutions) in chunks of one or two images: the same bits in
     1, 2 and 3 threads."""
@@ -111,15 +112,24 @@ def test_grouped_dilated_and_transposed_convolutions_are_bit_identical_in_any_th
             assert np.array_equal(s[name], s1[name]), name
 
 
-MIXED = {"input": [3, 11, 10], "layers": [
-    {"type": "conv2d", "out_channels": 7, "kernel_size": 3, "padding": 1},
-    {"type": "batchnorm2d"}, {"type": "relu"},
-    {"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1},
-    {"type": "conv2d", "out_channels": 5, "kernel_size": 2},
-    {"type": "avgpool2d", "kernel_size": 2, "padding": 1}, {"type": "relu"},
-    {"type": "maxpool2d", "kernel_size": 2},
-    {"type": "flatten"}, {"type": "linear", "out_features": 6}, {"type": "batchnorm1d"},
-    {"type": "relu"}, {"type": "linear", "out_features": 3}]}
+MIXED = {
+    "input": [3, 11, 10],
+    "layers": [
+        {"type": "conv2d", "out_channels": 7, "kernel_size": 3, "padding": 1},
+        {"type": "batchnorm2d"},
+        {"type": "relu"},
+        {"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1},
+        {"type": "conv2d", "out_channels": 5, "kernel_size": 2},
+        {"type": "avgpool2d", "kernel_size": 2, "padding": 1},
+        {"type": "relu"},
+        {"type": "maxpool2d", "kernel_size": 2},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 6},
+        {"type": "batchnorm1d"},
+        {"type": "relu"},
+        {"type": "linear", "out_features": 3},
+    ],
+}
 
 
 @pytest.mark.parametrize("train", [True, False])

@@ -195,7 +195,13 @@ def test_small_presets_are_small(name):
 
 def test_expected_presets_exist():
     expected = {
-        "lenet5", "tinyvgg", "resnet8", "alexnet", "alexnet_paper", "vgg16", "resnet18",
+        "lenet5",
+        "tinyvgg",
+        "resnet8",
+        "alexnet",
+        "alexnet_paper",
+        "vgg16",
+        "resnet18",
         "googlenet",
         *(f"{arch}_small_{size}" for arch in ("alexnet", "vgg", "resnet", "inception") for size in (28, 32)),
     }
@@ -242,8 +248,7 @@ def test_inception_presets_use_concat_with_four_branches():
         for m in modules:
             assert len(m["branches"]) == 4
             kernels = {
-                _pair(layer["kernel_size"])
-                for branch in m["branches"] for layer in branch if layer["type"] == "conv2d"
+                _pair(layer["kernel_size"]) for branch in m["branches"] for layer in branch if layer["type"] == "conv2d"
             }
             assert {(1, 1), (3, 3), (5, 5)} <= kernels
 
@@ -302,11 +307,13 @@ def test_summarize_agrees_with_counts(name):
 
 def _rows(name):
     import engine
+
     return {r["name"]: r for r in engine.summarize(PRESETS[name])["layers"] if r["name"]}
 
 
 def _total(spec):
     import engine
+
     return engine.summarize(spec)["totals"]["params"]
 
 
@@ -326,11 +333,21 @@ def test_alexnet_paper_has_the_papers_count_by_hand():
     assert PRESETS["alexnet_paper"]["input"] == [3, 227, 227]
     names = ("conv1", "pool1", "conv2", "pool2", "conv3", "conv5", "pool5")
     sizes = {n: rows[n]["output_shape"] for n in names}
-    assert sizes == {"conv1": [96, 55, 55], "pool1": [96, 27, 27], "conv2": [256, 27, 27],
-                     "pool2": [256, 13, 13], "conv3": [384, 13, 13], "conv5": [256, 13, 13],
-                     "pool5": [256, 6, 6]}
-    groups = {n: layer.get("groups", 1) for layer in PRESETS["alexnet_paper"]["layers"]
-              for n in [layer.get("name")] if n and n.startswith("conv")}
+    assert sizes == {
+        "conv1": [96, 55, 55],
+        "pool1": [96, 27, 27],
+        "conv2": [256, 27, 27],
+        "pool2": [256, 13, 13],
+        "conv3": [384, 13, 13],
+        "conv5": [256, 13, 13],
+        "pool5": [256, 6, 6],
+    }
+    groups = {
+        n: layer.get("groups", 1)
+        for layer in PRESETS["alexnet_paper"]["layers"]
+        for n in [layer.get("name")]
+        if n and n.startswith("conv")
+    }
     assert groups == {"conv1": 1, "conv2": 2, "conv3": 1, "conv4": 2, "conv5": 2}
 
 
@@ -340,8 +357,14 @@ def test_lenet5_note_accounts_for_the_papers_60000():
     assert rows["conv2"]["params"] == 2_416 and rows["fc3"]["params"] == 850
     # the paper (LeCun et al. 1998, section II.B): C1 156, S2 12, C3 1,516, S4 32, C5 48,120,
     # F6 10,164; the RBF output's parameters are fixed by hand, not trained
-    paper = {"C1": 6 * (5 * 5 + 1), "S2": 6 * 2, "C3": 1_516, "S4": 16 * 2,
-             "C5": 120 * (16 * 5 * 5 + 1), "F6": 84 * (120 + 1)}
+    paper = {
+        "C1": 6 * (5 * 5 + 1),
+        "S2": 6 * 2,
+        "C3": 1_516,
+        "S4": 16 * 2,
+        "C5": 120 * (16 * 5 * 5 + 1),
+        "F6": 84 * (120 + 1),
+    }
     assert sum(paper.values()) == 60_000
     subsampling = paper["S2"] + paper["S4"]
     assert subsampling == 44
@@ -364,16 +387,25 @@ def test_googlenet_note():
     """The auxiliary classifiers as the paper describes them: 5x5 average pooling with stride 3,
     a 1x1 convolution of 128 filters, a fully connected layer of 1024, dropout 0.7, and 1000
     outputs; on inception4a (512 channels) and inception4d (528), both at 14x14."""
+
     def aux(channels):
-        return {"input": [channels, 14, 14], "layers": [
-            {"type": "avgpool2d", "kernel_size": 5, "stride": 3},
-            {"type": "conv2d", "out_channels": 128, "kernel_size": 1}, {"type": "relu"},
-            {"type": "flatten"}, {"type": "linear", "out_features": 1024}, {"type": "relu"},
-            {"type": "dropout", "p": 0.7}, {"type": "linear", "out_features": 1000}]}
+        return {
+            "input": [channels, 14, 14],
+            "layers": [
+                {"type": "avgpool2d", "kernel_size": 5, "stride": 3},
+                {"type": "conv2d", "out_channels": 128, "kernel_size": 1},
+                {"type": "relu"},
+                {"type": "flatten"},
+                {"type": "linear", "out_features": 1024},
+                {"type": "relu"},
+                {"type": "dropout", "p": 0.7},
+                {"type": "linear", "out_features": 1000},
+            ],
+        }
 
     import engine
-    shapes = {r["name"]: r["output_shape"]
-              for r in engine.summarize(PRESETS["googlenet"])["layers"] if r["name"]}
+
+    shapes = {r["name"]: r["output_shape"] for r in engine.summarize(PRESETS["googlenet"])["layers"] if r["name"]}
     assert shapes["inception4a"] == [512, 14, 14] and shapes["inception4d"] == [528, 14, 14]
     extra = _total(aux(512)) + _total(aux(528))
     assert extra == 6_379_728
@@ -383,8 +415,7 @@ def test_googlenet_note():
 
 
 def test_alexnet_note_describes_the_preset():
-    filters = [layer["out_channels"] for layer in PRESETS["alexnet"]["layers"]
-               if layer["type"] == "conv2d"]
+    filters = [layer["out_channels"] for layer in PRESETS["alexnet"]["layers"] if layer["type"] == "conv2d"]
     assert filters == [64, 192, 384, 256, 256]
     assert "64, 192, 384, 256 and 256 filters" in PRESET_INFO["alexnet"]["note"]
     assert f"{_total(PRESETS['alexnet']):,}" in PRESET_INFO["alexnet"]["note"]
@@ -393,8 +424,19 @@ def test_alexnet_note_describes_the_preset():
 def test_every_number_in_a_note_is_checked():
     """Numbers with thousands separators in the notes are the ones the tests above verify."""
     import re
-    checked = {"60,965,224", "61,100,840", "61,706", "60,000", "1,516", "2,416", "138,357,544",
-               "102,764,544", "6,998,552", "6,379,728"}
+
+    checked = {
+        "60,965,224",
+        "61,100,840",
+        "61,706",
+        "60,000",
+        "1,516",
+        "2,416",
+        "138,357,544",
+        "102,764,544",
+        "6,998,552",
+        "6,379,728",
+    }
     for name, info in PRESET_INFO.items():
         for number in re.findall(r"\d{1,3}(?:,\d{3})+", info["note"] or ""):
             assert number in checked, (name, number)

@@ -25,15 +25,15 @@ def test_the_lectures_example_leaves_only_padding_unread():
         "(rounded down, as in PyTorch). The 15 windows start at 0, 2, ..., 28 of the padded input "
         "(indices 0 to 33, the input itself at 1 to 32) and the last one reaches index 32: only "
         "padding is left over, the padding row and column at index 33, which no window reads; "
-        "no input pixel is lost.")
+        "no input pixel is lost."
+    )
     assert "not covered" not in w
 
 
 def test_without_padding_one_real_row_and_column_are_lost():
     """(32 + 0 - 5)/2 + 1 = 14.5: the windows reach index 30, and index 31 is a real pixel."""
     (w,) = warnings_of({"input": [3, 32, 32], "layers": [conv(padding=0, stride=2)]})
-    assert w.startswith("layers[0]: (32 + 2*0 - 5)/2 + 1 = 14.5 is not an integer, so the output "
-                        "size is 14")
+    assert w.startswith("layers[0]: (32 + 2*0 - 5)/2 + 1 = 14.5 is not an integer, so the output size is 14")
     assert "the last one reaches index 30: the row and column at index 31 are left over" in w
     assert w.endswith("1 row and 1 column of input pixels are lost.")
 
@@ -62,7 +62,7 @@ def test_the_famous_presets_get_no_false_explanation(preset):
 
 def brute_force(a: Axis):
     """Read every window tap by tap: (windows, padded indices read)."""
-    windows = [start for start in range(a.padded) if start + a.span <= a.padded][::a.s]
+    windows = [start for start in range(a.padded) if start + a.span <= a.padded][:: a.s]
     read = {start + j * a.d for start in windows for j in range(a.k)}
     return len(windows), read
 
@@ -73,8 +73,7 @@ def test_the_leftover_rule_agrees_with_a_brute_force_count(seed):
     rng = np.random.default_rng(seed)
     checked = 0
     while checked < 400:
-        n, k, s, d = (int(v) for v in (rng.integers(1, 30), rng.integers(1, 7), rng.integers(1, 6),
-                                       rng.integers(1, 4)))
+        n, k, s, d = (int(v) for v in (rng.integers(1, 30), rng.integers(1, 7), rng.integers(1, 6), rng.integers(1, 4)))
         before, after = (int(v) for v in rng.integers(0, 5, 2))
         a = Axis(n, k, s, before, after, d)
         if a.span > a.padded:

@@ -24,29 +24,42 @@ def conv(**kw):
 def test_non_integer_output_size_is_floored_with_a_warning_showing_the_formula():
     s = engine.summarize({"input": [3, 32, 32], "layers": [conv(out_channels=20, kernel_size=5, padding=1, stride=2)]})
     assert s["layers"][0]["output_shape"] == [20, 15, 15]
-    assert s["warnings"][0].startswith("layers[0]: (32 + 2*1 - 5)/2 + 1 = 15.5 is not an integer, so the "
-                                       "output size is 15")
+    assert s["warnings"][0].startswith(
+        "layers[0]: (32 + 2*1 - 5)/2 + 1 = 15.5 is not an integer, so the output size is 15"
+    )
     assert s["layers"][0]["param_formula"] == "20 x (5x5x3 + 1) = 1,520"
     assert s["layers"][0]["formulas"] == ["(32 + 2*1 - 5)/2 + 1 = 15.5"]
 
 
 def test_output_below_one_names_the_layer():
-    e = one_error({"input": [1, 8, 8], "layers": [conv(), {"type": "maxpool2d", "kernel_size": 2},
-                                                  conv(kernel_size=5)]})
+    e = one_error(
+        {"input": [1, 8, 8], "layers": [conv(), {"type": "maxpool2d", "kernel_size": 2}, conv(kernel_size=5)]}
+    )
     assert e.path == "layers[2]" and e.field == "kernel_size"
     assert "larger than the padded input height 3" in e.message
 
 
 def test_residual_channel_mismatch():
-    spec = {"input": [3, 8, 8], "layers": [conv(), {"type": "relu"}, {"type": "relu"}, {"type": "relu"},
-                                           {"type": "residual", "body": [conv(out_channels=8, padding=1)]}]}
+    spec = {
+        "input": [3, 8, 8],
+        "layers": [
+            conv(),
+            {"type": "relu"},
+            {"type": "relu"},
+            {"type": "relu"},
+            {"type": "residual", "body": [conv(out_channels=8, padding=1)]},
+        ],
+    }
     e = one_error(spec)
     assert e.path == "layers[4]"
     assert "channel mismatch in a residual sum: body gives 8 channels, shortcut gives 4" in e.message
 
 
 def test_nested_path_inside_a_residual_body():
-    spec = {"input": [3, 8, 8], "layers": [{"type": "residual", "body": [conv(padding=1), {"type": "linear", "out_features": 3}]}]}
+    spec = {
+        "input": [3, 8, 8],
+        "layers": [{"type": "residual", "body": [conv(padding=1), {"type": "linear", "out_features": 3}]}],
+    }
     e = one_error(spec)
     assert e.path == "layers[0].body[1]"
     assert "add a flatten layer" in e.message
@@ -63,56 +76,88 @@ def test_linear_on_a_map_without_flatten():
     assert e.path == "layers[0]" and "(1, 4, 4)" in e.message and "flatten" in e.message
 
 
-@pytest.mark.parametrize("layer,field,words", [
-    ({"type": "conv3d"}, "type", "unknown layer type 'conv3d'"),
-    ({"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding_mode": "reflect"}, "padding_mode",
-     "unknown field 'padding_mode'"),
-    ({"type": "conv2d", "kernel_size": 3}, "out_channels", "needs 'out_channels'"),
-    ({"type": "conv2d", "out_channels": -4, "kernel_size": 3}, "out_channels", "at least 1"),
-    ({"type": "conv2d", "out_channels": True, "kernel_size": 3}, "out_channels", "expected an integer, got true"),
-    ({"type": "conv2d", "out_channels": "8", "kernel_size": 3}, "out_channels", "expected an integer"),
-    ({"type": "conv2d", "out_channels": 2.5, "kernel_size": 3}, "out_channels", "expected an integer, got 2.5"),
-    ({"type": "conv2d", "out_channels": 2, "kernel_size": [3, 3, 3]}, "kernel_size", "a pair"),
-    ({"type": "conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2, "padding": "same"}, "padding",
-     'padding "same" needs stride 1'),
-    ({"type": "conv2d", "out_channels": 8, "kernel_size": 3, "groups": 4}, "groups",
-     "groups 4 does not divide in_channels 3"),
-    ({"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 3}, "groups",
-     "groups 3 does not divide out_channels 4"),
-    ({"type": "conv2d", "out_channels": 2, "kernel_size": 3, "dilation": 4}, "kernel_size",
-     "the dilated kernel spans 4*(3 - 1) + 1 = 9 inputs, more than the padded input height 8"),
-    ({"type": "conv2d", "out_channels": 2, "kernel_size": 3, "dilation": 0}, "dilation", "at least 1"),
-    ({"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": "full"}, "padding", '"same" or "valid"'),
-    ({"type": "conv2d", "out_channels": 2, "kernel_size": 3, "init": "glorot"}, "init", "expected one of"),
-    ({"type": "dropout", "p": 1.0}, "p", "must be below 1"),
-    ({"type": "dropout", "p": float("nan")}, "p", "finite"),
-    ({"type": "maxpool2d", "kernel_size": 2, "padding": 2}, "padding", "more than half"),
-    ({"type": "batchnorm1d"}, None, "use batchnorm2d"),
-    ({"type": "relu", "trainable": "no"}, "trainable", "true or false"),
-])
+@pytest.mark.parametrize(
+    "layer,field,words",
+    [
+        ({"type": "conv3d"}, "type", "unknown layer type 'conv3d'"),
+        (
+            {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding_mode": "reflect"},
+            "padding_mode",
+            "unknown field 'padding_mode'",
+        ),
+        ({"type": "conv2d", "kernel_size": 3}, "out_channels", "needs 'out_channels'"),
+        ({"type": "conv2d", "out_channels": -4, "kernel_size": 3}, "out_channels", "at least 1"),
+        ({"type": "conv2d", "out_channels": True, "kernel_size": 3}, "out_channels", "expected an integer, got true"),
+        ({"type": "conv2d", "out_channels": "8", "kernel_size": 3}, "out_channels", "expected an integer"),
+        ({"type": "conv2d", "out_channels": 2.5, "kernel_size": 3}, "out_channels", "expected an integer, got 2.5"),
+        ({"type": "conv2d", "out_channels": 2, "kernel_size": [3, 3, 3]}, "kernel_size", "a pair"),
+        (
+            {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2, "padding": "same"},
+            "padding",
+            'padding "same" needs stride 1',
+        ),
+        (
+            {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "groups": 4},
+            "groups",
+            "groups 4 does not divide in_channels 3",
+        ),
+        (
+            {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 3},
+            "groups",
+            "groups 3 does not divide out_channels 4",
+        ),
+        (
+            {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "dilation": 4},
+            "kernel_size",
+            "the dilated kernel spans 4*(3 - 1) + 1 = 9 inputs, more than the padded input height 8",
+        ),
+        ({"type": "conv2d", "out_channels": 2, "kernel_size": 3, "dilation": 0}, "dilation", "at least 1"),
+        ({"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": "full"}, "padding", '"same" or "valid"'),
+        ({"type": "conv2d", "out_channels": 2, "kernel_size": 3, "init": "glorot"}, "init", "expected one of"),
+        ({"type": "dropout", "p": 1.0}, "p", "must be below 1"),
+        ({"type": "dropout", "p": float("nan")}, "p", "finite"),
+        ({"type": "maxpool2d", "kernel_size": 2, "padding": 2}, "padding", "more than half"),
+        ({"type": "batchnorm1d"}, None, "use batchnorm2d"),
+        ({"type": "relu", "trainable": "no"}, "trainable", "true or false"),
+    ],
+)
 def test_bad_fields_are_named(layer, field, words):
     e = one_error({"input": [3, 8, 8], "layers": [layer]})
     assert e.path == "layers[0]" and e.field == field and words in e.message, str(e)
 
 
-@pytest.mark.parametrize("value,path,words", [
-    ([False, 0, 0], "input[0]", "positive integer"),
-    ([3, 0, 8], "input[1]", "at least 1"),
-    ([3, 8], "input", "[channels, height, width]"),
-    ("3x8x8", "input", "[channels, height, width]"),
-    ([3, 8, 10**9], "input[2]", "at most"),
-])
+@pytest.mark.parametrize(
+    "value,path,words",
+    [
+        ([False, 0, 0], "input[0]", "positive integer"),
+        ([3, 0, 8], "input[1]", "at least 1"),
+        ([3, 8], "input", "[channels, height, width]"),
+        ("3x8x8", "input", "[channels, height, width]"),
+        ([3, 8, 10**9], "input[2]", "at most"),
+    ],
+)
 def test_bad_input_shapes(value, path, words):
     e = one_error({"input": value, "layers": []})
     assert e.path == path and words in e.message
 
 
 def test_several_mistakes_are_all_reported():
-    errs = errors_of({"input": [1, 8, 8], "layers": [
-        {"type": "linear", "out_features": 3}, {"type": "relu"}, {"type": "conv2d", "kernel_size": 3},
-        {"type": "residual", "body": [{"type": "nope"}]}]})
-    assert [(e.path, e.field) for e in errs] == [("layers[0]", None), ("layers[2]", "out_channels"),
-                                               ("layers[3].body[0]", "type")]
+    errs = errors_of(
+        {
+            "input": [1, 8, 8],
+            "layers": [
+                {"type": "linear", "out_features": 3},
+                {"type": "relu"},
+                {"type": "conv2d", "kernel_size": 3},
+                {"type": "residual", "body": [{"type": "nope"}]},
+            ],
+        }
+    )
+    assert [(e.path, e.field) for e in errs] == [
+        ("layers[0]", None),
+        ("layers[2]", "out_channels"),
+        ("layers[3].body[0]", "type"),
+    ]
 
 
 def test_unknown_top_level_field_and_missing_layers():
@@ -133,6 +178,7 @@ def test_deep_nesting_and_too_many_layers_are_refused():
 def test_summary_of_vgg16_is_instant_and_allocates_nothing():
     import time
     import tracemalloc
+
     tracemalloc.start()
     t = time.perf_counter()
     s = engine.summarize(engine.PRESETS["vgg16"])
@@ -159,15 +205,19 @@ def test_summary_columns():
 
 
 def test_frozen_layers_are_counted_apart():
-    spec = {"input": [1, 8, 8], "layers": [conv(trainable=False), {"type": "flatten"},
-                                           {"type": "linear", "out_features": 2}]}
+    spec = {
+        "input": [1, 8, 8],
+        "layers": [conv(trainable=False), {"type": "flatten"}, {"type": "linear", "out_features": 2}],
+    }
     t = engine.summarize(spec)["totals"]
     assert t["params_frozen"] == 4 * (9 + 1) and t["params_trainable"] == 2 * (144 + 1)
 
 
 def test_frozen_layers_are_not_updated():
-    spec = {"input": [1, 8, 8], "layers": [conv(trainable=False), {"type": "flatten"},
-                                           {"type": "linear", "out_features": 2}]}
+    spec = {
+        "input": [1, 8, 8],
+        "layers": [conv(trainable=False), {"type": "flatten"}, {"type": "linear", "out_features": 2}],
+    }
     net = engine.build_network(spec)
     before = {k: v.copy() for k, v in net.state_dict().items()}
     opt = engine.make_optimizer("sgd", net.parameters(), lr=0.1)
@@ -192,7 +242,9 @@ def test_a_receptive_field_wider_than_the_image_says_why():
     rows = {r["path"]: r for r in engine.summarize(engine.PRESETS["lenet5"])["layers"]}
     flatten = rows["layers[6]"]  # LeNet-5's 16x5x5 maps, 4 input pixels apart: 16 + 4*4 = 32 on a 28x28 input
     assert flatten["receptive_field"] == [32, 32]
-    assert "wider than the 28x28 input" in flatten["receptive_field_note"] and "padding" in flatten["receptive_field_note"]
+    assert (
+        "wider than the 28x28 input" in flatten["receptive_field_note"] and "padding" in flatten["receptive_field_note"]
+    )
     assert rows["layers[0]"]["receptive_field"] == [5, 5] and rows["layers[0]"]["receptive_field_note"] is None
 
 

@@ -27,7 +27,8 @@ F = torch.nn.functional
 # PyTorch pads an even span's "same" convolution through a padded copy of the input, and says
 # so; the exported module keeps padding="same", which is PyTorch's own way to ask for it
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:Using padding='same' with even kernel lengths and odd dilation:UserWarning")
+    "ignore:Using padding='same' with even kernel lengths and odd dilation:UserWarning"
+)
 
 
 # ---------------------------------------------------------------------------
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.filterwarnings(
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
+
 
 def make_net(spec: dict, dtype=np.float32, seed: int = 0) -> engine.Network:
     """A network whose biases, batch-norm affine parameters and running statistics
@@ -201,16 +203,23 @@ def test_batchnorm_training_mode_matches(name, dtype):
     for layer in net.layers():
         for b, v in layer.buffers.items():
             n_bn += 1
-            close(v, buffers[torch_name(f"{layer.path}.{b}")].numpy(),
-                  f"{name}: {layer.path}.{b} after two training passes", **tol)
+            close(
+                v,
+                buffers[torch_name(f"{layer.path}.{b}")].numpy(),
+                f"{name}: {layer.path}.{b} after two training passes",
+                **tol,
+            )
     assert n_bn > 0
 
 
-@pytest.mark.parametrize("pool", [
-    {"kernel_size": 2},                                   # windows tile the input (reshape path)
-    {"kernel_size": 3, "stride": 2, "padding": 1},       # overlapping, padded
-    {"kernel_size": [2, 3], "stride": [1, 2], "padding": [1, 1]},
-])
+@pytest.mark.parametrize(
+    "pool",
+    [
+        {"kernel_size": 2},  # windows tile the input (reshape path)
+        {"kernel_size": 3, "stride": 2, "padding": 1},  # overlapping, padded
+        {"kernel_size": [2, 3], "stride": [1, 2], "padding": [1, 1]},
+    ],
+)
 def test_maxpool_ties_route_the_gradient_like_torch(pool):
     """With equal values in a window the gradient goes to the first maximum, as in PyTorch."""
     spec = {"input": [2, 6, 6], "layers": [{"type": "maxpool2d", **pool}]}
@@ -228,16 +237,27 @@ def test_maxpool_ties_route_the_gradient_like_torch(pool):
 CONV_OPTIONS = {  # one layer each, in a (4, 9, 10) input
     "groups": {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "groups": 2, "padding": 1},
     "depthwise": {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 4, "stride": 2},
-    "dilation": {"type": "conv2d", "out_channels": 5, "kernel_size": [3, 2], "dilation": [2, 3],
-                 "padding": [2, 1]},
+    "dilation": {"type": "conv2d", "out_channels": 5, "kernel_size": [3, 2], "dilation": [2, 3], "padding": [2, 1]},
     "same_even": {"type": "conv2d", "out_channels": 3, "kernel_size": [4, 2], "padding": "same"},
-    "same_even_dilated": {"type": "conv2d", "out_channels": 4, "kernel_size": 2, "dilation": 3,
-                          "padding": "same", "groups": 2},
-    "conv_transpose2d": {"type": "conv_transpose2d", "out_channels": 3, "kernel_size": 4,
-                         "stride": 2, "padding": 1},
-    "conv_transpose2d_options": {"type": "conv_transpose2d", "out_channels": 6,
-                                 "kernel_size": [3, 2], "stride": [2, 3], "padding": [1, 0],
-                                 "output_padding": [1, 2], "dilation": [1, 2], "groups": 2},
+    "same_even_dilated": {
+        "type": "conv2d",
+        "out_channels": 4,
+        "kernel_size": 2,
+        "dilation": 3,
+        "padding": "same",
+        "groups": 2,
+    },
+    "conv_transpose2d": {"type": "conv_transpose2d", "out_channels": 3, "kernel_size": 4, "stride": 2, "padding": 1},
+    "conv_transpose2d_options": {
+        "type": "conv_transpose2d",
+        "out_channels": 6,
+        "kernel_size": [3, 2],
+        "stride": [2, 3],
+        "padding": [1, 0],
+        "output_padding": [1, 2],
+        "dilation": [1, 2],
+        "groups": 2,
+    },
 }
 
 
@@ -266,34 +286,47 @@ def test_each_new_convolution_option_matches_torch(option, dtype):
 # ---------------------------------------------------------------------------
 
 
-OPT_SPEC = {"input": [2, 6, 6], "layers": [
-    {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
-    {"type": "batchnorm2d"},
-    {"type": "relu"},
-    {"type": "maxpool2d", "kernel_size": 2},
-    {"type": "flatten"},
-    {"type": "linear", "out_features": 8},
-    {"type": "tanh"},
-    {"type": "linear", "out_features": 3},
-]}
+OPT_SPEC = {
+    "input": [2, 6, 6],
+    "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+        {"type": "batchnorm2d"},
+        {"type": "relu"},
+        {"type": "maxpool2d", "kernel_size": 2},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 8},
+        {"type": "tanh"},
+        {"type": "linear", "out_features": 3},
+    ],
+}
 
 # (engine name, engine options, torch class name, torch options)
 OPTIMIZER_CASES = {
     "sgd": ("sgd", {}, "SGD", {}),
     "sgd_wd": ("sgd", {"weight_decay": 0.05}, "SGD", {"weight_decay": 0.05}),
-    "sgd_momentum": ("sgd", {"momentum": 0.9, "weight_decay": 0.01},
-                     "SGD", {"momentum": 0.9, "weight_decay": 0.01}),
-    "sgd_nesterov": ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
-                     "SGD", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    "sgd_momentum": ("sgd", {"momentum": 0.9, "weight_decay": 0.01}, "SGD", {"momentum": 0.9, "weight_decay": 0.01}),
+    "sgd_nesterov": (
+        "sgd",
+        {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+        "SGD",
+        {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    ),
     "adam": ("adam", {}, "Adam", {}),
-    "adam_options": ("adam", {"beta1": 0.8, "beta2": 0.95, "eps": 1e-6, "weight_decay": 0.01},
-                     "Adam", {"betas": (0.8, 0.95), "eps": 1e-6, "weight_decay": 0.01}),
+    "adam_options": (
+        "adam",
+        {"beta1": 0.8, "beta2": 0.95, "eps": 1e-6, "weight_decay": 0.01},
+        "Adam",
+        {"betas": (0.8, 0.95), "eps": 1e-6, "weight_decay": 0.01},
+    ),
     "rmsprop": ("rmsprop", {}, "RMSprop", {}),
-    "rmsprop_momentum": ("rmsprop", dict(momentum=0.9, alpha=0.9, eps=1e-6, weight_decay=0.01),
-                         "RMSprop", dict(momentum=0.9, alpha=0.9, eps=1e-6, weight_decay=0.01)),
+    "rmsprop_momentum": (
+        "rmsprop",
+        dict(momentum=0.9, alpha=0.9, eps=1e-6, weight_decay=0.01),
+        "RMSprop",
+        dict(momentum=0.9, alpha=0.9, eps=1e-6, weight_decay=0.01),
+    ),
     "adagrad": ("adagrad", {}, "Adagrad", {}),
-    "adagrad_wd": ("adagrad", {"eps": 1e-6, "weight_decay": 0.01},
-                   "Adagrad", {"eps": 1e-6, "weight_decay": 0.01}),
+    "adagrad_wd": ("adagrad", {"eps": 1e-6, "weight_decay": 0.01}, "Adagrad", {"eps": 1e-6, "weight_decay": 0.01}),
 }
 
 
@@ -320,8 +353,9 @@ def _torch_grads(model, x, y):
 def _compare_weights(net, model, what):
     params = dict(model.named_parameters())
     for p in net.parameters():
-        np.testing.assert_allclose(p.value, params[torch_name(p.key)].detach().numpy(),
-                                   rtol=1e-9, atol=1e-12, err_msg=f"{what}: {p.key}")
+        np.testing.assert_allclose(
+            p.value, params[torch_name(p.key)].detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=f"{what}: {p.key}"
+        )
 
 
 @pytest.mark.parametrize("case", list(OPTIMIZER_CASES))
@@ -368,12 +402,10 @@ def test_l1_sgd_by_hand():
     for _ in range(3):
         net.zero_grad()
         net.loss_and_backward(x, y, train=False)
-        expected = {p.key: p.value - lr * (p.grad + wd * p.value + l1 * np.sign(p.value))
-                    for p in net.parameters()}
+        expected = {p.key: p.value - lr * (p.grad + wd * p.value + l1 * np.sign(p.value)) for p in net.parameters()}
         opt.step()
         for p in net.parameters():
-            np.testing.assert_allclose(p.value, expected[p.key], rtol=1e-12, atol=1e-15,
-                                       err_msg=p.key)
+            np.testing.assert_allclose(p.value, expected[p.key], rtol=1e-12, atol=1e-15, err_msg=p.key)
     # a zero weight gets no L1 push (sign(0) = 0)
     p = net.parameters()[0]
     p.value[...] = 0
@@ -386,10 +418,15 @@ def test_l1_sgd_by_hand():
 
 def test_frozen_layers_are_exported_frozen():
     """trainable: false becomes requires_grad False, so a PyTorch optimizer leaves them too."""
-    spec = {"input": [1, 6, 6], "layers": [
-        {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "trainable": False},
-        {"type": "batchnorm2d", "trainable": False}, {"type": "flatten"},
-        {"type": "linear", "out_features": 3}]}
+    spec = {
+        "input": [1, 6, 6],
+        "layers": [
+            {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "trainable": False},
+            {"type": "batchnorm2d", "trainable": False},
+            {"type": "flatten"},
+            {"type": "linear", "out_features": 3},
+        ],
+    }
     model, _ = exported(engine.build_network(spec))
     frozen = {k for k, p in model.named_parameters() if not p.requires_grad}
     assert frozen == {"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"}
@@ -441,8 +478,10 @@ def test_the_export_normalises_its_input_as_the_dataset_did():
 
 
 def test_frozen_layers_are_not_updated():
-    spec = {"input": [4], "layers": [{"type": "linear", "out_features": 3, "trainable": False},
-                                     {"type": "linear", "out_features": 2}]}
+    spec = {
+        "input": [4],
+        "layers": [{"type": "linear", "out_features": 3, "trainable": False}, {"type": "linear", "out_features": 2}],
+    }
     net = make_net(spec, dtype=np.float64)
     frozen = net.layers()[0].params["W"].copy()
     x, y = batch(net, n=4)
@@ -463,8 +502,7 @@ def _dummy_optimizer(lr):
 @pytest.mark.parametrize("step_size,gamma", [(1, 0.5), (3, 0.1), (2, 0.9)])
 def test_step_schedule_matches_steplr(step_size, gamma):
     lr, spe, epochs = 0.1, 4, 10
-    sched = engine.make_schedule("step", lr, steps_per_epoch=spe, epochs=epochs,
-                                 step_size=step_size, gamma=gamma)
+    sched = engine.make_schedule("step", lr, steps_per_epoch=spe, epochs=epochs, step_size=step_size, gamma=gamma)
     topt = _dummy_optimizer(lr)
     tsched = torch.optim.lr_scheduler.StepLR(topt, step_size=step_size, gamma=gamma)
     for epoch in range(epochs):
@@ -504,15 +542,23 @@ def test_names_cannot_inject_code():
     """Layer names and the title come from users (a shared spec, an uploaded file):
     they appear in comments and the docstring, never as lines of code."""
     evil = "a\nINJECTED = 1\r\nINJECTED2 = 2\u2028#\x0c"
-    spec = {"input": [4], "layers": [
-        {"type": "linear", "out_features": 3, "name": evil},
-        {"type": "residual", "name": evil, "body": [{"type": "relu", "name": evil}]},
-    ]}
+    spec = {
+        "input": [4],
+        "layers": [
+            {"type": "linear", "out_features": 3, "name": evil},
+            {"type": "residual", "name": evil, "body": [{"type": "relu", "name": evil}]},
+        ],
+    }
     net = engine.build_network(spec)
     src, _ = engine.to_pytorch(net, title='x"""\nINJECTED3 = 3\n"""\\')
-    clean, _ = engine.to_pytorch(engine.build_network({"input": [4], "layers": [
-        {"type": "linear", "out_features": 3},
-        {"type": "residual", "body": [{"type": "relu"}]}]}))
+    clean, _ = engine.to_pytorch(
+        engine.build_network(
+            {
+                "input": [4],
+                "layers": [{"type": "linear", "out_features": 3}, {"type": "residual", "body": [{"type": "relu"}]}],
+            }
+        )
+    )
     assert len(src.splitlines()) == len(clean.splitlines())
     ns: dict = {}
     exec(compile(src, "exported_net.py", "exec"), ns)

@@ -54,10 +54,13 @@ def test_source_is_readable(name):
 def test_names_cannot_become_code_without_running_it():
     """The same injection attempt as test_torch_export.py's, read with ast instead of run."""
     evil = "a\nINJECTED = 1\r\nINJECTED2 = 2\u2028#\x0c"
-    spec = {"input": [4], "layers": [
-        {"type": "linear", "out_features": 3, "name": evil},
-        {"type": "residual", "name": evil, "body": [{"type": "relu", "name": evil}]},
-    ]}
+    spec = {
+        "input": [4],
+        "layers": [
+            {"type": "linear", "out_features": 3, "name": evil},
+            {"type": "residual", "name": evil, "body": [{"type": "relu", "name": evil}]},
+        ],
+    }
     src, _ = engine.to_pytorch(engine.build_network(spec), title='x"""\nINJECTED3 = 3\n"""\\')
     tree = ast.parse(src)
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}

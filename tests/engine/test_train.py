@@ -54,6 +54,7 @@ def test_same_seed_same_run(strokes):
     def run():
         t = Trainer(lenet(1), strokes, TrainConfig(epochs=1, batch_size=100, seed=4, augment={"shift": 2}))
         return [e["loss"] for e in t.events() if e["type"] == "batch"], t.net.state_dict()
+
     (a, wa), (b, wb) = run(), run()
     assert a == b and all(np.array_equal(wa[k], wb[k]) for k in wa)
 
@@ -105,9 +106,17 @@ def test_flips_are_refused_for_digits(strokes):
         Trainer(lenet(), strokes, TrainConfig(augment={"flip": True}))
 
 
-@pytest.mark.parametrize("bad,words", [({"epochs": 0}, "epochs"), ({"lr": -1.0}, "lr"),
-                                       ({"optimizer": "lbfgs"}, "optimizer"), ({"validation": 1.5}, "validation"),
-                                       ({"lr": float("nan")}, "lr"), ({"batch_size": True}, "batch_size")])
+@pytest.mark.parametrize(
+    "bad,words",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"lr": -1.0}, "lr"),
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"validation": 1.5}, "validation"),
+        ({"lr": float("nan")}, "lr"),
+        ({"batch_size": True}, "batch_size"),
+    ],
+)
 def test_bad_config_is_refused(bad, words):
     with pytest.raises(ValueError, match=words):
         TrainConfig(**bad)
@@ -143,18 +152,45 @@ def test_a_checkpoint_is_offered_every_epoch(strokes, tmp_path):
 
 
 def dropout_net(seed=0):
-    spec = {"input": [1, 28, 28], "layers": [
-        {"type": "conv2d", "out_channels": 4, "kernel_size": 5, "stride": 2}, {"type": "batchnorm2d"},
-        {"type": "relu"}, {"type": "flatten"}, {"type": "dropout", "p": 0.3},
-        {"type": "linear", "out_features": 10}]}
+    spec = {
+        "input": [1, 28, 28],
+        "layers": [
+            {"type": "conv2d", "out_channels": 4, "kernel_size": 5, "stride": 2},
+            {"type": "batchnorm2d"},
+            {"type": "relu"},
+            {"type": "flatten"},
+            {"type": "dropout", "p": 0.3},
+            {"type": "linear", "out_features": 10},
+        ],
+    }
     return engine.build_network(spec, seed=seed)
 
 
 RESUMABLE = [
-    TrainConfig(epochs=4, batch_size=64, optimizer="adam", lr=0.003, augment={"shift": 2, "noise": 0.05},
-                schedule="cosine", seed=7, max_train=800),
-    TrainConfig(epochs=4, batch_size=100, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3, l1=1e-5,
-                schedule="step", step_size=1, gamma=0.5, early_stopping=1, max_train=800),
+    TrainConfig(
+        epochs=4,
+        batch_size=64,
+        optimizer="adam",
+        lr=0.003,
+        augment={"shift": 2, "noise": 0.05},
+        schedule="cosine",
+        seed=7,
+        max_train=800,
+    ),
+    TrainConfig(
+        epochs=4,
+        batch_size=100,
+        lr=0.05,
+        momentum=0.9,
+        nesterov=True,
+        weight_decay=1e-3,
+        l1=1e-5,
+        schedule="step",
+        step_size=1,
+        gamma=0.5,
+        early_stopping=1,
+        max_train=800,
+    ),
 ]
 
 
@@ -191,7 +227,9 @@ def test_a_plain_network_file_cannot_be_resumed(strokes, tmp_path):
         Trainer.from_checkpoint(tmp_path / "plain.npz", strokes)
 
 
-@pytest.mark.parametrize("cfg", [TrainConfig(validation=0.2, seed=3), TrainConfig(holdout=150), TrainConfig(max_train=900)])
+@pytest.mark.parametrize(
+    "cfg", [TrainConfig(validation=0.2, seed=3), TrainConfig(holdout=150), TrainConfig(max_train=900)]
+)
 def test_most_confused_examples_point_back_into_the_dataset(strokes, cfg):
     t = Trainer(lenet(), strokes, TrainConfig(**{**cfg.to_dict(), "epochs": 1, "batch_size": 100}))
     done = t.run()
@@ -214,8 +252,15 @@ def test_each_optimizer_has_its_own_default_momentum(optimizer, momentum):
 @pytest.mark.parametrize("batch_size, max_train, ok", [(1, 40, False), (8, 41, False), (8, 42, True)])
 def test_batch_norm_on_one_value_per_channel_refuses_batches_of_one(strokes, batch_size, max_train, ok):
     """Refused before the run starts, not at the last batch of the first epoch."""
-    spec = {"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 8},
-                                             {"type": "batchnorm1d"}, {"type": "linear", "out_features": 10}]}
+    spec = {
+        "input": [1, 28, 28],
+        "layers": [
+            {"type": "flatten"},
+            {"type": "linear", "out_features": 8},
+            {"type": "batchnorm1d"},
+            {"type": "linear", "out_features": 10},
+        ],
+    }
     config = TrainConfig(batch_size=batch_size, max_train=max_train, validation=0.0)
     if ok:
         Trainer(engine.build_network(spec), strokes, config)

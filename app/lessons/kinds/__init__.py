@@ -15,6 +15,5 @@ from . import (
 )
 
 # in the lessons' order
-MODULES = (sizes, convolution, pooling, architectures, initialization, regularization,
-           normalization, residual)
+MODULES = (sizes, convolution, pooling, architectures, initialization, regularization, normalization, residual)
 KINDS: dict[str, Kind] = {k.name: k for module in MODULES for k in module.KINDS}

@@ -45,13 +45,25 @@ def describe(row: dict, rows: tuple = ()) -> dict:
     if row["type"] == "conv2d":
         f, c, kh, kw = w
         text = f"{layer_name(row, rows)}: {f} conv filters of {kh}×{kw} on a {c}-channel input"
-        return {"id": row["path"], "type": "conv2d", "filters": f, "in_channels": c,
-                "kernel_size": [kh, kw], "bias": bias,
-                "label": text + ("" if bias else ", no bias")}
+        return {
+            "id": row["path"],
+            "type": "conv2d",
+            "filters": f,
+            "in_channels": c,
+            "kernel_size": [kh, kw],
+            "bias": bias,
+            "label": text + ("" if bias else ", no bias"),
+        }
     out, inp = w
     text = f"{layer_name(row, rows)}: linear, {inp:,} inputs to {out:,} outputs"
-    return {"id": row["path"], "type": "linear", "in_features": inp, "out_features": out,
-            "bias": bias, "label": text + ("" if bias else ", no bias")}
+    return {
+        "id": row["path"],
+        "type": "linear",
+        "in_features": inp,
+        "out_features": out,
+        "bias": bias,
+        "label": text + ("" if bias else ", no bias"),
+    }
 
 
 def formula(option: dict) -> str:
@@ -79,12 +91,15 @@ class LargestLayer(Kind):
                 break
         options = [describe(rows[i], all_layers(preset)) for i in picked]
         title = engine.PRESET_INFO[preset].get("title", preset)
-        prompt = (f"{title} has {total_params(preset):,} parameters. Which of these four layers "
-                  "holds the most? (Count weights and biases: F × (K × K × C + 1) for a conv, "
-                  "out × (in + 1) for a linear layer.)")
+        prompt = (
+            f"{title} has {total_params(preset):,} parameters. Which of these four layers "
+            "holds the most? (Count weights and biases: F × (K × K × C + 1) for a conv, "
+            "out × (in + 1) for a linear layer.)"
+        )
         given = {"preset": preset, "network": title, "options": options}
-        return Exercise(self.name, seed, prompt, given,
-                        Choice(options=tuple(Option(o["id"], o["label"]) for o in options)))
+        return Exercise(
+            self.name, seed, prompt, given, Choice(options=tuple(Option(o["id"], o["label"]) for o in options))
+        )
 
     def _counts(self, ex) -> dict[str, int]:
         rows = {r["path"]: r["params"] for r in weighted_layers(ex.given["preset"])}
@@ -95,16 +110,21 @@ class LargestLayer(Kind):
         return max(counts, key=counts.get)
 
     def hint(self, ex, given):
-        return ("Count each: " + "; ".join(f"{o['id']}: {formula(o)}" for o in ex.given["options"])
-                + ". A fully connected layer joins every input to every output; a conv layer's "
-                  "filters are shared by every position.")
+        return (
+            "Count each: "
+            + "; ".join(f"{o['id']}: {formula(o)}" for o in ex.given["options"])
+            + ". A fully connected layer joins every input to every output; a conv layer's "
+            "filters are shared by every position."
+        )
 
     def solution(self, ex):
         counts, best = self._counts(ex), self.answer(ex)
         total = total_params(ex.given["preset"])
         steps = [f"{o['id']}: {formula(o)} = {counts[o['id']]:,}" for o in ex.given["options"]]
-        steps.append(f"The largest is {best}, with {counts[best]:,} parameters: "
-                     f"{counts[best] / total:.0%} of {ex.given['network']}'s {total:,}.")
+        steps.append(
+            f"The largest is {best}, with {counts[best]:,} parameters: "
+            f"{counts[best] / total:.0%} of {ex.given['network']}'s {total:,}."
+        )
         return steps
 
 

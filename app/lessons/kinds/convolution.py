@@ -24,13 +24,11 @@ def draw_setup(rng: np.random.Generator, max_out: int = 6) -> dict:
         n, k = int(rng.integers(4, 7)), pick(rng, [2, 3, 3])
         s, p = pick(rng, [1, 1, 2]), pick(rng, [0, 0, 1])
         if 2 <= (n + 2 * p - k) // s + 1 <= max_out:
-            return {"x": ints(rng, 0, 4, (n, n)), "w": ints(rng, -1, 2, (k, k)), "stride": s,
-                    "padding": p}
+            return {"x": ints(rng, 0, 4, (n, n)), "w": ints(rng, -1, 2, (k, k)), "stride": s, "padding": p}
 
 
 def lecture_setup() -> dict:
-    return {"x": [row[:] for row in LECTURE_X], "w": [row[:] for row in LECTURE_W], "stride": 1,
-            "padding": 0}
+    return {"x": [row[:] for row in LECTURE_X], "w": [row[:] for row in LECTURE_W], "stride": 1, "padding": 0}
 
 
 def output_side(g: dict) -> int:
@@ -40,8 +38,14 @@ def output_side(g: dict) -> int:
 def run(g: dict, delta=None) -> dict:
     """The engine's conv of x by w: its output y, and with delta also dL/dW and dL/dX."""
     n, k = len(g["x"]), len(g["w"])
-    layer = {"type": "conv2d", "out_channels": 1, "kernel_size": k, "stride": g["stride"],
-             "padding": g["padding"], "bias": False}
+    layer = {
+        "type": "conv2d",
+        "out_channels": 1,
+        "kernel_size": k,
+        "stride": g["stride"],
+        "padding": g["padding"],
+        "bias": False,
+    }
     net = network([1, n, n], [layer], {"layers[0].W": g["w"]})
     out = {"y": net.forward(one_image(g["x"]), record=True)[0, 0]}
     if delta is not None:
@@ -86,9 +90,11 @@ class ConvOutputCell(Kind):
             side = output_side(g)
             g["cell"] = [int(rng.integers(side)), int(rng.integers(side))]
         (i, j), n, k = g["cell"], len(g["x"]), len(g["w"])
-        prompt = (f"The {n}×{n} input X is convolved (cross-correlated, as in PyTorch) with the "
-                  f"{k}×{k} kernel W, {setup_text(g)}, no bias. What is I[{i}, {j}], the output at "
-                  f"row {i}, column {j} (counted from 0)?")
+        prompt = (
+            f"The {n}×{n} input X is convolved (cross-correlated, as in PyTorch) with the "
+            f"{k}×{k} kernel W, {setup_text(g)}, no bias. What is I[{i}, {j}], the output at "
+            f"row {i}, column {j} (counted from 0)?"
+        )
         return Exercise(self.name, seed, prompt, g, Integer(example=7))
 
     def answer(self, ex):
@@ -109,20 +115,22 @@ class ConvOutputCell(Kind):
         g = ex.given
         (i, j), s, (top, left, k) = g["cell"], g["stride"], self._window(g)
         where = "of X padded with zeros" if g["padding"] else "of X"
-        return (f"I[i,j] = Σ_a Σ_b W[a,b] × X[i×S + a, j×S + b]: the window of I[{i},{j}] covers "
-                f"rows {top} to {top + k - 1} and columns {left} to {left + k - 1} {where} "
-                f"(S = {s}). Multiply it by W entry by entry and add: "
-                + " + ".join(self._products(g)) + ".")
+        return (
+            f"I[i,j] = Σ_a Σ_b W[a,b] × X[i×S + a, j×S + b]: the window of I[{i},{j}] covers "
+            f"rows {top} to {top + k - 1} and columns {left} to {left + k - 1} {where} "
+            f"(S = {s}). Multiply it by W entry by entry and add: " + " + ".join(self._products(g)) + "."
+        )
 
     def solution(self, ex):
         g, n = ex.given, self.answer(ex)
         (i, j), s, (top, left, k) = g["cell"], g["stride"], self._window(g)
-        window = padded(g)[top:top + k, left:left + k].tolist()
+        window = padded(g)[top : top + k, left : left + k].tolist()
         where = " of the zero-padded X" if g["padding"] else ""
-        return [(f"The window of I[{i},{j}] starts at row {i}×{s} = {top} and column {j}×{s} = "
-                 f"{left}{where}: {window}."),
-                "Entry by entry times W: " + " + ".join(self._products(g)) + f" = {n}.",
-                f"I[{i},{j}] = {n}."]
+        return [
+            (f"The window of I[{i},{j}] starts at row {i}×{s} = {top} and column {j}×{s} = {left}{where}: {window}."),
+            "Entry by entry times W: " + " + ".join(self._products(g)) + f" = {n}.",
+            f"I[{i},{j}] = {n}.",
+        ]
 
 
 class ConvWeightGradientCell(Kind):
@@ -143,9 +151,11 @@ class ConvWeightGradientCell(Kind):
         g["kernel_size"] = k
         del g["w"]  # dL/dW does not depend on W
         a, b = g["cell"]
-        prompt = (f"A {k}×{k} kernel W slides over the {n}×{n} input X with {setup_text(g)}. The "
-                  f"gradient of the loss with respect to the {side}×{side} output is δ = dL/dI. "
-                  f"What is dL/dW[{a}, {b}] (rows and columns counted from 0)?")
+        prompt = (
+            f"A {k}×{k} kernel W slides over the {n}×{n} input X with {setup_text(g)}. The "
+            f"gradient of the loss with respect to the {side}×{side} output is δ = dL/dI. "
+            f"What is dL/dW[{a}, {b}] (rows and columns counted from 0)?"
+        )
         return Exercise(self.name, seed, prompt, g, Integer(example=6))
 
     def answer(self, ex):
@@ -157,27 +167,32 @@ class ConvWeightGradientCell(Kind):
     def _terms(self, g) -> list[str]:
         (a, b), s, d, xp = g["cell"], g["stride"], g["delta"], padded(g)
         side = len(d)
-        return [term(d[i][j], int(xp[i * s + a, j * s + b]))
-                for i in range(side) for j in range(side)]
+        return [term(d[i][j], int(xp[i * s + a, j * s + b])) for i in range(side) for j in range(side)]
 
     def hint(self, ex, given):
         g = ex.given
         (a, b), s = g["cell"], g["stride"]
         where = f" (X padded with {g['padding']} zeros)" if g["padding"] else ""
-        return (f"W[{a},{b}] is used by every window, so its gradient adds up over all outputs: "
-                f"dL/dW[a,b] = Σ_i Σ_j δ[i,j] × X[i×S + a, j×S + b]{where}, with S = {s}: "
-                + " + ".join(self._terms(g)) + ".")
+        return (
+            f"W[{a},{b}] is used by every window, so its gradient adds up over all outputs: "
+            f"dL/dW[a,b] = Σ_i Σ_j δ[i,j] × X[i×S + a, j×S + b]{where}, with S = {s}: "
+            + " + ".join(self._terms(g))
+            + "."
+        )
 
     def solution(self, ex):
         g, n = ex.given, self.answer(ex)
         (a, b), s = g["cell"], g["stride"]
         where = " (X padded with zeros)" if g["padding"] else ""
         dilated = f" dilated by the stride {s}" if s > 1 else ""
-        return [(f"Output (i, j) reads X[i×{s} + {a}, j×{s} + {b}] with the weight W[{a},{b}], so "
-                 f"dL/dW[{a},{b}] = Σ_i Σ_j δ[i,j] × X[i×{s} + {a}, j×{s} + {b}]{where}."),
-                "Term by term: " + " + ".join(self._terms(g)) + f" = {n}.",
-                (f"The same sum for every (a, b) is X convolved with δ{dilated}: dL/dW[{a},{b}] = "
-                 f"{n}.")]
+        return [
+            (
+                f"Output (i, j) reads X[i×{s} + {a}, j×{s} + {b}] with the weight W[{a},{b}], so "
+                f"dL/dW[{a},{b}] = Σ_i Σ_j δ[i,j] × X[i×{s} + {a}, j×{s} + {b}]{where}."
+            ),
+            "Term by term: " + " + ".join(self._terms(g)) + f" = {n}.",
+            (f"The same sum for every (a, b) is X convolved with δ{dilated}: dL/dW[{a},{b}] = {n}."),
+        ]
 
 
 class ConvInputGradientCell(Kind):
@@ -199,9 +214,11 @@ class ConvInputGradientCell(Kind):
         g["size"] = n
         del g["x"]  # dL/dX does not depend on X
         i, j = g["cell"]
-        prompt = (f"A {k}×{k} kernel W slides over a {n}×{n} input X with {setup_text(g)}. The "
-                  f"gradient of the loss with respect to the {side}×{side} output is δ = dL/dI. "
-                  f"What is dL/dX[{i}, {j}] (rows and columns counted from 0)?")
+        prompt = (
+            f"A {k}×{k} kernel W slides over a {n}×{n} input X with {setup_text(g)}. The "
+            f"gradient of the loss with respect to the {side}×{side} output is δ = dL/dI. "
+            f"What is dL/dX[{i}, {j}] (rows and columns counted from 0)?"
+        )
         return Exercise(self.name, seed, prompt, g, Integer(example=3))
 
     def answer(self, ex):
@@ -226,20 +243,30 @@ class ConvInputGradientCell(Kind):
         (i, j), s, p = g["cell"], g["stride"], g["padding"]
         terms = self._terms(g)
         count = f"{len(terms)} windows cover" if len(terms) > 1 else "1 window covers"
-        return (f"X[{i},{j}] reaches the loss through every output whose window covers it, each "
-                "time with the weight of W that lies over it: dL/dX[i,j] = Σ over those outputs "
-                f"(r, c) of δ[r,c] × W[i + {p} - r×{s}, j + {p} - c×{s}]. Here {count} it: "
-                + " + ".join(t[-1] for t in terms) + ".")
+        return (
+            f"X[{i},{j}] reaches the loss through every output whose window covers it, each "
+            "time with the weight of W that lies over it: dL/dX[i,j] = Σ over those outputs "
+            f"(r, c) of δ[r,c] × W[i + {p} - r×{s}, j + {p} - c×{s}]. Here {count} it: "
+            + " + ".join(t[-1] for t in terms)
+            + "."
+        )
 
     def solution(self, ex):
         g, n = ex.given, self.answer(ex)
         (i, j), s, p = g["cell"], g["stride"], g["padding"]
-        steps = [(f"The output (r, c) puts W[a,b] over X[{i},{j}] with a = {i} + {p} - r×{s} and "
-                  f"b = {j} + {p} - c×{s}, when 0 ≤ a, b < {len(g['w'])}:")]
-        steps += [f"output ({r},{c}) with W[{a},{b}]: δ[{r},{c}] × W[{a},{b}] = {t}"
-                  for r, c, a, b, t in self._terms(g)]
-        steps.append(f"Sum: dL/dX[{i},{j}] = {n}. For every cell at once, this is δ padded fully, "
-                     "convolved with W rotated 180 degrees.")
+        steps = [
+            (
+                f"The output (r, c) puts W[a,b] over X[{i},{j}] with a = {i} + {p} - r×{s} and "
+                f"b = {j} + {p} - c×{s}, when 0 ≤ a, b < {len(g['w'])}:"
+            )
+        ]
+        steps += [
+            f"output ({r},{c}) with W[{a},{b}]: δ[{r},{c}] × W[{a},{b}] = {t}" for r, c, a, b, t in self._terms(g)
+        ]
+        steps.append(
+            f"Sum: dL/dX[{i},{j}] = {n}. For every cell at once, this is δ padded fully, "
+            "convolved with W rotated 180 degrees."
+        )
         return steps
 
 

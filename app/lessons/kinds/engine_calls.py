@@ -16,8 +16,7 @@ def summary_row(input_shape: list[int], layers: list[dict], index: int = -1) -> 
     return top[index]
 
 
-def network(input_shape: list[int], layers: list[dict], weights: dict | None = None,
-            seed: int = 0) -> engine.Network:
+def network(input_shape: list[int], layers: list[dict], weights: dict | None = None, seed: int = 0) -> engine.Network:
     """A float64 network; `weights` ("<layer path>.<name>" -> array) replace the drawn ones."""
     spec = {"input": list(input_shape), "layers": layers}
     net = engine.build_network(spec, seed=seed, dtype=np.float64)
@@ -38,6 +37,5 @@ def exact_int(value: float) -> int:
     """A float64 result of small integers, which is an integer exactly."""
     n = round(float(value))
     if abs(value - n) > 1e-9:
-        raise RuntimeError("expected a whole number from integer inputs, the engine gave "
-                           f"{value!r}")
+        raise RuntimeError(f"expected a whole number from integer inputs, the engine gave {value!r}")
     return n

@@ -42,8 +42,7 @@ def window_text(g: dict) -> str:
 
 def window_rows_cols(g: dict, cell) -> str:
     (r, c), k, s = cell, g["kernel_size"], g["stride"]
-    return (f"rows {r}×{s} to {r}×{s} + {k} - 1 and columns {c}×{s} to {c}×{s} + {k} - 1 "
-            "(r×S to r×S + K - 1)")
+    return f"rows {r}×{s} to {r}×{s} + {k} - 1 and columns {c}×{s} to {c}×{s} + {k} - 1 (r×S to r×S + K - 1)"
 
 
 class MaxPoolRoute(Kind):
@@ -55,26 +54,32 @@ class MaxPoolRoute(Kind):
     def make(self, seed, rng):
         while True:
             if seed == 0:  # the lecture's X: the first window's largest value, 4, is at [1, 0]
-                g = {"x": [row[:] for row in LECTURE_X], "size": 5, "kernel_size": 3, "stride": 2,
-                     "cell": [0, 0]}
+                g = {"x": [row[:] for row in LECTURE_X], "size": 5, "kernel_size": 3, "stride": 2, "cell": [0, 0]}
             else:
                 n, k, s = draw_window(rng)
                 side = (n - k) // s + 1
-                g = {"x": ints(rng, 0, 9, (n, n)), "size": n, "kernel_size": k, "stride": s,
-                     "cell": [int(rng.integers(side)), int(rng.integers(side))]}
+                g = {
+                    "x": ints(rng, 0, 9, (n, n)),
+                    "size": n,
+                    "kernel_size": k,
+                    "stride": s,
+                    "cell": [int(rng.integers(side)), int(rng.integers(side))],
+                }
             window = self._window(g)
             if (window == window.max()).sum() == 1:  # a tie is settled by convention, not the idea
                 break
         (r, c), side = g["cell"], output_side(g)
-        prompt = (f"Max pooling {window_text(g)} turns the {g['size']}×{g['size']} input X into a "
-                  f"{side}×{side} output. The output at row {r}, column {c} gets a gradient from "
-                  "the loss. Which input receives it? Answer with its [row, column] in X, counted "
-                  "from 0.")
+        prompt = (
+            f"Max pooling {window_text(g)} turns the {g['size']}×{g['size']} input X into a "
+            f"{side}×{side} output. The output at row {r}, column {c} gets a gradient from "
+            "the loss. Which input receives it? Answer with its [row, column] in X, counted "
+            "from 0."
+        )
         return Exercise(self.name, seed, prompt, g, Cell(shape=(g["size"], g["size"]), of="X"))
 
     def _window(self, g) -> np.ndarray:
         (r, c), k, s = g["cell"], g["kernel_size"], g["stride"]
-        return np.asarray(g["x"])[r * s:r * s + k, c * s:c * s + k]
+        return np.asarray(g["x"])[r * s : r * s + k, c * s : c * s + k]
 
     def answer(self, ex):
         g = ex.given
@@ -86,11 +91,12 @@ class MaxPoolRoute(Kind):
     def hint(self, ex, given):
         g = ex.given
         (r, c), k, s = g["cell"], g["kernel_size"], g["stride"]
-        text = (f"In forward, the output ({r}, {c}) copied the largest value of its window, "
-                f"{window_rows_cols(g, g['cell'])}; the window's other inputs did not change it. "
-                "Its gradient goes back to that one input, and the others get 0.")
-        if given is not None and not (r * s <= given[0] < r * s + k
-                                      and c * s <= given[1] < c * s + k):
+        text = (
+            f"In forward, the output ({r}, {c}) copied the largest value of its window, "
+            f"{window_rows_cols(g, g['cell'])}; the window's other inputs did not change it. "
+            "Its gradient goes back to that one input, and the others get 0."
+        )
+        if given is not None and not (r * s <= given[0] < r * s + k and c * s <= given[1] < c * s + k):
             text += f" [{given[0]}, {given[1]}] is not in that window."
         return text
 
@@ -98,12 +104,17 @@ class MaxPoolRoute(Kind):
         g = ex.given
         (r, c), k, s = g["cell"], g["kernel_size"], g["stride"]
         a, b = self.answer(ex)
-        return [(f"The window of output ({r}, {c}) covers rows {r * s} to {r * s + k - 1} and "
-                 f"columns {c * s} to {c * s + k - 1} of X: {self._window(g).tolist()}."),
-                (f"Its largest value is {g['x'][a][b]}, at row {a}, column {b}: the output is a "
-                 "copy of that input."),
-                (f"So X[{a},{b}] gets the whole gradient of output ({r}, {c}), and the window's "
-                 f"other inputs get 0 from it: the answer is [{a}, {b}].")]
+        return [
+            (
+                f"The window of output ({r}, {c}) covers rows {r * s} to {r * s + k - 1} and "
+                f"columns {c * s} to {c * s + k - 1} of X: {self._window(g).tolist()}."
+            ),
+            (f"Its largest value is {g['x'][a][b]}, at row {a}, column {b}: the output is a copy of that input."),
+            (
+                f"So X[{a},{b}] gets the whole gradient of output ({r}, {c}), and the window's "
+                f"other inputs get 0 from it: the answer is [{a}, {b}]."
+            ),
+        ]
 
 
 class AvgPoolGradient(Kind):
@@ -121,9 +132,11 @@ class AvgPoolGradient(Kind):
         cells = np.argwhere(covered & (dx != 0)).tolist() or np.argwhere(covered).tolist()
         g["cell"] = cells[int(rng.integers(len(cells)))]
         i, j = g["cell"]
-        prompt = (f"Average pooling {window_text(g)} turns a {n}×{n} input X into a {side}×{side} "
-                  f"output. The gradient of the loss with respect to that output is δ. What is "
-                  f"dL/dX[{i}, {j}] (rows and columns counted from 0)?")
+        prompt = (
+            f"Average pooling {window_text(g)} turns a {n}×{n} input X into a {side}×{side} "
+            f"output. The gradient of the loss with respect to that output is δ. What is "
+            f"dL/dX[{i}, {j}] (rows and columns counted from 0)?"
+        )
         return Exercise(self.name, seed, prompt, g, Number(tolerance=AVG_TOLERANCE, example=0.125))
 
     def answer(self, ex):
@@ -132,8 +145,7 @@ class AvgPoolGradient(Kind):
 
     def _covering(self, g) -> list[tuple[int, int]]:
         (i, j), k, s, side = g["cell"], g["kernel_size"], g["stride"], output_side(g)
-        return [(r, c) for r in range(side) for c in range(side)
-                if r * s <= i < r * s + k and c * s <= j < c * s + k]
+        return [(r, c) for r in range(side) for c in range(side) if r * s <= i < r * s + k and c * s <= j < c * s + k]
 
     def _sum(self, g) -> str:
         k = g["kernel_size"]
@@ -143,19 +155,22 @@ class AvgPoolGradient(Kind):
     def hint(self, ex, given):
         g = ex.given
         (i, j), k = g["cell"], g["kernel_size"]
-        return (f"Each output is the mean of its {k}×{k} window, so it sends δ/(K×K) to every "
-                "input of the window. The window of output (r, c) covers "
-                f"{window_rows_cols(g, ('r', 'c'))}. dL/dX[{i},{j}] adds the shares of all windows "
-                f"that cover it: {self._sum(g)}.")
+        return (
+            f"Each output is the mean of its {k}×{k} window, so it sends δ/(K×K) to every "
+            "input of the window. The window of output (r, c) covers "
+            f"{window_rows_cols(g, ('r', 'c'))}. dL/dX[{i},{j}] adds the shares of all windows "
+            f"that cover it: {self._sum(g)}."
+        )
 
     def solution(self, ex):
         g, value = ex.given, self.answer(ex)
         (i, j), k, covering = g["cell"], g["kernel_size"], self._covering(g)
         outputs = "outputs " if len(covering) > 1 else "output "
-        return [f"X[{i},{j}] is in the window of {outputs}"
-                + ", ".join(f"({r}, {c})" for r, c in covering) + ".",
-                f"Each sends δ/(K×K) = δ/{k * k} to it: {self._sum(g)} = {value:.4g}.",
-                f"dL/dX[{i},{j}] = {value:.4g}."]
+        return [
+            f"X[{i},{j}] is in the window of {outputs}" + ", ".join(f"({r}, {c})" for r, c in covering) + ".",
+            f"Each sends δ/(K×K) = δ/{k * k} to it: {self._sum(g)} = {value:.4g}.",
+            f"dL/dX[{i},{j}] = {value:.4g}.",
+        ]
 
 
 KINDS = [MaxPoolRoute(), AvgPoolGradient()]

@@ -10,8 +10,7 @@ from ..formats import Integer
 from .engine_calls import exact_int, network
 
 SIZE = 2
-BLOCK = [{"type": "residual", "body": [{"type": "linear", "out_features": SIZE, "bias": False},
-                                       {"type": "relu"}]}]
+BLOCK = [{"type": "residual", "body": [{"type": "linear", "out_features": SIZE, "bias": False}, {"type": "relu"}]}]
 
 
 def pre_activation(g: dict) -> list[int]:
@@ -26,17 +25,23 @@ class ResidualGradient(Kind):
 
     def make(self, seed, rng):
         while True:
-            g = {"x": ints(rng, -3, 3, SIZE), "w": ints(rng, -2, 2, (SIZE, SIZE)),
-                 "dy": ints(rng, -2, 2, SIZE), "index": int(rng.integers(SIZE))}
+            g = {
+                "x": ints(rng, -3, 3, SIZE),
+                "w": ints(rng, -2, 2, (SIZE, SIZE)),
+                "dy": ints(rng, -2, 2, SIZE),
+                "index": int(rng.integers(SIZE)),
+            }
             z, i = pre_activation(g), g["index"]
             # a ReLU at exactly 0 has no single slope; and the body adds to the shortcut's part,
             # or the sum would not be seen
             body = sum(g["w"][k][i] * g["dy"][k] for k in range(SIZE) if z[k] > 0)
             if all(v != 0 for v in z) and body != 0:
                 break
-        prompt = (f"A residual block computes y = ReLU(W x) + x for x = {g['x']} and W = {g['w']} "
-                  "(rows are outputs). The gradient of the loss with respect to y is dL/dy = "
-                  f"{g['dy']}. What is dL/dx[{i}] (counted from 0)?")
+        prompt = (
+            f"A residual block computes y = ReLU(W x) + x for x = {g['x']} and W = {g['w']} "
+            "(rows are outputs). The gradient of the loss with respect to y is dL/dy = "
+            f"{g['dy']}. What is dL/dx[{i}] (counted from 0)?"
+        )
         return Exercise(self.name, seed, prompt, g, Integer(example=2))
 
     def answer(self, ex):
@@ -49,20 +54,20 @@ class ResidualGradient(Kind):
     @staticmethod
     def _z_text(g) -> list[str]:
         w, x = g["w"], g["x"]
-        return [f"(W x)[{k}] = "
-                + " + ".join(f"{signed(w[k][i])}×{signed(x[i])}" for i in range(SIZE))
-                for k in range(SIZE)]
+        return [
+            f"(W x)[{k}] = " + " + ".join(f"{signed(w[k][i])}×{signed(x[i])}" for i in range(SIZE)) for k in range(SIZE)
+        ]
 
     def hint(self, ex, given):
         g = ex.given
         i, w, dy = g["index"], g["w"], g["dy"]
-        terms = " + ".join(f"{signed(w[k][i])}×{signed(dy[k])}×[(W x)[{k}] > 0]"
-                           for k in range(SIZE))
-        return ("A sum passes its gradient unchanged to both of its inputs. Through the shortcut "
-                "x gets dL/dy as it is; through the body it gets Wᵀ(dL/dy ⊙ ReLU′(W x)), where "
-                f"ReLU′ is 1 where W x > 0 and 0 elsewhere. dL/dx[{i}] = dL/dy[{i}] + Σ_k "
-                f"W[k,{i}]×dL/dy[k]×[(W x)[k] > 0] = {signed(dy[i])} + {terms}, with "
-                + " and ".join(self._z_text(g)) + ".")
+        terms = " + ".join(f"{signed(w[k][i])}×{signed(dy[k])}×[(W x)[{k}] > 0]" for k in range(SIZE))
+        return (
+            "A sum passes its gradient unchanged to both of its inputs. Through the shortcut "
+            "x gets dL/dy as it is; through the body it gets Wᵀ(dL/dy ⊙ ReLU′(W x)), where "
+            f"ReLU′ is 1 where W x > 0 and 0 elsewhere. dL/dx[{i}] = dL/dy[{i}] + Σ_k "
+            f"W[k,{i}]×dL/dy[k]×[(W x)[k] > 0] = {signed(dy[i])} + {terms}, with " + " and ".join(self._z_text(g)) + "."
+        )
 
     def solution(self, ex):
         g, n = ex.given, self.answer(ex)
@@ -70,12 +75,16 @@ class ResidualGradient(Kind):
         gates = [1 if v > 0 else 0 for v in z]
         body = sum(w[k][i] * dy[k] * gates[k] for k in range(SIZE))
         through = " + ".join(f"{signed(w[k][i])}×{signed(dy[k])}×{gates[k]}" for k in range(SIZE))
-        return [" and ".join(f"{t} = {v}" for t, v in zip(self._z_text(g), z))
-                + f": the ReLU passes gradient at {[k for k in range(SIZE) if gates[k]]}.",
-                f"Through the shortcut: dL/dy[{i}] = {dy[i]}.",
-                f"Through the body: {through} = {body}.",
-                (f"dL/dx[{i}] = {dy[i]} + {signed(body)} = {n}. However small the body's part, the "
-                 "shortcut's is always there: that is why deep residual networks still train.")]
+        return [
+            " and ".join(f"{t} = {v}" for t, v in zip(self._z_text(g), z))
+            + f": the ReLU passes gradient at {[k for k in range(SIZE) if gates[k]]}.",
+            f"Through the shortcut: dL/dy[{i}] = {dy[i]}.",
+            f"Through the body: {through} = {body}.",
+            (
+                f"dL/dx[{i}] = {dy[i]} + {signed(body)} = {n}. However small the body's part, the "
+                "shortcut's is always there: that is why deep residual networks still train."
+            ),
+        ]
 
 
 KINDS = [ResidualGradient()]
