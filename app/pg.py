@@ -44,7 +44,13 @@ def translate(sql: str) -> str:
 
 
 def _arg(value):
-    return int(value) if isinstance(value, bool) else value  # SQLite's booleans are 0 and 1
+    if isinstance(value, bool):
+        return int(value)  # SQLite's booleans are 0 and 1
+    if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL's text cannot hold NUL, and nothing stored has one (names and ids are checked,
+        # JSON escapes it): a NUL from a client becomes U+FFFD, which matches nothing stored either
+        return value.replace("\x00", "\ufffd")
+    return value
 
 
 def _value(value):
@@ -83,6 +89,11 @@ class _Cursor:
 
     def __iter__(self):
         return iter(self.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        """Rows an UPDATE or DELETE touched, as sqlite3's cursor says."""
+        return self._cursor.rowcount
 
 
 class Connection:
