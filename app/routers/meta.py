@@ -12,6 +12,7 @@ from engine.presets import DEFAULT_FOR_DATASET, adapt
 from .. import __version__, exports
 from ..deps import ServicesDep
 from ..errors import Invalid, NotFound
+from ..meta_schemas import Invalidated, LayerType, Preset, Presets, Validated
 from ..schemas import Health
 from .responses import errors
 
@@ -35,13 +36,13 @@ def read_health(services: ServicesDep):
     }
 
 
-@router.get("/layers")
+@router.get("/layers", response_model=list[LayerType], response_model_exclude_unset=True)
 def read_layers():
     """Every layer type with its fields, types, defaults and ranges (the page builds its forms from it)."""
     return engine.catalogue()
 
 
-@router.get("/presets")
+@router.get("/presets", response_model=Presets)
 def read_presets():
     """Preset names with their title, description, note (how a famous one differs from its paper and
     the lecture), input shape and parameter count."""
@@ -64,7 +65,7 @@ def read_presets():
     return {"presets": out, "default_for_dataset": DEFAULT_FOR_DATASET}
 
 
-@router.get("/presets/{name}", responses=errors(404, 422))
+@router.get("/presets/{name}", response_model=Preset, response_model_exclude_unset=True, responses=errors(404, 422))
 def read_preset(name: str, services: ServicesDep, dataset: str | None = None):
     """One preset's spec, with its summary; with ?dataset= made to fit that dataset (its input
     takes the dataset's images and its last linear layer has one output per class)."""
@@ -93,7 +94,12 @@ def read_preset(name: str, services: ServicesDep, dataset: str | None = None):
     }
 
 
-@router.post("/networks/validate", responses=errors(400, 413, 422))
+@router.post(
+    "/networks/validate",
+    response_model=Validated | Invalidated,
+    response_model_exclude_unset=True,
+    responses=errors(400, 413, 422),
+)
 def validate_network(spec: dict, services: ServicesDep, report: bool = False):
     """A spec to its summary with warnings (nothing is allocated), or 422 with errors by layer path.
 

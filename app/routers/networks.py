@@ -17,6 +17,7 @@ from .. import exports
 from ..deps import ServicesDep
 from ..errors import Invalid, NotFound, Unavailable
 from ..files import check_id
+from ..meta_schemas import Summary
 from ..schemas import (
     NAME_DESCRIPTION,
     CheckedName,
@@ -137,7 +138,7 @@ def reinit_network(network_id: str, body: NetworkReinit, services: ServicesDep):
     return services.networks.public(services.networks.reinit(_id(network_id), body.seed, body.init))
 
 
-@router.get("/{network_id}/summary", responses=errors(404))
+@router.get("/{network_id}/summary", response_model=Summary, responses=errors(404))
 def read_network_summary(network_id: str, services: ServicesDep):
     """The network's summary: shapes, parameters with formulas, multiply-adds, receptive fields."""
     return engine.summarize(services.networks.get(_id(network_id))["spec"])
