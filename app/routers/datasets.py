@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
+from ..dataset_schemas import DatasetListed, Samples
 from ..deps import ServicesDep
 from ..errors import AppError, Invalid
 from ..schemas import AugmentPreview, AugmentPreviewCreate
@@ -58,26 +59,34 @@ UPLOAD_BODY = {
 }
 
 
-@router.get("", responses={**listed("built-ins first, then uploads"), **errors(422)})
+@router.get(
+    "",
+    response_model=list[DatasetListed],
+    response_model_exclude_unset=True,
+    responses={**listed("built-ins first, then uploads"), **errors(422)},
+)
 def read_datasets(services: ServicesDep, page: PageDep):
     """Every dataset: built in (generated or downloaded on first use) and uploaded."""
     return page(services.datasets.list())
 
 
-@router.get("/{name}", responses=errors(404))
+@router.get("/{name}", response_model=DatasetListed, response_model_exclude_unset=True, responses=errors(404))
 def read_dataset(name: str, services: ServicesDep):
     """One dataset's listing entry: its shape, classes, sizes and where it comes from."""
     return services.datasets.get(name)
 
 
-@router.post("/{name}/download", responses=errors(404, 422))
+@router.post(
+    "/{name}/download", response_model=DatasetListed, response_model_exclude_unset=True, responses=errors(404, 422)
+)
 def download_dataset(name: str, services: ServicesDep):
     """Download MNIST, Fashion-MNIST or CIFAR-10 to the server if it is not there yet (checksums
     checked); its listing entry. 422 with one sentence when it cannot be downloaded."""
     return services.datasets.download(name)
 
 
-@router.get("/{name}/samples", responses=errors(404, 422))
+# documented, not re-validated: a page of pixel arrays is large, and the service builds plain JSON types
+@router.get("/{name}/samples", responses={200: {"model": Samples}, **errors(404, 422)})
 def read_dataset_samples(
     name: str,
     services: ServicesDep,
@@ -100,7 +109,14 @@ def preview_augmentation(name: str, body: AugmentPreviewCreate, services: Servic
     return preview(ds, body.augment.model_dump(), body.seed, body.n, body.copies, body.split, body.offset)
 
 
-@router.post("", status_code=201, openapi_extra=UPLOAD_BODY, responses=errors(400, 409, 413, 422))
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra=UPLOAD_BODY,
+    response_model=DatasetListed,
+    response_model_exclude_unset=True,
+    responses=errors(400, 409, 413, 422),
+)
 async def create_dataset(request: Request, services: ServicesDep):
     """Upload a dataset (.npz or a .zip of class folders); it is validated, converted and kept under a new name."""
     try:
@@ -126,7 +142,7 @@ async def create_dataset(request: Request, services: ServicesDep):
         row = await run_in_threadpool(services.datasets.upload, file.filename or "", file.file, name, more)
     finally:
         await form.close()
-    return JSONResponse(row, status_code=201)
+    return row
 
 
 @router.delete("/{name}", status_code=204, responses=errors(404, 409))
