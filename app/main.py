@@ -110,7 +110,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="CNN Playground",
         version=__version__,
         lifespan=lifespan,
-        description="Build, train and look inside convolutional networks.",
+        description=(
+            "Build, train and look inside convolutional networks. The WebSocket streams (a run's events, "
+            "the class dashboard) are described in docs/api-events.md of the project's repository."
+        ),
     )
 
     @app.exception_handler(AppError)
