@@ -138,6 +138,29 @@ class RunCreate(Strict):
         return config
 
 
+class RunOption(BaseModel):
+    """One field of a run's form, in the layer catalogue's shape."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="dotted for a nested group: augment.shift")
+    kind: Literal["int", "float", "bool", "str", "choice"]
+    help: str
+    default: Any
+    nullable: bool
+    choices: list[Any] | None = None
+    min: int | float | None = None
+    exclusive_min: bool | None = None
+    max: int | float | None = None
+    exclusive_max: bool | None = None
+
+
+class RunOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    options: list[RunOption]
+
+
 def options(model: type[BaseModel], prefix: str = "") -> list[dict[str, Any]]:
     """A model's fields as the page's forms take them (the layer catalogue's shape): name, kind, help,
     default, and min, max, exclusive_min, exclusive_max, choices and nullable where they apply.

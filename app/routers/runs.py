@@ -17,7 +17,7 @@ from ..errors import AppError, NotFound
 from ..files import check_id
 from ..problems import problem_response
 from ..runs.events import FellBehind, Stream
-from ..schemas import MetricRow, RunCreate, RunPublic, RunWeights, options
+from ..schemas import MetricRow, RunCreate, RunOptions, RunPublic, RunWeights, options
 from .paging import TOTAL, PageDep, listed
 from .responses import attachment, errors
 
@@ -42,7 +42,7 @@ def create_run(network_id: str, body: RunCreate, services: ServicesDep):
     return services.runs.start(_id(network_id, "network"), body.dataset, body.config())
 
 
-@router.get("/train/options")
+@router.get("/train/options", response_model=RunOptions, response_model_exclude_unset=True)
 def read_train_options():
     """The options a run takes, with their defaults and limits (the page builds its form from them)."""
     return {"options": options(RunCreate)}
