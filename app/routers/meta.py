@@ -14,6 +14,7 @@ from ..deps import ServicesDep
 from ..errors import Invalid, NotFound
 from ..meta_schemas import Invalidated, LayerType, Preset, Presets, Validated
 from ..schemas import Health
+from .paging import PageDep, listed
 from .responses import errors
 
 router = APIRouter(tags=["meta"])
@@ -36,10 +37,15 @@ def read_health(services: ServicesDep):
     }
 
 
-@router.get("/layers", response_model=list[LayerType], response_model_exclude_unset=True)
-def read_layers():
+@router.get(
+    "/layers",
+    response_model=list[LayerType],
+    response_model_exclude_unset=True,
+    responses={**listed(), **errors(422)},
+)
+def read_layers(page: PageDep):
     """Every layer type with its fields, types, defaults and ranges (the page builds its forms from it)."""
-    return engine.catalogue()
+    return page(engine.catalogue())
 
 
 @router.get("/presets", response_model=Presets)
