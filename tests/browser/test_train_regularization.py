@@ -1,6 +1,8 @@
 """Regularization made visible in the Train view: a run's weight histograms beside another's, the
 augmentation preview following its settings, and runs compared in a table that says what differs."""
 
+import time
+
 import httpx
 import pytest
 
@@ -21,6 +23,18 @@ def sized(request, browser, live_server):
     yield p
     context.close()
     assert not p.errors, "errors in the browser console:\n" + "\n".join(p.errors)
+
+
+def box_of(locator, seconds=10.0):
+    """The element's box once it is on screen: the panel redraws when the page's runs change, and a
+    box asked for mid-redraw is None."""
+    deadline = time.monotonic() + seconds
+    while True:
+        locator.wait_for(state="visible", timeout=seconds * 1000)
+        box = locator.bounding_box()
+        if box is not None or time.monotonic() > deadline:
+            return box
+        time.sleep(0.1)
 
 
 def element_shot(p: Page, selector: str, name: str):
@@ -72,7 +86,7 @@ def test_the_weights_panel_shows_a_run_without_penalty_beside_one_with_l1(sized,
     assert float(spread[l1].split("→")[1]) < float(spread[plain].split("→")[1]), spread
     assert together.locator(f'[data-weights-cell="{l1}"] [data-cut="now"]').count() == 1  # the spike at 0
     # side by side on a laptop, one above the other on a phone, never wider than the screen
-    boxes = [together.locator(f'[data-weights-cell="{run}"]').bounding_box() for run in (plain, l1)]
+    boxes = [box_of(together.locator(f'[data-weights-cell="{run}"]')) for run in (plain, l1)]
     if p.size == "desktop":
         assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[1]["x"] > boxes[0]["x"] + boxes[0]["width"] - 1
     else:
