@@ -26,6 +26,7 @@ from schemathesis.checks import (
 from schemathesis.python import asgi
 
 import engine.data as edata
+from app import exports
 from app.errors import Conflict
 from app.main import create_app
 from app.services.datasets import DatasetService
@@ -164,6 +165,8 @@ def test_operation_conforms_to_the_schema(api, method, path):
     def check(drawn):
         case, real = drawn
         assume(not _downloads(case))
+        # an export this installation cannot write answers 501 by design (tests/app/test_onnx_export_api.py)
+        assume((case.query or {}).get("format") not in exports.missing_formats())
         if real and "network_id" in (case.path_parameters or {}):
             case.path_parameters["network_id"] = live.network()
         if real and "run_id" in (case.path_parameters or {}):
