@@ -32,15 +32,17 @@ class FastConv2D(FastStep):
 
     def __init__(self, conv, *rest):
         super().__init__(conv, *rest)
-        self.grid = flat_grid.Grid(conv) if flat_grid.fits(conv) else None
+        self.grid = flat_grid.Grid(conv) if flat_grid.fits(conv) else None  # training's kernel
+        # inference has no backward to weigh: the grid's copies win on more shapes
+        self.forward_grid = self.grid or (flat_grid.Grid(conv) if flat_grid.fits_forward(conv) else None)
         self._scratch: dict = {}  # work arrays reused between training steps: thread slot -> {name: array}
 
     def _store(self, slot):
         return self._scratch.setdefault(slot, {})
 
-    def _image_bytes(self, itemsize):
+    def _image_bytes(self, itemsize, grid):
         """Work-array bytes per image, which set the chunks of the batch."""
-        return self.grid.image_bytes(itemsize) if self.grid else self.layer.col_bytes(itemsize)
+        return grid.image_bytes(itemsize) if grid else self.layer.col_bytes(itemsize)
 
     def _cols(self, x, n0, n1, nb, store, name="cols"):
         """im2col of images n0:n1 of x : (N, C, H, W) -> (C*kh*kw, m*Ho*Wo), m = n1 - n0,
@@ -62,14 +64,14 @@ class FastConv2D(FastStep):
         b = L.params.get("b")
         n = x.shape[0]
         y = np.empty((L.f, n) + L.out_shape[1:], x.dtype)
-        grid, xt = self.grid, kernels.channel_major(x)
-        per_image = self._image_bytes(x.dtype.itemsize)
+        grid, xt = (self.grid if keep else self.forward_grid), kernels.channel_major(x)
+        per_image = self._image_bytes(x.dtype.itemsize, grid)
         nb, runs = kernels.batch_chunks(n, per_image)
         keep_cols = keep and n * per_image <= kernels.KEEP_BYTES
         kept = [None] * len(runs)
 
         def work(slot, pieces):
-            store = self._store(slot) if keep else None
+            store = self._store(slot) if keep else kernels.Arena.here()
             for i in pieces:
                 n0, n1 = runs[i]
                 yc = y[:, n0:n1]
@@ -109,7 +111,7 @@ class FastConv2D(FastStep):
             taps[L.path] = gated_all.transpose(1, 0, 2, 3)
         want_dx = L.needs_input_grad
         dxt = np.empty((c, n, h, w), dy.dtype) if want_dx else None  # (C, N, H, W)
-        nb, runs = kernels.batch_chunks(n, self._image_bytes(x.dtype.itemsize))
+        nb, runs = kernels.batch_chunks(n, self._image_bytes(x.dtype.itemsize, self.grid))
         grid, xt = self.grid, kernels.channel_major(x)
         if grid is not None and want_dx:  # (C, F*kh*kw): W turned round, for the full correlation
             wt2 = np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(c, -1)

@@ -23,6 +23,8 @@ CASES = {
     "conv-grid": ((16, 24, 24), [{**CONV, "padding": 1}]),  # stride 1, grid 26x26 <= 1.2 x output
     "conv-grid-relu-fused": ((16, 26, 28), [{**CONV, "out_channels": 9}, {"type": "relu"}]),
     "conv-grid-5x5-no-bias": ((16, 44, 44), [{**CONV, "kernel_size": 5, "padding": 2, "bias": False}]),
+    # too few channels for training's grid; inference, with no backward, runs on it
+    "conv-forward-grid-3-channels": ((3, 24, 24), [{**CONV, "padding": 1}]),
     "conv-relu-fused": ((3, 9, 8), [{**CONV, "padding": 1}, {"type": "relu"}]),
     "conv-relu-fused-stride2": ((3, 9, 8), [{**CONV, "stride": 2}, {"type": "relu"}]),
     "maxpool-tiles": ((3, 8, 8), [{"type": "maxpool2d", "kernel_size": 2}]),
@@ -109,6 +111,7 @@ def test_each_conv_case_runs_the_kernels_it_is_named_for(case):
     net.forward(_inputs(net)[0])
     conv = net.root.steps[0]
     assert (conv.grid is not None) == case.startswith("conv-grid"), case
+    assert (conv.forward_grid is not None) == ("grid" in case), case
     assert isinstance(conv, fast.ConvReLU) == ("relu" in case), case
 
 
@@ -126,6 +129,59 @@ def test_the_grid_kernels_agree_again_with_work_arrays_reused_and_a_short_last_c
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=case)
         for name in got[2]:
             np.testing.assert_allclose(got[2][name], want[2][name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("n_threads", [1, 3])
+@pytest.mark.parametrize("case", list(CASES))
+def test_inference_agrees_with_the_readable_layers(case, n_threads, threads):
+    """Inference (nothing recorded) takes its own kernels (the forward grid) and work arrays
+    (this thread's Arena): the same outputs and feature maps, a second time too."""
+    threads(n_threads)
+    x, _ = _inputs(_net(case))
+    net, readable_net = _net(case), _net(case)
+    with fast.readable():
+        want, want_maps = readable_net.forward(x), readable_net.feature_maps(x)
+    for _ in range(2):
+        np.testing.assert_allclose(net.forward(x), want, rtol=1e-10, atol=1e-12, err_msg=case)
+        maps = net.feature_maps(x)
+        assert maps.keys() == want_maps.keys()
+        for path in maps:
+            np.testing.assert_allclose(maps[path], want_maps[path], rtol=1e-10, atol=1e-12, err_msg=path)
+
+
+def test_inference_work_arrays_shared_by_layers_start_clean_for_each():
+    """Two convs whose padded inputs have the same shape, the image placed differently in
+    each (padding 1 around 8x8, 2 around 6x6): they share this thread's padded array, and
+    the second must not read the first one's pixels where its own border should be zero."""
+    spec = {
+        "input": [2, 8, 8],
+        "layers": [
+            {"type": "conv2d", "out_channels": 2, "kernel_size": 5, "padding": 1},
+            {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 2},
+        ],
+    }
+    net = engine.build_network(spec, seed=1, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((3, 2, 8, 8)) + 5.0  # no pixel near zero
+    with fast.readable():
+        want = net.forward(x)
+    for _ in range(2):
+        np.testing.assert_allclose(net.forward(x), want, rtol=1e-10, atol=1e-12)
+
+
+def test_inference_in_several_threads_at_once_on_one_network():
+    """Requests predict on one network from several threads: each thread has its own work
+    arrays, so none reads another's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = _net("conv-grid")
+    inputs = [_inputs(net, seed=s)[0] for s in range(4)]
+    with fast.readable():
+        want = [net.forward(x) for x in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            got = list(pool.map(net.forward, inputs))
+            for a, b in zip(got, want):
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.startswith("conv")])
