@@ -14,6 +14,12 @@ linear layers (2 x multiply-adds x batch, three times over: forward, dL/dW
 and dL/dX, but for the first layer's dL/dX, which nobody needs) over its
 median time, against the float32 peak of this machine's BLAS measured with a
 large np.dot in one thread, times the thread count.
+Products alone: the same matrix products (each conv's W @ cols, delta @ cols^T and
+W^T @ delta at the whole batch's shapes, each linear layer's three), timed on their own with
+random numbers in one thread and divided by the thread count: what a step of any im2col
+engine on this BLAS costs before it does anything else (building columns, batch norm, ReLU,
+pooling, the optimizer). Set against PyTorch's whole step, it says how near to it NumPy can
+come on that workload at best.
 Peak memory is (a) the tracemalloc peak while a few steps run (NumPy
 reports its array allocations to tracemalloc; weights, data and optimizer
 state are included because tracing starts before the network is built) and
@@ -207,6 +213,51 @@ def train_flops(preset, batch) -> int:
     return sum(2 * r["macs"] * batch * (2 if r["path"] == first else 3) for r in rows)
 
 
+def products_step(preset, batch):
+    """A function that runs the step's matrix products alone (see the module's doc), in one
+    thread: timed with the steps, in the same alternating blocks."""
+    import numpy as np
+
+    import engine
+
+    net = engine.build_network(engine.PRESETS[preset], seed=0)
+    rng = np.random.default_rng(0)
+    products = []  # (m, k, n) of each product, in the forward's orientation
+    first = True
+    for layer in net.layers():
+        if layer.type == "conv2d":
+            _, ho, wo = layer.out_shape
+            rows = layer.params["W"][0].size  # C/G * kh * kw
+            per_group = [(layer.f // layer.g, rows, batch * ho * wo)] * layer.g
+        elif layer.type == "linear":
+            out_f, in_f = layer.params["W"].shape
+            per_group = [(out_f, in_f, batch)]
+        else:
+            continue
+        for m, k, n in per_group:
+            products.append((m, k, n, first))
+        first = False
+
+    def step():
+        for w, cols, delta, is_first in arrays:
+            np.matmul(w, cols)  # forward
+            np.dot(delta, cols.T)  # dL/dW
+            if not is_first:  # nobody needs the first layer's dL/dX
+                np.matmul(w.T, delta)
+
+    arrays = [
+        (
+            rng.standard_normal((m, k), np.float32),
+            rng.standard_normal((k, n), np.float32),
+            rng.standard_normal((m, n), np.float32),
+            is_first,
+        )
+        for m, k, n, is_first in products
+    ]
+    step.flops = sum(2 * m * k * n * (2 if is_first else 3) for m, k, n, is_first in products)
+    return step
+
+
 def bench_feature_maps(preset, runs):
     import numpy as np
 
@@ -310,6 +361,15 @@ def _table(result) -> str:
                 f" {r['ratio_vs_torch']:>10.2f} {r['min_ratio_vs_torch']:>6.2f}"
             )
         lines.append(line)
+    lines.append("\nproducts alone (the step's matrix products and nothing else; one thread / threads):")
+    for r in result["workloads"]:
+        line = (
+            f"  {r['workload']:<10} {r['products_ms']:7.2f} ms = {r['products_ms'] / r['ms_per_step']:.2f} of our step"
+        )
+        if torch:
+            t = torch["workloads"][r["workload"]]
+            line += f", {r['products_ms'] / t['ms_per_step']:.2f} of PyTorch's"
+        lines.append(line)
     lines.append("\nfeature maps of one image (every layer's output):")
     for r in result["workloads"]:
         fm = r["feature_maps"]
@@ -359,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         result["torch"] = {"version": torch.__version__, "threads": torch.get_num_threads(), "workloads": {}}
     for name, preset, batch in chosen:
         net, ours = _our_step(preset, batch)
-        steps = {"ours": ours}
+        products = products_step(preset, batch)
+        steps = {"ours": ours, "products": products}
         if torch is not None:
             steps["torch"] = _torch_step(torch, preset, batch)
         times = time_steps(steps, args.warmup + 1, args.steps)
@@ -372,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
             **_summary(times["ours"], batch, flops, peak),
             **memory[name],
             "feature_maps": bench_feature_maps(preset, args.feature_runs),
+            "products_ms": statistics.median(times["products"]) / threads,
+            "products_gflop": products.flops / 1e9,
         }
         if torch is not None:
             result["torch"]["workloads"][name] = {

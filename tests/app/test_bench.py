@@ -29,6 +29,8 @@ def test_bench_reports_steps_memory_and_feature_maps():
     # lenet5 at 64: 2 x 64 x (117,600 x 2 (no dL/dx for the first layer) + 298,920 x 3) flops
     assert row["gflop_per_step"] * 1e9 == 2 * 64 * (117600 * 2 + 298920 * 3)
     assert result["gemm_peak_gflops"] > 0 and row["gemm_peak_fraction"] > 0
+    # the products timed alone are the step's own: the same floating-point work
+    assert row["products_gflop"] == row["gflop_per_step"] and row["products_ms"] > 0
     assert "torch" not in result
 
 
