@@ -15,7 +15,8 @@ and dL/dX, but for the first layer's dL/dX, which nobody needs) over its
 median time, against the float32 peak of this machine's BLAS measured with a
 large np.dot in one thread, times the thread count.
 Products alone: the same matrix products (each conv's W @ cols, delta @ cols^T and
-W^T @ delta at the whole batch's shapes, each linear layer's three), timed on their own with
+W^T @ delta on the chunks of the batch the engine works through, each linear layer's three,
+nobody's dL/dX for the first layer), timed on their own with
 random numbers in one thread and divided by the thread count: what a step of any im2col
 engine on this BLAS costs before it does anything else (building columns, batch norm, ReLU,
 pooling, the optimizer). Set against PyTorch's whole step, it says how near to it NumPy can
@@ -219,41 +220,43 @@ def products_step(preset, batch):
     import numpy as np
 
     import engine
+    from engine import kernels
 
     net = engine.build_network(engine.PRESETS[preset], seed=0)
     rng = np.random.default_rng(0)
-    products = []  # (m, k, n) of each product, in the forward's orientation
+    products = []  # (m, k, n, first layer?) of each product, in the forward's orientation
     first = True
     for layer in net.layers():
-        if layer.type == "conv2d":
+        if layer.type == "conv2d":  # per group, per chunk of the batch as the engine splits it
             _, ho, wo = layer.out_shape
             rows = layer.params["W"][0].size  # C/G * kh * kw
-            per_group = [(layer.f // layer.g, rows, batch * ho * wo)] * layer.g
+            _, runs = kernels.batch_chunks(batch, layer.col_bytes())
+            shapes = [(layer.f // layer.g, rows, (n1 - n0) * ho * wo) for n0, n1 in runs] * layer.g
         elif layer.type == "linear":
             out_f, in_f = layer.params["W"].shape
-            per_group = [(out_f, in_f, batch)]
+            shapes = [(out_f, in_f, batch)]
         else:
             continue
-        for m, k, n in per_group:
-            products.append((m, k, n, first))
+        products += [(m, k, n, first) for m, k, n in shapes]
         first = False
 
+    arrays = {  # one set of arrays per shape, reused as the engine reuses its work arrays
+        (m, k, n): (
+            rng.standard_normal((m, k), np.float32),
+            rng.standard_normal((k, n), np.float32),
+            rng.standard_normal((m, n), np.float32),
+        )
+        for m, k, n, _ in products
+    }
+
     def step():
-        for w, cols, delta, is_first in arrays:
+        for m, k, n, is_first in products:
+            w, cols, delta = arrays[m, k, n]
             np.matmul(w, cols)  # forward
             np.dot(delta, cols.T)  # dL/dW
             if not is_first:  # nobody needs the first layer's dL/dX
                 np.matmul(w.T, delta)
 
-    arrays = [
-        (
-            rng.standard_normal((m, k), np.float32),
-            rng.standard_normal((k, n), np.float32),
-            rng.standard_normal((m, n), np.float32),
-            is_first,
-        )
-        for m, k, n, is_first in products
-    ]
     step.flops = sum(2 * m * k * n * (2 if is_first else 3) for m, k, n, is_first in products)
     return step
 

@@ -18,6 +18,22 @@ def _tiles(layer, shape):
     return layer.s == layer.k and ph == pw == 0 and shape[2] == ho * kh and shape[3] == wo * kw
 
 
+# Each window offset is a pass over the input: over a whole large batch the input falls out
+# of the cache between passes. Working through blocks of channels of about BLOCK_BYTES (one
+# core's L2 cache) keeps each block in the cache for all its passes: the same numbers, block
+# by block. Measured on TinyVGG's first max pool (4.6 MB in, one thread): forward 0.69 ms ->
+# 0.56, backward 1.66 -> 1.15 (with its masks written in place); its train step 0.95 of the
+# time (alternating in one process).
+BLOCK_BYTES = 512 << 10
+
+
+def _in_blocks(fn, a, b, channel_bytes):
+    """fn(a2, b2) on consecutive blocks of channels [a, b) of about BLOCK_BYTES each."""
+    step = max(1, BLOCK_BYTES // max(channel_bytes, 1))
+    for a2 in range(a, b, step):
+        fn(a2, min(b, a2 + step))
+
+
 def _empty(like, shape, zero):
     """An (N, C, H, W) array laid out like `like` (channel-major when it is), zeroed if asked."""
     n, c, h, w = shape
@@ -42,7 +58,8 @@ class FastMaxPool2D(FastStep):
                 # maximum, not fmax: a NaN in the window wins, as in PyTorch
                 np.maximum(yb if k else -np.inf, view, out=yb)
 
-        parallel.split(block, c, xp.size)
+        per_channel = xp.nbytes // max(c, 1)
+        parallel.split(lambda a, b: _in_blocks(block, a, b, per_channel), c, xp.size)
         self.cache = (x.shape, xp, y) if (train if record is None else record) else None
         return y
 
@@ -57,14 +74,15 @@ class FastMaxPool2D(FastStep):
         dxp = _empty(dy, xp.shape, zero=not tiles)
 
         def block(a, b):
-            taken = None  # windows whose maximum an earlier offset already took
             d, yb = dy[:, a:b], y[:, a:b]
-            for (_, _, xv), (_, _, dv) in zip(
-                kernels.windows(xp[:, a:b], L.k, L.s, ho, wo), kernels.windows(dxp[:, a:b], L.k, L.s, ho, wo)
+            hit = np.empty(yb.shape, bool)
+            taken = np.empty(yb.shape, bool)  # windows whose maximum an earlier offset already took
+            for k, ((_, _, xv), (_, _, dv)) in enumerate(
+                zip(kernels.windows(xp[:, a:b], L.k, L.s, ho, wo), kernels.windows(dxp[:, a:b], L.k, L.s, ho, wo))
             ):
-                hit = xv == yb
-                if taken is None:
-                    taken = hit.copy()
+                np.equal(xv, yb, out=hit)
+                if k == 0:
+                    taken[...] = hit
                 else:
                     np.greater(hit, taken, out=hit)  # hit and not taken
                     taken |= hit
@@ -73,7 +91,8 @@ class FastMaxPool2D(FastStep):
                 else:
                     dv += d * hit
 
-        parallel.split(block, c, 4 * xp.size)
+        per_channel = xp.nbytes // max(c, 1)
+        parallel.split(lambda a, b: _in_blocks(block, a, b, per_channel), c, 4 * xp.size)
         return dxp[:, :, ph : ph + h, pw : pw + w]
 
 
@@ -97,7 +116,8 @@ class FastAvgPool2D(FastStep):
                     yb[...] = view
             yb /= kh * kw
 
-        parallel.split(block, c, xp.size)
+        per_channel = xp.nbytes // max(c, 1)
+        parallel.split(lambda a, b: _in_blocks(block, a, b, per_channel), c, xp.size)
         return y
 
     def backward(self, dy, taps=None):
@@ -118,5 +138,6 @@ class FastAvgPool2D(FastStep):
                 else:
                     view += sb
 
-        parallel.split(block, c, dxp.size)
+        per_channel = dxp.nbytes // max(c, 1)
+        parallel.split(lambda a, b: _in_blocks(block, a, b, per_channel), c, dxp.size)
         return dxp[:, :, ph : ph + h, pw : pw + w]

@@ -149,6 +149,21 @@ def test_inference_agrees_with_the_readable_layers(case, n_threads, threads):
             np.testing.assert_allclose(maps[path], want_maps[path], rtol=1e-10, atol=1e-12, err_msg=path)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if "pool" in c])
+def test_pooling_by_blocks_of_one_channel_agrees_with_the_readable_layers(case, monkeypatch):
+    """Large inputs are pooled a block of channels at a time (each block stays in the cache
+    for all the window offsets): here every channel is a block of its own."""
+    from engine.fast import pool
+
+    monkeypatch.setattr(pool, "BLOCK_BYTES", 1)
+    x, dy = _inputs(_net(case))
+    got = _pass(_net(case), x, dy, True)
+    with fast.readable():
+        want = _pass(_net(case), x, dy, True)
+    for a, b in zip(got[:2], want[:2]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=case)
+
+
 def test_inference_work_arrays_shared_by_layers_start_clean_for_each():
     """Two convs whose padded inputs have the same shape, the image placed differently in
     each (padding 1 around 8x8, 2 around 6x6): they share this thread's padded array, and
