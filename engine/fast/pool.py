@@ -1,5 +1,6 @@
-"""Max and average pooling's fast path: one pass over the batch per window offset, each a
-strided slice of the whole array, shared among threads by blocks of channels; outputs laid out
+"""Max and average pooling's fast path: one pass per window offset over a block of channels
+small enough to stay in the cache, each pass a strided slice of that block; the channels shared
+among threads; outputs laid out
 like their inputs (channel-major after a conv), and backward assigning instead of accumulating
 where the windows tile the input. The same numbers as MaxPool2D / AvgPool2D
 (engine/layers/pool.py), which tests check."""
