@@ -5,9 +5,9 @@ them (im2col and one matrix product for a convolution, plain NumPy for the rest)
 code to read. This package runs the same computation faster, and is tested to give the same
 numbers (tests/engine/test_fast_path.py):
 
-- FAST: a layer type -> its fast step (conv.py, pool.py, norm.py, relu.py), which keeps the
-  batch in cache-sized chunks, shares the work among threads (engine/parallel.py) and picks
-  its kernels by shape (engine/kernels.py). Layer types not listed run as they are written.
+- FAST: a layer type -> its fast step (conv.py, conv_transpose.py, pool.py, norm.py,
+  relu.py), which keeps the batch in cache-sized chunks, shares the work among threads
+  (engine/parallel.py) and picks its kernels by shape (engine/kernels.py). Layer types not listed run as they are written.
 - FUSED: a pair of layer types that run as one step (fusion.py's plan): a conv2d and the relu
   after it, the relu applied to each chunk of the conv's output while it is still in the cache.
 
@@ -24,6 +24,7 @@ import contextlib
 import contextvars
 
 from .conv import ConvReLU, FastConv2D
+from .conv_transpose import FastConvTranspose2D
 from .fusion import plan
 from .norm import FastBatchNorm
 from .pool import FastAvgPool2D, FastMaxPool2D
@@ -31,6 +32,7 @@ from .relu import FastReLU
 
 FAST = {
     "conv2d": FastConv2D,
+    "conv_transpose2d": FastConvTranspose2D,
     "maxpool2d": FastMaxPool2D,
     "avgpool2d": FastAvgPool2D,
     "batchnorm2d": FastBatchNorm,

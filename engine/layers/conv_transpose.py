@@ -21,9 +21,12 @@ A stride S > 1 floors S sizes of Q's input to one output size; output_padding (s
 the stride or the dilation, as PyTorch requires) says which of them this layer gives, by adding
 rows and columns at the bottom and right.
 
-Like Conv2D it works through the batch in chunks shared among threads (parallel.py), with the
-same im2col and col2im kernels: forward folds W^T x into the output (col2im), backward unfolds
-dL/dy into columns (im2col) and multiplies, one product per group of channels.
+Both go through the kernels Conv2D uses: forward folds the columns W^T x into the output
+(col2im), backward unfolds dL/dy into columns (im2col) and multiplies, one product per group of
+channels. This file writes them as the lecture does, the whole batch at once; tests check them against the plain loops (tests/engine/reference.py) and
+PyTorch. A network runs the same computation through engine/fast/conv_transpose.py (chunks of
+the batch that stay in the cache, shared among threads, col2im on the flat grid at stride 1),
+tested to agree with this.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from math import gcd
 
 import numpy as np
 
-from .. import kernels, parallel
+from .. import kernels
 from ..errors import SpecError
 from ..init import init_weight
 from .base import Layer
@@ -46,7 +49,6 @@ from .conv import (
     STRIDE,
     check_groups,
     dilation_groups,
-    in_order,
     needs_image,
     pair,
 )
@@ -123,7 +125,7 @@ class ConvTranspose2D(Layer):
             if text not in self.formulas:
                 self.formulas.append(text)
         self.out_shape = (self.f, *out)
-        self._scratch: dict = {}  # work arrays reused between steps: thread slot -> {name: array}
+        self.pads = tuple((p, p) for p in self.p)  # Q's padding: ((top, bottom), (left, right))
 
     def param_shapes(self):
         shapes = {"W": (self.in_shape[0], self.f // self.g) + self.k}
@@ -161,111 +163,47 @@ class ConvTranspose2D(Layer):
         if self.cfg["bias"]:
             self.params["b"] = np.zeros(self.f, dtype)
 
-    # ---- the convolution Q this layer runs backwards --------------------------------------
-    def _pads(self):
-        return tuple((p, p) for p in self.p)
-
-    def _col_bytes(self, itemsize=4):
-        """Bytes of the columns per image: one per output channel, kernel tap and input position."""
-        (kh, kw), (_, h, w) = self.k, self.in_shape
-        return self.f * kh * kw * h * w * itemsize
-
-    def _store(self, slot):
-        return self._scratch.setdefault(slot, {})
-
     def _groups(self, a):
         """(rows, ...) -> (G, rows/G, ...): the blocks of one group of channels each."""
         return a.reshape((self.g, -1) + a.shape[1:])
 
     def forward(self, x, train=False, record=None):
-        """x : (N, C, H, W) -> y : (N, F, Ho, Wo), a view of a channel-major (F, N, Ho, Wo) array.
+        """x : (N, C, H, W) -> y : (N, F, Ho, Wo).
 
-        Per chunk: the columns W^T x (one product per group) folded onto the padded output
-        (col2im), whose padding is then cut away; plus the bias.
+        cols = W^T : (F*kh*kw, C) @ x : (C, N*H*W), one column per input position: its value
+        times every tap of its filters (one product per group of channels);
+        y = col2im(cols) + b: each column added into the window of Q's output it came from,
+        overlaps summed, the padding P cut away.
         """
-        keep = train if record is None else record
         c, h, w = self.in_shape
-        (kh, kw), (_, ho, wo) = self.k, self.out_shape
-        wt = self._groups(self.params["W"].reshape(c, -1)).transpose(0, 2, 1)  # (G, F/G*kh*kw, C/G)
-        b = self.params.get("b")
         n = x.shape[0]
-        xt = kernels.channel_major(x)  # (C, N, H, W)
-        y = np.empty((self.f, n, ho, wo), x.dtype)
-        nb, runs = kernels.batch_chunks(n, self._col_bytes(x.dtype.itemsize))
-        pads = self._pads()
-        y_shape = (n, self.f, ho, wo)
-
-        def work(slot, pieces):
-            store = self._store(slot) if keep else None
-            for i in pieces:
-                n0, n1 = runs[i]
-                xc = xt[:, n0:n1]  # (C, m, H, W)
-                if self.s == (1, 1):
-                    y[:, n0:n1] = kernels.col2im_flat(wt, xc, y_shape, self.k, pads, self.d, store, nb)
-                else:
-                    # (G, F/G*kh*kw, m*H*W): every input value times every tap of its filters
-                    cols = kernels.grouped_matmul(wt, self._groups(xc.reshape(c, -1)))
-                    cols = cols.reshape(self.f * kh * kw, -1)
-                    y[:, n0:n1] = kernels.channel_major(
-                        kernels.col2im(cols, (n1 - n0, *y_shape[1:]), self.k, self.s, pads, self.d, windows=(h, w))
-                    )
-                if b is not None:
-                    y[:, n0:n1] += b[:, None, None, None]
-
-        parallel.run(work, len(runs))
-        self.cache = x if keep else None
-        return y.transpose(1, 0, 2, 3)
+        W = self._groups(self.params["W"].reshape(c, -1))  # (G, C/G, F/G*kh*kw)
+        xs = self._groups(x.transpose(1, 0, 2, 3).reshape(c, -1))  # (G, C/G, N*H*W)
+        cols = np.matmul(W.transpose(0, 2, 1), xs).reshape(-1, n * h * w)  # (F*kh*kw, N*H*W)
+        y = kernels.col2im(cols, (n,) + self.out_shape, self.k, self.s, self.pads, self.d, windows=(h, w))
+        if "b" in self.params:
+            y += self.params["b"][:, None, None]
+        self.cache = x if (train if record is None else record) else None
+        return y  # (N, F, Ho, Wo)
 
     def backward(self, dy):
-        """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW, db.
+        """dy : (N, F, Ho, Wo) -> dx : (N, C, H, W); fills dW : (C, F/G, kh, kw) and db : (F,).
 
-        Per chunk: the columns of dL/dy (im2col, Q's windows, one at each input position);
-        dL/dx = W @ cols and dL/dW += x @ cols^T per group; dL/db += the sums of dL/dy. The
-        chunks' parts are added in chunk order, whichever thread computed them.
+        cols = im2col(dy) : (F*kh*kw, N*H*W), Q's windows, one at each input position;
+        dx = W : (C, F*kh*kw) @ cols,  dW = x : (C, N*H*W) @ cols^T,  db = the sums of dy;
+        one product per group of channels.
         """
         x = self._saved(dy)
         W = self.params["W"]
         n, c, h, w = x.shape
-        (kh, kw), fk = self.k, self.f * self.k[0] * self.k[1]
-        w3 = self._groups(W.reshape(c, -1))  # (G, C/G, F/G*kh*kw)
-        dyt = kernels.channel_major(dy)  # (F, N, Ho, Wo)
-        want_dx = self.needs_input_grad
-        dxt = np.empty((c, n, h, w), dy.dtype) if want_dx else None
-        nb, runs = kernels.batch_chunks(n, self._col_bytes(dy.dtype.itemsize))
-        parts, bias_parts = [None] * len(runs), [None] * len(runs)
-        want_db = "b" in self.params
-        (pt, pb), (pl, pr) = pads = self._pads()
-        _, ho, wo = self.out_shape
-
-        def work(slot, pieces):
-            store = self._store(slot)
-            for i in pieces:
-                n0, n1 = runs[i]
-                m = n1 - n0
-                dpad = kernels.buffer(store, "dpad", (self.f, nb, pt + ho + pb, pl + wo + pr), dy.dtype, zero=True)
-                out = kernels.buffer(store, "cols", (fk, nb * h * w), dy.dtype)[:, : m * h * w]
-                cols = kernels.im2col(
-                    dy[n0:n1],
-                    self.k,
-                    self.s,
-                    pads,
-                    self.d,
-                    out.reshape(self.f, kh, kw, m, h, w),
-                    dpad[:, :m],
-                    windows=(h, w),
-                )[0]  # (F*kh*kw, m*H*W)
-                # cols @ x^T per group, with x^T : (m*H*W, C) contiguous: (G, F/G*kh*kw, C/G)
-                xt_chunk = np.ascontiguousarray(x[n0:n1].transpose(0, 2, 3, 1)).reshape(-1, c)
-                parts[i] = kernels.grouped_dot(cols, xt_chunk, self.g)
-                if want_db:
-                    bias_parts[i] = dyt[:, n0:n1].sum(axis=(1, 2, 3))
-                if want_dx:
-                    dx = kernels.grouped_matmul(w3, self._groups(cols))  # (G, C/G, m*H*W)
-                    dxt[:, n0:n1] = dx.reshape(c, m, h, w)
-
-        parallel.run(work, len(runs))
-        # (G, F/G*kh*kw, C/G) -> (G, C/G, F/G*kh*kw) = W's layout
-        self.grads["W"] = np.ascontiguousarray(in_order(parts).transpose(0, 2, 1)).reshape(W.shape)
-        if want_db:
-            self.grads["b"] = in_order(bias_parts)
-        return dxt.transpose(1, 0, 2, 3) if want_dx else None
+        cols, _, _ = kernels.im2col(dy, self.k, self.s, self.pads, self.d, windows=(h, w))
+        c3 = self._groups(cols)  # (G, F/G*kh*kw, N*H*W)
+        xs = self._groups(x.transpose(1, 0, 2, 3).reshape(c, -1))  # (G, C/G, N*H*W)
+        self.grads["W"] = np.matmul(xs, c3.transpose(0, 2, 1)).reshape(W.shape)
+        if "b" in self.params:
+            self.grads["b"] = dy.sum(axis=(0, 2, 3))
+        if not self.needs_input_grad:  # the network's first layer in training: nobody needs dL/dx
+            return None
+        W3 = self._groups(W.reshape(c, -1))  # (G, C/G, F/G*kh*kw)
+        dx = np.matmul(W3, c3).reshape(c, n, h, w)  # (C, N, H, W)
+        return dx.transpose(1, 0, 2, 3)

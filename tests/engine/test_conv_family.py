@@ -7,6 +7,7 @@ import pytest
 
 import engine
 from engine import kernels, parallel
+from engine.fast.conv_transpose import FastConvTranspose2D
 from engine.layers.conv import Conv2D
 from engine.layers.conv_transpose import ConvTranspose2D
 from engine.layers.fields import parse_config
@@ -108,12 +109,14 @@ def test_conv_transpose2d_matches_plain_loops(in_shape, cfg, chunked):
     layer.params["b"] = b
     args = {"stride": layer.s, "padding": layer.p, "dilation": layer.d, "groups": layer.g}
     x = rng.standard_normal((3, *in_shape))
-    for _ in range(2):
-        y = layer.forward(x, train=True)
+    quick = FastConvTranspose2D(layer)
+    # the layer as written, and its fast step twice (the second time reuses the work arrays)
+    for step in (layer, quick, quick):
+        y = step.forward(x, train=True)
         assert y.shape[1:] == layer.out_shape
         np.testing.assert_allclose(y, R.conv_transpose2d(x, W, b, output_padding=layer.op, **args), atol=1e-12)
         dy = rng.standard_normal(y.shape)
-        dx = layer.backward(dy)
+        dx = step.backward(dy)
         rdx, rdW, rdb = R.conv_transpose2d_backward(x, W, dy, **args)
         np.testing.assert_allclose(dx, rdx, atol=1e-12)
         np.testing.assert_allclose(layer.grads["W"], rdW, atol=1e-12)

@@ -10,6 +10,7 @@ import engine
 from engine import fast, kernels, parallel
 
 CONV = {"type": "conv2d", "out_channels": 4, "kernel_size": 3}
+TRANSPOSED = {"type": "conv_transpose2d", "out_channels": 4, "kernel_size": 3}
 CASES = {
     # (input shape, layers): each a family of shapes the fast kernels treat apart
     "conv-stride1-padded": ((3, 9, 8), [{**CONV, "padding": 1}]),
@@ -27,6 +28,18 @@ CASES = {
     "conv-forward-grid-3-channels": ((3, 24, 24), [{**CONV, "padding": 1}]),
     "conv-relu-fused": ((3, 9, 8), [{**CONV, "padding": 1}, {"type": "relu"}]),
     "conv-relu-fused-stride2": ((3, 9, 8), [{**CONV, "stride": 2}, {"type": "relu"}]),
+    "transposed-stride1-flat": ((3, 6, 5), [{**TRANSPOSED, "padding": 1}]),  # col2im on the flat grid
+    "transposed-stride2-output-padding": ((3, 5, 4), [{**TRANSPOSED, "stride": 2, "padding": 1, "output_padding": 1}]),
+    "transposed-2x-upsampling": (
+        (4, 5, 5),
+        [{**TRANSPOSED, "out_channels": 3, "kernel_size": 4, "stride": 2, "padding": 1}],
+    ),
+    "transposed-grouped": ((4, 5, 4), [{**TRANSPOSED, "out_channels": 6, "groups": 2, "stride": [2, 3]}]),
+    "transposed-depthwise": ((4, 5, 5), [{**TRANSPOSED, "groups": 4, "padding": 1}]),
+    # output_padding 1 at stride 1, allowed as smaller than the dilation
+    "transposed-dilated": ((2, 5, 6), [{**TRANSPOSED, "dilation": 2, "padding": [2, 1], "output_padding": 1}]),
+    "transposed-dilated-stride2": ((2, 4, 5), [{**TRANSPOSED, "dilation": 2, "stride": 2, "padding": 1}]),
+    "transposed-no-bias": ((3, 5, 4), [{**TRANSPOSED, "stride": 2, "bias": False}]),
     "maxpool-tiles": ((3, 8, 8), [{"type": "maxpool2d", "kernel_size": 2}]),
     "maxpool-overlaps-padded": ((3, 9, 8), [{"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1}]),
     "maxpool-after-conv": ((2, 8, 8), [{**CONV, "padding": 1}, {"type": "maxpool2d", "kernel_size": 2}]),
@@ -199,7 +212,7 @@ def test_inference_in_several_threads_at_once_on_one_network():
                 np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("conv")])
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith(("conv", "transposed"))])
 def test_a_first_layer_skips_dx_on_both_paths(case):
     x, dy = _inputs(_net(case))
     got = _pass(_net(case), x, dy, True, first_needs_dx=False)
