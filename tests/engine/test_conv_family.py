@@ -7,6 +7,7 @@ import pytest
 
 import engine
 from engine import kernels, parallel
+from engine.fast.conv import FastConv2D
 from engine.fast.conv_transpose import FastConvTranspose2D
 from engine.layers.conv import Conv2D
 from engine.layers.conv_transpose import ConvTranspose2D
@@ -66,12 +67,14 @@ def test_conv2d_options_match_plain_loops(in_shape, cfg, chunked):
     assert layer.pads == pads
     args = {"stride": layer.s, "padding": pads, "dilation": layer.d, "groups": layer.g}
     x = rng.standard_normal((3, *in_shape))
-    for _ in range(2):  # the second step reuses the work arrays
-        y = layer.forward(x, train=True)
+    quick = FastConv2D(layer)
+    # the layer as written, and its fast step twice (the second time reuses the work arrays)
+    for step in (layer, quick, quick):
+        y = step.forward(x, train=True)
         assert y.shape[1:] == layer.out_shape
         np.testing.assert_allclose(y, R.conv2d(x, W, b, **args), atol=1e-12)
         dy = rng.standard_normal(y.shape)
-        dx = layer.backward(dy)
+        dx = step.backward(dy)
         rdx, rdW, rdb = R.conv2d_backward(x, W, dy, **args)
         np.testing.assert_allclose(dx, rdx, atol=1e-12)
         np.testing.assert_allclose(layer.grads["W"], rdW, atol=1e-12)
