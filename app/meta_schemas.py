@@ -1,6 +1,6 @@
 """What the catalogue, preset and summary routes answer: one model per response, so /docs and
-generated clients show real types. A network spec stays an open object (the engine checks it and
-names the failing layer path); everything the server computes about it is typed here."""
+generated clients show real types. A network spec is checked by the engine (which names the failing
+layer path) and typed from the layer registry (spec_schemas.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .routers.responses import FieldProblem
+from .spec_schemas import Spec
 
-Spec = dict[str, Any]
 # an int stays an int in the JSON (a bare float would turn 1 into 1.0)
 Number = int | float
 
@@ -122,6 +122,6 @@ class Preset(Body):
     trainable_on_cpu: bool | None = None
     year: int | None = None
     note: str | None = None
-    spec: Spec = Field(description="a network spec: an open object, checked by the engine")
+    spec: Spec = Field(description="a network spec")
     summary: Summary
     adapted_to: str | None = Field(description="the dataset named by ?dataset=")

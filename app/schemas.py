@@ -1,6 +1,7 @@
-"""Request and response bodies. The network spec itself stays a plain JSON
-object: the engine validates it and names the failing layer path, which a
-pydantic union could not do as precisely."""
+"""Request and response bodies. A network spec is passed through as JSON and the
+engine validates it (naming the failing layer path, which a pydantic union could
+not do as precisely); its schema in /docs comes from the layer registry
+(spec_schemas.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,8 @@ from pydantic_core import PydanticCustomError
 
 from engine.data.augment import MAX_NOISE, MAX_SHIFT
 
-from .runs.status import RunStatus
 from .services.networks import NAME_MAX, check_network_name
-
-Spec = dict[str, Any]
+from .spec_schemas import Spec
 
 
 class Strict(BaseModel):
@@ -199,117 +198,6 @@ def _kind(annotation) -> tuple[str, bool]:
     if get_origin(annotation) is Literal:
         return "choice", nullable
     return {bool: "bool", int: "int", float: "float"}.get(annotation, "str"), nullable
-
-
-class RunNetwork(BaseModel):
-    """What a run's config does not say of the network it trains, as it was when the run started."""
-
-    dropout: list[float] = Field(description="p of each dropout layer (a layer field, not a run option)")
-    params: int = Field(description="trainable and other parameters")
-
-
-class RunPublic(BaseModel):
-    id: str
-    network_id: str
-    dataset: str
-    config: dict[str, Any]
-    status: RunStatus = Field(
-        description="queued, running, paused; or how it ended: completed, stopped, diverged, "
-        "failed, interrupted (the server stopped; `resume` goes on from the "
-        "last checkpoint)"
-    )
-    message: str | None = None
-    created: float
-    started: float | None = None
-    finished: float | None = None
-    steps: int = 0
-    epoch: int = Field(0, description="epochs finished (for an interrupted run: those its checkpoint holds)")
-    epochs: int | None = Field(None, description="epochs planned")
-    resumable: bool = Field(False, description="whether POST .../resume applies (paused or interrupted)")
-    request: Literal["pause", "resume", "stop"] | None = Field(
-        None, description="a request waiting for the server that runs it"
-    )
-    metrics: dict[str, Any] | None = None
-    evaluation: dict[str, Any] | None = None
-    checkpoint: str | None = None
-    last_batch: dict[str, Any] | None = None
-    network: RunNetwork | None = Field(
-        None, description="the network it trains (None for a run from before runs kept it)"
-    )
-    history: list[dict[str, Any]] | None = None
-
-
-class MetricRow(BaseModel):
-    """One epoch's (or batch's) metrics; the batch rows carry loss, accuracy and progress instead
-    of the train_ and val_ columns."""
-
-    model_config = ConfigDict(extra="allow")
-
-    epoch: int
-    step: int
-    epochs: int | None = None
-    train_loss: float | None = None
-    train_accuracy: float | None = None
-    val_loss: float | None = None
-    val_accuracy: float | None = None
-    lr: float | None = None
-    elapsed: float | None = Field(None, description="seconds since the run started")
-
-
-class WeightHistogram(BaseModel):
-    """Weights in `bins` equal bins over -range..range; the middle bin is centred on 0."""
-
-    range: float = Field(
-        description="the bins cover -range..range: a round number (1, 1.5, 2, 3, "
-        "4, 5, 6 or 8 times a power of 10), the smallest at least the "
-        "99.5th percentile of |w| and a quarter of the largest |w|"
-    )
-    counts: list[int] = Field(description="weights in each bin, from -range up")
-    below: int = Field(0, description="weights below -range (in no bin)")
-    above: int = Field(0, description="weights above range (in no bin)")
-    n: int = Field(description="weights in all")
-    nonfinite: int = Field(0, description="NaN or infinite weights (not in any bin)")
-    mean: float | None
-    std: float | None = Field(description="their spread: L2 makes it smaller")
-    min: float | None
-    max: float | None
-    zeros: float = Field(description="the share of weights exactly 0")
-    near_zero: float = Field(
-        description="the share of weights with |w| below near_zero_below: "
-        "where L1 leaves the weights it pulled to 0 (its steps "
-        "make them hover there)"
-    )
-
-
-class LayerWeights(WeightHistogram):
-    path: str = Field(description="the layer's path in the spec, e.g. layers[3]")
-    type: str
-    name: str | None = None
-
-
-class WeightSnapshot(BaseModel):
-    type: Literal["weights"] = "weights"
-    at: Literal["start", "epoch", "end"] = Field(
-        description="start: before the first step; epoch: at an epoch's checkpoint; end: the "
-        "weights the run kept, when they are not an epoch's (stopped mid-epoch, or "
-        "early stopping's best)"
-    )
-    epoch: int = Field(description="epochs finished")
-    step: int
-    seq: int | None = Field(None, description="its place among the run's events")
-    all: WeightHistogram = Field(description="every layer's weights together")
-    layers: list[LayerWeights] = Field(description="each layer with weights W (not its biases)")
-
-
-class RunWeights(BaseModel):
-    run_id: str
-    status: RunStatus
-    bins: int
-    near_zero_below: float
-    snapshots: list[WeightSnapshot] = Field(
-        description="oldest first: the start, then every epoch (every few epochs of a long run, "
-        "and the last), then the end"
-    )
 
 
 class Health(BaseModel):

@@ -9,8 +9,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import ServicesDep
-from ..schemas import RunPublic
+from ..run_schemas import RunPublic
 from ..services import init_lab as svc
+from ..spec_schemas import Spec
 from .responses import errors
 
 router = APIRouter(prefix="/init", tags=["initialization"])
@@ -40,9 +41,14 @@ class StackSettings(BaseModel):
         return svc.Stack(**self.model_dump(include=set(StackSettings.model_fields)), **more)
 
 
-class StackMeasure(StackSettings):
+class StackShape(StackSettings):
+    """The stack as measured: its settings, and whether it has residual blocks and batch norm."""
+
     residual: bool = Field(False, description="wrap each unit in a residual block: y = x + unit(x)")
     batchnorm: bool = Field(False, description="batch norm after each weight layer, before its activation")
+
+
+class StackMeasure(StackShape):
     n: int = Field(64, ge=2, le=1024, description="random standard-normal inputs, one batch")
     seed: int = Field(0, ge=0, lt=2**32, description="the weights' and the inputs' seed")
 
@@ -73,11 +79,11 @@ class UnitStats(BaseModel):
 
 
 class StackStats(BaseModel):
-    settings: dict
+    settings: StackShape
     n: int
     seed: int
     train_mode: bool = Field(description="batch norm normalizes with the batch's own statistics, as in training")
-    spec: dict = Field(description="the network measured (POST it to /api/networks to look further)")
+    spec: Spec = Field(description="the network measured (POST it to /api/networks to look further)")
     layers: list[UnitStats]
     activation_ratio: float | None = Field(description="std of the last unit's activations over the first's")
     gradient_ratio: float | None = Field(

@@ -14,6 +14,7 @@ from ..deps import ServicesDep
 from ..errors import Invalid, NotFound
 from ..meta_schemas import Invalidated, LayerType, Preset, Presets, Validated
 from ..schemas import Health
+from ..spec_schemas import Spec
 from .paging import PageDep, listed
 from .responses import errors
 
@@ -106,7 +107,7 @@ def read_preset(name: str, services: ServicesDep, dataset: str | None = None):
     response_model_exclude_unset=True,
     responses=errors(400, 413, 422),
 )
-def validate_network(spec: dict, services: ServicesDep, report: bool = False):
+def validate_network(spec: Spec, services: ServicesDep, report: bool = False):
     """A spec to its summary with warnings (nothing is allocated), or 422 with errors by layer path.
 
     With ?report=true a spec that cannot work is answered 200 with {"valid": false, "errors": [...]}:

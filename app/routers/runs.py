@@ -16,8 +16,9 @@ from ..deps import ServicesDep
 from ..errors import AppError, NotFound
 from ..files import check_id
 from ..problems import problem_response
+from ..run_schemas import MetricRow, RunPublic, RunWeights
 from ..runs.events import FellBehind, Stream
-from ..schemas import MetricRow, RunCreate, RunOptions, RunPublic, RunWeights, options
+from ..schemas import RunCreate, RunOptions, options
 from .paging import TOTAL, PageDep, listed
 from .responses import attachment, errors
 
