@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
+from ..documented import Documented
+from ..lessons.schemas import Expected
+from ..run_schemas import RunPublic
 from ..schemas import RunCreate
+from ..spec_schemas import Spec
 from .service import VIEWS
 
 View = Literal["learn", "build", "data", "train", "inspect", "conv", "init"]
@@ -19,17 +23,6 @@ class Strict(BaseModel):
 
 class ClassCreate(Strict):
     name: str | None = Field(None, max_length=80, description="e.g. 'Lab 3, Tuesday'; default: the date")
-
-
-class ClassPublic(BaseModel):
-    id: str
-    name: str
-    code: str = Field(description="what students type to join: 6 letters and digits, no look-alikes")
-    created: float
-    closed: float | None = None
-    students: int = 0
-    locks: dict[str, Any] = {}
-    setup: dict[str, Any] | None = None
 
 
 class JoinBody(Strict):
@@ -75,13 +68,28 @@ class Ask(Strict):
     asking: bool = True
 
 
+# the run settings a teacher pushes: any of a run's options (RunCreate owns them), and the page's dropout
+RunSettings = create_model(
+    "RunSettings",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="Any of a run's options; the page keeps its own for the others.",
+    dropout=(float | None, Field(None, ge=0, lt=1, description="the page's dropout setting")),
+    **{
+        name: (info.annotation | None, Field(None, description=info.description))
+        for name, info in RunCreate.model_fields.items()
+    },
+)
+
+
 class Setup(Strict):
     """What the teacher pushes: any of these; the page takes what is given and keeps the rest."""
 
-    spec: dict[str, Any] | None = Field(None, description="a network spec")
+    spec: Spec | None = Field(None, description="a network spec")
     preset: str | None = Field(None, max_length=64, description="or a preset by name")
     dataset: str | None = Field(None, max_length=100)
-    hyper: dict[str, Any] | None = Field(None, description="run settings, as POST /api/networks/{id}/runs takes")
+    hyper: Annotated[dict[str, Any], Documented(RunSettings)] | None = Field(
+        None, description="run settings, as POST /api/networks/{id}/runs takes"
+    )
     view: View | None = None
     lesson: str | None = Field(None, max_length=40)
 
@@ -107,7 +115,7 @@ class Push(Strict):
 class Pushed(BaseModel):
     class_id: str
     to: int = Field(description="how many students it went to")
-    setup: dict[str, Any]
+    setup: Annotated[dict[str, Any], Documented(Setup)]
     pushed: float
 
 
@@ -141,6 +149,17 @@ class Locks(Strict):
         if unknown:
             raise ValueError(f"views that can be closed: {', '.join(LOCKABLE_VIEWS)}; not {unknown}")
         return value
+
+
+class ClassPublic(BaseModel):
+    id: str
+    name: str
+    code: str = Field(description="what students type to join: 6 letters and digits, no look-alikes")
+    created: float
+    closed: float | None = None
+    students: int = 0
+    locks: Annotated[dict[str, Any], Documented(Locks)] = {}
+    setup: Annotated[dict[str, Any], Documented(Setup)] | None = Field(None, description="the setup pushed to all last")
 
 
 class ChallengeCreate(Strict):
@@ -187,6 +206,128 @@ class Submitted(BaseModel):
     params: int
     rank: int
     of: int
+
+
+class ClassBrief(BaseModel):
+    id: str
+    name: str
+    closed: float | None
+
+
+class PushedSetup(BaseModel):
+    id: int
+    setup: Annotated[dict[str, Any], Documented(Setup)]
+    pushed: float
+
+
+class Anonymous(BaseModel):
+    kind: Literal["anonymous"]
+    classes_open: bool = Field(description="a class on this server takes students now")
+
+
+class Teacher(BaseModel):
+    kind: Literal["teacher"]
+    classes_open: bool
+    teaching: bool = Field(description="the page shows its Class view")
+
+
+class Student(BaseModel):
+    kind: Literal["student"]
+    student: StudentPublic
+    class_: ClassBrief = Field(alias="class")
+    locks: Annotated[dict[str, Any], Documented(Locks)] = Field(description="as they apply to this student now")
+    setup: PushedSetup | None = Field(description="the setup pushed to this student last")
+    challenges: list[ChallengePublic] = Field(description="the class's challenges, open ones first")
+
+
+Me = Annotated[Union[Anonymous, Teacher, Student], Field(discriminator="kind")]  # noqa: UP007
+
+
+class NetworkBrief(BaseModel):
+    id: str
+    name: str
+    params: int
+
+
+class ActiveRun(BaseModel):
+    id: str
+    status: str
+    epoch: int
+    epochs: int | None
+    val_accuracy: float | None
+    steps: int
+
+
+class Tally(BaseModel):
+    correct: int
+    attempted: int
+
+
+class StudentRow(BaseModel):
+    id: str
+    name: str
+    view: str | None
+    lesson: str | None
+    exercise: str | None
+    seen: float
+    idle: bool
+    asking: bool
+    network: NetworkBrief | None = Field(description="the network the student works on")
+    run: ActiveRun | None = Field(description="their run going on now")
+    exercises: Tally
+
+
+class WrongAnswer(BaseModel):
+    answer: Expected
+    count: int
+
+
+class ExerciseStat(BaseModel):
+    kind: str
+    attempts: int
+    wrong: int
+    students: int
+    wrong_share: float
+    commonest_wrong: WrongAnswer | None
+
+
+class Dashboard(BaseModel):
+    class_: ClassPublic = Field(alias="class")
+    students: list[StudentRow]
+    exercises: list[ExerciseStat] = Field(description="per exercise kind, the most often wrong first")
+    time: float
+
+
+class StudentNetwork(NetworkBrief):
+    spec: Spec
+
+
+class CurvePoint(BaseModel):
+    epoch: int
+    train_loss: float | None
+    val_loss: float | None
+    train_accuracy: float | None
+    val_accuracy: float | None
+
+
+class StudentRun(RunPublic):
+    curve: list[CurvePoint] = Field(description="one point per epoch")
+
+
+class StudentAnswer(BaseModel):
+    kind: str
+    seed: int
+    answer: Expected
+    correct: bool
+    after_solution: bool
+    created: float
+
+
+class StudentDetail(BaseModel):
+    student: StudentPublic
+    networks: list[StudentNetwork]
+    runs: list[StudentRun]
+    answers: list[StudentAnswer]
 
 
 assert set(View.__args__) == set(VIEWS)

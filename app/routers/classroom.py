@@ -20,13 +20,16 @@ from ..classroom.schemas import (
     ChallengePublic,
     ClassCreate,
     ClassPublic,
+    Dashboard,
     JoinBody,
     Joined,
     Leaderboard,
     Locks,
+    Me,
     Push,
     Pushed,
     Setup,
+    StudentDetail,
     StudentPublic,
     StudentRename,
     Submit,
@@ -101,7 +104,7 @@ def read_students(class_id: str, services: ServicesDep, page: PageDep):
     return page(services.classroom.students(_id(class_id, "class")))
 
 
-@teacher.get("/classes/{class_id}/students/{student_id}", responses=errors(403, 404))
+@teacher.get("/classes/{class_id}/students/{student_id}", response_model=StudentDetail, responses=errors(403, 404))
 def read_student(class_id: str, student_id: str, services: ServicesDep):
     """One student in detail: their networks, their runs with curves, their answers."""
     return services.dashboard.student(_id(class_id, "class"), _id(student_id, "student"))
@@ -123,7 +126,7 @@ def remove_student(class_id: str, student_id: str, services: ServicesDep):
 
 
 # ---- the dashboard ------------------------------------------------------------------------------
-@teacher.get("/classes/{class_id}/dashboard", responses=errors(403, 404))
+@teacher.get("/classes/{class_id}/dashboard", response_model=Dashboard, responses=errors(403, 404))
 def read_dashboard(class_id: str, services: ServicesDep):
     """A row per student (view, network, run, lesson, exercises, idle), and the exercises the class
     gets wrong most, with the commonest wrong answer."""
@@ -248,7 +251,7 @@ def join_class(body: JoinBody, request: Request, response: Response, services: S
     return {"student": student, "token": token, "class_name": klass["name"]}
 
 
-@everyone.get("/me")
+@everyone.get("/me", response_model=Me)
 def read_me(services: ServicesDep):
     """Who the page is for (anonymous, teacher or student) and, for a student, their class, its
     locks, the setup pushed to them last and the class's challenges; for the teacher, whether the

@@ -164,3 +164,43 @@ def test_a_published_run_type_refuses_a_wrong_run(client, openapi):
     assert conforms(openapi, "RunPublic", {**run, "metrics": {"val_accuracy": "high"}})
     assert conforms(openapi, "RunPublic", {**run, "config": {**run["config"], "optimizer": "lbfgs"}})
     assert conforms(openapi, "RunPublic", {**run, "history": [{"type": "epoch", "epoch": 1}]})
+
+
+# ---- a class ------------------------------------------------------------------------------------
+
+
+def test_a_real_class_fits_its_published_types(client, openapi):
+    assert conforms(openapi, "Teacher", client.get("/api/me").json()) == []
+    klass = client.post("/api/classes", json={"name": "Lab"}).json()
+    setup = {"spec": TINY, "dataset": "strokes", "hyper": {"lr": 0.1, "dropout": 0.2}, "view": "train"}
+    assert client.put(f"/api/classes/{klass['id']}/locks", json={"architecture": True}).status_code == 200
+    pushed = client.post(f"/api/classes/{klass['id']}/push", json={"setup": setup})
+    assert pushed.status_code == 200 and conforms(openapi, "Pushed", pushed.json()) == []
+    client.cookies.clear()
+    joined = client.post("/api/classes/join", json={"code": klass["code"], "name": "Ada"}).json()
+    student = {"Authorization": f"Bearer {joined['token']}"}
+    me = client.get("/api/me", headers=student).json()
+    assert me["kind"] == "student" and me["setup"]["setup"]["hyper"] == {"lr": 0.1, "dropout": 0.2}
+    assert conforms(openapi, "Student", me) == []
+    network = client.post("/api/networks", json={"spec": TINY}, headers=student).json()["id"]
+    run = client.post(f"/api/networks/{network}/runs", json={"epochs": 1, "max_train": 64}, headers=student)
+    assert run.status_code == 201, run.text
+    wait_for(client, run.json()["id"])
+    exercise = client.post("/api/exercises", json={"kind": "output_size"}, headers=student).json()
+    answered = client.post(
+        f"/api/exercises/{exercise['kind']}/{exercise['seed']}/answer", json={"answer": 3}, headers=student
+    )
+    assert answered.status_code == 200, answered.text
+    client.cookies.clear()
+
+    dashboard = client.get(f"/api/classes/{klass['id']}/dashboard")
+    assert dashboard.status_code == 200, dashboard.text
+    assert [s["name"] for s in dashboard.json()["students"]] == ["Ada"]
+    assert dashboard.json()["exercises"][0]["kind"] == "output_size"
+    assert conforms(openapi, "Dashboard", dashboard.json()) == []
+    detail = client.get(f"/api/classes/{klass['id']}/students/{joined['student']['id']}")
+    assert detail.status_code == 200, detail.text
+    assert len(detail.json()["runs"][0]["curve"]) == 1 and detail.json()["answers"][0]["answer"] == 3
+    assert conforms(openapi, "StudentDetail", detail.json()) == []
+    assert conforms(openapi, "ClassPublic", client.get(f"/api/classes/{klass['id']}").json()) == []
+    assert conforms(openapi, "ClassPublic", {**klass, "locks": {"architecture": "yes"}})
