@@ -10,13 +10,16 @@ the schema says everything that comes back.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 # a number the server computed: null where it is not finite (NaN or infinite weights), as
 # JSON has no NaN
 Num = float | None
+# numbers nested as deep as their tensor's shape: [[1.0, 2.0], [3.0, null]]
+NestedNumbers = TypeAliasType("NestedNumbers", list[Union[float, "NestedNumbers", None]])
 
 
 class Body(BaseModel):
@@ -132,7 +135,7 @@ class Tensor(Described):
     encoding: str | None = None
     scale: list[Num] | None = None
     data: str | None = None
-    values: list | None = Field(None, description="the numbers themselves, for a small tensor")
+    values: NestedNumbers | None = Field(None, description="the numbers themselves, for a small tensor")
 
 
 class LayerWeightsBrief(Body):
@@ -397,7 +400,7 @@ class Numbers(Body):
     shape: list[int]
     min: Num
     max: Num
-    values: list = Field(description="nested lists of the given shape")
+    values: NestedNumbers = Field(description="nested lists of the given shape")
 
 
 class UnitWeights(Body):

@@ -30,7 +30,7 @@ class LayerField(Body):
     min: Number | None = None
     max: Number | None = None
     exclusive_max: bool | None = Field(None, description="sent with max")
-    choices: list[Any] | None = None
+    choices: list[str | int | float] | None = None
 
 
 class LayerType(Body):

@@ -102,7 +102,7 @@ class AugmentPreview(BaseModel):
     dataset: str
     split: str
     seed: int
-    augment: dict[str, Any] = Field(description="every augmentation setting, defaults filled in")
+    augment: AugmentCreate = Field(description="every augmentation setting, defaults filled in")
     active: bool = Field(description="false when nothing is set: every draw is the image itself")
     samples: list[AugmentedSample]
 
@@ -147,7 +147,7 @@ class RunOption(BaseModel):
     help: str
     default: Any
     nullable: bool
-    choices: list[Any] | None = None
+    choices: list[str | int | float] | None = None
     min: int | float | None = None
     exclusive_min: bool | None = None
     max: int | float | None = None

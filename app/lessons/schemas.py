@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from typing_extensions import TypeAliasType
 
+from ..spec_schemas import Spec
 from .exercise import SEEDS
 
 FormatType = Literal["integer", "number", "cell", "choice"]
@@ -27,6 +29,13 @@ ANSWER_SCHEMA = {
 Expected = Annotated[int | float | str | list[int], WithJsonSchema(ANSWER_SCHEMA)]
 
 
+# an exercise's given values: numbers, text, flags, matrices as lists of rows, small named groups
+Given = TypeAliasType(
+    "Given",
+    Union[int, float, bool, str, list["Given"], dict[str, "Given"], None],  # noqa: UP007
+)
+
+
 class ToleranceInfo(BaseModel):
     absolute: float
     relative: float
@@ -46,12 +55,25 @@ class FormulaPublic(BaseModel):
     tex: str = Field(description="the same in LaTeX")
 
 
+def _unset(value) -> bool:
+    return value is None
+
+
+class WidgetOptions(BaseModel):
+    """What to open in the view; each is optional (and left out when not set)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preset: str | None = Field(None, exclude_if=_unset)
+    spec: Spec | None = Field(None, exclude_if=_unset)
+    part: str | None = Field(None, exclude_if=_unset, description="a part of the view, e.g. forward")
+    dataset: str | None = Field(None, exclude_if=_unset)
+
+
 class WidgetPublic(BaseModel):
     view: Literal["data", "build", "train", "inspect", "conv", "init"]
     caption: str = Field(description="what to try in it")
-    options: dict[str, Any] = Field(
-        description='what to open in the view: {"preset": ...}, {"spec": ...}, {"part": ...}, {"dataset": ...}'
-    )
+    options: WidgetOptions = Field(description="what to open in the view")
 
 
 class KindPublic(BaseModel):
@@ -100,7 +122,7 @@ class ExercisePublic(BaseModel):
     lesson: str
     title: str
     prompt: str
-    given: dict[str, Any] = Field(description="the prompt's numbers and matrices (lists of rows), by name")
+    given: dict[str, Given] = Field(description="the prompt's numbers and matrices (lists of rows), by name")
     answer_format: AnswerFormat
 
 
