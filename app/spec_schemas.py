@@ -91,5 +91,11 @@ class NetworkSpec(BaseModel):
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
 
 
+class SpecFile(NetworkSpec):
+    """A network's .json export: its spec, with its name and seed (POST /api/networks/import takes it back)."""
+
+    seed: int = Field(ge=0, lt=2**32, description="the seed its weights were drawn with")
+
+
 # a network spec as requests send it and responses give it: checked by the engine, typed in /docs
 Spec = Annotated[dict[str, Any], Documented(NetworkSpec)]

@@ -27,6 +27,7 @@ from ..schemas import (
     NetworkUpdate,
 )
 from ..services.networks import NAME_MAX, check_network_name
+from ..spec_schemas import SpecFile
 from .paging import PageDep, listed
 from .responses import attachment, errors
 
@@ -147,9 +148,9 @@ def read_network_summary(network_id: str, services: ServicesDep):
 EXPORTED = {
     200: {
         "description": "The file, as an attachment",
+        "model": SpecFile,  # the json format
         "content": {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-            "application/json": {"schema": {"type": "object"}},
             "application/zip": {"schema": {"type": "string", "format": "binary"}},
             "application/onnx": {"schema": {"type": "string", "format": "binary"}},
         },
