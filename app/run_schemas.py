@@ -8,7 +8,7 @@ the models here, and tests check real runs against them."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any, Literal, Union, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -24,9 +24,14 @@ Stored = dict[str, Any]
 def _run_config() -> type[BaseModel]:
     """RunCreate's options (the owner of every run option, served at GET /api/train/options) but
     the dataset, which a run shows apart, and the trainer's settings no request sets (its loss)."""
-    fields: dict[str, Any] = {name: (info.annotation, info) for name, info in RunCreate.model_fields.items()}
-    del fields["dataset"]
     hints = get_type_hints(TrainConfig)
+    fields: dict[str, Any] = {}
+    for name, info in RunCreate.model_fields.items():
+        if name == "dataset":
+            continue
+        # the trainer may keep None where a request gives a value (momentum: the optimizer's own)
+        can_be_none = type(None) in get_args(hints.get(name)) and type(None) not in get_args(info.annotation)
+        fields[name] = (info.annotation | None if can_be_none else info.annotation, info)
     for option in dataclasses.fields(TrainConfig):
         if option.name not in fields:
             fields[option.name] = (hints[option.name], Field(option.default, description="set by the server"))
