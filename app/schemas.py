@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from engine.data.augment import MAX_NOISE, MAX_SHIFT
+from engine.train import MOMENTUM_DEFAULTS
 
 from .services.networks import NAME_MAX, check_network_name
 from .spec_schemas import Spec
@@ -113,7 +114,15 @@ class RunCreate(Strict):
     batch_size: int = Field(64, ge=1, le=MAX_BATCH_SIZE, description=f"examples per step, 1 to {MAX_BATCH_SIZE}")
     optimizer: Literal["sgd", "adam", "rmsprop", "adagrad"] = "sgd"
     lr: float = Field(0.01, gt=0, le=1e6, description="learning rate: the size of each step")
-    momentum: float = Field(0.9, ge=0, lt=1, description="for sgd and rmsprop: how much of the last step goes on")
+    momentum: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="for sgd and rmsprop: how much of the last step goes on; left out, the optimizer's own: "
+        f"{MOMENTUM_DEFAULTS['sgd']} for sgd (the playground's start), {MOMENTUM_DEFAULTS['rmsprop']} for rmsprop "
+        "(PyTorch's)",
+        json_schema_extra={"default_by": {"optimizer": MOMENTUM_DEFAULTS}},
+    )
     nesterov: bool = False
     beta1: float = Field(0.9, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
@@ -134,6 +143,8 @@ class RunCreate(Strict):
         """The trainer's config: every field but the dataset; augment with only what was set."""
         config = self.model_dump(exclude={"dataset"})
         config["augment"] = self.augment.model_dump(exclude_defaults=True)
+        if config["momentum"] is None:  # the run says which it used (none for adam and adagrad)
+            config["momentum"] = MOMENTUM_DEFAULTS.get(self.optimizer)
         return config
 
 
@@ -146,6 +157,11 @@ class RunOption(BaseModel):
     kind: Literal["int", "float", "bool", "str", "choice"]
     help: str
     default: Any
+    default_by: dict[str, dict[str, bool | int | float | str | None]] | None = Field(
+        None,
+        description="when left out, a default that depends on another option: {that option: {its value: the "
+        "default}}; momentum's on the optimizer",
+    )
     nullable: bool
     choices: list[str | int | float] | None = None
     min: int | float | None = None
@@ -177,6 +193,9 @@ def options(model: type[BaseModel], prefix: str = "") -> list[dict[str, Any]]:
             "default": info.get_default(call_default_factory=True),
             "nullable": nullable,
         }
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if "default_by" in extra:
+            field["default_by"] = extra["default_by"]
         if kind == "choice":
             field["choices"] = list(get_args(info.annotation))
         for rule in info.metadata:

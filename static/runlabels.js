@@ -10,7 +10,7 @@ const SAY = {
   lr: (v) => `lr ${v}`,
   batch_size: (v) => `batch ${v}`,
   epochs: (v) => `${v} epoch${v === 1 ? "" : "s"}`,
-  momentum: (v) => `momentum ${v}`,
+  momentum: (v) => (v === null || v === undefined ? "no momentum" : `momentum ${v}`),
   weight_decay: (v) => (v ? `L2 ${v}` : "no L2"),
   l1: (v) => (v ? `L1 ${v}` : "no L1"),
   schedule: (v) => `${v} schedule`,

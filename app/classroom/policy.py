@@ -78,7 +78,9 @@ class ClassPolicy:
 
 
 def _settings(values: dict) -> dict:
-    return RunCreate(**{k: v for k, v in values.items() if k in RunCreate.model_fields}).model_dump()
+    """Run settings as a run would have them (defaults filled in, momentum the optimizer's)."""
+    run = RunCreate(**{k: v for k, v in values.items() if k in RunCreate.model_fields})
+    return {**run.config(), "dataset": run.dataset}
 
 
 def _same_layers(a: dict, b: dict) -> bool:

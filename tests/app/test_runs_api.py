@@ -153,6 +153,9 @@ def test_train_options_are_the_run_schema_with_its_defaults_and_limits(client, l
     assert listed["batch_size"]["max"] == 1024 and listed["lr"]["exclusive_min"] is True
     assert listed["optimizer"]["choices"] == ["sgd", "adam", "rmsprop", "adagrad"]
     assert listed["max_train"]["nullable"] and listed["augment.shift"]["max"] == 16
+    # momentum left out is the optimizer's own, served with the optimizer it depends on
+    assert listed["momentum"]["default"] is None and listed["momentum"]["nullable"]
+    assert listed["momentum"]["default_by"] == {"optimizer": {"sgd": 0.9, "rmsprop": 0.0}}
     # every limit served is the one the server holds a run to
     for name in ("epochs", "batch_size", "augment.shift", "augment.noise"):
         o = listed[name]
@@ -237,3 +240,25 @@ def test_a_finished_run_leaves_nothing_in_memory(client, lenet):
     assert not [o for o in gc.get_objects() if type(o) is Trainer], "a finished run's trainer is still held"
     assert not runs.backend.controls and not runs.bus.channels and not runs._network_of and not runs._saved
     assert client.app.state.services.networks.entry(lenet["id"]).training is None
+
+
+def test_each_optimizer_keeps_its_own_momentum_when_a_run_leaves_it_out(client):
+    """SGD's is the playground's 0.9, RMSprop's is PyTorch's 0 (not SGD's 0.9), and the run's
+    config says which it used; Adam and Adagrad have none."""
+    body = {**QUICK, "epochs": 1, "max_train": 200}
+    want = {"sgd": 0.9, "rmsprop": 0.0, "adam": None, "adagrad": None}
+    weights = {}
+    for optimizer, momentum in [*want.items(), ("rmsprop", 0.0)]:
+        net = client.post("/api/networks", json={"preset": "lenet5"}).json()
+        extra = {"momentum": momentum} if len(weights) == len(want) else {}
+        run_id = client.post(
+            f"/api/networks/{net['id']}/runs", json={**body, "optimizer": optimizer, "lr": 0.001, **extra}
+        ).json()["id"]
+        run = wait_for(client, run_id)
+        assert run["status"] == "completed", run
+        assert run["config"]["momentum"] == momentum, (optimizer, run["config"])
+        weights[optimizer if not extra else "rmsprop, momentum 0 asked"] = client.get(
+            f"/api/networks/{net['id']}/export?format=npz"
+        ).content
+    # left out or asked for, RMSprop's 0 trains the same weights
+    assert weights["rmsprop"] == weights["rmsprop, momentum 0 asked"]

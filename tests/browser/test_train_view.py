@@ -4,6 +4,7 @@ the time left reads as a person says it, and the form follows the server's own l
 import json
 
 import httpx
+from playwright.sync_api import expect
 
 from tests.browser.conftest import Page
 from tests.browser.test_charts import run_to_the_end, set_field
@@ -81,7 +82,16 @@ def test_the_form_is_built_from_the_servers_definitions(page: Page, live_server)
     epochs = page.page.locator('[data-hyper="epochs"]')
     assert epochs.get_attribute("max") == str(served["epochs"]["max"]) == "500"
     assert page.page.get_attribute('[data-hyper="batch_size"]', "max") == "1024"
-    assert page.page.input_value('[data-hyper="momentum"]') == str(served["momentum"]["default"])
+    # momentum left blank is the optimizer's own, which its placeholder shows and follows
+    momentum = page.page.locator('[data-hyper="momentum"]')
+    assert served["momentum"]["default"] is None and momentum.input_value() == ""
+    by_optimizer = served["momentum"]["default_by"]["optimizer"]
+    assert momentum.get_attribute("placeholder") == "0.9" == str(by_optimizer["sgd"])
+    page.page.select_option('[data-hyper="optimizer"]', "rmsprop")
+    expect(momentum).to_have_attribute("placeholder", "0")
+    assert by_optimizer["rmsprop"] == 0
+    page.page.select_option('[data-hyper="optimizer"]', "adam")
+    expect(momentum).to_have_attribute("placeholder", "")
     choices = page.page.locator('[data-hyper="optimizer"] option').evaluate_all("(os) => os.map((o) => o.value)")
     assert choices == served["optimizer"]["choices"]
 

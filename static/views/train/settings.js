@@ -190,6 +190,12 @@ export class TrainSettings {
         else input.value = v === null || v === undefined ? "" : String(v);
       }
       if (shown.note) note.textContent = shown.note(value);
+      // left blank, a default that depends on another setting (momentum's on the optimizer)
+      if (option.default_by) {
+        const [on, defaults] = Object.entries(option.default_by)[0];
+        const d = defaults[value(on)];
+        input.placeholder = d === undefined || d === null ? "" : String(d);
+      }
     }
     // flip turns a 2 into something that is not a digit: the server refuses it for digit datasets
     const flip = this.inputs.get("augment.flip");
