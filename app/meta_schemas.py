@@ -77,7 +77,9 @@ class LayerSummary(Body):
     formulas: list[str] = Field(description="how each output size is computed")
     trainable: bool
     warnings: list[str]
-    receptive_field_note: str | None
+    receptive_field_note: str | None = Field(
+        None, description="for an image input: why the receptive field is wider than the image, else null"
+    )
 
 
 class Totals(Body):

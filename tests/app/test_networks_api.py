@@ -66,6 +66,18 @@ def test_validate_gives_the_summary_or_errors_by_path(client):
     assert r.json()["errors"][0]["path"] == "layers[0].body[0]"
 
 
+def test_validate_a_spec_on_vectors(client):
+    # a vector input has no image for a receptive field to be wider than: its layers carry no note
+    spec = {
+        "input": [4],
+        "layers": [{"type": "flatten"}, {"type": "leaky_relu"}, {"type": "linear", "out_features": 2}],
+    }
+    r = client.post("/api/networks/validate", json=spec)
+    assert r.status_code == 200, r.text
+    assert [layer["output_shape"] for layer in r.json()["layers"]] == [[4], [4], [2]]
+    assert all("receptive_field_note" not in layer for layer in r.json()["layers"])
+
+
 def test_validate_a_huge_network_is_instant_but_not_buildable(client):
     r = client.post("/api/networks/validate", json=engine.PRESETS["vgg16"])
     assert r.status_code == 200 and r.json()["buildable"] is False
