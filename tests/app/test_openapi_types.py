@@ -20,16 +20,7 @@ from engine import PRESETS, REGISTRY
 
 from .conftest import make_network
 from .test_runs_api import wait_for
-
-TINY = {
-    "input": [1, 28, 28],
-    "layers": [
-        {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2, "name": "c"},
-        {"type": "relu"},
-        {"type": "flatten"},
-        {"type": "linear", "out_features": 10, "name": "fc"},
-    ],
-}
+from .test_schema import TINY
 
 
 @pytest.fixture(scope="module")
