@@ -100,10 +100,11 @@ class Arena:
             if nbytes > ARENA_BYTES:
                 return (np.zeros if zero else np.empty)(shape, dtype)
             flat = self.arrays.get(name)
-            if flat is None or flat.nbytes < nbytes or len(self.views) > 256:
-                if flat is None or flat.nbytes < nbytes:
-                    flat = self.arrays[name] = np.empty(nbytes, np.uint8)
-                self.views = {k: v for k, v in self.views.items() if k[0] != name and len(self.views) <= 256}
+            if flat is None or flat.nbytes < nbytes:
+                flat = self.arrays[name] = np.empty(nbytes, np.uint8)
+                self.views = {k: v for k, v in self.views.items() if k[0] != name}  # views of the old bytes
+            if len(self.views) >= 256:  # the shapes of many networks: keep the arrays, forget the views
+                self.views.clear()
             out = self.views[key] = flat[:nbytes].view(dtype).reshape(shape)
         if zero:  # another layer may have left other numbers here
             out.fill(0)
