@@ -83,7 +83,7 @@ async function start() {
     views[name] = new View(root, ctx);
   }
   const badge = new RunBadge(document.querySelector("[data-run-badge]"), store);
-  if (cold) new Welcome(document.querySelector("[data-welcome]"), ctx).show();
+  if (cold) new Welcome(document.querySelector("[data-welcome]"), { ...ctx, views }).show();
   const notice = document.querySelector("[data-page-notice]");
   const tabs = [...document.querySelectorAll("[data-tab]")].filter((tab) => made[tab.dataset.tab]);
   const student = me.kind === "student" ? new StudentBar(document.querySelector("[data-class-bar]"), ctx, me) : null;

@@ -41,10 +41,11 @@ export function coldOpen(hash, embedded) {
 }
 
 export class Welcome {
-  constructor(root, { store, api }) {
+  constructor(root, { store, api, views }) {
     this.root = root;
     this.store = store;
     this.api = api;
+    this.views = views;
     this.error = el("p", { class: "error", "data-welcome-error": "", hidden: true, role: "alert" });
     const cards = CARDS.map(({ action, title, text, button }) => el("li", { class: "welcome-card" },
       el("h3", { text: title }), el("p", { text }),
@@ -102,8 +103,8 @@ export class Welcome {
     }
     this.root.hidden = true;
     const view = document.querySelector(`[data-view="${store.state.view}"]`);
-    // the run starts as a click on the Train view's own Start button starts it
-    if (action === "train") view.querySelector("[data-action=start-run]")?.click();
+    // the run starts as the Train view's own Start button starts it, once its settings are in
+    if (action === "train") this.views.train?.startWhenReady();
     document.querySelector(`[data-tab="${store.state.view}"]`)?.focus();
     if (action === "draw") view.querySelector("[data-draw]")?.scrollIntoView({ block: "center" });
   }

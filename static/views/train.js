@@ -109,7 +109,7 @@ export class TrainView {
     runs.addEventListener("problem", (e) => {
       if (e.detail.run === runs.active) showError(this.runError, e.detail.message ? { message: e.detail.message } : null);
     });
-    this.settings.load(api).then(() => {
+    this.ready = this.settings.load(api).then(() => {
       const group = this.settings.group("Augmentation");
       if (group) group.append(this.preview.root);
       this.render(this.store.state, !this.root.hidden);
@@ -245,6 +245,14 @@ export class TrainView {
   }
 
   // ---- running -----------------------------------------------------------------------------
+  // Start as a click on Start would, once the settings have loaded: the welcome's "Train it"
+  // can come before the server's options do, when the button is still disabled.
+  async startWhenReady() {
+    await this.ready;
+    this.renderButtons();
+    if (!this.startButton.disabled) await this.start();
+  }
+
   async start() {
     if (this.settings.invalidLabels().length || !this.settings.options) return; // refused, as the button says
     showError(this.runError, null);

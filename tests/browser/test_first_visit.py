@@ -112,6 +112,23 @@ def test_train_lenet5_and_watch_it_learn_is_one_click_away(open_page, live_serve
     httpx.post(f"{live_server.url}/api/runs/{run['id']}/stop", timeout=30)
 
 
+def test_train_it_starts_the_run_even_when_the_training_options_arrive_after_the_click(open_page, live_server):
+    # on a busy server the options can come after the preset: the run must still start
+    p = open_page(welcomed=False)
+    held = []
+    p.page.route("**/api/train/options", lambda route: held.append(route))
+    p.open()
+    p.page.click("[data-welcome-action=train]")
+    p.page.wait_for_function("window.playground.store.state.preset === 'lenet5'")
+    p.page.wait_for_timeout(500)  # the click's own work is done: the options are still held
+    assert held, "the page asked for the training options"
+    for route in held:
+        route.continue_()
+    p.page.wait_for_function("(window.playground.store.state.activeRun || {}).epoch >= 1", timeout=60_000)
+    run = p.page.evaluate("window.playground.store.state.activeRun")
+    httpx.post(f"{live_server.url}/api/runs/{run['id']}/stop", timeout=30)
+
+
 def test_draw_a_digit_and_the_first_lesson_are_one_click_away(open_page):
     p = open_page(PHONE, welcomed=False)
     p.open()
