@@ -39,6 +39,7 @@ from .io import read_checkpoint, to_bytes
 from .losses import LOSSES, softmax
 from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
+from .options import check_options, described, option
 
 #: Momentum when a run leaves it out, per optimizer: SGD with momentum 0.9 is the playground's
 #: starting point; RMSprop's is PyTorch's default, 0 (it scales each step by its own history).
@@ -49,76 +50,70 @@ STATUSES = ("created", "running", "paused", "completed", "stopped", "diverged", 
 
 @dataclass
 class TrainConfig:
-    """Everything that decides a run; with the same seed the run is the same."""
+    """Everything that decides a run; with the same seed the run is the same.
 
-    epochs: int = 1
-    batch_size: int = 64
-    optimizer: str = "sgd"
-    lr: float = 0.01
-    momentum: float | None = None  # None: the optimizer's own default (MOMENTUM_DEFAULTS)
-    nesterov: bool = False
-    beta1: float = 0.9
-    beta2: float = 0.999
-    weight_decay: float = 0.0
-    l1: float = 0.0
-    schedule: str = "constant"
-    step_size: int = 1
-    gamma: float = 0.1
-    min_lr: float = 0.0
-    validation: float = 0.1  # fraction of the training examples held out for validation
-    holdout: int | None = None  # or: the last N training examples (overrides validation)
-    augment: dict = field(default_factory=dict)  # Augment fields: shift, crop, flip, noise
-    early_stopping: int | None = None  # epochs without a better validation loss before stopping
-    loss: str = "cross_entropy"
-    seed: int = 0
-    max_train: int | None = None  # use only the first N training examples (quick runs)
+    Each option is declared once, here (engine/options.py): the API's request model, the page's
+    form and the command line's flags take their names, defaults, limits and help from it."""
+
+    epochs: int = option("int", 1, "passes over the training data", min=1, max=10_000)
+    batch_size: int = option("int", 64, "examples per step", min=1, max=65_536)
+    optimizer: str = option("choice", "sgd", "how each step moves the weights", choices=tuple(OPTIMIZERS))
+    lr: float = option("float", 0.01, "learning rate: the size of each step", min=0.0, exclusive_min=True, max=1e6)
+    momentum: float | None = option(
+        "float",
+        None,
+        "for sgd and rmsprop: how much of the last step goes on; left out, the optimizer's own: "
+        f"{MOMENTUM_DEFAULTS['sgd']} for sgd (the playground's start), {MOMENTUM_DEFAULTS['rmsprop']} for rmsprop "
+        "(PyTorch's)",
+        min=0.0,
+        max=1.0,
+        exclusive_max=True,
+        default_by={"optimizer": MOMENTUM_DEFAULTS},
+    )
+    nesterov: bool = option("bool", False, "for sgd: Nesterov momentum, the gradient taken a step ahead")
+    beta1: float = option(
+        "float", 0.9, "for adam: how slowly the mean of the gradients moves", min=0.0, max=1.0, exclusive_max=True
+    )
+    beta2: float = option(
+        "float",
+        0.999,
+        "for adam: how slowly the mean of the squared gradients moves",
+        min=0.0,
+        max=1.0,
+        exclusive_max=True,
+    )
+    weight_decay: float = option("float", 0.0, "L2 penalty: pulls each weight toward 0", min=0.0, max=10.0)
+    l1: float = option("float", 0.0, "L1 penalty: pushes weights to exactly 0", min=0.0, max=10.0)
+    schedule: str = option("choice", "constant", "how the learning rate changes as training goes", choices=SCHEDULES)
+    step_size: int = option("int", 1, "with schedule step: epochs between steps", min=1, max=10_000)
+    gamma: float = option("float", 0.1, "with schedule step: the factor at each step", min=0.0, max=1.0)
+    min_lr: float = option("float", 0.0, "with schedule cosine: the learning rate it ends at", min=0.0, max=1e6)
+    validation: float = option(
+        "float", 0.1, "fraction of the training examples kept aside", min=0.0, max=1.0, exclusive_max=True
+    )
+    holdout: int | None = option(
+        "int", None, "or: keep the last N training examples aside (overrides validation)", min=1
+    )
+    augment: dict = field(default_factory=dict)  # Augment's options (data/augment.py), only those set
+    early_stopping: int | None = option(
+        "int", None, "stop after this many epochs without a better validation loss", min=1, max=1000
+    )
+    loss: str = option("choice", "cross_entropy", "what training makes small", choices=tuple(LOSSES))
+    seed: int = option("int", 0, "the same seed gives the same run", min=0, max=2**32, exclusive_max=True)
+    max_train: int | None = option("int", None, "use only the first N training examples", min=2)
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
-        def need(ok, msg):
-            if not ok:
-                raise ValueError(msg)
-
-        def whole(v):
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        need(whole(self.epochs) and 1 <= self.epochs <= 10_000, "epochs must be an integer from 1 to 10000")
-        need(whole(self.batch_size) and 1 <= self.batch_size <= 65_536, "batch_size must be an integer from 1 to 65536")
-        need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}")
-        need(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}")
-        need(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}")
-        for name in ("lr", "beta1", "beta2", "weight_decay", "l1", "gamma", "min_lr", "validation"):
-            v = getattr(self, name)
-            need(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0,
-                f"{name} must be a finite number >= 0, got {v!r}",
-            )
-        need(self.lr > 0, "lr must be above 0")
-        need(self.max_train is None or (whole(self.max_train) and self.max_train >= 2), "max_train must be at least 2")
-        need(whole(self.seed) and 0 <= self.seed < 2**32, "seed must be an integer from 0 to 2**32 - 1")
-        need(self.validation < 1, "validation must be a fraction below 1 (0.1 keeps 10% aside)")
-        need(
-            self.momentum is None
-            or (
-                isinstance(self.momentum, (int, float))
-                and not isinstance(self.momentum, bool)
-                and 0 <= self.momentum < 1
-            ),
-            f"momentum must be a number from 0 to below 1 (or left out), got {self.momentum!r}",
-        )
-        need(self.beta1 < 1 and self.beta2 < 1, "beta1 and beta2 must be below 1")
-        need(
-            self.holdout is None or (whole(self.holdout) and self.holdout >= 1),
-            "holdout must be a positive number of examples",
-        )
-        need(
-            self.early_stopping is None or (whole(self.early_stopping) and self.early_stopping >= 1),
-            "early_stopping must be a positive number of epochs",
-        )
-        need(whole(self.step_size) and self.step_size >= 1, "step_size must be a positive integer")
-        Augment(**self.augment)  # raises on unknown fields
+        check_options(self)
+        if not isinstance(self.augment, dict):
+            raise ValueError(f"augment must be an object of augmentation options, got {self.augment!r}")
+        known = [f.name for f in described(Augment)]
+        unknown = sorted(set(self.augment) - set(known))
+        if unknown:
+            raise ValueError(f"augment has no option {unknown[0]!r}; its options are {', '.join(known)}")
+        Augment(**self.augment)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..options import check_options, option
 from .base import DatasetError
 
 MAX_SHIFT = 16  # pixels: a larger shift moves a 28x28 digit mostly out of its image
@@ -33,16 +34,13 @@ class Augment:
     noise: standard deviation of Gaussian noise added on the [0, 1] scale (result clipped).
     """
 
-    shift: int = 0
-    crop: bool = False
-    flip: bool = False
-    noise: float = 0.0
+    shift: int = option("int", 0, "move each image by up to this many pixels", min=0, max=MAX_SHIFT)
+    crop: bool = option("bool", False, "pad 4 pixels and crop at random, as for CIFAR-10")
+    flip: bool = option("bool", False, "mirror left-right at random (not for digits)")
+    noise: float = option("float", 0.0, "standard deviation of noise on the 0..1 scale", min=0.0, max=MAX_NOISE)
 
     def __post_init__(self) -> None:
-        if int(self.shift) != self.shift or not 0 <= self.shift <= MAX_SHIFT:
-            raise DatasetError(f"augment shift must be a whole number of pixels between 0 and {MAX_SHIFT}")
-        if not (0.0 <= float(self.noise) <= MAX_NOISE) or not np.isfinite(self.noise):
-            raise DatasetError(f"augment noise must be a standard deviation between 0 and {MAX_NOISE:g}")
+        check_options(self, DatasetError, "augment ")
 
     @property
     def active(self) -> bool:

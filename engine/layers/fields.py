@@ -33,6 +33,8 @@ class Field:
     choices: tuple = ()
     help: str = ""
     exclusive_max: bool = False
+    exclusive_min: bool = False
+    default_by: dict | None = None  # a default of None that depends on another field's value
 
     def catalogue(self) -> dict:
         out = {"name": self.name, "kind": self.kind, "required": self.required, "help": self.help}
@@ -40,6 +42,8 @@ class Field:
             out["default"] = self.default
         if self.min is not None:
             out["min"] = self.min
+            if self.exclusive_min:
+                out["exclusive_min"] = True
         if self.max is not None:
             out["max"] = self.max
             out["exclusive_max"] = self.exclusive_max
@@ -98,6 +102,8 @@ class Field:
         raise AssertionError(f"unknown field kind {kind}")
 
     def _number(self, v, path):
+        if self.min is not None and self.exclusive_min and v <= self.min:
+            raise SpecError(path, f"must be above {_fmt(self.min)}, got {_fmt(v)}", self.name)
         if self.min is not None and v < self.min:
             raise SpecError(path, f"must be at least {_fmt(self.min)}, got {_fmt(v)}", self.name)
         if self.max is not None:
