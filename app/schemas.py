@@ -5,14 +5,17 @@ not do as precisely); its schema in /docs comes from the layer registry
 
 from __future__ import annotations
 
+import dataclasses
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
 
-from engine.data.augment import MAX_NOISE, MAX_SHIFT
-from engine.train import MOMENTUM_DEFAULTS
+from engine.data import Augment
+from engine.layers.fields import Field as EngineField
+from engine.options import described
+from engine.train import MOMENTUM_DEFAULTS, TrainConfig
 
 from .services.networks import NAME_MAX, check_network_name
 from .spec_schemas import Spec
@@ -69,17 +72,37 @@ class NetworkPublic(BaseModel):
     training_run: str | None = None
 
 
-# The limits of one run on this server: each field's bounds are here, where the OpenAPI schema shows them
-# and GET /api/train/options serves them to the page, which builds its form from them.
-MAX_EPOCHS = 500
-MAX_BATCH_SIZE = 1024
+# A run's options are the engine's (TrainConfig and Augment declare each one once: engine/options.py):
+# the request model below is built from them, so /docs, GET /api/train/options (which the page builds
+# its form from) and the checks all say the same. This server only caps what one run may cost.
+SERVER_CAPS = {"epochs": 500, "batch_size": 1024}
+NOT_SERVED = ("loss",)  # the engine's, for the command line; the page trains classifiers
 
 
-class AugmentCreate(Strict):
-    shift: int = Field(0, ge=0, le=MAX_SHIFT, description="move each image by up to this many pixels")
-    crop: bool = Field(False, description="pad 4 pixels and crop at random, as for CIFAR-10")
-    flip: bool = Field(False, description="mirror left-right at random (not for digits)")
-    noise: float = Field(0.0, ge=0, le=MAX_NOISE, description="standard deviation of noise on the 0..1 scale")
+def _request_field(option: EngineField) -> tuple[Any, Any]:
+    """An engine option as a request field: its type, default, limits (capped) and help."""
+    annotation: Any = (
+        Literal[option.choices] if option.kind == "choice" else {"int": int, "float": float, "bool": bool}[option.kind]
+    )
+    if option.default is None:
+        annotation = annotation | None
+    limits: dict[str, Any] = {}
+    if option.min is not None:
+        limits["gt" if option.exclusive_min else "ge"] = option.min
+    if option.name in SERVER_CAPS:
+        limits["le"] = SERVER_CAPS[option.name]
+    elif option.max is not None:
+        limits["lt" if option.exclusive_max else "le"] = option.max
+    extra = {"default_by": option.default_by} if option.default_by else None
+    return annotation, Field(option.default, description=option.help, json_schema_extra=extra, **limits)
+
+
+AugmentCreate = create_model(
+    "AugmentCreate",
+    __base__=Strict,
+    __doc__="Random changes to each training batch; the engine's Augment options.",
+    **{option.name: _request_field(option) for option in described(Augment)},
+)
 
 
 class AugmentPreviewCreate(Strict):
@@ -108,36 +131,8 @@ class AugmentPreview(BaseModel):
     samples: list[AugmentedSample]
 
 
-class RunCreate(Strict):
-    dataset: str = Field("strokes", max_length=100)
-    epochs: int = Field(1, ge=1, le=MAX_EPOCHS, description=f"passes over the training data, 1 to {MAX_EPOCHS}")
-    batch_size: int = Field(64, ge=1, le=MAX_BATCH_SIZE, description=f"examples per step, 1 to {MAX_BATCH_SIZE}")
-    optimizer: Literal["sgd", "adam", "rmsprop", "adagrad"] = "sgd"
-    lr: float = Field(0.01, gt=0, le=1e6, description="learning rate: the size of each step")
-    momentum: float | None = Field(
-        None,
-        ge=0,
-        lt=1,
-        description="for sgd and rmsprop: how much of the last step goes on; left out, the optimizer's own: "
-        f"{MOMENTUM_DEFAULTS['sgd']} for sgd (the playground's start), {MOMENTUM_DEFAULTS['rmsprop']} for rmsprop "
-        "(PyTorch's)",
-        json_schema_extra={"default_by": {"optimizer": MOMENTUM_DEFAULTS}},
-    )
-    nesterov: bool = False
-    beta1: float = Field(0.9, ge=0, lt=1)
-    beta2: float = Field(0.999, ge=0, lt=1)
-    weight_decay: float = Field(0.0, ge=0, le=10, description="L2 penalty: pulls each weight toward 0")
-    l1: float = Field(0.0, ge=0, le=10, description="L1 penalty: pushes weights to exactly 0")
-    schedule: Literal["constant", "step", "cosine"] = "constant"
-    step_size: int = Field(1, ge=1, le=10_000, description="with schedule step: epochs between steps")
-    gamma: float = Field(0.1, ge=0, le=1, description="with schedule step: the factor at each step")
-    min_lr: float = Field(0.0, ge=0, le=1e6)
-    validation: float = Field(0.1, ge=0, lt=1, description="fraction of the training examples kept aside")
-    holdout: int | None = Field(None, ge=1)
-    augment: AugmentCreate = Field(default_factory=AugmentCreate)
-    early_stopping: int | None = Field(None, ge=1, le=1000)
-    seed: int = Field(0, ge=0, lt=2**32)
-    max_train: int | None = Field(None, ge=2, description="use only the first N training examples")
+class _RunRequest(Strict):
+    dataset: str = Field("strokes", max_length=100, description="what the run trains on: a dataset's name")
 
     def config(self) -> dict[str, Any]:
         """The trainer's config: every field but the dataset; augment with only what was set."""
@@ -146,6 +141,25 @@ class RunCreate(Strict):
         if config["momentum"] is None:  # the run says which it used (none for adam and adagrad)
             config["momentum"] = MOMENTUM_DEFAULTS.get(self.optimizer)
         return config
+
+
+def _run_fields() -> dict[str, Any]:
+    options = {option.name: option for option in described(TrainConfig)}
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "augment":
+            out["augment"] = (AugmentCreate, Field(default_factory=AugmentCreate))
+        elif f.name not in NOT_SERVED:
+            out[f.name] = _request_field(options[f.name])
+    return out
+
+
+RunCreate = create_model(
+    "RunCreate",
+    __base__=_RunRequest,
+    __doc__="A run's options: the engine's TrainConfig, with this server's caps on epochs and batch size.",
+    **_run_fields(),
+)
 
 
 class RunOption(BaseModel):
