@@ -25,6 +25,52 @@ def _positive(text: str) -> int:
     return n
 
 
+# Where the command line starts from another value than the engine's own default
+CLI_DEFAULTS = {"epochs": 3}
+
+
+def training_options(parser: argparse.ArgumentParser) -> None:
+    """The engine's training options as flags, from their one declaration (TrainConfig and Augment):
+    --batch-size for batch_size, augmentation's without a prefix (--shift)."""
+    from engine.data import Augment
+    from engine.options import described
+    from engine.train import TrainConfig
+
+    for option, group in [(o, "") for o in described(TrainConfig)] + [(o, "augment: ") for o in described(Augment)]:
+        flag = "--" + option.name.replace("_", "-")
+        default = CLI_DEFAULTS.get(option.name, option.default)
+        text = group + option.help
+        if option.kind == "bool":
+            parser.add_argument(flag, action="store_true", help=text)
+            continue
+        limits = _limits(option)
+        if default is not None:
+            limits.append(f"default {default}")
+        if limits:
+            text += f" ({'; '.join(limits)})"
+        if option.kind == "choice":
+            parser.add_argument(flag, default=default, choices=option.choices, help=text)
+        else:
+            kind = int if option.kind == "int" else float
+            parser.add_argument(flag, type=kind, default=default, metavar=option.name.upper(), help=text)
+
+
+def _limits(option) -> list[str]:
+    """An option's range in words: "1 to 10000", "0 to below 1", "above 0, at most 1e+06"."""
+    show = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
+    low, high = option.min, option.max
+    if low is None and high is None:
+        return []
+    if high is None:
+        return [f"{'above' if option.exclusive_min else 'at least'} {show(low)}"]
+    top = f"{'below ' if option.exclusive_max else ''}{show(high)}"
+    if low is None:
+        return [f"{'below' if option.exclusive_max else 'at most'} {show(high)}"]
+    if option.exclusive_min:
+        return [f"above {show(low)}, {'below' if option.exclusive_max else 'at most'} {show(high)}"]
+    return [f"{show(low)} to {top}"]
+
+
 def _spec_from(args) -> tuple[dict, str]:
     import engine
 
@@ -77,7 +123,8 @@ def cmd_datasets(args) -> int:
 
 def cmd_train(args) -> int:
     import engine
-    from engine.data import DatasetError, ProgressBar, load_dataset
+    from engine.data import Augment, DatasetError, ProgressBar, load_dataset
+    from engine.options import described
     from engine.train import TrainConfig, Trainer
 
     from .progress import EpochBar
@@ -85,32 +132,10 @@ def cmd_train(args) -> int:
 
     use_threads(args.threads)
     spec, label = _spec_from(args)
-    augment = {}
-    if args.shift:
-        augment["shift"] = args.shift
-    if args.flip:
-        augment["flip"] = True
-    if args.noise:
-        augment["noise"] = args.noise
-    if args.crop:
-        augment["crop"] = True
     try:
         config = TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            optimizer=args.optimizer,
-            lr=args.lr,
-            momentum=args.momentum,
-            nesterov=args.nesterov,
-            weight_decay=args.weight_decay,
-            l1=args.l1,
-            schedule=args.schedule,
-            validation=args.validation,
-            holdout=args.holdout,
-            augment=augment,
-            early_stopping=args.early_stopping,
-            seed=args.seed,
-            max_train=args.max_train,
+            **{o.name: getattr(args, o.name) for o in described(TrainConfig)},
+            augment={o.name: getattr(args, o.name) for o in described(Augment) if getattr(args, o.name) != o.default},
         )
         dataset = load_dataset(args.dataset, seed=args.seed, progress=None if args.json else ProgressBar())
         net = engine.build_network(spec, seed=args.seed)
@@ -287,7 +312,9 @@ def _class_for_today(settings, name: str | None) -> dict:
     return classroom.open_class(name)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(training: bool = True) -> argparse.ArgumentParser:
+    """The command's parser; `training=False` leaves out train's option flags, which import the
+    engine (and NumPy) to read their declarations: every other command's --help stays instant."""
     from . import __version__
 
     p = argparse.ArgumentParser(prog="cnn-playground", description="Build, train and look inside CNNs.")
@@ -356,29 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a network from the terminal")
     spec_args(t)
     t.add_argument("--dataset", default="strokes", help="a built-in name or the path of a dataset file")
-    t.add_argument("--epochs", type=int, default=3)
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "rmsprop", "adagrad"])
-    t.add_argument("--lr", type=float, default=0.01)
-    t.add_argument(
-        "--momentum",
-        type=float,
-        default=None,
-        help="for sgd and rmsprop (default: 0.9 for sgd; 0 for rmsprop, as in PyTorch)",
-    )
-    t.add_argument("--nesterov", action="store_true")
-    t.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty")
-    t.add_argument("--l1", type=float, default=0.0, help="L1 penalty")
-    t.add_argument("--schedule", default="constant", choices=["constant", "step", "cosine"])
-    t.add_argument("--validation", type=float, default=0.1, help="fraction of training examples held out")
-    t.add_argument("--holdout", type=int, default=None, help="hold out the last N examples instead")
-    t.add_argument("--max-train", type=int, default=None, help="use only the first N examples")
-    t.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS")
-    t.add_argument("--shift", type=int, default=0, help="augment: random shifts of up to N pixels")
-    t.add_argument("--crop", action="store_true", help="augment: pad 4 and crop back at random")
-    t.add_argument("--flip", action="store_true", help="augment: horizontal flips (not for digits)")
-    t.add_argument("--noise", type=float, default=0.0, help="augment: Gaussian noise of this std")
-    t.add_argument("--seed", type=int, default=0)
+    if training:
+        training_options(t)
     t.add_argument(
         "--threads", type=_positive, default=None, help="threads one step is shared among (default: one per core)"
     )
@@ -399,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import bench
 
         return bench.main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = build_parser(training=argv[:1] == ["train"]).parse_args(argv)
     return args.func(args)
 
 
