@@ -114,7 +114,7 @@ def test_a_killed_ray_worker_ends_the_run_interrupted_and_resume_goes_on(cluster
         assert pid != os.getpid()
         os.kill(pid, signal.SIGKILL)
 
-        cut = wait_until(run, lambda r: r["status"] != "running", timeout=60)
+        cut = wait_until(run, lambda r: r["status"] != "running", timeout=120)
         assert cut["status"] == "interrupted"
         assert "Ray worker" in cut["message"] and "last checkpoint" in cut["message"], cut["message"]
         assert cut["resumable"] and cut["checkpoint"] == run_id and cut["epoch"] >= 2
