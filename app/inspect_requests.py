@@ -5,9 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from .services import visualize
+
+
+class ImageUpload(BaseModel):
+    """A picture to classify, as a multipart form."""
+
+    file: UploadFile = Field(description="a PNG or JPEG; converted and resized to the network's input")
+    dataset: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="the dataset whose statistics normalize the picture, and whose class names label the answer",
+    )
 
 
 class InputBody(BaseModel):

@@ -9,6 +9,7 @@ import dataclasses
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+from fastapi import UploadFile
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
 
@@ -58,6 +59,15 @@ class NetworkReinit(Strict):
     init: (
         Literal["xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "lecun_normal", "normal", "zeros"] | None
     ) = None
+
+
+class NetworkFile(BaseModel):
+    """A network to import, as a multipart form."""
+
+    file: UploadFile = Field(
+        description="a network saved here (its .npz export: spec and weights) or a spec (.json); which of the "
+        "two is told from its content, not its extension"
+    )
 
 
 class NetworkPublic(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
 from ..deps import ServicesDep
@@ -19,6 +19,7 @@ from ..inspect_requests import (
     DropoutBody,
     FeatureVisualizationBody,
     GradcheckBody,
+    ImageUpload,
     InputBody,
     OcclusionBody,
     ReceptiveFieldBody,
@@ -81,15 +82,14 @@ def predict_batch(network_id: str, body: BatchPredictBody, services: ServicesDep
 def predict_image(
     network_id: str,
     services: ServicesDep,
-    file: Annotated[UploadFile, File()],
-    dataset: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
+    form: Annotated[ImageUpload, Form()],
 ):
     """Class probabilities for an uploaded PNG or JPEG, converted and resized to the network's input."""
     limit = services.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
+    data = form.file.file.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"the image is more than {limit:,} bytes")
-    return svc.predict_image(services, _id(network_id), data, dataset)
+    return svc.predict_image(services, _id(network_id), data, form.dataset)
 
 
 @router.post(

@@ -7,7 +7,7 @@ import json
 import zipfile
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
 import engine
@@ -22,6 +22,7 @@ from ..schemas import (
     NAME_DESCRIPTION,
     CheckedName,
     NetworkCreate,
+    NetworkFile,
     NetworkPublic,
     NetworkReinit,
     NetworkUpdate,
@@ -63,13 +64,14 @@ def read_networks(services: ServicesDep, page: PageDep):
 
 @router.post("/import", response_model=NetworkPublic, status_code=201, responses=errors(400, 413, 422))
 async def import_network(
-    file: UploadFile,
+    form: Annotated[NetworkFile, Form()],
     services: ServicesDep,
     name: Annotated[
         CheckedName | None, Query(description=NAME_DESCRIPTION, json_schema_extra={"maxLength": NAME_MAX})
     ] = None,
 ):
     """A network file saved by this playground (.npz: spec, weights) or a spec (.json) becomes a new network."""
+    file = form.file
     data = await file.read()
     nets = services.networks
     if data[:2] == b"PK":
