@@ -116,3 +116,33 @@ def test_the_form_follows_a_server_with_other_limits(page: Page, live_server):
     assert page.page.locator('[data-action="start-run"]').is_disabled()
     set_field(page, "epochs", 7)
     assert not page.page.locator('[data-action="start-run"]').is_disabled()
+
+
+def test_each_optimizers_and_schedules_own_settings_show_with_it_and_reach_the_run(page: Page, live_server):
+    page.open()
+    page.tab("train")
+    row = lambda name: page.page.locator(f'.field:has([data-hyper="{name}"])')
+    # SGD's Nesterov shows with SGD; Adam's betas with Adam; the floor with the cosine schedule
+    expect(row("nesterov")).to_be_visible()
+    for name in ("beta1", "beta2", "min_lr", "step_size"):
+        expect(row(name)).to_be_hidden()
+    page.page.select_option('[data-hyper="optimizer"]', "adam")
+    expect(row("beta1")).to_be_visible()
+    expect(row("nesterov")).to_be_hidden()
+    assert page.page.input_value('[data-hyper="beta2"]') == "0.999"
+    page.page.select_option('[data-hyper="schedule"]', "cosine")
+    expect(row("min_lr")).to_be_visible()
+    # early stopping is blank (off) until set, and a run takes what the form holds
+    assert page.page.input_value('[data-hyper="early_stopping"]') == ""
+    set_field(page, "beta1", 0.8)
+    set_field(page, "min_lr", 0.001)
+    set_field(page, "early_stopping", 2)
+    set_field(page, "epochs", 1)
+    set_field(page, "max_train", 200)
+    page.page.click('[data-action="start-run"]')
+    page.page.wait_for_function("(window.playground.store.state.activeRun || {}).id")
+    run_id = page.page.evaluate("window.playground.store.state.activeRun.id")
+    config = httpx.get(f"{live_server.url}/api/runs/{run_id}", timeout=30).json()["config"]
+    assert (config["optimizer"], config["beta1"], config["schedule"]) == ("adam", 0.8, "cosine")
+    assert (config["min_lr"], config["early_stopping"]) == (0.001, 2)
+    httpx.post(f"{live_server.url}/api/runs/{run_id}/stop", timeout=30)
