@@ -141,19 +141,21 @@ def download_checkpoint(run_id: str, services: ServicesDep):
 
 @router.post("/runs/{run_id}/pause", response_model=RunPublic, responses=errors(404, 409))
 def pause_run(run_id: str, services: ServicesDep):
-    """Pause between batches."""
+    """Pause between batches; the answer shows the run paused (or, after 5 s, the run as it is)."""
     return services.runs.pause(_id(run_id))
 
 
 @router.post("/runs/{run_id}/resume", response_model=RunPublic, responses=errors(404, 409, 422))
 def resume_run(run_id: str, services: ServicesDep):
-    """Resume a paused run, or an interrupted one from its last checkpoint (the same run goes on)."""
+    """Resume a paused run, or an interrupted one from its last checkpoint (the same run goes on); the
+    answer shows it going on."""
     return services.runs.resume(_id(run_id))
 
 
 @router.post("/runs/{run_id}/stop", response_model=RunPublic, responses=errors(404, 409))
 def stop_run(run_id: str, services: ServicesDep):
-    """Stop between batches; the weights so far are kept."""
+    """Stop between batches; the weights so far are kept. The answer shows the run stopped (or, after
+    5 s, the run as it is)."""
     return services.runs.stop(_id(run_id))
 
 

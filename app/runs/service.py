@@ -22,6 +22,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -46,6 +47,10 @@ from .store import RunStore
 log = logging.getLogger("cnn_playground.runs")
 
 SAVE_EVERY = 2.0  # seconds between saves of a run's batch events and step count
+# How long pause, resume and stop wait for the run to get there before answering: the trainer
+# takes a request between two batches, and a server running the run elsewhere looks every
+# second. Past it, the answer shows the run as it is, the request still on its way.
+SETTLE_SECONDS = 5.0
 PUBLIC = (
     "id",
     "network_id",
@@ -172,14 +177,14 @@ class RunService:
         if row["status"] not in (RunStatus.QUEUED, RunStatus.RUNNING):
             raise Conflict(f"run {run_id} is {row['status']}; only a queued or running run can be paused")
         self._control(row, "pause")
-        return self.describe(run_id)
+        return self._settled(run_id, lambda status: status is RunStatus.PAUSED or not status.active)
 
     def resume(self, run_id: str) -> dict:
         """A paused run goes on; an interrupted one restarts from its last checkpoint."""
         row = self.store.require(run_id)
         if row["status"] is RunStatus.PAUSED:
             self._control(row, "resume")
-            return self.describe(run_id)
+            return self._settled(run_id, lambda status: status is not RunStatus.PAUSED)
         if row["status"] is RunStatus.INTERRUPTED:
             return self._restart(row)
         if row["status"].active:
@@ -194,12 +199,19 @@ class RunService:
         if not row["status"].active:
             raise Conflict(f"run {run_id} has finished ({row['status']})")
         self._control(row, "stop")
-        return self.describe(run_id)
+        return self._settled(run_id, lambda status: not status.active)
 
     def _control(self, row: dict, what: str) -> None:
         if row["owner"] == self.me and getattr(self.backend, what)(row["id"]):
             return
         self.store.request(row["id"], what)  # for the server that runs it (its keeper looks every second)
+
+    def _settled(self, run_id: str, arrived: Callable[[RunStatus], bool]) -> dict:
+        """The run once its status has `arrived` (or SETTLE_SECONDS on): what a request brought about."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while not arrived(self.store.require(run_id)["status"]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.describe(run_id)
 
     def _restart(self, row: dict) -> dict:
         run_id, network_id = row["id"], row["network_id"]

@@ -61,6 +61,17 @@ def test_a_late_joiner_gets_the_history_first(client, lenet):
     assert got[-1]["type"] == "done" and [e["type"] for e in got].count("epoch") == 2
 
 
+def test_pause_resume_and_stop_answer_with_the_status_they_brought_about(client, lenet):
+    # a script reads the answer: it must not say "running" after a pause that took effect
+    body = {**QUICK, "epochs": 50, "max_train": 2000}
+    run_id = client.post(f"/api/networks/{lenet['id']}/runs", json=body).json()["id"]
+    wait_for(client, run_id, ("running",))
+    paused = client.post(f"/api/runs/{run_id}/pause").json()
+    assert (paused["status"], paused["request"]) == ("paused", None)
+    assert client.post(f"/api/runs/{run_id}/resume").json()["status"] == "running"
+    assert client.post(f"/api/runs/{run_id}/stop").json()["status"] == "stopped"
+
+
 def test_pause_resume_stop(client, lenet):
     body = {**QUICK, "epochs": 50, "max_train": 2000}
     run_id = client.post(f"/api/networks/{lenet['id']}/runs", json=body).json()["id"]
