@@ -39,13 +39,18 @@ class PlaygroundError(Exception):
 
     @classmethod
     def from_response(cls, r: httpx.Response) -> PlaygroundError:
+        return cls.from_body(r.status_code, r.content)
+
+    @classmethod
+    def from_body(cls, status: int, body: bytes) -> PlaygroundError:
+        text = body.decode("utf-8", "replace")
         try:
-            problem = r.json()
+            problem = json.loads(text)
         except ValueError:
-            return cls(r.status_code, r.text)
+            return cls(status, text)
         if not isinstance(problem, dict):
-            return cls(r.status_code, r.text)
-        return cls(r.status_code, problem.get("detail", r.text), problem.get("errors"))
+            return cls(status, text)
+        return cls(status, problem.get("detail", text), problem.get("errors"))
 
 
 def _text(detail: Any) -> str:
@@ -76,11 +81,15 @@ class Run:
 
     def events(self, after: int = 0) -> Iterator[dict]:
         """The run's events, oldest first (those with seq > after), live until the run ends."""
-        from websockets.exceptions import ConnectionClosedOK
+        from websockets.exceptions import ConnectionClosedOK, InvalidStatus
         from websockets.sync.client import connect
 
         url = self.playground._ws_url(f"/api/runs/{self.id}/events", after=after)
-        with connect(url, additional_headers=self.playground._headers, max_size=1 << 24) as ws:
+        try:
+            ws = connect(url, additional_headers=self.playground._headers, max_size=1 << 24)
+        except InvalidStatus as e:  # refused before it opened: the server's problem details
+            raise PlaygroundError.from_body(e.response.status_code, e.response.body) from None
+        with ws:
             try:
                 for message in ws:
                     yield json.loads(message)
@@ -107,9 +116,25 @@ class Run:
         """One row per epoch (or per batch): pandas.DataFrame(run.metrics()) takes them as they are."""
         return self.playground._request("GET", f"/api/runs/{self.id}/metrics", params={"kind": kind})
 
+    def pause(self) -> dict:
+        """Pause between batches; the run, paused."""
+        return self._control("pause")
+
+    def resume(self) -> dict:
+        """Go on after a pause, or from the last checkpoint after an interruption."""
+        return self._control("resume")
+
     def stop(self) -> dict:
-        self.info = self.playground._request("POST", f"/api/runs/{self.id}/stop")
+        """Stop between batches, keeping the weights so far; the run, stopped."""
+        return self._control("stop")
+
+    def _control(self, what: str) -> dict:
+        self.info = self.playground._request("POST", f"/api/runs/{self.id}/{what}")
         return self.info
+
+    def delete(self) -> None:
+        """Delete the run (it must have ended), with its events and checkpoint."""
+        self.playground._request("DELETE", f"/api/runs/{self.id}")
 
     def checkpoint(self, path: str | Path | None = None) -> bytes:
         """The run's last checkpoint (a network .npz), written to `path` if given."""
@@ -135,6 +160,17 @@ class Playground:
 
     # ---- plumbing -------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs) -> Any:
+        if "json" in kwargs:  # said here, in words, rather than as the JSON encoder's ValueError
+            body = kwargs.pop("json")
+            try:
+                kwargs["content"] = json.dumps(body, allow_nan=False).encode()
+            except ValueError:
+                where = ", ".join(_non_finite(body)[:3])
+                raise ValueError(
+                    f"NaN or infinity in the request to {path} (at {where}): JSON cannot carry them; "
+                    "replace them with numbers"
+                ) from None
+            kwargs["headers"] = {"Content-Type": "application/json"}
         r = self._http.request(method, path, **kwargs)
         if r.status_code >= 400:
             raise PlaygroundError.from_response(r)
@@ -168,8 +204,16 @@ class Playground:
         body = {"spec": spec, "preset": preset, "name": name, "seed": seed, "num_classes": num_classes, "input": input}
         return self._request("POST", "/api/networks", json={k: v for k, v in body.items() if v is not None})
 
-    def networks(self) -> list[dict]:
-        return self._request("GET", "/api/networks")
+    def networks(self, limit: int | None = None, offset: int = 0) -> list[dict]:
+        """The networks, oldest first (`limit` of them from `offset`; all by default)."""
+        return self._request("GET", "/api/networks", params=_page(limit, offset))
+
+    def rename_network(self, network_id: str, name: str) -> dict:
+        return self._request("PATCH", f"/api/networks/{network_id}", json={"name": name})
+
+    def delete_network(self, network_id: str) -> None:
+        """Delete a network with its runs (none may be training)."""
+        self._request("DELETE", f"/api/networks/{network_id}")
 
     def network(self, network_id: str) -> dict:
         return self._request("GET", f"/api/networks/{network_id}")
@@ -200,9 +244,10 @@ class Playground:
     def run(self, run_id: str) -> Run:
         return Run(self, self._request("GET", f"/api/runs/{run_id}"))
 
-    def runs(self, network_id: str | None = None) -> list[Run]:
+    def runs(self, network_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[Run]:
+        """The runs (of one network, if given), oldest first; `limit` and `offset` as for networks."""
         path = f"/api/networks/{network_id}/runs" if network_id else "/api/runs"
-        return [Run(self, info) for info in self._request("GET", path)]
+        return [Run(self, info) for info in self._request("GET", path, params=_page(limit, offset))]
 
     # ---- looking inside ---------------------------------------------------------------------
     def predict(
@@ -243,13 +288,32 @@ class Playground:
         )
 
     # ---- datasets --------------------------------------------------------------------------
-    def datasets(self) -> list[dict]:
-        return self._request("GET", "/api/datasets")
+    def datasets(self, limit: int | None = None, offset: int = 0) -> list[dict]:
+        return self._request("GET", "/api/datasets", params=_page(limit, offset))
+
+    def delete_dataset(self, name: str) -> None:
+        """Delete an uploaded dataset (built-in ones stay)."""
+        self._request("DELETE", f"/api/datasets/{name}")
 
     def upload_dataset(self, *paths: str | Path, name: str | None = None) -> dict:
         """Upload a dataset: an .npz, a .zip of class folders, or IDX files (images and labels)."""
         files = [("file", (Path(p).name, Path(p).read_bytes())) for p in paths]
         return self._request("POST", "/api/datasets", files=files, data={"name": name} if name else None)
+
+
+def _page(limit: int | None, offset: int) -> dict:
+    return {k: v for k, v in (("limit", limit), ("offset", offset)) if v}
+
+
+def _non_finite(value: Any, path: str = "") -> list[str]:
+    """Where NaN or infinity sits in a JSON body: lr, pixels[3][4]."""
+    if isinstance(value, float):
+        return [] if value == value and abs(value) != float("inf") else [path or "the body"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, (list, tuple)):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{path}[{i}]")]
+    return []
 
 
 def _input(pixels: Any, dataset: str | None, index: int | None, split: str) -> dict:

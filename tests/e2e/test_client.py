@@ -64,3 +64,42 @@ def test_upload_a_dataset_and_train_on_it(pg, tmp_path):
     assert ds["name"] == "pairs" and any(d["name"] == "pairs" for d in pg.datasets())
     net = pg.create_network(preset="lenet5")
     assert pg.train(net["id"], dataset="pairs", epochs=1, validation=0.2).wait()["val_accuracy"] is not None
+
+
+def test_pause_resume_stop_delete_rename_and_pages(pg):
+    net = pg.create_network(preset="lenet5", name="first")
+    run = pg.train(net["id"], dataset="strokes", epochs=50, max_train=2000, batch_size=50)
+    assert run.pause()["status"] == "paused" and run.info["status"] == "paused"
+    assert run.resume()["status"] == "running"
+    assert run.stop()["status"] == "stopped"
+    assert pg.rename_network(net["id"], "renamed")["name"] == "renamed"
+    other = pg.create_network(preset="lenet5", name="second")
+    assert [n["id"] for n in pg.networks(limit=1, offset=1)] == [other["id"]]
+    assert [r.id for r in pg.runs(limit=1)] == [run.id]
+    run.delete()
+    with pytest.raises(PlaygroundError) as e:
+        run.refresh()
+    assert e.value.status == 404
+    pg.delete_network(other["id"])
+    assert other["id"] not in [n["id"] for n in pg.networks()]
+
+
+def test_following_a_run_that_is_gone_raises_the_servers_error(pg):
+    net = pg.create_network(preset="lenet5")
+    run = pg.train(net["id"], dataset="strokes", **QUICK)
+    run.wait()
+    run.delete()
+    with pytest.raises(PlaygroundError) as e:
+        run.wait()
+    assert e.value.status == 404 and run.id in str(e.value)
+
+
+def test_a_number_json_cannot_carry_is_refused_before_it_is_sent(pg):
+    net = pg.create_network(preset="lenet5")
+    pixels = np.zeros((28, 28))
+    pixels[3, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity") as e:
+        pg.predict(net["id"], pixels=pixels)
+    assert not isinstance(e.value, PlaygroundError)
+    with pytest.raises(ValueError, match="lr"):
+        pg.train(net["id"], lr=float("inf"))
