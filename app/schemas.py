@@ -44,7 +44,9 @@ class NetworkCreate(Strict):
     spec: Spec | None = Field(None, description="a network spec; or give `preset`")
     preset: str | None = Field(None, max_length=64, description="start from this preset")
     name: NetworkName | None = None
-    seed: int = Field(0, ge=0, lt=2**32)
+    seed: int | None = Field(
+        None, ge=0, lt=2**32, description="the seed of its weights; left out, the spec's own, else 0"
+    )
     num_classes: int | None = Field(None, ge=1, le=1000, description="with a preset: the classes to predict")
     input: list[int] | None = Field(None, description="with a preset: another input shape [C, H, W]")
 

@@ -89,6 +89,9 @@ class NetworkSpec(BaseModel):
     layers: list[Layer]
     name: str | None = Field(None, max_length=MAX_NAME)
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
+    seed: int | None = Field(
+        None, ge=0, lt=2**32, description="the seed its weights are drawn with, when built from this spec without one"
+    )
 
 
 class SpecFile(NetworkSpec):

@@ -58,11 +58,13 @@ class Network:
     returns dL/dx and leaves each layer's parameter gradients in layer.grads.
     """
 
-    def __init__(self, spec: dict, seed: int = 0, dtype=np.float32):
-        self.spec = copy.deepcopy(spec)
-        self.seed = int(seed)
-        self.dtype = np.dtype(dtype)
+    def __init__(self, spec: dict, seed: int | None = None, dtype=np.float32):
         self.input_shape, self.root = parse_spec(spec)
+        # a spec may carry the seed its weights are drawn with (a network's .json export does);
+        # the network keeps it apart, as `seed`
+        self.seed = int(spec.get("seed", 0) if seed is None else seed)
+        self.spec = copy.deepcopy({k: v for k, v in spec.items() if k != "seed"})
+        self.dtype = np.dtype(dtype)
         self.output_shape = self.root.out_shape
         rng = np.random.default_rng(self.seed)
         for i, layer in enumerate(self.layers()):
@@ -289,6 +291,7 @@ def describe(a: np.ndarray, bins: int = 30) -> dict:
     }
 
 
-def build_network(spec: dict, seed: int = 0, dtype=np.float32) -> Network:
-    """Build a network with weights from a spec; the same spec and seed give the same weights."""
+def build_network(spec: dict, seed: int | None = None, dtype=np.float32) -> Network:
+    """Build a network with weights from a spec; the same spec and seed give the same weights.
+    Without a seed, the spec's own (`"seed"` in it), else 0."""
     return Network(spec, seed=seed, dtype=dtype)

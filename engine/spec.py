@@ -12,7 +12,7 @@ from .errors import SpecError, SpecErrors
 from .layers import Sequence, build_sequence
 from .layers.shape import MAX_SIZE
 
-TOP_FIELDS = ("input", "layers", "name", "description")
+TOP_FIELDS = ("input", "layers", "name", "description", "seed")
 MAX_CHANNELS = 4096
 MAX_NAME = 100
 MAX_DESCRIPTION = 10_000
@@ -78,6 +78,11 @@ def parse_spec(spec) -> tuple[tuple, Sequence]:
             errors.append(SpecError(key, f"expected text, got {type(spec[key]).__name__}"))
         elif key in spec and len(spec[key]) > limit:
             errors.append(SpecError(key, f"at most {limit} characters, got {len(spec[key])}"))
+    seed = spec.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        errors.append(
+            SpecError("seed", f"the seed its weights are drawn with: an integer 0 <= seed < 2**32, got {seed!r:.40}")
+        )
     if errors:
         raise SpecErrors(errors)
     try:

@@ -101,10 +101,7 @@ async def import_network(
         raise Invalid("the file is neither a network .npz nor a spec .json") from None
     if not isinstance(spec, dict):
         raise Invalid(f"the spec .json must be an object with 'input' and 'layers', not a {type(spec).__name__}")
-    seed = spec.pop("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise Invalid(f"'seed' in the spec file must be an integer 0 <= seed < 2**32, got {json.dumps(seed)[:40]}")
-    return services.networks.public(services.networks.create(spec, name, seed))
+    return services.networks.public(services.networks.create(spec, name))  # with the file's seed
 
 
 def _is_pytorch_export(data: bytes) -> bool:

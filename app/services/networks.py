@@ -171,8 +171,9 @@ class NetworkService:
         training = self.runs.active_by_network()
         return [self.public(r, training) for r in self.db.networks(access.mine())]
 
-    def create(self, spec: dict, name: str | None, seed: int) -> dict:
-        """A new network from spec; without a name it takes the spec's own, else 'network'."""
+    def create(self, spec: dict, name: str | None, seed: int | None = None) -> dict:
+        """A new network from spec; without a name it takes the spec's own, else 'network'; without
+        a seed, the spec's own, else 0."""
         self.policy.spec_change(spec, "build a network of other layers")
         summary = self.check_spec(spec)
         if name is not None:
@@ -183,7 +184,7 @@ class NetworkService:
         net = engine.build_network(spec, seed=seed)
         id = new_id()
         self.files.write("networks", id, to_bytes(net))
-        self.db.insert_network(id, name or "network", spec, seed, summary["totals"]["params"], access.mine())
+        self.db.insert_network(id, name or "network", net.spec, net.seed, summary["totals"]["params"], access.mine())
         with self._lock:
             self._remember(id, NetworkEntry(net, 1))
         return self.get(id)
@@ -280,8 +281,8 @@ class NetworkService:
             self.policy.spec_change(spec, "change a network's layers")
             summary = self.check_spec(spec)
             self.check_buildable(summary)
-            net = engine.build_network(spec, seed=row["seed"])
-            fields.update(spec=spec, params=summary["totals"]["params"])
+            net = engine.build_network(spec, seed=row["seed"])  # its seed stays (reinit changes it)
+            fields.update(spec=net.spec, params=summary["totals"]["params"])
             self._replace(id, net, **fields)
         elif fields:
             self.db.update_network(id, **fields)

@@ -3,6 +3,8 @@
 import io
 import json
 import re
+import subprocess
+import sys
 import zipfile
 from urllib.parse import unquote
 
@@ -184,6 +186,31 @@ def test_export_and_import_round_trip(client, lenet):
     assert set(z.namelist()) == {"model.py", "weights.npz", "network.json"}
     assert "class Net" in z.read("model.py").decode()
     assert client.get(f"/api/networks/{nid}/export?format=tflite").status_code == 422
+
+
+def test_a_json_export_is_a_spec_every_route_and_the_command_line_take(client, tmp_path):
+    nid = client.post("/api/networks", json={"preset": "lenet5", "name": "digits", "seed": 7}).json()["id"]
+    exported = client.get(f"/api/networks/{nid}/export?format=json").json()
+    assert exported["seed"] == 7
+    r = client.post("/api/networks/validate", json=exported)
+    assert r.status_code == 200, r.text
+    # built from the file, the network has the file's seed, so its weights are the same
+    copy = client.post("/api/networks", json={"spec": exported})
+    assert copy.status_code == 201, copy.text
+    assert copy.json()["seed"] == 7 and "seed" not in copy.json()["spec"]
+    original = engine.load_checkpoint(client.get(f"/api/networks/{nid}/export?format=npz").content)[0]
+    rebuilt = engine.load_checkpoint(client.get(f"/api/networks/{copy.json()['id']}/export?format=npz").content)[0]
+    assert all(np.array_equal(original.state_dict()[k], rebuilt.state_dict()[k]) for k in original.state_dict())
+    # a seed given with the request is the one used
+    assert client.post("/api/networks", json={"spec": exported, "seed": 3}).json()["seed"] == 3
+    bad = client.post("/api/networks/validate", json={**exported, "seed": -1})
+    assert bad.status_code == 422 and "seed" in bad.text
+    path = tmp_path / "digits.json"
+    path.write_text(json.dumps(exported))
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", "summary", "--spec", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0 and "61,706" in out.stdout, out.stderr
 
 
 def test_pytorch_export_carries_the_datasets_normalization(client, lenet):
