@@ -107,6 +107,19 @@ class TrainConfig:
 
     def validate(self) -> None:
         check_options(self)
+        # options that would do nothing, or the opposite of what they say, are refused with why
+        if self.momentum is not None and self.optimizer not in MOMENTUM_DEFAULTS:
+            users = " and ".join(MOMENTUM_DEFAULTS)
+            raise ValueError(f"momentum is for {users}; {self.optimizer} does not use it: leave momentum out")
+        if self.nesterov and self.optimizer != "sgd":
+            raise ValueError(f"nesterov is for sgd; {self.optimizer} does not use it: leave nesterov out")
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov needs momentum above 0: it takes the gradient a momentum step ahead")
+        if self.schedule == "cosine" and self.min_lr > self.lr:
+            raise ValueError(
+                f"min_lr {self.min_lr:g}, where the cosine schedule ends, must be at most lr {self.lr:g}: "
+                "the schedule brings the learning rate down"
+            )
         if not isinstance(self.augment, dict):
             raise ValueError(f"augment must be an object of augmentation options, got {self.augment!r}")
         known = [f.name for f in described(Augment)]

@@ -86,3 +86,27 @@ def test_the_command_line_sets_a_step_schedule(tmp_path):
     )
     result = out.stdout.strip().splitlines()[-1]
     assert '"status": "completed"' in result
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"optimizer": "adam", "momentum": 0.5}, "adam does not use it"),
+        ({"optimizer": "adagrad", "momentum": 0.0}, "adagrad does not use it"),
+        ({"optimizer": "adam", "nesterov": True}, "nesterov is for sgd"),
+        ({"optimizer": "sgd", "nesterov": True, "momentum": 0.0}, "nesterov needs momentum"),
+        ({"schedule": "cosine", "lr": 0.05, "min_lr": 0.1}, "min_lr"),
+    ],
+)
+def test_options_that_would_do_nothing_or_the_opposite_are_refused_with_why(client, options, words):
+    with pytest.raises(ValueError, match=words):
+        TrainConfig(**options)
+    net = client.post("/api/networks", json={"preset": "lenet5"}).json()
+    r = client.post(f"/api/networks/{net['id']}/runs", json={"dataset": "strokes", **options})
+    assert r.status_code == 422 and words in r.json()["detail"], r.text
+
+
+def test_the_options_that_belong_together_are_taken():
+    TrainConfig(optimizer="sgd", nesterov=True)  # with SGD's own momentum, 0.9
+    TrainConfig(optimizer="rmsprop", momentum=0.5)
+    TrainConfig(schedule="cosine", lr=0.05, min_lr=0.05)

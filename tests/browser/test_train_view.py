@@ -92,6 +92,7 @@ def test_the_form_is_built_from_the_servers_definitions(page: Page, live_server)
     assert by_optimizer["rmsprop"] == 0
     page.page.select_option('[data-hyper="optimizer"]', "adam")
     expect(momentum).to_have_attribute("placeholder", "")
+    expect(momentum).to_be_hidden()  # Adam has no momentum to set
     choices = page.page.locator('[data-hyper="optimizer"] option').evaluate_all("(os) => os.map((o) => o.value)")
     assert choices == served["optimizer"]["choices"]
 
@@ -145,4 +146,21 @@ def test_each_optimizers_and_schedules_own_settings_show_with_it_and_reach_the_r
     config = httpx.get(f"{live_server.url}/api/runs/{run_id}", timeout=30).json()["config"]
     assert (config["optimizer"], config["beta1"], config["schedule"]) == ("adam", 0.8, "cosine")
     assert (config["min_lr"], config["early_stopping"]) == (0.001, 2)
+    httpx.post(f"{live_server.url}/api/runs/{run_id}/stop", timeout=30)
+
+
+def test_a_setting_left_from_another_optimizer_does_not_go_with_the_run(page: Page, live_server):
+    page.open()
+    page.tab("train")
+    set_field(page, "momentum", 0.5)  # set for SGD...
+    page.page.check('[data-hyper="nesterov"]')
+    page.page.select_option('[data-hyper="optimizer"]', "adam")  # ...then Adam chosen, which has none
+    set_field(page, "epochs", 1)
+    set_field(page, "max_train", 200)
+    page.page.click('[data-action="start-run"]')
+    page.page.wait_for_function("(window.playground.store.state.activeRun || {}).id")
+    run_id = page.page.evaluate("window.playground.store.state.activeRun.id")
+    config = httpx.get(f"{live_server.url}/api/runs/{run_id}", timeout=30).json()["config"]
+    assert (config["optimizer"], config["momentum"], config["nesterov"]) == ("adam", None, False)
+    expect(page.page.locator("[data-run-error]")).to_be_hidden()
     httpx.post(f"{live_server.url}/api/runs/{run_id}/stop", timeout=30)

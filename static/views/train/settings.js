@@ -14,7 +14,7 @@ const SHOWN = [
     say: say({ sgd: "SGD (with momentum)", adam: "Adam", rmsprop: "RMSprop", adagrad: "Adagrad" }) },
   { group: "Optimizer", name: "lr", label: "Learning rate" },
   { group: "Optimizer", name: "momentum", label: "Momentum", step: 0.05,
-    note: (v) => (["sgd", "rmsprop"].includes(v("optimizer")) ? "" : `${v("optimizer")} does not use momentum`) },
+    when: (v) => ["sgd", "rmsprop"].includes(v("optimizer")) },
   { group: "Optimizer", name: "nesterov", label: "Nesterov (gradient a step ahead)",
     when: (v) => v("optimizer") === "sgd" },
   { group: "Optimizer", name: "beta1", label: "Beta 1 (mean of gradients)", step: 0.01,
@@ -235,12 +235,20 @@ export class TrainSettings {
     return this.value(state, name);
   }
 
+  // Whether a setting applies now: one shown only with another's value (Adam's betas) does not
+  // go with a run while hidden, since the server refuses what would do nothing.
+  applies(state, name) {
+    const entry = this.inputs.get(name);
+    return !entry || !entry.shown.when || entry.shown.when((n) => this.value(state, n));
+  }
+
   // What POST .../runs takes: each option the student set (the server's default for the rest).
   payload(state, { digits }) {
     const body = { dataset: state.dataset, seed: state.seed };
     const h = state.hyper || {};
     for (const name of Object.keys(this.options || {})) {
       if (["dataset", "seed", "dropout"].includes(name) || name.includes(".")) continue;
+      if (!this.applies(state, name)) continue;
       if (h[name] !== undefined && h[name] !== null) body[name] = h[name];
     }
     const augment = {};
