@@ -46,7 +46,9 @@ class Prediction(Body):
 class WeightsState(Body):
     """Whether a run has trained the weights read."""
 
-    state: Literal["untrained", "training", "trained"]
+    state: Literal["untrained", "imported", "training", "trained"] = Field(
+        description="imported: the weights came in a file (trained elsewhere, or not at all)"
+    )
     runs: int = Field(description="runs that left their weights in the network")
     epochs: int
     steps: int

@@ -363,7 +363,8 @@ def weights_state(services, network_id: str) -> dict:
     """Whether a run has trained the weights an inspection reads, so the page can mark untrained
     ones: 'training' while a run is active (readers see the weights it publishes); 'trained' once a
     run has left its weights in the network (completed or stopped after a step, or interrupted
-    after an epoch's checkpoint); else 'untrained': as built (or imported).
+    after an epoch's checkpoint); 'imported' when they came in a file (trained elsewhere, or not);
+    else 'untrained': as built here.
     """
     runs = services.runs.store.list(network_id)
     ended = (RunStatus.COMPLETED, RunStatus.STOPPED)
@@ -373,7 +374,8 @@ def weights_state(services, network_id: str) -> dict:
         if (r["status"] in ended and r["steps"] > 0) or (r["status"] is RunStatus.INTERRUPTED and r["epoch"] > 0)
     ]
     active = [r for r in runs if r["status"].active]
-    state = "training" if active else "trained" if kept else "untrained"
+    imported = services.networks.get(network_id)["initialized"] is None  # not drawn here since
+    state = "training" if active else "trained" if kept else "imported" if imported else "untrained"
     return {
         "state": state,
         "runs": len(kept),

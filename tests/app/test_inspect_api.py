@@ -586,3 +586,14 @@ def test_stats_in_training_mode_leave_batch_norm_statistics_alone(client):
     for k, v in before.items():
         np.testing.assert_array_equal(bn.buffers[k], v)
     assert bn.grads == {} and bn.cache is None
+
+
+def test_imported_weights_are_said_to_be_imported_not_untrained(client, lenet):
+    saved = client.get(f"/api/networks/{lenet}/export?format=npz").content
+    copy = client.post("/api/networks/import", files={"file": ("lenet.npz", saved)}).json()
+    ask = {"dataset": "strokes", "index": 0}
+    weights = client.post(f"/api/networks/{copy['id']}/predict", json=ask).json()["weights"]
+    assert (weights["state"], weights["runs"]) == ("imported", 0)
+    # drawn again here, they are this server's own untrained weights
+    client.post(f"/api/networks/{copy['id']}/reinit", json={"seed": 1})
+    assert client.post(f"/api/networks/{copy['id']}/predict", json=ask).json()["weights"]["state"] == "untrained"

@@ -13,6 +13,10 @@ function weightsWords(w) {
     return "Untrained: these are the random weights the network started with. No run has "
       + "trained it, so its answer is a guess. Train it in the Train view.";
   }
+  if (w.state === "imported") {
+    return "Imported: these weights came in a file. No run here has trained them; how well they "
+      + "were trained elsewhere, the predictions show.";
+  }
   if (w.state === "training" && w.status === "paused") {
     return "Training paused: what you see are the run's weights so far.";
   }
