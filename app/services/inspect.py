@@ -452,7 +452,8 @@ def _pick(net, wanted: list[str], field, loc: str = "body") -> list[str]:
         if path is None:
             raise bad(
                 field if isinstance(field, str) else list(field) + [i],
-                f"no layer {w!r}; layers are: " + ", ".join(info),
+                f"no layer {w!r}; give a layer's path or name: "
+                + ", ".join(f"{path} ({name})" if name else path for path, (_, name) in info.items()),
                 loc,
             )
         out.append(path)

@@ -597,3 +597,9 @@ def test_imported_weights_are_said_to_be_imported_not_untrained(client, lenet):
     # drawn again here, they are this server's own untrained weights
     client.post(f"/api/networks/{copy['id']}/reinit", json={"seed": 1})
     assert client.post(f"/api/networks/{copy['id']}/predict", json=ask).json()["weights"]["state"] == "untrained"
+
+
+def test_an_unknown_layer_is_answered_with_every_layers_path_and_name(client, lenet):
+    r = client.post(f"/api/networks/{lenet}/activations", json={"dataset": "strokes", "index": 0, "layers": ["conv9"]})
+    assert r.status_code == 422 and "conv9" in r.text
+    assert "layers[0] (conv1)" in r.json()["detail"] and "input" in r.json()["detail"]
