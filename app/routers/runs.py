@@ -49,10 +49,12 @@ def read_train_options():
     return {"options": options(RunCreate)}
 
 
-@router.get("/runs", response_model=list[RunPublic], responses={**listed(), **errors(422)})
+@router.get("/runs", response_model=list[RunPublic], responses={**listed(), **errors(404, 422)})
 def read_runs(services: ServicesDep, page: PageDep, network_id: str | None = Query(None, max_length=40)):
-    """Every run (or one network's), oldest first, without their histories."""
-    return page(services.runs.list(network_id))
+    """Every run (or one network's, as GET /api/networks/{id}/runs), oldest first, without their histories."""
+    if network_id is not None:
+        return read_network_runs(network_id, services, page)
+    return page(services.runs.list(None))
 
 
 @router.get("/networks/{network_id}/runs", response_model=list[RunPublic], responses={**listed(), **errors(404, 422)})

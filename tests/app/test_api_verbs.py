@@ -130,3 +130,9 @@ def test_checkpoint_download_is_a_network_file(client, lenet, finished_run):
     assert net.spec == lenet["spec"] and optimizer is not None
     imported = client.post("/api/networks/import", files={"file": ("ckpt.npz", r.content)})
     assert imported.status_code == 201, imported.text
+
+
+def test_the_runs_of_an_unknown_network_are_a_404_by_either_route(client):
+    for path in ("/api/runs?network_id=0123456789abcdef", "/api/networks/0123456789abcdef/runs"):
+        r = client.get(path)
+        assert r.status_code == 404 and "0123456789abcdef" in r.json()["detail"], (path, r.text)
