@@ -150,7 +150,7 @@ class EpochEvent(Event):
     val_loss: float | None
     val_accuracy: float | None
     elapsed: float = Field(description="seconds since the run started")
-    lr: float
+    lr: float = Field(description="the learning rate of the epoch's first step (a cosine schedule lowers it within it)")
 
 
 class WeightHistogram(BaseModel):

@@ -6,7 +6,8 @@
 
 Events (plain dicts, JSON-ready, never NaN):
   batch  step, epoch, batch, batches, loss, accuracy, samples_per_s, lr
-  epoch  epoch, train_loss, train_accuracy, val_loss, val_accuracy, elapsed, lr
+  epoch  epoch, train_loss, train_accuracy, val_loss, val_accuracy, elapsed, lr (the rate at the
+         epoch's first step: every step of it under a step schedule, falling within it under cosine)
   status status (paused, running) when a run is paused or resumed
   done   status (completed, stopped, diverged), message, metrics, evaluation (with its
          diagnosis: a collapse to one class or no learning, see diagnosis.py, else None)
@@ -440,6 +441,7 @@ class Trainer:
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
             seen = correct = 0
             loss_sum = 0.0
+            first_step = self.step  # the epoch's row gives the rate it trained at, not the next one's
             window_t, window_n = time.perf_counter(), 0
             for b, (xb, yb) in enumerate(
                 self.dataset.batches(self.x_train, self.y_train, cfg.batch_size, rng, augment=self.augment)
@@ -501,7 +503,7 @@ class Trainer:
                 "val_loss": val["loss"],
                 "val_accuracy": val["accuracy"],
                 "elapsed": time.perf_counter() - start,
-                "lr": self.schedule(self.step),
+                "lr": self.schedule(first_step),
             }
             self.history.append(event)
             self.epoch = epoch

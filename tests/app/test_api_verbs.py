@@ -123,6 +123,14 @@ def test_run_metrics_as_json_csv_and_json_lines(client, finished_run):
     assert batches and all("loss" in b for b in batches)
 
 
+def test_run_metrics_give_each_epoch_the_learning_rate_it_trained_at(client, lenet):
+    body = {**QUICK, "epochs": 3, "schedule": "step", "step_size": 1, "gamma": 0.5}
+    run = client.post(f"/api/networks/{lenet['id']}/runs", json=body).json()
+    wait_for(client, run["id"], ("completed",))
+    rows = client.get(f"/api/runs/{run['id']}/metrics").json()
+    assert [r["lr"] for r in rows] == [0.05, 0.025, 0.0125]
+
+
 def test_checkpoint_download_is_a_network_file(client, lenet, finished_run):
     r = client.get(f"/api/runs/{finished_run['id']}/checkpoint")
     assert r.status_code == 200 and "epoch2.npz" in r.headers["content-disposition"]

@@ -267,3 +267,25 @@ def test_batch_norm_on_one_value_per_channel_refuses_batches_of_one(strokes, bat
     else:
         with pytest.raises(DatasetError, match="batch of 1"):
             Trainer(engine.build_network(spec), strokes, config)
+
+
+def linear_net(seed=0):
+    spec = {"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}
+    return engine.build_network(spec, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "schedule,options",
+    [("step", {"step_size": 1, "gamma": 0.5}), ("cosine", {"min_lr": 0.001}), ("constant", {})],
+)
+def test_each_epoch_row_gives_the_learning_rate_its_first_step_trained_at(strokes, schedule, options):
+    config = TrainConfig(epochs=3, batch_size=100, lr=0.05, schedule=schedule, max_train=300, **options)
+    events = list(Trainer(linear_net(), strokes, config).events())
+    for row in (e for e in events if e["type"] == "epoch"):
+        first = next(e for e in events if e["type"] == "batch" and e["epoch"] == row["epoch"])
+        assert row["lr"] == first["lr"]
+    rows = [e["lr"] for e in events if e["type"] == "epoch"]
+    if schedule == "step":
+        assert rows == [0.05, 0.025, 0.0125]
+    else:
+        assert rows[0] == 0.05
