@@ -76,17 +76,20 @@ class ConfusedPair(BaseModel):
 
 
 class Diagnosis(BaseModel):
-    """Said when the network collapsed to one class or learned nothing."""
+    """Said when the loss grew, the validation set is too small to judge, the network collapsed to
+    one class, or it learned nothing."""
 
-    kind: Literal["collapsed", "not_learning"]
+    kind: Literal["loss_grew", "too_few_examples", "collapsed", "not_learning"]
     message: str
-    class_: int = Field(alias="class", description="the class it answers most")
-    share: float = Field(description="of the answers that are that class")
-    accuracy: float
-    chance: float = Field(description="what always answering the commonest class gives")
-    loss: float | None
+    class_: int | None = Field(alias="class", description="the class it answers most (None: no validation)")
+    share: float | None = Field(description="of the answers that are that class")
+    accuracy: float | None
+    chance: float | None = Field(description="what always answering the commonest class gives")
+    loss: float | None = Field(description="on the validation examples")
     even_guess_loss: float = Field(description="ln(classes)")
     high_learning_rate: bool
+    first_loss: float | None = Field(None, description="the loss of the run's first step, before any learning")
+    train_loss: float | None = Field(None, description="the last epoch's training loss")
 
 
 class Evaluation(BaseModel):

@@ -10,7 +10,7 @@ Events (plain dicts, JSON-ready, never NaN):
          epoch's first step: every step of it under a step schedule, falling within it under cosine)
   status status (paused, running) when a run is paused or resumed
   done   status (completed, stopped, diverged), message, metrics, evaluation (with its
-         diagnosis: a collapse to one class or no learning, see diagnosis.py, else None)
+         diagnosis: a loss that grew, a collapse to one class or no learning, see diagnosis.py)
   error  message (an unexpected failure; status "failed")
 
 pause(), resume() and stop() may be called from another thread; they take
@@ -359,6 +359,7 @@ class Trainer:
         self.best_loss = math.inf  # early stopping: the best validation loss so far,
         self.best_weights: dict[str, np.ndarray] | None = None  # the weights that had it,
         self.stale = 0  # and the epochs since
+        self.first_loss: float | None = None  # the first step's, before any learning: did the loss grow?
 
     # ---- control, from any thread -------------------------------------------
     def pause(self) -> None:
@@ -390,6 +391,7 @@ class Trainer:
             },
             "best_loss": self.best_loss if math.isfinite(self.best_loss) else None,
             "stale": self.stale,
+            "first_loss": self.first_loss,
         }
         extra = {f"best:{k}": v for k, v in (self.best_weights or {}).items()}
         return to_bytes(self.net, self.optimizer, {**(meta or {}), "trainer": state}, extra=extra)
@@ -412,6 +414,7 @@ class Trainer:
                 layer.rng.bit_generator.state = state["dropout_rngs"][layer.path]
         trainer.best_loss = math.inf if state["best_loss"] is None else state["best_loss"]
         trainer.stale = state["stale"]
+        trainer.first_loss = state.get("first_loss")  # absent from checkpoints saved before it was kept
         best = {k[5:]: v for k, v in saved.extra.items() if k.startswith("best:")}
         trainer.best_weights = best or None
         return trainer
@@ -469,6 +472,8 @@ class Trainer:
                         f"(it was {lr:g})",
                     )
                     return
+                if self.first_loss is None:
+                    self.first_loss = float(loss)
                 with np.errstate(all="ignore"):
                     self.optimizer.step()
                 self.step += 1
@@ -536,7 +541,15 @@ class Trainer:
             for item in evaluation["most_confused"]:
                 item["split"], item["dataset_index"] = self.val_split, int(self.val_rows[item["index"]])
             # said once, here, for every client: "completed" alone would hide a network that learned nothing
-            evaluation["diagnosis"] = diagnose(evaluation, self.dataset.class_names, cfg.lr, cfg.optimizer)
+            evaluation["diagnosis"] = diagnose(
+                evaluation,
+                self.dataset.class_names,
+                cfg.lr,
+                cfg.optimizer,
+                first_loss=self.first_loss,
+                train_loss=self.history[-1]["train_loss"] if self.history else None,
+                loss_name=cfg.loss,
+            )
             if evaluation["diagnosis"]:
                 message = f"{message}, but {evaluation['diagnosis']['message']}"
         test = None

@@ -173,6 +173,20 @@ def test_a_real_run_fits_its_published_types(client, openapi):
     )
 
 
+@pytest.mark.parametrize(
+    "options,kind",
+    [({"lr": 1e5, "max_train": 300}, "loss_grew"), ({"lr": 0.01, "max_train": 40}, "too_few_examples")],
+)
+def test_a_run_with_a_diagnosis_fits_its_published_types(client, openapi, options, kind):
+    linear = {"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}
+    network = make_network(client, spec=linear)
+    r = client.post(f"/api/networks/{network}/runs", json={"epochs": 1, **options})
+    run = wait_for(client, r.json()["id"])
+    diagnosis = run["evaluation"]["diagnosis"]
+    assert run["status"] == "completed" and diagnosis["kind"] == kind, run["message"]
+    assert conforms(openapi, "Diagnosis", diagnosis) == [] and diagnosis["message"] in run["message"]
+
+
 def test_the_run_config_type_follows_the_run_options(openapi):
     config = openapi["components"]["schemas"]["RunConfig"]["properties"]
     assert set(config) == (set(RunCreate.model_fields) - {"dataset"}) | {"loss"}

@@ -58,6 +58,18 @@ def test_a_run_collapsed_to_one_class_says_what_happened_and_why(page: Page):
     assert cards and all("sure" not in c for c in cards), cards
 
 
+def test_a_run_with_too_few_validation_examples_says_so_beside_its_status(page: Page):
+    page.open()
+    page.tab("train")
+    run_to_the_end(page, lr=0.05, epochs=1, max_train=40)  # 4 validation examples
+    status = page.page.locator("[data-run-status]")
+    assert "too few validation examples" in page.page.text_content("[data-run-diagnosis]")
+    assert status.get_attribute("data-diagnosis") == "too_few_examples"
+    assert "4 validation examples are too few" in page.page.text_content("[data-run-message]")
+    result = page.page.text_content("[data-run-result]")
+    assert "too few validation examples" in result and "did not learn" not in result, result
+
+
 def test_time_left_reads_as_a_person_says_it(page: Page):
     page.open()
     page.tab("train")

@@ -1,4 +1,5 @@
-"""A run that completed but learned nothing says so: a collapse to one class, or no learning."""
+"""A run that completed but learned nothing says so: a loss that grew, a collapse to one class, no
+learning; and a validation set too small to judge says that instead."""
 
 import math
 
@@ -91,3 +92,83 @@ def test_the_commonest_class_is_chance_on_unbalanced_data():
         diagnose({"n": 0, "confusion": [[0, 0], [0, 0]], "accuracy": None, "loss": None}, ["a", "b"], 0.1, "sgd")
         is None
     )
+
+
+def linear_run(strokes, lr, **options):
+    spec = {"input": list(strokes.shape), "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}
+    net = engine.build_network(spec, seed=0)
+    return Trainer(net, strokes, TrainConfig(**{"epochs": 1, "lr": lr, "max_train": 300, **options})).run()
+
+
+@pytest.mark.parametrize("lr", [1e6, 1e5, 1.0])
+def test_a_loss_that_grew_says_the_learning_rate_is_too_high(strokes, lr):
+    done = linear_run(strokes, lr)
+    d = done["evaluation"]["diagnosis"]
+    # the run ends completed (its network exists and beats a guess), with the warning in its message
+    assert done["status"] == "completed" and d["kind"] == "loss_grew"
+    assert d["train_loss"] > 3 * d["first_loss"] and d["loss"] > 3 * d["first_loss"]
+    assert d["first_loss"] == pytest.approx(math.log(10), rel=0.05)
+    assert "the loss grew instead of falling" in done["message"]
+    assert f"Try one ten times smaller ({lr / 10:g})" in done["message"]
+
+
+def test_a_loss_that_fell_is_no_diagnosis(strokes):
+    assert linear_run(strokes, 0.01)["evaluation"]["diagnosis"] is None
+
+
+def test_a_loss_that_grew_is_told_without_a_validation_set(strokes):
+    d = linear_run(strokes, 1e3, validation=0.0)["evaluation"]["diagnosis"]
+    assert d["kind"] == "loss_grew" and "on the training examples" in d["message"]
+    assert "validation examples" not in d["message"]
+
+
+def test_a_network_that_started_trained_is_not_blamed_for_a_small_rise():
+    # cross-entropy from 0.1 to 0.5: five times, but far under ln 10, where an untrained net starts
+    confusion = [[9 if i == j else 0 for j in range(10)] for i in range(10)]
+    for i in range(10):
+        confusion[i][(i + 1) % 10] = 1
+    assert diagnose(evaluation(confusion, 0.5), NAMES, 0.01, "sgd", first_loss=0.1, train_loss=0.5) is None
+
+
+def test_accuracy_below_chance_is_said_to_be_worse_than_a_guess():
+    # 6 classes, 5 examples each, spread evenly over the wrong classes but two: right on 2 of 30
+    spread = [[0 if i == j else 1 for j in range(6)] for i in range(6)]
+    spread[0][0], spread[0][1], spread[1][1], spread[1][2] = 1, 0, 1, 0
+    e = evaluation(spread, math.log(6))
+    assert e["n"] == 30 and round(e["accuracy"], 3) == 0.067
+    d = diagnose(e, NAMES[:6], 0.001, "adam")
+    assert d["kind"] == "not_learning" and "right on 6.7%" in d["message"]
+    assert "worse than a guess (16.7%)" in d["message"] and "what a guess gives" not in d["message"]
+
+
+@pytest.mark.parametrize(
+    "confusion,words",
+    [
+        (all_predicted_as(4), "the same as always answering the commonest class (10.0%)"),
+        # no example of class 9, and every answer is 9: right on none
+        ([[0] * 9 + [10]] * 9 + [[0] * 10], "worse than always answering the commonest class (11.1%)"),
+        # 12 of class 0 among 102, all answered 0: 11.8%, a little above 1/10 but what answering 0 gives
+        ([[12] + [0] * 9] + [[10] + [0] * 9] * 9, "the same as always answering the commonest class (11.8%)"),
+        # 97 of 100 answered 0, and 3 right elsewhere: 13%, a little better than the commonest class
+        (
+            [[10] + [0] * 9] + [[9 + (i > 3)] + [0] * (i - 1) + [int(i <= 3)] + [0] * (9 - i) for i in range(1, 10)],
+            "hardly better than always answering the commonest class (10.0%)",
+        ),
+    ],
+)
+def test_a_collapse_compares_its_accuracy_with_the_commonest_class_truthfully(confusion, words):
+    d = diagnose(evaluation(confusion, 1.0), NAMES, 0.5, "sgd")
+    assert d["kind"] == "collapsed" and words in d["message"], d["message"]
+
+
+def test_a_validation_set_too_small_to_judge_says_so_instead_of_a_collapse():
+    # 2 examples, both class 0, both predicted 1: "right on 0%, against 100%" would mean nothing
+    d = diagnose(evaluation([[0, 2], [0, 0]], 0.9), ["a", "b"], 0.1, "sgd")
+    assert d["kind"] == "too_few_examples" and "2 validation examples are too few" in d["message"]
+    assert "collapsed" not in d["message"] and "100.0%" not in d["message"]
+
+
+def test_a_small_validation_set_in_a_real_run_is_named_in_its_message(strokes):
+    done = linear_run(strokes, 0.01, max_train=30)
+    assert done["evaluation"]["n"] == 3 and done["evaluation"]["diagnosis"]["kind"] == "too_few_examples"
+    assert "3 validation examples are too few to tell whether it learned" in done["message"]

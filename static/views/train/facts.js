@@ -3,6 +3,7 @@
 // on how it ended, with what went wrong when it learned nothing).
 
 import { el, fmt } from "../../ui.js";
+import { diagnosisShort } from "./diagnosis.js";
 
 // A time left as a person says it: "less than a second", "about 12 s", "about 3 min 5 s".
 export function timeLeft(seconds) {
@@ -61,7 +62,7 @@ export class RunFacts {
     const diagnosis = run.evaluation && run.evaluation.diagnosis;
     this.status.textContent = run.status;
     this.diagnosis.textContent = diagnosis
-      ? `, but ${diagnosis.kind === "collapsed" ? "collapsed to one class" : "it did not learn"}` : "";
+      ? `, but ${diagnosisShort(diagnosis)}` : "";
     this.status.dataset.status = run.status;
     if (diagnosis) this.status.dataset.diagnosis = diagnosis.kind;
     else delete this.status.dataset.diagnosis;

@@ -3,6 +3,7 @@
 // network gave them at least half its probability: a collapsed network's 13% is a guess.
 
 import { el, fmt } from "../../ui.js";
+import { diagnosisShort } from "./diagnosis.js";
 import { confusionTable, mostConfusedList } from "../confusion.js";
 
 const CONFIDENT = 0.5;
@@ -49,9 +50,10 @@ export class RunResults {
     this.body.hidden = false;
     const d = e.diagnosis;
     const name = (i) => (classNames && classNames[i] !== undefined ? classNames[i] : String(i));
-    const why = d ? (d.kind === "collapsed"
+    const why = !d ? "" : d.kind === "collapsed"
       ? ` It collapsed to one class: ${fmt.pct(d.share)} of its answers are '${name(d.class)}'.`
-      : " It did not learn: that is what guessing gives.") : "";
+      : d.kind === "not_learning" ? " It did not learn: that is what guessing gives."
+        : ` But ${diagnosisShort(d)}.`;
     this.title.textContent = `${run.label}: ${fmt.pct(e.accuracy)} of ${fmt.int(e.n)} validation examples right.${why}`;
     this.title.classList.toggle("warning", Boolean(d));
     this.title.classList.toggle("muted", !d);

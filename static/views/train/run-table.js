@@ -4,6 +4,7 @@
 // run on the charts or takes it off.
 
 import { el, fmt } from "../../ui.js";
+import { diagnosisShort } from "./diagnosis.js";
 
 const OPTIMIZERS = { sgd: "SGD", adam: "Adam", rmsprop: "RMSprop", adagrad: "Adagrad" };
 const has = (v) => v !== null && v !== undefined;
@@ -50,7 +51,7 @@ function duration(r) {
 function statusOf(r) {
   const d = r.evaluation && r.evaluation.diagnosis;
   if (!d) return r.status;
-  return `${r.status}, but ${d.kind === "collapsed" ? "collapsed to one class" : "it did not learn"}`;
+  return `${r.status}, but ${diagnosisShort(d)}`;
 }
 
 // How each ended; `best`: which end of the row is best (its cells are marked).
