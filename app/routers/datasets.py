@@ -40,7 +40,9 @@ UPLOAD_BODY = {
                             "type": "array",
                             "maxItems": MAX_FILES,
                             "items": {"type": "string", "format": "binary"},
-                            "description": "one file: .npz arrays (x, y; optional class_names, x_test, y_test), "
+                            "description": "one file: .npz arrays (x, y; optional class_names, x_test, y_test; "
+                            "or Keras's x_train, y_train, x_test, y_test; labels integers 0..K-1, or text, "
+                            "whose classes are then in sorted order, or class_names' order), "
                             "a .zip with one folder of PNG/JPEG images per class, or a .zip of "
                             "IDX files; or the IDX files themselves (train-images-idx3-ubyte[.gz] "
                             "and train-labels-idx1-ubyte[.gz], t10k-... for the test split), each "

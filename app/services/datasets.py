@@ -44,7 +44,8 @@ from ..imagefolder import load_image_folder_zip
 from ..settings import Settings
 
 ACCEPTED = {
-    ".npz": "NumPy arrays saved with np.savez (x, y; optional class_names, x_test, y_test)",
+    ".npz": "NumPy arrays saved with np.savez (x, y; optional class_names, x_test, y_test; "
+    "or x_train, y_train, x_test, y_test as Keras names them)",
     ".zip": "a zip with one folder of PNG/JPEG images per class, or of IDX files",
     "IDX": "train-images-idx3-ubyte[.gz] with train-labels-idx1-ubyte[.gz] as two 'file' fields "
     "(and t10k-... for the test split)",

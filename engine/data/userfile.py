@@ -8,10 +8,14 @@ Everything is validated before a :class:`Dataset` is returned.
                      uint8 0-255, or float/int. Floats whose maximum is <= 1 are taken as [0, 1]
                      and scaled by 255; otherwise values must lie in [0, 255]. Everything is
                      rounded to uint8 (datasets are always stored as uint8).
-    ``y``            integer labels 0..K-1 (K <= 1000).
+    ``y``            labels, shape (N,) or (N, 1): integers 0..K-1 (K <= 1000), or text
+                     (np.array(["cat", "dog", ...])): the classes are then the labels in sorted
+                     order, or in class_names' order when it is given.
     ``class_names``  optional unicode string array of length K (not an object array).
     ``x_test``, ``y_test``  optional; otherwise 20% of the examples (stratified, seeded)
                      are split off as the test set.
+    ``x_train``, ``y_train``  the same as ``x`` and ``y`` (Keras's layout:
+                     np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)).
 
 Members are parsed from their ``.npy`` headers first: object dtypes, malformed headers,
 absurd shapes and data larger than ``max_bytes`` are refused before anything is allocated,
@@ -39,7 +43,7 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 MAX_CLASSES = 1000
 MAX_SIDE = 512
 MAX_MEMBERS = 16
-KNOWN_MEMBERS = ("x", "y", "class_names", "x_test", "y_test")
+KNOWN_MEMBERS = ("x", "y", "x_train", "y_train", "class_names", "x_test", "y_test")
 _CHUNK = 1 << 20
 
 
@@ -193,6 +197,8 @@ def images_to_uint8(x: np.ndarray, label: str = "x") -> np.ndarray:
 
 
 def labels_to_int64(y: np.ndarray, n: int, label: str = "y") -> np.ndarray:
+    if y.ndim == 2 and y.shape[1] == 1:  # a column, as Keras's CIFAR-10 gives
+        y = y[:, 0]
     if y.ndim != 1:
         raise DatasetError(f"{label}: labels must be a 1-D array, got shape {y.shape}")
     if len(y) != n:
@@ -201,7 +207,7 @@ def labels_to_int64(y: np.ndarray, n: int, label: str = "y") -> np.ndarray:
         if not np.isfinite(y).all() or (y != np.round(y)).any():
             raise DatasetError(f"{label}: labels must be whole numbers (class indices 0..K-1)")
     elif y.dtype.kind not in "iub":
-        raise DatasetError(f"{label}: labels must be integers, got dtype {y.dtype}")
+        raise DatasetError(f"{label}: labels must be integers 0..K-1 or text, got dtype {y.dtype}")
     y64 = y.astype(np.int64)
     if y64.size and y64.min() < 0:
         raise DatasetError(f"{label}: negative label {int(y64.min())}; labels must be 0..K-1")
@@ -291,29 +297,32 @@ def load_npz(
     path = Path(path)
     arrays = read_npz_arrays(path, max_bytes=max_bytes)
     label = path.name
-    for req in ("x", "y"):
+    if {"x", "y"} & set(arrays) and {"x_train", "y_train"} & set(arrays):
+        raise DatasetError(f"{label}: give the training examples either as x and y or as x_train and y_train, not both")
+    x_key, y_key = ("x_train", "y_train") if {"x_train", "y_train"} & set(arrays) else ("x", "y")
+    for req in (x_key, y_key):
         if req not in arrays:
-            raise DatasetError(f"{label}: missing array {req!r}; save with np.savez(path, x=images, y=labels)")
+            raise DatasetError(
+                f"{label}: missing array {req!r}; save with np.savez(path, x=images, y=labels) "
+                "or np.savez(path, x_train=images, y_train=labels)"
+            )
     if ("x_test" in arrays) != ("y_test" in arrays):
         raise DatasetError(f"{label}: give both x_test and y_test, or neither")
-    x = images_to_uint8(arrays["x"], f"{label}: x")
-    y = labels_to_int64(arrays["y"], len(x), f"{label}: y")
-    x_test = y_test = None
-    if "x_test" in arrays:
-        x_test = images_to_uint8(arrays["x_test"], f"{label}: x_test")
-        y_test = labels_to_int64(arrays["y_test"], len(x_test), f"{label}: y_test")
     class_names = None
     if "class_names" in arrays:
         cn = arrays["class_names"]
         if cn.dtype.kind != "U" or cn.ndim != 1:
             raise DatasetError(f"{label}: class_names must be a 1-D unicode array, e.g. np.array(['cat', 'dog'])")
-        codes = np.frombuffer(np.ascontiguousarray(cn, dtype=cn.dtype.newbyteorder("<")).tobytes(), "<u4")
-        if ((codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))).any():  # numpy would make broken str
-            raise DatasetError(
-                f"{label}: class_names holds characters that are not valid text "
-                "(code points past U+10FFFF or lone surrogates)"
-            )
-        class_names = [str(s) for s in cn]
+        class_names = _text(cn, f"{label}: class_names")
+    labels = {key: arrays[key] for key in (y_key, "y_test") if key in arrays}
+    if any(y.dtype.kind == "U" for y in labels.values()):
+        labels, class_names = _text_labels_to_indices(labels, class_names, label)
+    x = images_to_uint8(arrays[x_key], f"{label}: {x_key}")
+    y = labels_to_int64(labels[y_key], len(x), f"{label}: {y_key}")
+    x_test = y_test = None
+    if "x_test" in arrays:
+        x_test = images_to_uint8(arrays["x_test"], f"{label}: x_test")
+        y_test = labels_to_int64(labels["y_test"], len(x_test), f"{label}: y_test")
     return build_dataset(
         name or path.stem,
         x,
@@ -326,6 +335,42 @@ def load_npz(
         seed=seed,
         description=f"user dataset from {path.name}",
     )
+
+
+def _text(a: np.ndarray, label: str) -> list[str]:
+    """A unicode array as Python strings, refusing code points numpy would turn into broken str."""
+    codes = np.frombuffer(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes(), "<u4")
+    if ((codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))).any():
+        raise DatasetError(
+            f"{label} holds characters that are not valid text (code points past U+10FFFF or lone surrogates)"
+        )
+    return [str(s) for s in a.ravel()]
+
+
+def _text_labels_to_indices(
+    labels: dict[str, np.ndarray], class_names: list[str] | None, label: str
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Text labels as class indices: in class_names' order when given, else in sorted order."""
+    if not all(y.dtype.kind == "U" for y in labels.values()):
+        raise DatasetError(
+            f"{label}: {' and '.join(labels)} must both be text labels or both integers, not one of each"
+        )
+    uniques = {key: np.unique(y, return_inverse=True) for key, y in labels.items()}
+    if class_names is None:
+        class_names = sorted(set().union(*(_text(u, f"{label}: {key}") for key, (u, _) in uniques.items())))
+        if len(class_names) > MAX_CLASSES:
+            raise DatasetError(f"{label}: {len(class_names)} different labels, more than the {MAX_CLASSES} allowed")
+    index = {name: i for i, name in enumerate(class_names)}
+    out = {}
+    for key, (u, inverse) in uniques.items():
+        names = _text(u, f"{label}: {key}")
+        unknown = [name for name in names if name not in index]
+        if unknown:
+            raise DatasetError(
+                f"{label}: label {unknown[0]!r} in {key} is not among class_names; class_names must name every label"
+            )
+        out[key] = np.array([index[name] for name in names], dtype=np.int64)[inverse.reshape(labels[key].shape)]
+    return out, class_names
 
 
 # ----------------------------------------------------------------------------- IDX pairs

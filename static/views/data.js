@@ -124,7 +124,7 @@ export class DataView {
             this.facts)),
         el("section", { class: "panel data-upload", "aria-labelledby": "data-upload-h" },
           el("h2", { id: "data-upload-h", text: "Upload your own" }),
-          el("p", { class: "muted", text: "A .npz file saved with numpy.savez (arrays x: images as N×H×W, N×C×H×W or N×H×W×C with values 0..255 or 0..1, and y: integer labels; optional class_names, x_test, y_test), or a .zip with one folder of PNG/JPEG images per class." }),
+          el("p", { class: "muted", text: "A .npz file saved with numpy.savez (arrays x: images as N×H×W, N×C×H×W or N×H×W×C with values 0..255 or 0..1, and y: labels, integers 0..K-1 or text; optional class_names, x_test, y_test; or x_train, y_train as Keras names them), or a .zip with one folder of PNG/JPEG images per class." }),
           el("div", { class: "upload-form" },
             el("label", { for: "data-upload-file" }, "File (.npz or .zip)"), this.fileInput,
             el("label", { for: "data-upload-name" }, "Name (optional)"), this.nameInput),

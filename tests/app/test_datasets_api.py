@@ -146,6 +146,16 @@ def test_builtin_cannot_be_deleted(client):
 # ---------------------------------------------------------------------------- uploads
 
 
+def test_upload_npz_in_keras_layout_with_text_labels(client):
+    x, y, _ = good_npz()
+    words = np.array(["odd", "even"])[y]
+    content = npz_bytes(x_train=x[:30], y_train=words[:30], x_test=x[30:], y_test=words[30:])
+    r = upload(client, content, "keras.npz")
+    assert r.status_code == 201, r.text
+    ds = r.json()
+    assert ds["class_names"] == ["even", "odd"] and ds["train_size"] == 30 and ds["test_size"] == 10
+
+
 def test_upload_npz_then_list_samples_load_delete(client, data_dir):
     x, y, content = good_npz()
     r = upload(client, content, "my arrays.npz", name="My set")

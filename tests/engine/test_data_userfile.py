@@ -65,6 +65,38 @@ def test_class_names_and_compressed(tmp_path):
     assert load_npz(p).class_names == ["cat", "dog", "emu"]
 
 
+def test_the_keras_layout_x_train_y_train_x_test_y_test_is_the_training_and_test_splits(tmp_path):
+    x, y = _data()
+    ds = load_npz(_save(tmp_path, x_train=x[:40], y_train=y[:40], x_test=x[40:], y_test=y[40:]))
+    np.testing.assert_array_equal(ds.x_train[:, 0], x[:40])
+    np.testing.assert_array_equal(ds.y_test, y[40:])
+    assert ds.class_names == ["0", "1", "2"]
+
+
+def test_keras_cifar_labels_as_a_column_are_taken_as_a_list(tmp_path):
+    x, y = _data(shape=(6, 6, 3))
+    ds = load_npz(_save(tmp_path, x_train=x, y_train=y[:, None], x_test=x[:5], y_test=y[:5, None]))
+    np.testing.assert_array_equal(ds.y_train, y)
+    np.testing.assert_array_equal(ds.y_test, y[:5])
+
+
+def test_text_labels_become_classes_in_sorted_order(tmp_path):
+    x, y = _data()
+    words = np.array(["emu", "cat", "dog"])[y]
+    ds = load_npz(_save(tmp_path, x=x, y=words, x_test=x[:6], y_test=words[:6]))
+    assert ds.class_names == ["cat", "dog", "emu"]
+    np.testing.assert_array_equal(ds.y_train, np.array([2, 0, 1])[y])
+    np.testing.assert_array_equal(ds.y_test, np.array([2, 0, 1])[y[:6]])
+
+
+def test_text_labels_follow_the_order_class_names_give(tmp_path):
+    x, y = _data()
+    words = np.array(["emu", "cat", "dog"])[y]
+    ds = load_npz(_save(tmp_path, x=x, y=words, class_names=np.array(["emu", "cat", "dog"])))
+    assert ds.class_names == ["emu", "cat", "dog"]
+    np.testing.assert_array_equal(np.sort(np.concatenate([ds.y_train, ds.y_test])), np.sort(y))
+
+
 @pytest.mark.parametrize(
     "mutate, message",
     [
@@ -78,6 +110,10 @@ def test_class_names_and_compressed(tmp_path):
         (lambda a: a.update(y=a["y"] * 1000), "1000"),
         (lambda a: a.update(y=a["y"] + 0.5), "whole numbers"),
         (lambda a: a.pop("y"), "missing array 'y'"),
+        (lambda a: a.update(x_train=a["x"]), "either as x and y or as x_train and y_train, not both"),
+        (lambda a: a.update(x_train=a.pop("x"), y_test=a.pop("y")), "missing array 'y_train'"),
+        (lambda a: a.update(y=np.array(["a", "b", "c"])[a["y"]], class_names=np.array(["a", "b"])), "'c' in y"),
+        (lambda a: a.update(y=np.array(["a", "b", "c"])[a["y"]], x_test=a["x"][:3], y_test=a["y"][:3]), "text"),
         (lambda a: a.update(x_test=a["x"][:3]), "both x_test and y_test"),
         (lambda a: a.update(x=np.zeros((2, 600, 4), np.uint8), y=np.array([0, 1])), "512"),
         (lambda a: a.update(x=np.zeros((0, 4, 4), np.uint8), y=np.zeros(0, np.int64)), "no images"),
