@@ -529,7 +529,7 @@ class Trainer:
                         break
             if self.checkpoint is not None:
                 self.checkpoint(self)
-        yield self._finish("completed", message or f"trained {self.step} steps")
+        yield self._finish("completed", message or f"trained {self.step} step{'s' if self.step != 1 else ''}")
 
     def _finish(self, status: str, message: str) -> dict:
         self.status = status

@@ -172,3 +172,4 @@ def test_a_small_validation_set_in_a_real_run_is_named_in_its_message(strokes):
     done = linear_run(strokes, 0.01, max_train=30)
     assert done["evaluation"]["n"] == 3 and done["evaluation"]["diagnosis"]["kind"] == "too_few_examples"
     assert "3 validation examples are too few to tell whether it learned" in done["message"]
+    assert done["message"].startswith("trained 1 step, but")  # one step, not "1 steps"
