@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import ServicesDep
-from ..errors import AppError, NotFound
+from ..errors import AppError, Invalid, NotFound
 from ..files import check_id
 from ..problems import problem_response
 from ..run_schemas import MetricRow, RunPublic, RunWeights
@@ -21,6 +21,8 @@ from ..runs.events import FellBehind, Stream
 from ..schemas import RunCreate, RunOptions, options
 from .paging import TOTAL, PageDep, listed
 from .responses import attachment, errors
+
+LAST_SEQ = 2**62  # past every run's last event, within what the databases' integers hold
 
 router = APIRouter(tags=["runs"])
 
@@ -162,13 +164,15 @@ def stop_run(run_id: str, services: ServicesDep):
 
 
 @router.websocket("/runs/{run_id}/events")
-async def follow_run(websocket: WebSocket, run_id: str, after: int = 0):
+async def follow_run(websocket: WebSocket, run_id: str, after: str = "0"):
     """The run's events as JSON, those with seq > `after`: its history first, then live ones, then the
     connection closes (1000) after the run's last event. Refused before the handshake with an HTTP
-    answer and a JSON detail: 404 for an unknown run, 429 when too many clients follow it."""
+    answer and a JSON detail: 404 for an unknown run, 422 for an `after` that is not a whole number,
+    429 when too many clients follow it."""
     runs = websocket.app.state.services.runs
     try:
-        stream = await run_in_threadpool(runs.follow, _id(run_id), max(0, after), asyncio.get_running_loop())
+        seq = _seq(after)
+        stream = await run_in_threadpool(runs.follow, _id(run_id), seq, asyncio.get_running_loop())
     except AppError as e:
         await websocket.send_denial_response(problem_response(e.status, e.detail))
         return
@@ -177,6 +181,17 @@ async def follow_run(websocket: WebSocket, run_id: str, after: int = 0):
         await _pump(websocket, stream)
     finally:
         stream.close()
+
+
+def _seq(after: str) -> int:
+    """`after` as the seq to follow from: a whole number (below 0 is 0; past any run's end is its end)."""
+    try:
+        seq = int(after)
+    except ValueError:
+        raise Invalid(
+            f"after must be a whole number, the seq of the last event you have (0 for all), got {after!r:.40}"
+        ) from None
+    return min(max(0, seq), LAST_SEQ)
 
 
 async def _pump(websocket: WebSocket, stream: Stream) -> None:

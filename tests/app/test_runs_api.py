@@ -273,3 +273,18 @@ def test_each_optimizer_keeps_its_own_momentum_when_a_run_leaves_it_out(client):
         ).content
     # left out or asked for, RMSprop's 0 trains the same weights
     assert weights["rmsprop"] == weights["rmsprop, momentum 0 asked"]
+
+
+def test_following_a_run_after_a_seq_that_is_not_one_is_a_422_that_says_so(client, lenet):
+    run_id = client.post(f"/api/networks/{lenet['id']}/runs", json=QUICK).json()["id"]
+    wait_for(client, run_id)
+    for bad in ("abc", "1.5", ""):
+        with pytest.raises(WebSocketDenialResponse) as info:
+            with client.websocket_connect(f"/api/runs/{run_id}/events?after={bad}"):
+                pass
+        assert info.value.status_code == 422 and "after" in info.value.json()["detail"], bad
+    # past the end, however far, there is nothing more: the stream just ends
+    with client.websocket_connect(f"/api/runs/{run_id}/events?after={2**70}") as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 1000
