@@ -90,6 +90,7 @@ def delete_run(run_id: str, services: ServicesDep):
 @router.get(
     "/runs/{run_id}/metrics",
     response_model=list[MetricRow],
+    response_model_exclude_unset=True,  # a batch row has no epoch columns: none are added, as in CSV
     responses={
         200: {
             "description": "one row per epoch (or batch): JSON, CSV with a header line, or JSON lines",

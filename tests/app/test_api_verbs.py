@@ -121,6 +121,10 @@ def test_run_metrics_as_json_csv_and_json_lines(client, finished_run):
     assert [json.loads(line) for line in lines] == rows
     batches = client.get(f"/api/runs/{rid}/metrics", params={"kind": "batch"}).json()
     assert batches and all("loss" in b for b in batches)
+    # the same columns in every format: JSON adds no empty epoch columns to a batch row
+    batch_lines = client.get(f"/api/runs/{rid}/metrics", params={"kind": "batch", "format": "jsonl"}).text
+    assert [json.loads(line) for line in batch_lines.splitlines()] == batches
+    assert "val_accuracy" not in batches[0]
 
 
 def test_run_metrics_give_each_epoch_the_learning_rate_it_trained_at(client, lenet):
