@@ -15,7 +15,7 @@ _HEADER = '''"""{title}: exported from CNN Playground.
 
     model = Net()
     model.load_state_dict({{k: torch.from_numpy(v) for k, v in numpy.load("weights.npz").items()}})
-    probabilities = model(images)          # images : (N, {input}), pixel values / 255
+    {forward}
     loss = nn.CrossEntropyLoss()(model.logits(images), labels)   # to train on
 
 {normalization}
@@ -134,14 +134,20 @@ def to_pytorch(net: Network, title: str = "Net", mean=None, std=None) -> tuple[s
         normalization = "Net takes inputs as the network's first layer saw them (mean 0, std 1: no normalisation)."
     top = net.root.layers
     trunk = net.trunk if net.ends_in_softmax else net.root
+    shape = ", ".join(map(str, net.input_shape))
+    scale = "pixel values / 255" if given else "normalised as in training"
     source = _HEADER.format(
         title=title,
-        input=", ".join(map(str, net.input_shape)),
+        input=shape,
         normalization=normalization,
         mean=mean,
         std=std,
         view=", 1" * (len(net.input_shape) - 1),
         layers=_sequential(trunk, 8),
+        forward=f"probabilities = model(images)          # images : (N, {shape}), {scale}"
+        if net.ends_in_softmax
+        else f"logits = model(images)                 # images : (N, {shape}), {scale}\n"
+        "    probabilities = torch.softmax(logits, dim=1)   # the network ends without a softmax",
         softmax=f"nn.Softmax(dim=1)  # {len(top) - 1}: {top[-1].path}"
         if net.ends_in_softmax
         else "nn.Identity()  # the network ends without a softmax",

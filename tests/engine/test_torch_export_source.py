@@ -75,3 +75,20 @@ def test_every_layer_type_writes_its_own_pytorch_module():
 
     missing = [t for t, cls in engine.REGISTRY.items() if cls.torch_module is Layer.torch_module]
     assert missing == []
+
+
+@pytest.mark.parametrize("softmax", [False, True])
+def test_the_exports_usage_says_what_model_returns_and_takes(softmax):
+    spec = engine.PRESETS["lenet5"]
+    if softmax:
+        spec = {**spec, "layers": [*spec["layers"], {"type": "softmax"}]}
+    net = engine.build_network(spec)
+    assert net.ends_in_softmax == softmax
+    usage = engine.to_pytorch(net, title="lenet5")[0].split('"""')[1]
+    if softmax:
+        assert "probabilities = model(images)" in usage
+    else:
+        assert "logits = model(images)" in usage and "torch.softmax(logits" in usage
+    assert "normalised as in training" in usage
+    usage = engine.to_pytorch(net, title="lenet5", mean=[0.1], std=[0.3])[0].split('"""')[1]
+    assert "pixel values / 255" in usage
