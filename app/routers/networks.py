@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import PurePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query
@@ -89,19 +90,25 @@ async def import_network(
                 name = check_network_name(meta["name"][:NAME_MAX], "saved name")
             except ValueError:
                 name = None
-        if name is None:  # named after its file, whose name is checked like any other
-            try:
-                name = check_network_name((file.filename or "imported")[:NAME_MAX], "file's name")
-            except ValueError as e:
-                raise Invalid(f"{e}, or name the network with ?name=") from None
-        return nets.public(nets.create_from(net, name))
+        return nets.public(nets.create_from(net, name or _named_after(file.filename)))
     try:
         spec = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise Invalid("the file is neither a network .npz nor a spec .json") from None
     if not isinstance(spec, dict):
         raise Invalid(f"the spec .json must be an object with 'input' and 'layers', not a {type(spec).__name__}")
+    if name is None and not (isinstance(spec.get("name"), str) and spec["name"].strip()):
+        name = _named_after(file.filename)
     return services.networks.public(services.networks.create(spec, name))  # with the file's seed
+
+
+def _named_after(filename: str | None) -> str:
+    """An imported network without a name of its own is named after its file, without the extension;
+    that name is checked like any other."""
+    try:
+        return check_network_name((PurePath(filename).stem if filename else "imported")[:NAME_MAX], "file's name")
+    except ValueError as e:
+        raise Invalid(f"{e}, or name the network with ?name=") from None
 
 
 def _is_pytorch_export(data: bytes) -> bool:

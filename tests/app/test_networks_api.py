@@ -363,8 +363,8 @@ def test_a_bad_name_inside_a_spec_is_422(client, name, words):
     spec = {**engine.PRESETS["lenet5"], "name": name}
     created = client.post("/api/networks", json={"spec": spec})
     imported = client.post("/api/networks/import", files={"file": ("n.json", spec_file(name))})
-    if not name.strip():  # a spec's name is optional: a blank one is no name
-        assert created.json()["name"] == imported.json()["name"] == "network"
+    if not name.strip():  # a spec's name is optional: a blank one is no name (the file's is taken)
+        assert (created.json()["name"], imported.json()["name"]) == ("network", "n")
         return
     for r in (created, imported):
         assert "name" in (text := error_text(r)) and words in text, text
@@ -427,3 +427,11 @@ def test_a_preset_that_cannot_take_a_dataset_says_why(client):
     assert r.json()["detail"].startswith("alexnet cannot take the 1x28x28 images of strokes: layers[5]: kernel_size 3")
     r = client.get("/api/presets/lenet5", params={"dataset": "no-such-data"})
     assert r.status_code == 404 and "no-such-data" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("filename", ["digits v2.npz", "digits v2.json"])
+def test_an_imported_network_without_a_name_is_named_after_its_file_without_the_extension(client, filename):
+    net = engine.build_network(engine.PRESETS["lenet5"])  # saved without a name
+    data = engine.io.to_bytes(net) if filename.endswith(".npz") else json.dumps(net.spec).encode()
+    r = client.post("/api/networks/import", files={"file": (filename, data)})
+    assert r.status_code == 201 and r.json()["name"] == "digits v2", r.text
