@@ -34,18 +34,21 @@ def missing_formats() -> dict[str, str]:
     return {} if engine.onnx_available() else {"onnx": ONNX_INSTALL}
 
 
-def export(net: engine.Network, name: str, format: str, normalization: dict | None = None) -> Exported:
-    """The network `net` (its weights as they are now) in `format`, one of FORMATS; a PyTorch export
-    with `normalization` ({mean, std} of the dataset it learnt) normalises its input itself.
+def export(net: engine.Network, name: str, format: str, trained_on: dict | None = None) -> Exported:
+    """The network `net` (its weights as they are now) in `format`, one of FORMATS. `trained_on`, the
+    model meta of the dataset it learnt (Dataset.model_meta: name, classes, mean, std), goes with it:
+    an npz keeps it for whoever reads the file (cnn-playground predict), a PyTorch or ONNX model
+    normalises its input with it, so that it takes pixel values / 255.
 
     Raises engine.OnnxUnavailable for onnx when the onnx package is not installed."""
+    normalization = {"mean": trained_on["mean"], "std": trained_on["std"]} if trained_on else {}
     if format == "npz":
-        return Exported(to_bytes(net, meta={"name": name}), "application/octet-stream", ".npz")
+        return Exported(to_bytes(net, meta={**(trained_on or {}), "name": name}), "application/octet-stream", ".npz")
     if format == "json":
         text = json.dumps(spec_file(net.spec, name, net.seed), indent=2)
         return Exported(text.encode(), "application/json", ".json")
     if format == "pytorch":
-        source, state = engine.to_pytorch(net, title=name, **(normalization or {}))
+        source, state = engine.to_pytorch(net, title=name, **normalization)
         weights = io.BytesIO()
         np.savez(weights, **state)
         buf = io.BytesIO()
@@ -56,5 +59,7 @@ def export(net: engine.Network, name: str, format: str, normalization: dict | No
         return Exported(buf.getvalue(), "application/zip", "-pytorch.zip")
     if format == "onnx":
         meta = {"name": name, "seed": str(net.seed), "spec": json.dumps(net.spec)}
-        return Exported(engine.to_onnx(net, title=name, metadata=meta), "application/onnx", ".onnx")
+        if trained_on:
+            meta.update(dataset=trained_on["dataset"], classes=json.dumps(trained_on["classes"]))
+        return Exported(engine.to_onnx(net, title=name, metadata=meta, **normalization), "application/onnx", ".onnx")
     raise ValueError(f"unknown export format {format!r}; formats: {', '.join(FORMATS)}")

@@ -394,7 +394,8 @@ class Trainer:
             "first_loss": self.first_loss,
         }
         extra = {f"best:{k}": v for k, v in (self.best_weights or {}).items()}
-        return to_bytes(self.net, self.optimizer, {**(meta or {}), "trainer": state}, extra=extra)
+        meta = {**self.dataset.model_meta(), **(meta or {}), "trainer": state}  # read like any saved network
+        return to_bytes(self.net, self.optimizer, meta, extra=extra)
 
     @classmethod
     def from_checkpoint(cls, data, dataset: Dataset, **kwargs) -> Trainer:

@@ -173,8 +173,9 @@ def export_network(
         None,
         max_length=100,
         description=(
-            "with format pytorch: the dataset the network was trained on; the exported model then "
-            "normalises its input with that dataset's mean and std, and takes pixel values / 255"
+            "the dataset the network was trained on: an npz keeps its class names, mean and std (which "
+            "cnn-playground predict reads), a pytorch or onnx model normalises its input with them and "
+            "takes pixel values / 255; a json export is the spec alone"
         ),
     ),
 ):
@@ -187,12 +188,10 @@ def export_network(
             f"this server cannot export {format}: install its extra on the server "
             f"with {exports.missing_formats()[format]}, then restart it"
         )
-    normalization = (
-        services.datasets.normalization(dataset, row["spec"]["input"])
-        if format == "pytorch" and dataset is not None
-        else None
-    )
+    if dataset is not None and format == "json":
+        raise Invalid("a json export is the network's spec alone: leave dataset out, or export npz, pytorch or onnx")
+    trained_on = services.datasets.trained_on(dataset, row["spec"]["input"]) if dataset is not None else None
     entry = services.networks.entry(row["id"])
     with entry.reading() as net:
-        file = exports.export(net, row["name"], format, normalization)
+        file = exports.export(net, row["name"], format, trained_on)
     return Response(file.data, media_type=file.media_type, headers=attachment(row["name"], file.suffix))

@@ -221,9 +221,10 @@ class DatasetService:
         key = ("upload", row["file_id"])
         return self._cached(key, lambda: self._load_upload(row))
 
-    def normalization(self, name: str, input_shape: list[int]) -> dict:
-        """The mean and std a network trained on dataset `name` saw its input scaled by (for an
-        export that normalises its own input); the dataset's images must be the network's input."""
+    def trained_on(self, name: str, input_shape: list[int]) -> dict:
+        """What an export keeps of dataset `name`, which a network taking `input_shape` learnt: its
+        name, classes, and the mean and std its inputs were scaled by (Dataset.model_meta); the
+        dataset's images must be the network's input."""
         try:
             ds = self.load(name)
         except DatasetError as e:
@@ -233,7 +234,7 @@ class DatasetService:
                 f"dataset: the images of {name!r} are {list(ds.shape)} but the network takes "
                 f"{list(input_shape)}; give the dataset it was trained on"
             )
-        return {"mean": ds.mean, "std": ds.std}
+        return ds.model_meta()
 
     def _cached(self, key: tuple, make: Callable[[], Dataset]) -> Dataset:
         with self._lock:

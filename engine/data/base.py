@@ -158,6 +158,17 @@ class Dataset:
             "std": [float(v) for v in self.std],
         }
 
+    def model_meta(self) -> dict:
+        """What a saved network needs of the data it learnt, to read new images as training did:
+        the dataset's name, its class names, and the mean and std its inputs were scaled by.
+        Checkpoints and exports carry it (cnn-playground predict and evaluate read it back)."""
+        return {
+            "dataset": self.name,
+            "classes": list(self.class_names),
+            "mean": [float(v) for v in self.mean],
+            "std": [float(v) for v in self.std],
+        }
+
     # ------------------------------------------------------------------ data access
     def normalize(self, x: np.ndarray) -> np.ndarray:
         """Return ``(x / 255 - mean) / std`` as float32 NCHW.

@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 import zipfile
 from urllib.parse import unquote
 
@@ -224,6 +225,27 @@ def test_pytorch_export_carries_the_datasets_normalization(client, lenet):
     assert "no normalisation" in plain.read("model.py").decode()
     r = client.get(f"/api/networks/{nid}/export?format=pytorch&dataset=cifar10-nonexistent")
     assert r.status_code in (404, 422) and "dataset" in r.text
+
+
+def test_an_npz_export_and_a_checkpoint_keep_what_the_network_learnt_from(client, lenet):
+    """A saved network that forgets its dataset's scaling reads new images wrong: the npz export
+    (with ?dataset=) and every run checkpoint carry the class names, mean and std."""
+    stats = client.get("/api/datasets/strokes/samples?n=1").json()["stats"]
+    names = client.get("/api/datasets/strokes").json()["class_names"]
+    want = {"dataset": "strokes", "classes": names, "mean": stats["mean"], "std": stats["std"]}
+    data = client.get(f"/api/networks/{lenet['id']}/export?format=npz&dataset=strokes").content
+    meta = engine.load_checkpoint(data)[2]
+    assert {k: meta[k] for k in want} == want and meta["name"] == "LeNet"
+    assert "mean" not in engine.load_checkpoint(client.get(f"/api/networks/{lenet['id']}/export").content)[2]
+    r = client.get(f"/api/networks/{lenet['id']}/export?format=json&dataset=strokes")
+    assert r.status_code == 422 and "spec alone" in r.json()["detail"]
+    run = client.post(f"/api/networks/{lenet['id']}/runs", json={"dataset": "strokes", "max_train": 200}).json()
+    deadline = time.monotonic() + 120
+    while client.get(f"/api/runs/{run['id']}").json()["status"] not in ("completed", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    meta = engine.load_checkpoint(client.get(f"/api/runs/{run['id']}/checkpoint").content)[2]
+    assert {k: meta[k] for k in want} == want
 
 
 def test_import_rejects_garbage(client):
