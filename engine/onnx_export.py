@@ -5,7 +5,10 @@ The graph computes what Network.predict_proba computes: the layers in evaluation
 (batch norm by its running statistics, dropout letting everything through), then softmax
 over axis 1, whether or not the spec ends in a softmax layer. Its input is "input",
 (N, *input_shape) float32 with the batch size N free; its outputs "probabilities" and
-"logits" (what Network.logits gives: the scores before that softmax).
+"logits" (what Network.logits gives: the scores before that softmax). Given the training
+data's mean and std, the graph starts by normalising its input, (x - mean) / std per channel,
+so it takes pixel values / 255 as the playground's datasets give them; without them it takes
+inputs already normalised, as the first layer saw them.
 
 The onnx package is an optional extra (pip install "cnn-playground[onnx]"): it is imported
 only when an export is asked for, so the engine still imports numpy alone.
@@ -191,23 +194,83 @@ def _sequence(g: _Graph, seq, x: str) -> str:
     return x  # an empty sequence (an identity shortcut) passes x on
 
 
-def to_onnx(net: Network, title: str = "Net", metadata: dict[str, str] | None = None) -> bytes:
+def _per_channel(net: Network, name: str, values) -> np.ndarray:
+    """`values` (one number, or one per channel) as float32 of shape (1, C, 1, 1) for an image
+    input (C, H, W), (1, 1) for a vector input: shaped to broadcast over the input, as
+    to_pytorch's view does. Raises ValueError saying what is wrong."""
+    image = len(net.input_shape) == 3
+    channels = net.input_shape[0] if image else 1
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers, one per input channel; got {values!r}") from None
+    if array.ndim > 1:
+        raise ValueError(f"{name} must be one number or a flat list of numbers; got shape {array.shape}")
+    if array.size not in (1, channels):
+        fix = f"give {channels} values, one per channel, or one for all" if image else "give one value for all"
+        raise ValueError(
+            f"{name} has {array.size} values but the network's input {tuple(net.input_shape)} has "
+            f"{channels if image else 'no'} channels: {fix}"
+        )
+    with np.errstate(over="ignore"):
+        array = array.astype(np.float32)  # what the graph holds: a number too large for float32 is inf
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite numbers within float32's range; got {array.tolist()}")
+    shape = (1, -1) + (1,) * (len(net.input_shape) - 1)
+    return np.broadcast_to(array.reshape(-1), (channels,)).reshape(shape)
+
+
+def _normalization(net: Network, mean, std) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mean, std) broadcastable over the input, or None when neither is given."""
+    if mean is None and std is None:
+        return None
+    if mean is None or std is None:
+        raise ValueError("give both mean and std (the training data's, per channel), or neither")
+    mean, std = _per_channel(net, "mean", mean), _per_channel(net, "std", std)
+    if not np.all(std > 0):
+        raise ValueError(f"std must be positive (the input is divided by it); got {std.reshape(-1).tolist()}")
+    return mean, std
+
+
+def to_onnx(net: Network, title: str = "Net", metadata: dict[str, str] | None = None, mean=None, std=None) -> bytes:
     """The serialized ONNX model (a ModelProto's bytes) computing net.predict_proba and net.logits,
     with `metadata` as its metadata_props (onnxruntime shows them as custom_metadata_map).
 
-    Raises OnnxUnavailable when the onnx package is not installed.
+    `mean` and `std`, one number per channel (or one for all), are the normalisation of the data
+    the network was trained on (Dataset.mean, .std), as to_pytorch takes them: the graph applies
+    them to its input first, so the model takes pixel values / 255, and its input's doc_string and
+    the metadata entry "input_normalization" say so ("input_mean" and "input_std" hold the
+    numbers). Without them the model takes inputs already normalised.
+
+    Raises ValueError when only one of mean and std is given, or one is not finite or has neither
+    one value nor one per channel, or std is not positive; OnnxUnavailable when the onnx package
+    is not installed.
     """
+    normalization = _normalization(net, mean, std)  # bad values are refused before onnx is needed
     onnx = _onnx()
     helper = onnx.helper
     g = _Graph(onnx)
-    last = _sequence(g, net.trunk, "input")  # the trunk leaves out a trailing softmax
+    x, input_doc, props = "input", "", {str(k): str(v) for k, v in (metadata or {}).items()}
+    if normalization is not None:
+        mean, std = normalization
+        for name, array in (("input_mean", mean), ("input_std", std)):
+            g.initializers.append(g.numpy_helper.from_array(array, name))
+        x = g.op("Div", [g.op("Sub", [x, "input_mean"]), "input_std"])
+        means, stds = (f"[{', '.join(str(v) for v in a.reshape(-1))}]" for a in (mean, std))  # float32's digits
+        input_doc = (
+            f"pixel values / 255 (in [0, 1]); the model normalises them itself, (x - mean) / std "
+            f"per channel with the training data's mean {means} and std {stds}"
+        )
+        # what the graph does wins over a caller's entries of the same names
+        props.update(input_normalization=input_doc, input_mean=means, input_std=stds)
+    last = _sequence(g, net.trunk, x)  # the trunk leaves out a trailing softmax
     g.nodes.append(helper.make_node("Identity", [last], ["logits"], name="logits"))
     g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], name="probabilities", axis=1))
     out_shape = ["N", *net.output_shape]
     graph = helper.make_graph(
         g.nodes,
         str(title) or "Net",
-        [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", *net.input_shape])],
+        [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", *net.input_shape], input_doc)],
         [
             helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, out_shape),
             helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, out_shape),
@@ -216,6 +279,8 @@ def to_onnx(net: Network, title: str = "Net", metadata: dict[str, str] | None = 
     )
     model = helper.make_model(graph, producer_name="cnn-playground", opset_imports=[helper.make_opsetid("", OPSET)])
     model.doc_string = f"{title}: exported from CNN Playground; input (N, {', '.join(map(str, net.input_shape))})"
-    helper.set_model_props(model, {str(k): str(v) for k, v in (metadata or {}).items()})
+    if input_doc:
+        model.doc_string += f": {input_doc}"
+    helper.set_model_props(model, props)
     onnx.checker.check_model(model)
     return model.SerializeToString()
