@@ -7,6 +7,8 @@ skip with a message saying how to install it; in CI (CI=true) they must run.
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import subprocess
 import sys
@@ -145,3 +147,128 @@ def test_without_onnx_the_export_says_how_to_install_it():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install" in out.stdout and "[onnx]" in out.stdout
+
+
+# ---------------------------------------------------------------------------
+# Normalisation in the graph: to_onnx(net, mean=..., std=...) takes pixel values / 255
+# ---------------------------------------------------------------------------
+
+
+def _trained(ds, preset: str):
+    """The preset fitted to the dataset's classes after one short epoch, so that its batch norm
+    holds running statistics of normalised data."""
+    from engine.train import TrainConfig, Trainer
+
+    spec = copy.deepcopy(engine.PRESETS[preset])
+    spec["layers"][-1]["out_features"] = len(ds.class_names)
+    net = engine.build_network(spec, seed=0)
+    Trainer(net, ds, TrainConfig(epochs=1, batch_size=8, lr=0.05, max_train=24)).run()
+    running = [layer.buffers["running_mean"] for layer in net.layers() if "running_mean" in layer.buffers]
+    assert running and all(np.abs(m).max() > 0.01 for m in running)  # training moved every one
+    return net
+
+
+@pytest.fixture(scope="module")
+def normalised_cases():
+    """(preset, dataset, network): one channel, three channels, and batch norm after training."""
+    from engine.data import load_dataset
+
+    strokes, shapes = load_dataset("strokes", n=20, seed=0), load_dataset("shapes", n=40, seed=0)
+    return {
+        "lenet5": (strokes, _with_statistics(engine.build_network(engine.PRESETS["lenet5"], seed=3))),
+        "cnn_small_32": (shapes, engine.build_network(engine.PRESETS["cnn_small_32"], seed=3)),
+        "resnet_small_32 trained": (shapes, _trained(shapes, "resnet_small_32")),
+    }
+
+
+def _run(ort, model: bytes, x: np.ndarray, output: str = "probabilities") -> np.ndarray:
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    return session.run([output], {"input": x})[0]
+
+
+@pytest.mark.parametrize("case", ["lenet5", "cnn_small_32", "resnet_small_32 trained"])
+def test_the_model_normalises_pixels_as_the_dataset_did(ort, normalised_cases, case):
+    ds, net = normalised_cases[case]
+    pixels = ds.x_test[:6].astype(np.float32) / 255  # what the user feeds: pixel values / 255, in [0, 1]
+    expected = net.predict_proba(ds.normalize(ds.x_test[:6]))  # (x - mean) / std, as training saw it
+    got = _run(ort, to_onnx(net, title=case, mean=ds.mean, std=ds.std), pixels)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    # the model without normalisation gets these inputs wrong: the case shows the difference
+    assert np.abs(_run(ort, to_onnx(net), pixels) - expected).max() > 1e-3
+
+
+@pytest.mark.parametrize("case", ["lenet5", "cnn_small_32", "resnet_small_32 trained"])
+def test_the_pytorch_export_with_the_same_normalisation_agrees(ort, normalised_cases, case):
+    torch = pytest.importorskip("torch")
+    ds, net = normalised_cases[case]
+    src, state = engine.to_pytorch(net, mean=ds.mean, std=ds.std)
+    ns: dict = {}
+    exec(compile(src, "exported_net.py", "exec"), ns)
+    model = ns["Net"]().eval()
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    pixels = ds.x_test[:6].astype(np.float32) / 255
+    with torch.no_grad():  # Net(x) ends in a softmax only where the spec does: compare the logits
+        from_torch = model.logits(torch.from_numpy(pixels)).numpy()
+    from_onnx = _run(ort, to_onnx(net, mean=ds.mean, std=ds.std), pixels, "logits")
+    np.testing.assert_allclose(from_onnx, from_torch, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(from_torch).max()))
+
+
+def test_a_vector_input_takes_one_mean_and_std_for_all_features(ort):
+    net = engine.build_network({"input": [4], "layers": [{"type": "linear", "out_features": 3}]}, seed=0)
+    x = np.random.default_rng(0).uniform(size=(5, 4)).astype(np.float32)
+    got = _run(ort, to_onnx(net, mean=0.5, std=[0.25]), x)
+    np.testing.assert_allclose(got, net.predict_proba((x - 0.5) / 0.25), rtol=1e-4, atol=1e-6)
+
+
+def test_the_model_says_its_input_is_pixels_normalised_inside(ort):
+    import onnx
+
+    net = engine.build_network(engine.PRESETS["cnn_small_32"], seed=0)
+    mean, std = [0.49, 0.42, 0.52], [0.24, 0.35, 0.31]
+    model = onnx.load_from_string(to_onnx(net, "cnn", metadata={"name": "cnn"}, mean=mean, std=std))
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["name"] == "cnn"  # the caller's entries stay
+    assert json.loads(props["input_mean"]) == pytest.approx(mean) and json.loads(props["input_std"]) == pytest.approx(
+        std
+    )
+    for text in (props["input_normalization"], model.graph.input[0].doc_string, model.doc_string):
+        assert "pixel values / 255" in text and "[0.49, 0.42, 0.52]" in text and "[0.24, 0.35, 0.31]" in text
+    # the first nodes: (input - mean) / std, constants shaped (1, C, 1, 1) to broadcast over N, C, H, W
+    first, second = model.graph.node[:2]
+    assert (first.op_type, list(first.input)) == ("Sub", ["input", "input_mean"])
+    assert (second.op_type, list(second.input)) == ("Div", [first.output[0], "input_std"])
+    shapes = {i.name: list(i.dims) for i in model.graph.initializer}
+    assert shapes["input_mean"] == shapes["input_std"] == [1, 3, 1, 1]
+
+    plain = onnx.load_from_string(to_onnx(net, "cnn", metadata={"name": "cnn"}))
+    assert {p.key for p in plain.metadata_props} == {"name"}
+    assert plain.graph.input[0].doc_string == "" and "pixel" not in plain.doc_string
+    assert plain.graph.node[0].input[0] == "input" and plain.graph.node[0].op_type == "Conv"
+
+
+@pytest.mark.parametrize(
+    "mean, std, message",
+    [
+        ([0.5, 0.5], [0.2, 0.2, 0.2], "mean has 2 values but the network's input .3, 32, 32. has 3 channels"),
+        ([0.5] * 3, [0.2] * 4, "std has 4 values"),
+        ([[0.5, 0.5, 0.5]], 0.2, "mean must be one number or a flat list"),
+        (0.5, [0.2, 0.0, 0.2], "std must be positive"),
+        (0.5, -0.2, "std must be positive"),
+        ([0.5, float("nan"), 0.5], 0.2, "mean must be finite"),
+        (0.5, float("inf"), "std must be finite"),
+        (1e300, 0.2, "mean must be finite numbers within float32's range"),
+        ("grey", 0.2, "mean must be numbers"),
+        (0.5, None, "give both mean and std"),
+        (None, 0.2, "give both mean and std"),
+    ],
+)
+def test_a_mean_or_std_that_does_not_fit_is_refused(mean, std, message):
+    net = engine.build_network(engine.PRESETS["cnn_small_32"], seed=0)
+    with pytest.raises(ValueError, match=message):
+        to_onnx(net, mean=mean, std=std)
+
+
+def test_a_vector_input_refuses_one_mean_per_feature():
+    net = engine.build_network({"input": [4], "layers": [{"type": "linear", "out_features": 3}]}, seed=0)
+    with pytest.raises(ValueError, match=r"mean has 4 values but the network's input \(4,\) has no channels"):
+        to_onnx(net, mean=[0.1, 0.2, 0.3, 0.4], std=1.0)
