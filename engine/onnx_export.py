@@ -21,6 +21,7 @@ import re
 import numpy as np
 
 from .network import Network
+from .normalization import input_normalization
 
 OPSET = 17
 INSTALL = 'pip install "cnn-playground[onnx]"'
@@ -194,44 +195,6 @@ def _sequence(g: _Graph, seq, x: str) -> str:
     return x  # an empty sequence (an identity shortcut) passes x on
 
 
-def _per_channel(net: Network, name: str, values) -> np.ndarray:
-    """`values` (one number, or one per channel) as float32 of shape (1, C, 1, 1) for an image
-    input (C, H, W), (1, 1) for a vector input: shaped to broadcast over the input, as
-    to_pytorch's view does. Raises ValueError saying what is wrong."""
-    image = len(net.input_shape) == 3
-    channels = net.input_shape[0] if image else 1
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers, one per input channel; got {values!r}") from None
-    if array.ndim > 1:
-        raise ValueError(f"{name} must be one number or a flat list of numbers; got shape {array.shape}")
-    if array.size not in (1, channels):
-        fix = f"give {channels} values, one per channel, or one for all" if image else "give one value for all"
-        raise ValueError(
-            f"{name} has {array.size} values but the network's input {tuple(net.input_shape)} has "
-            f"{channels if image else 'no'} channels: {fix}"
-        )
-    with np.errstate(over="ignore"):
-        array = array.astype(np.float32)  # what the graph holds: a number too large for float32 is inf
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite numbers within float32's range; got {array.tolist()}")
-    shape = (1, -1) + (1,) * (len(net.input_shape) - 1)
-    return np.broadcast_to(array.reshape(-1), (channels,)).reshape(shape)
-
-
-def _normalization(net: Network, mean, std) -> tuple[np.ndarray, np.ndarray] | None:
-    """(mean, std) broadcastable over the input, or None when neither is given."""
-    if mean is None and std is None:
-        return None
-    if mean is None or std is None:
-        raise ValueError("give both mean and std (the training data's, per channel), or neither")
-    mean, std = _per_channel(net, "mean", mean), _per_channel(net, "std", std)
-    if not np.all(std > 0):
-        raise ValueError(f"std must be positive (the input is divided by it); got {std.reshape(-1).tolist()}")
-    return mean, std
-
-
 def to_onnx(net: Network, title: str = "Net", metadata: dict[str, str] | None = None, mean=None, std=None) -> bytes:
     """The serialized ONNX model (a ModelProto's bytes) computing net.predict_proba and net.logits,
     with `metadata` as its metadata_props (onnxruntime shows them as custom_metadata_map).
@@ -246,7 +209,7 @@ def to_onnx(net: Network, title: str = "Net", metadata: dict[str, str] | None = 
     one value nor one per channel, or std is not positive; OnnxUnavailable when the onnx package
     is not installed.
     """
-    normalization = _normalization(net, mean, std)  # bad values are refused before onnx is needed
+    normalization = input_normalization(net, mean, std)  # bad values are refused before onnx is needed
     onnx = _onnx()
     helper = onnx.helper
     g = _Graph(onnx)

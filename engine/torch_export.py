@@ -10,6 +10,7 @@ import numpy as np
 
 from .layers import Block
 from .network import Network
+from .normalization import input_normalization
 
 _HEADER = '''"""{title}: exported from CNN Playground.
 
@@ -122,9 +123,9 @@ def to_pytorch(net: Network, title: str = "Net", mean=None, std=None) -> tuple[s
     inputs already normalised."""
     title = _printable(title).replace("\\", "\\\\").replace('"', '\\"')  # inside a docstring
     channels = net.input_shape[0] if len(net.input_shape) == 3 else 1
-    given = mean is not None and std is not None
-    mean = [float(m) for m in np.broadcast_to(np.asarray(0.0 if mean is None else mean, float), (channels,))]
-    std = [float(s) for s in np.broadcast_to(np.asarray(1.0 if std is None else std, float), (channels,))]
+    given = input_normalization(net, mean, std)  # checked as every export checks it
+    mean = given[0].reshape(-1).astype(float).tolist() if given else [0.0] * channels
+    std = given[1].reshape(-1).astype(float).tolist() if given else [1.0] * channels
     if given:
         normalization = (
             "Net normalises its input with the training data's mean and std per channel,\n"

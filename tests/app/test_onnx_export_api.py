@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine.data import load_dataset
 
 from .conftest import make_network
 from .test_cli import cli
@@ -27,6 +28,23 @@ def ort():
             pytest.fail(f"ONNX tests must run in CI: {why}")
         pytest.skip(why)
     return onnxruntime
+
+
+def test_an_onnx_export_for_a_dataset_takes_pixels_over_255_and_answers_as_the_server(ort, client):
+    nid = make_network(client, preset="lenet5", name="digits")
+    r = client.get(f"/api/networks/{nid}/export?format=onnx&dataset=strokes")
+    assert r.status_code == 200, r.text
+    session = ort.InferenceSession(r.content, providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["dataset"] == "strokes" and json.loads(meta["classes"])[:2] == ["0", "1"]
+    ds = load_dataset("strokes")
+    pixels = ds.x_test[:4]
+    inputs = {session.get_inputs()[0].name: (pixels.astype(np.float32) / 255)}
+    outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
+    served = client.post(
+        f"/api/networks/{nid}/predict/batch", json={"inputs": [{"dataset": "strokes", "index": i} for i in range(4)]}
+    ).json()["predictions"]
+    assert np.allclose(outputs["probabilities"], [p["probabilities"] for p in served], atol=1e-5)
 
 
 def test_export_onnx_runs_as_the_network_with_its_name_and_seed(ort, client, tmp_path):

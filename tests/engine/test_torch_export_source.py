@@ -92,3 +92,12 @@ def test_the_exports_usage_says_what_model_returns_and_takes(softmax):
     assert "normalised as in training" in usage
     usage = engine.to_pytorch(net, title="lenet5", mean=[0.1], std=[0.3])[0].split('"""')[1]
     assert "pixel values / 255" in usage
+
+
+@pytest.mark.parametrize(
+    "mean, std, words", [([0.1], [0.0], "positive"), ([0.1, 0.2], [0.3], "one per channel"), ([0.1], None, "both")]
+)
+def test_the_pytorch_export_checks_its_normalisation_as_the_onnx_export_does(mean, std, words):
+    net = engine.build_network(engine.PRESETS["lenet5"])
+    with pytest.raises(ValueError, match=words):
+        engine.to_pytorch(net, mean=mean, std=std)
