@@ -11,19 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from .cli_checks import UsageError, output_file, positive, read_spec, write_file
 from .cli_model import add_commands
-
-
-def _positive(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
-
 
 # Where the command line starts from another value than the engine's own default
 CLI_DEFAULTS = {"epochs": 3}
@@ -75,12 +64,9 @@ def _spec_from(args) -> tuple[dict, str]:
     import engine
 
     if args.spec:
-        try:
-            return json.loads(Path(args.spec).read_text()), Path(args.spec).stem
-        except (OSError, json.JSONDecodeError) as e:
-            raise SystemExit(f"error: cannot read the spec {args.spec}: {e}") from None
+        return read_spec(args.spec), Path(args.spec).stem
     if args.preset not in engine.PRESETS:
-        raise SystemExit(f"error: unknown preset {args.preset!r}; presets: {', '.join(engine.PRESETS)}")
+        raise UsageError(f"unknown preset {args.preset!r}; presets: {', '.join(engine.PRESETS)}")
     return engine.PRESETS[args.preset], args.preset
 
 
@@ -124,6 +110,7 @@ def cmd_datasets(args) -> int:
 def cmd_train(args) -> int:
     import engine
     from engine.data import Augment, DatasetError, ProgressBar, load_dataset
+    from engine.io import to_bytes
     from engine.options import described
     from engine.train import TrainConfig, Trainer
 
@@ -132,6 +119,8 @@ def cmd_train(args) -> int:
 
     use_threads(args.threads)
     spec, label = _spec_from(args)
+    # checked before training, so that a trained model is never lost to a bad path at the end
+    out = None if args.out is None else output_file(args.out, "--out", "model.npz", reads=(args.dataset, args.spec))
     try:
         config = TrainConfig(
             **{o.name: getattr(args, o.name) for o in described(TrainConfig)},
@@ -160,17 +149,20 @@ def cmd_train(args) -> int:
         elif event["type"] == "status":
             print(f"\n{event['status']}", file=sys.stderr)
     result = trainer.result
-    if args.out and result["status"] in ("completed", "stopped"):
-        engine.save(
-            net,
-            args.out,
-            optimizer=trainer.optimizer,
-            meta={
-                "dataset": dataset.name,
-                "classes": dataset.class_names,
-                "mean": dataset.mean.tolist(),
-                "std": dataset.std.tolist(),
-            },
+    if out and result["status"] in ("completed", "stopped"):
+        write_file(
+            out,
+            to_bytes(
+                net,
+                optimizer=trainer.optimizer,
+                meta={
+                    "dataset": dataset.name,
+                    "classes": dataset.class_names,
+                    "mean": dataset.mean.tolist(),
+                    "std": dataset.std.tolist(),
+                },
+            ),
+            "--out",
         )
     if args.json:
         print(
@@ -193,8 +185,8 @@ def cmd_train(args) -> int:
                 print(f"test accuracy: {m['test_accuracy']:.2%} on {len(dataset.x_test):,} examples")
         else:
             print(f"{result['status']}: {result.get('message')}", file=sys.stderr)
-        if args.out and result["status"] in ("completed", "stopped"):
-            print(f"saved to {args.out}")
+        if out and result["status"] in ("completed", "stopped"):
+            print(f"saved to {out}")
     return 0 if result["status"] == "completed" else 1
 
 
@@ -346,7 +338,7 @@ def build_parser(training: bool = True) -> argparse.ArgumentParser:
     )
     v.add_argument(
         "--threads",
-        type=_positive,
+        type=positive,
         default=None,
         help="threads one training step is shared among (default: one per core)",
     )
@@ -386,7 +378,7 @@ def build_parser(training: bool = True) -> argparse.ArgumentParser:
     if training:
         training_options(t)
     t.add_argument(
-        "--threads", type=_positive, default=None, help="threads one step is shared among (default: one per core)"
+        "--threads", type=positive, default=None, help="threads one step is shared among (default: one per core)"
     )
     t.add_argument("--out", help="save the trained model to this .npz file")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON line")
@@ -406,7 +398,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench.main(argv[1:])
     args = build_parser(training=argv[:1] == ["train"]).parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -149,3 +149,73 @@ def test_train_rmsprop_keeps_its_own_default_momentum(tmp_path):
         )
         _, optimizer, _ = engine.load_checkpoint(path)
         assert optimizer["config"]["name"] == "rmsprop" and optimizer["config"]["momentum"] == momentum
+
+
+def usage_error(out, *phrases):
+    """The command refused with one `error: ...` line on stderr naming each phrase, and exit code 2."""
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") or ": error: " in lines[-1], out.stderr
+    assert sum("error" in line for line in lines) == 1, out.stderr
+    for phrase in phrases:
+        assert phrase in lines[-1], out.stderr
+
+
+def test_train_checks_out_before_training(tmp_path):
+    """A path train cannot write is refused at once, not after the training it would lose."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.txt").write_text("a file")
+    data = tmp_path / "mine.npz"
+    np.savez(data, x=np.zeros((20, 28, 28), np.uint8), y=np.arange(20) % 10)
+    before = data.read_bytes()
+    train = ("train", "--dataset", "strokes", "--epochs", "1", "--max-train", "100", "--out")
+    for out, phrase in [
+        (tmp_path / "missing" / "m.npz", "does not exist"),
+        (f"{tmp_path / 'folder'}/", "is a folder"),
+        (tmp_path / "folder", "is a folder"),
+        (tmp_path / "file.txt" / "m.npz", "not a folder"),
+        ("", "--out is empty"),
+    ]:
+        result = cli(*train, str(out), check=False)
+        usage_error(result, phrase, "--out")
+        assert "epoch" not in result.stderr  # refused before training started
+    usage_error(cli(*train[:2], str(data), *train[3:], str(data), check=False), "the file this command reads")
+    assert data.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["file.txt", "folder", "mine.npz"]
+
+
+def test_train_out_is_a_new_file_readable_as_others(tmp_path):
+    """The model is written through a private temporary file, then given the mode the umask gives."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    out = tmp_path / "m.npz"
+    cli("train", "--dataset", "strokes", "--epochs", "1", "--max-train", "100", "--out", str(out), "--json")
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_a_spec_that_is_not_json_says_what_it_is(tmp_path):
+    net = engine.build_network(engine.PRESETS["lenet5"], seed=0)
+    saved = tmp_path / "saved.npz"
+    engine.save(net, saved)
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (tmp_path / "broken.json").write_text('{"input": [1, 28,')
+    for command in ("summary", "train"):
+        usage_error(cli(command, "--spec", str(saved), check=False), "not a JSON spec", "saved network", "--model")
+        usage_error(cli(command, "--spec", str(tmp_path / "image.png"), check=False), "not a JSON spec", "not text")
+        usage_error(cli(command, "--spec", str(tmp_path / "broken.json"), check=False), "not a JSON spec", "line 1")
+        usage_error(cli(command, "--spec", str(tmp_path), check=False), "is a folder")
+        usage_error(cli(command, "--spec", str(tmp_path / "gone.json"), check=False), "no such file")
+
+
+def test_a_spec_exported_as_json_reads_back(tmp_path):
+    """The spec file export writes (with the network's name and seed) is one --spec reads."""
+    saved = tmp_path / "saved.npz"
+    engine.save(engine.build_network(engine.PRESETS["lenet5"], seed=3), saved)
+    cli("export", "--model", str(saved), "--format", "json", "--out", str(tmp_path / "spec.json"))
+    assert json.loads((tmp_path / "spec.json").read_text())["seed"] == 3
+    data = json.loads(cli("summary", "--spec", str(tmp_path / "spec.json"), "--json").stdout)
+    assert data["totals"]["params"] == 61_706
