@@ -11,18 +11,20 @@ import json
 import sys
 from pathlib import Path
 
+from .cli_checks import UsageError, output_file, positive, write_file
+
 
 def _load_model(path: str):
-    """(network, meta) from a network .npz, or SystemExit with a sentence."""
+    """(network, meta) from a network .npz, or UsageError with a sentence."""
     import engine
 
     if not Path(path).is_file():
-        raise SystemExit(f"error: no file {path}")
+        raise UsageError(f"no file {path}")
     try:
         net, _, meta = engine.load_checkpoint(Path(path))
     except (OSError, engine.CheckpointError) as e:
-        raise SystemExit(
-            f"error: {path} is not a network file this playground saved ({e}); "
+        raise UsageError(
+            f"{path} is not a network file this playground saved ({e}); "
             "use the .npz from `train --out` or the page's Export > npz"
         ) from None
     return net, meta
@@ -136,6 +138,7 @@ def cmd_predict(args) -> int:
 
 def cmd_export(args) -> int:
     from . import exports
+    from .services.networks import check_network_name
 
     if args.format in exports.missing_formats():
         print(
@@ -144,11 +147,22 @@ def cmd_export(args) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.name is not None:
+        try:
+            args.name = check_network_name(args.name, "--name")
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    model = Path(args.model)
+    out = None if args.out is None else output_file(args.out, "--out", model.stem + ".npz", reads=(args.model,))
     net, meta = _load_model(args.model)
-    name = args.name or (meta.get("name") if isinstance(meta.get("name"), str) else None) or Path(args.model).stem
+    name = args.name or (meta.get("name") if isinstance(meta.get("name"), str) else None) or model.stem
     file = exports.export(net, name, args.format)
-    out = Path(args.out) if args.out else Path(args.model).with_name(Path(args.model).stem + file.suffix)
-    out.write_bytes(file.data)
+    if out is None:  # beside the model; the default never replaces a file, the model least of all
+        out = model.with_name(model.stem + ("-export" if file.suffix == model.suffix else "") + file.suffix)
+        if out.exists():
+            raise UsageError(f"{out} already exists; give --out {out} to replace it, or choose another file")
+        out = output_file(str(out), "--out", out.name)
+    write_file(out, file.data, "--out")
     print(f"saved {args.format} export to {out}")
     return 0
 
@@ -164,7 +178,9 @@ def add_commands(sub) -> None:
     p = sub.add_parser("predict", help="classify PNG or JPEG images with a saved network")
     p.add_argument("--model", required=True, help="a network .npz")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
-    p.add_argument("--top", type=int, default=3, help="how many classes to show per image (default 3)")
+    p.add_argument(
+        "--top", type=positive, default=3, help="how many classes to show per image (default 3; at most all of them)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per image")
     p.set_defaults(func=cmd_predict)
 
@@ -176,6 +192,8 @@ def add_commands(sub) -> None:
         choices=["pytorch", "onnx", "json", "npz"],
         help='onnx needs the [onnx] extra: pip install "cnn-playground[onnx]"',
     )
-    x.add_argument("--out", help="the file to write (default: beside the model)")
+    x.add_argument(
+        "--out", help="the file to write (default: beside the model, named after it; it never replaces a file)"
+    )
     x.add_argument("--name", help="the network's name in the export (default: the saved one, else the file's)")
     x.set_defaults(func=cmd_export)

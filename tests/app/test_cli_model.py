@@ -12,7 +12,7 @@ import engine
 from engine.data import load_dataset
 from engine.train import evaluate
 
-from .test_cli import cli
+from .test_cli import cli, usage_error
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +83,43 @@ def test_export_formats_keep_the_network(model, tmp_path):
     cli("export", "--model", str(model), "--format", "pytorch", "--out", str(tmp_path / "t.zip"))
     names = zipfile.ZipFile(io.BytesIO((tmp_path / "t.zip").read_bytes())).namelist()
     assert {"model.py", "weights.npz", "network.json"} <= set(names)
+
+
+def test_predict_top_is_at_least_one_and_at_most_every_class(model, tmp_path):
+    image = tmp_path / "blank.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(image)
+    for top in ("0", "-1", "two"):
+        out = cli("predict", "--model", str(model), str(image), "--top", top, check=False)
+        usage_error(out, "--top")
+    row = json.loads(cli("predict", "--model", str(model), str(image), "--top", "50", "--json").stdout)
+    assert sorted(t["index"] for t in row["top"]) == list(range(10))
+
+
+def test_export_never_replaces_its_model(model, tmp_path):
+    """Without --out, an npz export goes beside the model under another name, and never over a file."""
+    copy = tmp_path / "net.npz"
+    copy.write_bytes(model.read_bytes())
+    cli("export", "--model", str(copy), "--format", "npz")
+    assert copy.read_bytes() == model.read_bytes()
+    exported = engine.load(tmp_path / "net-export.npz")
+    assert exported.spec["layers"] == engine.load(model).spec["layers"]
+    usage_error(cli("export", "--model", str(copy), "--format", "npz", check=False), "already exists", "--out")
+    usage_error(
+        cli("export", "--model", str(copy), "--format", "npz", "--out", str(copy), check=False),
+        "the file this command reads",
+    )
+    assert copy.read_bytes() == model.read_bytes()
+
+
+def test_export_checks_out_and_name_first(model, tmp_path):
+    export = ("export", "--model", str(model), "--format", "json")
+    usage_error(cli(*export, "--out", str(tmp_path / "missing" / "x.json"), check=False), "does not exist")
+    usage_error(cli(*export, "--out", str(tmp_path), check=False), "is a folder")
+    for name in ("", "   "):  # the server refuses these names with the same sentence
+        out = cli(*export, "--out", str(tmp_path / "x.json"), "--name", name, check=False)
+        usage_error(out, "--name is empty or only spaces")
+    out = cli(*export, "--out", str(tmp_path / "x.json"), "--name", "bell\a", check=False)
+    usage_error(out, "U+0007")
+    assert list(tmp_path.iterdir()) == []
+    cli(*export, "--out", str(tmp_path / "x.json"), "--name", "  digits  ")
+    assert json.loads((tmp_path / "x.json").read_text())["name"] == "digits"
