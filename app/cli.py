@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_checks import UsageError, output_file, positive, read_spec, write_file
+from .cli_checks import UsageError, output_file, port, positive, read_spec, write_file
 from .cli_model import add_commands
 
 # Where the command line starts from another value than the engine's own default
@@ -320,7 +320,7 @@ def build_parser(training: bool = True) -> argparse.ArgumentParser:
 
     v = sub.add_parser("serve", help="start the playground (page, REST API, WebSockets)")
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
-    v.add_argument("--port", type=int, default=8000)
+    v.add_argument("--port", type=port, default=8000, help="port to listen on (default 8000)")
     v.add_argument(
         "--offline",
         action="store_true",

@@ -30,6 +30,17 @@ def positive(text: str) -> int:
     return n
 
 
+def port(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, got {n}")
+    return n
+
+
 def output_file(text: str, flag: str, example: str, reads: tuple[str | None, ...] = ()) -> Path:
     """The file `flag` names, checked before the work whose result it keeps: not a folder, in a
     folder that exists and takes new files, and none of the files the command `reads`."""
