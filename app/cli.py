@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from .cli_checks import UsageError, output_file, port, positive, read_spec, write_file
@@ -133,21 +136,22 @@ def cmd_train(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     bar = EpochBar()
-    if not args.json:
-        print(
-            f"training {label} ({net.num_params():,} parameters) on {dataset.name}: "
-            f"{len(trainer.x_train):,} train, {len(trainer.x_val):,} held out",
-            file=sys.stderr,
-        )
-    for event in trainer.events():
-        if args.json:
-            continue
-        if event["type"] == "batch":
-            bar.batch(event, config.epochs)
-        elif event["type"] == "epoch":
-            bar.epoch(event)
-        elif event["type"] == "status":
-            print(f"\n{event['status']}", file=sys.stderr)
+    with _ctrl_c_stops(trainer):
+        if not args.json:
+            print(
+                f"training {label} ({net.num_params():,} parameters) on {dataset.name}: "
+                f"{len(trainer.x_train):,} train, {len(trainer.x_val):,} held out",
+                file=sys.stderr,
+            )
+        for event in trainer.events():
+            if args.json:
+                continue
+            if event["type"] == "batch":
+                bar.batch(event, config.epochs)
+            elif event["type"] == "epoch":
+                bar.epoch(event)
+            elif event["type"] == "status":
+                print(f"\n{event['status']}", file=sys.stderr)
     result = trainer.result
     if out and result["status"] in ("completed", "stopped"):
         write_file(
@@ -188,6 +192,29 @@ def cmd_train(args) -> int:
         if out and result["status"] in ("completed", "stopped"):
             print(f"saved to {out}")
     return 0 if result["status"] == "completed" else 1
+
+
+@contextmanager
+def _ctrl_c_stops(trainer):
+    """The first Ctrl-C stops training after the current step, so that the network trained so far
+    is evaluated and saved (to --out) as a stopped run; a second one quits at once."""
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGINT, quit_now)
+        trainer.stop()
+        print("\nstopping after this step; Ctrl-C again quits without saving", file=sys.stderr)
+
+    def quit_now(signum, frame):
+        # not KeyboardInterrupt: raised inside a layer's threaded work, it can leave the engine's
+        # worker threads for the interpreter to wait on forever at exit
+        print("\ninterrupted: nothing saved", file=sys.stderr, flush=True)
+        os._exit(130)
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def cmd_serve(args) -> int:
@@ -403,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: the user knows why, a traceback would only hide it
+        print("\ninterrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

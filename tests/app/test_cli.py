@@ -226,3 +226,25 @@ def test_serve_refuses_a_port_out_of_range(tmp_path):
         out = cli("serve", "--data-dir", str(tmp_path), "--port", port, check=False)
         usage_error(out, "--port")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_stops_training_and_keeps_the_model(tmp_path):
+    """The first Ctrl-C ends the run as stopped and saves what it learned so far, without a traceback."""
+    import signal
+
+    out = tmp_path / "m.npz"
+    train = ("train", "--dataset", "strokes", "--epochs", "200", "--max-train", "2000", "--out", str(out))
+    run = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *train], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        while not run.stderr.readline().startswith("training "):  # printed once Ctrl-C stops the run
+            assert run.poll() is None
+        run.send_signal(signal.SIGINT)
+        stdout, stderr = run.communicate(timeout=300)
+    finally:
+        run.kill()  # one that did not stop
+        run.wait()
+    assert run.returncode == 1 and "Traceback" not in stderr
+    assert "stopped by request" in stderr and f"saved to {out}" in stdout
+    assert engine.load(out).forward(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 10)
