@@ -1,12 +1,14 @@
 """The commands on a saved network file: evaluate it on a dataset, predict images, export it.
 
-A file saved by `cnn-playground train --out` (or exported by the page) holds the network and, from
-training, its dataset's class names and normalization; a dataset given here is normalized by its
-own statistics, as training did.
+A file saved by `cnn-playground train --out`, a run's checkpoint, or an npz export with its dataset
+holds the network and, from training, its dataset's class names and normalization: evaluate and
+predict read images with them, as training did. A file without them is read with --dataset's
+(predict), or with the evaluated dataset's own statistics (evaluate).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -30,16 +32,56 @@ def _load_model(path: str):
     return net, meta
 
 
+def _saved_data(meta: dict) -> dict:
+    """What a model file says of the data it learnt from (Dataset.model_meta), if it says it."""
+    if not (isinstance(meta.get("mean"), list) and isinstance(meta.get("std"), list)):
+        return {}
+    return {k: meta[k] for k in ("dataset", "classes", "mean", "std") if k in meta}
+
+
+def _trained_on(args, net, meta: dict) -> dict:
+    """The scaling and class names to read images with: --dataset's, else the model file's; with
+    neither, a warning that the images are read unscaled (and likely misread)."""
+    from engine.data import DatasetError, load_dataset
+
+    if args.dataset:
+        try:
+            ds = load_dataset(args.dataset, download=False)
+        except DatasetError as e:
+            raise UsageError(f"--dataset: {e}") from None
+        if tuple(ds.shape) != tuple(net.input_shape):
+            raise UsageError(
+                f"--dataset: {ds.name} has images of shape {list(ds.shape)} but the network takes "
+                f"{list(net.input_shape)}; give the dataset it was trained on"
+            )
+        return ds.model_meta()
+    saved = _saved_data(meta)
+    if not saved:
+        print(
+            f"warning: {args.model} does not say what data it learnt from, so the images are read "
+            "unscaled (mean 0, std 1) and may well be misread; give --dataset, the dataset it was "
+            "trained on, for its scaling and class names",
+            file=sys.stderr,
+        )
+    return saved
+
+
 def cmd_evaluate(args) -> int:
+    import numpy as np
+
     from engine.data import DatasetError, load_dataset
     from engine.train import evaluate
 
-    net, _ = _load_model(args.model)
+    net, meta = _load_model(args.model)
     try:
         ds = load_dataset(args.dataset, download=not args.offline)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    saved = _saved_data(meta)
+    if saved and len(saved["mean"]) == ds.shape[0]:  # scaled as in training, not by this dataset's own numbers
+        ds = copy.copy(ds)
+        ds.mean, ds.std = np.asarray(saved["mean"], np.float32), np.asarray(saved["std"], np.float32)
     x, y = (ds.x_test, ds.y_test) if len(ds.x_test) else (ds.x_train, ds.y_train)
     if tuple(ds.shape) != tuple(net.input_shape):
         print(
@@ -95,10 +137,11 @@ def cmd_predict(args) -> int:
         print(f"error: the network's output has shape {list(net.output_shape)}, not class scores", file=sys.stderr)
         return 2
     k = net.output_shape[0]
-    names = meta.get("classes") if isinstance(meta.get("classes"), list) else None
+    learnt = _trained_on(args, net, meta)
+    names = learnt.get("classes")
     names = names if names and len(names) == k else [str(i) for i in range(k)]
-    mean = np.asarray(meta.get("mean", [0.0] * net.input_shape[0]), np.float32).reshape(-1, 1, 1)
-    std = np.asarray(meta.get("std", [1.0] * net.input_shape[0]), np.float32).reshape(-1, 1, 1)
+    mean = np.asarray(learnt.get("mean", [0.0] * net.input_shape[0]), np.float32).reshape(-1, 1, 1)
+    std = np.asarray(learnt.get("std", [1.0] * net.input_shape[0]), np.float32).reshape(-1, 1, 1)
     rows, failed = [], 0
     for image in args.images:
         try:
@@ -156,7 +199,8 @@ def cmd_export(args) -> int:
     out = None if args.out is None else output_file(args.out, "--out", model.stem + ".npz", reads=(args.model,))
     net, meta = _load_model(args.model)
     name = args.name or (meta.get("name") if isinstance(meta.get("name"), str) else None) or model.stem
-    file = exports.export(net, name, args.format)
+    trained_on = _saved_data(meta)  # a PyTorch or ONNX model then scales its own input, as training did
+    file = exports.export(net, name, args.format, trained_on or None)
     if out is None:  # beside the model; the default never replaces a file, the model least of all
         out = model.with_name(model.stem + ("-export" if file.suffix == model.suffix else "") + file.suffix)
         if out.exists():
@@ -164,6 +208,10 @@ def cmd_export(args) -> int:
         out = output_file(str(out), "--out", out.name)
     write_file(out, file.data, "--out")
     print(f"saved {args.format} export to {out}")
+    if trained_on and args.format in ("pytorch", "onnx"):
+        print(
+            f"it normalises its input as training on {trained_on.get('dataset', 'its data')} did: give it pixel values / 255"
+        )
     return 0
 
 
@@ -182,6 +230,11 @@ def add_commands(sub) -> None:
         "--top", type=positive, default=3, help="how many classes to show per image (default 3; at most all of them)"
     )
     p.add_argument("--json", action="store_true", help="one JSON object per image")
+    p.add_argument(
+        "--dataset",
+        help="the dataset the network was trained on (a built-in name or a file): its scaling and class "
+        "names, for a model file that does not carry them (default: the file's)",
+    )
     p.set_defaults(func=cmd_predict)
 
     x = sub.add_parser("export", help="export a saved network as PyTorch, ONNX, JSON or npz")

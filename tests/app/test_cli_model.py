@@ -123,3 +123,54 @@ def test_export_checks_out_and_name_first(model, tmp_path):
     assert list(tmp_path.iterdir()) == []
     cli(*export, "--out", str(tmp_path / "x.json"), "--name", "  digits  ")
     assert json.loads((tmp_path / "x.json").read_text())["name"] == "digits"
+
+
+@pytest.fixture(scope="module")
+def bare_model(model, tmp_path_factory):
+    """The same trained network saved without what it learnt from (as an npz export without a dataset)."""
+    path = tmp_path_factory.mktemp("bare") / "bare.npz"
+    engine.save(engine.load(model), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def digit(tmp_path_factory):
+    ds = load_dataset("strokes")
+    path = tmp_path_factory.mktemp("digit") / "digit.png"
+    Image.fromarray(ds.x_test[0, 0]).save(path)
+    return path
+
+
+def test_predict_reads_an_image_as_training_did_from_the_file_or_from_dataset(model, bare_model, digit):
+    saved = json.loads(cli("predict", "--model", str(model), str(digit), "--json").stdout)
+    net, ds = engine.load(model), load_dataset("strokes")
+    expected = net.predict_proba(ds.normalize(ds.x_test[:1]))[0]
+    assert saved["probability"] == pytest.approx(float(expected.max()), abs=1e-5)
+    # a file that does not say what it learnt from is read with --dataset's scaling and names...
+    given = cli("predict", "--model", str(bare_model), str(digit), "--dataset", "strokes", "--json")
+    assert json.loads(given.stdout)["probability"] == pytest.approx(saved["probability"], abs=1e-6)
+    assert "warning" not in given.stderr
+    # ...and without it the command warns that the scaling is a guess
+    bare = cli("predict", "--model", str(bare_model), str(digit), "--json")
+    assert "warning" in bare.stderr and "--dataset" in bare.stderr
+
+
+def test_export_carries_what_the_model_file_learnt_from(model, tmp_path, digit):
+    out = tmp_path / "kept.npz"
+    cli("export", "--model", str(model), "--format", "npz", "--out", str(out))
+    assert engine.load_checkpoint(out)[2]["mean"] == engine.load_checkpoint(model)[2]["mean"]
+    pytorch = tmp_path / "net-pytorch.zip"
+    said = cli("export", "--model", str(model), "--format", "pytorch", "--out", str(pytorch)).stdout
+    source = zipfile.ZipFile(pytorch).read("model.py").decode()
+    assert "pixel values / 255" in source and "pixel values / 255" in said
+
+
+def test_evaluate_scales_another_copy_of_the_data_as_training_did(model, tmp_path):
+    ds = load_dataset("strokes")
+    copy = tmp_path / "copy.npz"  # the test images alone: their own statistics differ from training's
+    np.savez(copy, x=ds.x_train[:100, 0], y=ds.y_train[:100], x_test=ds.x_test[:, 0], y_test=ds.y_test)
+    report = json.loads(cli("evaluate", "--model", str(model), "--dataset", str(copy), "--json").stdout)
+    expected = evaluate(engine.load(model), ds, ds.x_test, ds.y_test, top=0)
+    assert report["accuracy"] == pytest.approx(expected["accuracy"]) and report["loss"] == pytest.approx(
+        expected["loss"], rel=1e-5
+    )
