@@ -20,8 +20,15 @@ def _load_model(path: str):
     """(network, meta) from a network .npz, or UsageError with a sentence."""
     import engine
 
+    from .exports import is_pytorch_export
+
     if not Path(path).is_file():
         raise UsageError(f"no file {path}")
+    if is_pytorch_export(Path(path).read_bytes()):
+        raise UsageError(
+            f"{path} is the PyTorch export (model.py and weights.npz), which loads in PyTorch; "
+            "give the network's .npz (train --out, or the npz export)"
+        )
     try:
         net, _, meta = engine.load_checkpoint(Path(path))
     except (OSError, engine.CheckpointError) as e:

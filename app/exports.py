@@ -29,6 +29,16 @@ def spec_file(spec: dict, name: str, seed: int) -> dict:
     return {**spec, "name": name, "seed": seed}
 
 
+def is_pytorch_export(data: bytes) -> bool:
+    """Whether `data` is a PyTorch export (a zip with model.py), which only PyTorch loads back."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "model.py" in z.namelist()
+    # a broken zip fails in many ways: the checkpoint reader says how
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
+        return False
+
+
 def missing_formats() -> dict[str, str]:
     """The formats this installation cannot write, each with how to install what it needs."""
     return {} if engine.onnx_available() else {"onnx": ONNX_INSTALL}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import PurePath
 from typing import Annotated, Literal
 
@@ -76,7 +74,7 @@ async def import_network(
     data = await file.read()
     nets = services.networks
     if data[:2] == b"PK":
-        if _is_pytorch_export(data):
+        if exports.is_pytorch_export(data):
             raise Invalid(
                 "this is the PyTorch export (model.py and weights.npz), which loads in PyTorch; "
                 "to bring a network back here, import its .npz export (or its .json spec)"
@@ -109,15 +107,6 @@ def _named_after(filename: str | None) -> str:
         return check_network_name((PurePath(filename).stem if filename else "imported")[:NAME_MAX], "file's name")
     except ValueError as e:
         raise Invalid(f"{e}, or name the network with ?name=") from None
-
-
-def _is_pytorch_export(data: bytes) -> bool:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            return "model.py" in z.namelist()
-    # a broken zip fails in many ways: the checkpoint reader says how
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
-        return False
 
 
 @router.get("/{network_id}", response_model=NetworkPublic, responses=errors(404))

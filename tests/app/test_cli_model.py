@@ -174,3 +174,11 @@ def test_evaluate_scales_another_copy_of_the_data_as_training_did(model, tmp_pat
     assert report["accuracy"] == pytest.approx(expected["accuracy"]) and report["loss"] == pytest.approx(
         expected["loss"], rel=1e-5
     )
+
+
+def test_a_pytorch_export_given_as_the_model_is_named_for_what_it_is(model, tmp_path, digit):
+    pytorch = tmp_path / "net-pytorch.zip"
+    cli("export", "--model", str(model), "--format", "pytorch", "--out", str(pytorch))
+    for command in (("predict", "--model", str(pytorch), str(digit)), ("evaluate", "--model", str(pytorch))):
+        extra = ("--dataset", "strokes") if command[0] == "evaluate" else ()
+        usage_error(cli(*command, *extra, check=False), "PyTorch export", ".npz")
