@@ -131,6 +131,18 @@ def test_the_form_follows_a_server_with_other_limits(page: Page, live_server):
     assert not page.page.locator('[data-action="start-run"]').is_disabled()
 
 
+def start_a_short_run(page: Page, live_server) -> dict:
+    """Start, from the form as it is, a run of one epoch on a few examples; stop it; its config."""
+    set_field(page, "epochs", 1)
+    set_field(page, "max_train", 200)
+    page.page.click('[data-action="start-run"]')
+    page.page.wait_for_function("(window.playground.store.state.activeRun || {}).id")
+    run_id = page.page.evaluate("window.playground.store.state.activeRun.id")
+    config = httpx.get(f"{live_server.url}/api/runs/{run_id}", timeout=30).json()["config"]
+    httpx.post(f"{live_server.url}/api/runs/{run_id}/stop", timeout=30)
+    return config
+
+
 def test_each_optimizers_and_schedules_own_settings_show_with_it_and_reach_the_run(page: Page, live_server):
     page.open()
     page.tab("train")
@@ -150,15 +162,9 @@ def test_each_optimizers_and_schedules_own_settings_show_with_it_and_reach_the_r
     set_field(page, "beta1", 0.8)
     set_field(page, "min_lr", 0.001)
     set_field(page, "early_stopping", 2)
-    set_field(page, "epochs", 1)
-    set_field(page, "max_train", 200)
-    page.page.click('[data-action="start-run"]')
-    page.page.wait_for_function("(window.playground.store.state.activeRun || {}).id")
-    run_id = page.page.evaluate("window.playground.store.state.activeRun.id")
-    config = httpx.get(f"{live_server.url}/api/runs/{run_id}", timeout=30).json()["config"]
+    config = start_a_short_run(page, live_server)
     assert (config["optimizer"], config["beta1"], config["schedule"]) == ("adam", 0.8, "cosine")
     assert (config["min_lr"], config["early_stopping"]) == (0.001, 2)
-    httpx.post(f"{live_server.url}/api/runs/{run_id}/stop", timeout=30)
 
 
 def test_a_setting_left_from_another_optimizer_does_not_go_with_the_run(page: Page, live_server):
@@ -167,12 +173,6 @@ def test_a_setting_left_from_another_optimizer_does_not_go_with_the_run(page: Pa
     set_field(page, "momentum", 0.5)  # set for SGD...
     page.page.check('[data-hyper="nesterov"]')
     page.page.select_option('[data-hyper="optimizer"]', "adam")  # ...then Adam chosen, which has none
-    set_field(page, "epochs", 1)
-    set_field(page, "max_train", 200)
-    page.page.click('[data-action="start-run"]')
-    page.page.wait_for_function("(window.playground.store.state.activeRun || {}).id")
-    run_id = page.page.evaluate("window.playground.store.state.activeRun.id")
-    config = httpx.get(f"{live_server.url}/api/runs/{run_id}", timeout=30).json()["config"]
+    config = start_a_short_run(page, live_server)
     assert (config["optimizer"], config["momentum"], config["nesterov"]) == ("adam", None, False)
     expect(page.page.locator("[data-run-error]")).to_be_hidden()
-    httpx.post(f"{live_server.url}/api/runs/{run_id}/stop", timeout=30)
